@@ -1,0 +1,146 @@
+// Package database opens Intake's Postgres pool, creating the database when it
+// is missing, and holds the one transaction helper every service uses.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DefaultURL is the database Intake uses when DATABASE_URL is empty.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/intake?sslmode=disable"
+
+// Executor is what store functions run SQL on: a *pgxpool.Pool or a pgx.Tx.
+type Executor interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// Open connects to the database at url, creating it first when it does not
+// exist, and returns a pool. It returns an error when the server cannot be
+// reached or the database cannot be created.
+func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	// pgxpool's default (max(4, NumCPU)) starves River and HTTP on a small
+	// machine; a URL's pool_max_conns still wins.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 20
+	}
+	if err := EnsureDatabase(ctx, cfg.ConnConfig); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	return pool, nil
+}
+
+// EnsureDatabase creates the database named in cfg when it does not exist. It
+// connects to the server's "postgres" database to do so.
+func EnsureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
+	name := cfg.Database
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		return conn.Close(ctx)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+		return fmt.Errorf("connect to database %q: %w", name, err)
+	}
+	admin := cfg.Copy()
+	admin.Database = "postgres"
+	conn, err = pgx.ConnectConfig(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connect to create database %q: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	if err != nil && !isCode(err, "42P04") { // duplicate_database: another replica won
+		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// LockTimeoutTx begins a transaction that waits at most d for any row lock,
+// in the same round trip as BEGIN.
+func LockTimeoutTx(d time.Duration) pgx.TxOptions {
+	return pgx.TxOptions{BeginQuery: fmt.Sprintf("BEGIN; SET LOCAL lock_timeout = '%dms'", d.Milliseconds())}
+}
+
+// WithTx runs fn in a transaction begun with opts, commits when fn returns
+// nil and rolls back otherwise. The rollback runs even when ctx is cancelled.
+// It returns fn's error or the begin/commit error.
+func WithTx(ctx context.Context, db *pgxpool.Pool, opts pgx.TxOptions, fn func(tx pgx.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// IsLockTimeout reports whether err is Postgres giving up on a lock wait.
+func IsLockTimeout(err error) bool { return isCode(err, "55P03") }
+
+// IsUniqueViolation reports whether err is a unique constraint violation,
+// optionally of the named constraint.
+func IsUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+		return false
+	}
+	return constraint == "" || pgErr.ConstraintName == constraint
+}
+
+// IsUnavailable reports whether err means the database cannot be reached
+// right now (connection refused or lost, server shutting down or starting,
+// too many connections), as opposed to a bug or a bad statement. Callers
+// answer 503 with Retry-After for these: the same request will work later.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:2] {
+		case "08": // connection exception
+			return true
+		}
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03", "53300": // shutdown, crash, starting up, too many connections
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	}
+	return pgconn.SafeToRetry(err)
+}
+
+func isCode(err error, code string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code
+}
