@@ -69,6 +69,19 @@ CREATE TABLE submissions (
 -- Keyset pagination, newest first, per form.
 CREATE INDEX submissions_form_created_idx ON submissions (form_id, created_at DESC, id DESC);
 
+-- Uploaded files, written in the submission's transaction.
+CREATE TABLE submission_files (
+    submission_id uuid NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
+    field         text NOT NULL,
+    position      integer NOT NULL,
+    filename      text NOT NULL,
+    content_type  text NOT NULL,
+    size          bigint NOT NULL,
+    sha256        text NOT NULL,
+    content       bytea NOT NULL,
+    PRIMARY KEY (submission_id, field, position)
+);
+
 -- One row per (form, key): the claim that makes a submission exactly-once,
 -- and the stored response a retry gets back byte for byte. No foreign key to
 -- submissions: a deleted submission must still replay, not be made again.
@@ -96,6 +109,7 @@ CREATE TABLE instance_settings (
 -- +goose Down
 DROP TABLE instance_settings;
 DROP TABLE idempotency_keys;
+DROP TABLE submission_files;
 DROP TABLE submissions;
 DROP TABLE form_contracts;
 DROP TABLE forms;

@@ -1,0 +1,133 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/database"
+)
+
+var (
+	// ErrNotFound is returned when a user or key does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnauthorized is returned for an API key that is unknown or revoked.
+	ErrUnauthorized = errors.New("invalid API key")
+)
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 8
+
+// User is a person who logs in; it belongs to one account.
+type User struct {
+	ID        int64
+	AccountID int64
+	Email     string
+}
+
+// CreateUser makes an account and its owner user. It is idempotent on email:
+// when a user with that email exists it returns that user and created=false
+// (the password is left unchanged). It returns an error for an invalid email
+// or a password shorter than MinPasswordLength.
+func CreateUser(ctx context.Context, db database.Executor, email, password string) (u *User, created bool, err error) {
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != strings.TrimSpace(email) {
+		return nil, false, fmt.Errorf("%q is not an email address", email)
+	}
+	if len(password) < MinPasswordLength {
+		return nil, false, fmt.Errorf("the password must have at least %d characters", MinPasswordLength)
+	}
+	if u, err := UserByEmail(ctx, db, email); err == nil {
+		return u, false, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, false, err
+	}
+	const q = `
+WITH a AS (INSERT INTO accounts (name) VALUES ($1) RETURNING id)
+INSERT INTO users (account_id, email, password_hash) SELECT id, $1, $2 FROM a
+ON CONFLICT DO NOTHING
+RETURNING id, account_id, email`
+	u = &User{}
+	err = db.QueryRow(ctx, q, email, HashPassword(password)).Scan(&u.ID, &u.AccountID, &u.Email)
+	if errors.Is(err, pgx.ErrNoRows) || database.IsUniqueViolation(err, "users_email_key") {
+		// Created concurrently by someone else.
+		u, err := UserByEmail(ctx, db, email)
+		return u, false, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return u, true, nil
+}
+
+// UserByEmail returns the user with email (case-insensitive). It returns ErrNotFound.
+func UserByEmail(ctx context.Context, db database.Executor, email string) (*User, error) {
+	u := &User{}
+	err := db.QueryRow(ctx, `SELECT id, account_id, email FROM users WHERE lower(email) = lower($1)`, email).
+		Scan(&u.ID, &u.AccountID, &u.Email)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return u, err
+}
+
+// KeyPrefix starts every API key, so a leaked one is recognisable (and
+// findable by secret scanners).
+const KeyPrefix = "intk_"
+
+var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// CreateAPIKey makes an API key for u's account and returns it; only its
+// hash and a display prefix are stored, so this is the one time it is seen.
+func CreateAPIKey(ctx context.Context, db database.Executor, u *User, name string) (string, error) {
+	raw := make([]byte, 20) // 160 bits
+	rand.Read(raw)
+	key := KeyPrefix + keyEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(key))
+	_, err := db.Exec(ctx, `INSERT INTO api_keys (account_id, user_id, name, prefix, hash) VALUES ($1, $2, $3, $4, $5)`,
+		u.AccountID, u.ID, name, key[:len(KeyPrefix)+6], sum[:])
+	if err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// Principal is who an API request acts as.
+type Principal struct {
+	AccountID int64
+	KeyID     int64
+}
+
+// last_used_at is written at most once a minute per key, so reads stay reads.
+const authenticateSQL = `
+WITH k AS (
+	SELECT id, account_id, last_used_at FROM api_keys WHERE hash = $1 AND revoked_at IS NULL
+), touch AS (
+	UPDATE api_keys SET last_used_at = now() FROM k
+	WHERE api_keys.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')
+)
+SELECT id, account_id FROM k`
+
+// Authenticate returns the principal of an API key. It returns
+// ErrUnauthorized for a key that is unknown or revoked.
+func Authenticate(ctx context.Context, db database.Executor, key string) (*Principal, error) {
+	if !strings.HasPrefix(key, KeyPrefix) || len(key) > 100 {
+		return nil, ErrUnauthorized
+	}
+	// Lookup by SHA-256: the key has 160 random bits, so no slow hash is needed,
+	// and an index lookup on the hash leaks no timing about the key.
+	sum := sha256.Sum256([]byte(key))
+	p := &Principal{}
+	err := db.QueryRow(ctx, authenticateSQL, sum[:]).Scan(&p.KeyID, &p.AccountID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrUnauthorized
+	}
+	return p, err
+}

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/intakehq/intake/forms"
+)
+
+// formBody is a form as the API shows it (SPEC §5).
+type formBody struct {
+	ID              string         `json:"id"`
+	Name            string         `json:"name"`
+	Endpoint        string         `json:"endpoint"`
+	Fields          []forms.Field  `json:"fields"`
+	Settings        forms.Settings `json:"settings"`
+	ContractVersion int            `json:"contract_version"`
+	CreatedAt       time.Time      `json:"created_at"`
+	UpdatedAt       time.Time      `json:"updated_at"`
+	Archived        bool           `json:"archived"`
+}
+
+func (s *Server) formBody(f *forms.Form) formBody {
+	fields := f.Contract.Fields
+	if fields == nil {
+		fields = []forms.Field{}
+	}
+	return formBody{ID: f.PublicID, Name: f.Name, Endpoint: s.endpoint(f), Fields: fields, Settings: f.Settings,
+		ContractVersion: f.Contract.Version, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Archived: f.ArchivedAt != nil}
+}
+
+type listBody[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
+	var in forms.Input
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f, err := forms.Create(r.Context(), s.DB, s.Validator, principal(r).AccountID, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", s.BaseURL+"/api/v1/forms/"+f.PublicID)
+	writeJSON(w, http.StatusCreated, s.formBody(f))
+}
+
+func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
+	limit, err := limitParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var before *int64
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		n, err2 := strconv.ParseInt(string(b), 10, 64)
+		if err != nil || err2 != nil {
+			s.writeError(w, r, invalidParameter("cursor is not a cursor this API returned"))
+			return
+		}
+		before = &n
+	}
+	list, err := forms.List(r.Context(), s.DB, principal(r).AccountID, before, limit+1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := listBody[formBody]{Data: []formBody{}}
+	if len(list) > limit {
+		list = list[:limit]
+		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[limit-1].ID, 10)))
+		out.NextCursor = &c
+	}
+	for _, f := range list {
+		out.Data = append(out.Data, s.formBody(f))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getForm(w http.ResponseWriter, r *http.Request) {
+	f, err := forms.ForAccount(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.formBody(f))
+}
+
+// Page sizes of every list.
+const (
+	defaultLimit = 50
+	maxLimit     = 100
+)
+
+func limitParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, invalidParameter("limit must be a whole number from 1 to " + strconv.Itoa(maxLimit))
+	}
+	return n, nil
+}

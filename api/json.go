@@ -1,0 +1,92 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/intakehq/intake/accounts"
+)
+
+// maxJSONBody bounds management API request bodies.
+const maxJSONBody = 1 << 20
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	writeJSONBody(w, status, v)
+}
+
+func writeJSONBody(w http.ResponseWriter, status int, v any) {
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// decodeJSON reads one JSON object into v, strictly: unknown members are an
+// error (an agent's typo should not pass silently). Errors say where.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case err == nil:
+		if dec.More() {
+			return malformedJSON("unexpected data after the JSON object")
+		}
+		return nil
+	case errors.As(err, &mbe):
+		return err
+	case errors.As(err, &syn):
+		return malformedJSON(fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn))
+	case errors.As(err, &typ):
+		return malformedJSON(fmt.Sprintf("%s must be %s, not %s (at byte %d)", jsonPath(typ.Field), typ.Type, typ.Value, typ.Offset))
+	case errors.Is(err, io.EOF):
+		return malformedJSON("the body is empty; send a JSON object")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return malformedJSON(strings.TrimPrefix(err.Error(), "json: ") + " (see /api/openapi.json for the fields)")
+	default:
+		return malformedJSON(err.Error())
+	}
+}
+
+func jsonPath(field string) string {
+	if field == "" {
+		return "the body"
+	}
+	return field
+}
+
+type principalKey struct{}
+
+// authenticate requires Authorization: Bearer <API key> and puts the
+// principal in the context.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			s.writeError(w, r, accounts.ErrUnauthorized)
+			return
+		}
+		p, err := accounts.Authenticate(r.Context(), s.DB, strings.TrimSpace(key))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func principal(r *http.Request) *accounts.Principal {
+	return r.Context().Value(principalKey{}).(*accounts.Principal)
+}

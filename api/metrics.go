@@ -1,0 +1,70 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are Intake's Prometheus metrics, on a registry of their own (no
+// globals: tests run many servers in one process).
+type Metrics struct {
+	Registry       *prometheus.Registry
+	Submissions    *prometheus.CounterVec
+	SubmitDuration *prometheus.HistogramVec
+	HTTPRequests   *prometheus.CounterVec
+}
+
+// NewMetrics registers Intake's metrics, the Go runtime's and, when db is
+// not nil, the pool's and River's queue depth.
+func NewMetrics(db *pgxpool.Pool) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intake_submissions_total",
+			Help: "Submissions to /f/ by outcome: created, replayed, spam, conflict, invalid, error.",
+		}, []string{"outcome"}),
+		SubmitDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "intake_submit_duration_seconds",
+			Help:    "Time to answer a submission, by outcome.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"outcome"}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intake_http_requests_total",
+			Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+	}
+	m.Registry.MustRegister(m.Submissions, m.SubmitDuration, m.HTTPRequests,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if db != nil {
+		m.Registry.MustRegister(&queueCollector{db: db})
+	}
+	return m
+}
+
+// queueCollector reports River's jobs by state when scraped.
+type queueCollector struct{ db *pgxpool.Pool }
+
+var queueDesc = prometheus.NewDesc("intake_queue_jobs", "River jobs by state (queue depth: available, scheduled, retryable).", []string{"state"}, nil)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	rows, err := c.db.Query(ctx, `SELECT state::text, count(*) FROM river_job GROUP BY state`)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int64
+		if rows.Scan(&state, &n) == nil {
+			ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n), state)
+		}
+	}
+}

@@ -1,0 +1,214 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/submissions"
+)
+
+// ProblemBase prefixes every problem type URI; docs/errors.md documents each.
+const ProblemBase = "https://intake.dev/problems/"
+
+// Problem is an RFC 9457 problem detail. Error and Errors are Formspree's
+// members, so clients written for Formspree read Intake's errors too; the
+// errors array doubles as RFC 9457's validation shape (with "pointer").
+type Problem struct {
+	Type     string             `json:"type"`
+	Title    string             `json:"title"`
+	Status   int                `json:"status"`
+	Detail   string             `json:"detail,omitempty"`
+	Instance string             `json:"instance,omitempty"`
+	Error    string             `json:"error,omitempty"`
+	Errors   []forms.FieldError `json:"errors,omitempty"`
+
+	retryAfter string
+	code       string // Formspree's form-level code, when one fits
+	hint       string // what to do next, for the HTML page
+}
+
+// The problem types. Each is documented in docs/errors.md.
+const (
+	TypeValidation       = "validation-error"
+	TypeEmpty            = "empty"
+	TypeKeyInvalid       = "idempotency-key-invalid"
+	TypeKeyMissing       = "idempotency-key-missing"
+	TypeKeyReused        = "idempotency-key-reused"
+	TypeKeyInFlight      = "idempotency-key-in-flight"
+	TypeNotFound         = "not-found"
+	TypeFormInactive     = "form-inactive"
+	TypeUnsupportedMedia = "unsupported-media-type"
+	TypeTooLarge         = "payload-too-large"
+	TypeMalformed        = "malformed-request"
+	TypeUnauthorized     = "unauthorized"
+	TypeInvalidParameter = "invalid-parameter"
+	TypeUnavailable      = "service-unavailable"
+	TypeInternal         = "internal-error"
+	TypeMethodNotAllowed = "method-not-allowed"
+)
+
+func problem(status int, typ, title, detail string) *Problem {
+	return &Problem{Type: ProblemBase + typ, Title: title, Status: status, Detail: detail}
+}
+
+// problemFor turns any error into the problem the client sees. It is the
+// one place the error vocabulary meets HTTP; unknown errors become a 500
+// that says nothing of the cause (the cause is logged).
+func problemFor(err error) *Problem {
+	var (
+		verr      *forms.ValidationError
+		malformed *submissions.MalformedError
+		maxBytes  *http.MaxBytesError
+		bad       *badRequestError
+	)
+	switch {
+	case errors.As(err, &verr):
+		p := problem(http.StatusUnprocessableEntity, TypeValidation, "Validation failed",
+			"One or more fields are invalid; see errors. Fix them and send again (the same Idempotency-Key may be reused).")
+		p.Errors = verr.Errors
+		p.hint = "Go back, correct the fields listed and send the form again."
+		return p
+	case errors.Is(err, forms.ErrNotFound):
+		p := problem(http.StatusNotFound, TypeNotFound, "Form not found", "No form has this id. Check the endpoint URL in your dashboard.")
+		p.code = "FORM_NOT_FOUND"
+		return p
+	case errors.Is(err, submissions.ErrNotFound), errors.Is(err, errRouteNotFound):
+		return problem(http.StatusNotFound, TypeNotFound, "Not found", "Nothing is here; check the id and the URL.")
+	case errors.Is(err, forms.ErrArchived):
+		p := problem(http.StatusGone, TypeFormInactive, "Form is no longer active", "This form has been archived by its owner and takes no more submissions.")
+		p.code = "INACTIVE"
+		return p
+	case errors.Is(err, submissions.ErrEmpty):
+		p := problem(http.StatusUnprocessableEntity, TypeEmpty, "Empty submission", "The submission has no fields. Send at least one field.")
+		p.code = forms.CodeEmpty
+		return p
+	case errors.Is(err, idempotency.ErrKeyInvalid):
+		return problem(http.StatusBadRequest, TypeKeyInvalid, "Invalid Idempotency-Key",
+			`An idempotency key is 1–255 printable ASCII characters, sent once: a bare token or a quoted string such as "8e03978e-40d5-43e8-bc93-6894a57f9324".`)
+	case errors.Is(err, idempotency.ErrKeyMissing):
+		return problem(http.StatusBadRequest, TypeKeyMissing, "Idempotency-Key required",
+			"This form requires an idempotency key: send an Idempotency-Key header (a UUID per submission) or an _idempotency_key field.")
+	case errors.Is(err, idempotency.ErrKeyReused):
+		p := problem(http.StatusUnprocessableEntity, TypeKeyReused, "Idempotency-Key reused",
+			"This idempotency key is bound to a submission with a different payload. Use a new key for a new submission.")
+		p.hint = "This looks like a different submission sent with an old key. Reload the form and send it again."
+		return p
+	case errors.Is(err, idempotency.ErrInFlight):
+		p := problem(http.StatusConflict, TypeKeyInFlight, "Request in progress",
+			"A request with this idempotency key is still being processed. Retry with the same key shortly; it will get that request's answer.")
+		p.retryAfter = "1"
+		return p
+	case errors.Is(err, submissions.ErrUnsupportedMediaType):
+		return problem(http.StatusUnsupportedMediaType, TypeUnsupportedMedia, "Unsupported media type",
+			"Send application/x-www-form-urlencoded, multipart/form-data or application/json.")
+	case errors.Is(err, submissions.ErrFilesTooBig):
+		p := problem(http.StatusRequestEntityTooLarge, TypeTooLarge, "Files too big", "The uploaded files exceed 10 MiB in all.")
+		p.code = "FILES_TOO_BIG"
+		return p
+	case errors.Is(err, submissions.ErrTooLarge), errors.As(err, &maxBytes):
+		p := problem(http.StatusRequestEntityTooLarge, TypeTooLarge, "Payload too large", "The body exceeds 1 MiB (files not counted).")
+		p.code = "FILES_TOO_BIG"
+		return p
+	case errors.As(err, &malformed):
+		return problem(http.StatusBadRequest, TypeMalformed, "Malformed request", "The body could not be read: "+malformed.Detail+".")
+	case errors.As(err, &bad):
+		return bad.problem
+	case errors.Is(err, accounts.ErrUnauthorized):
+		return problem(http.StatusUnauthorized, TypeUnauthorized, "Unauthorized",
+			"Send a valid API key as Authorization: Bearer <key>. Create one with `intake apikeys create` or in the dashboard.")
+	case database.IsUnavailable(err), errors.Is(err, context.DeadlineExceeded):
+		p := problem(http.StatusServiceUnavailable, TypeUnavailable, "Service unavailable",
+			"The database cannot be reached right now. Nothing was stored; retry in a few seconds with the same Idempotency-Key.")
+		p.retryAfter = "5"
+		return p
+	default:
+		return problem(http.StatusInternalServerError, TypeInternal, "Internal error",
+			"Something went wrong on our side and nothing was stored. Retrying with the same Idempotency-Key is safe.")
+	}
+}
+
+// badRequestError carries a ready problem for errors found by the edge
+// itself (a bad query parameter, JSON that does not decode).
+type badRequestError struct{ problem *Problem }
+
+func (e *badRequestError) Error() string { return e.problem.Detail }
+
+func invalidParameter(detail string) error {
+	return &badRequestError{problem(http.StatusBadRequest, TypeInvalidParameter, "Invalid parameter", detail)}
+}
+
+func malformedJSON(detail string) error {
+	return &badRequestError{problem(http.StatusBadRequest, TypeMalformed, "Malformed JSON", detail)}
+}
+
+var errRouteNotFound = errors.New("no such route")
+
+// writeError answers err as problem+json, logging what the client does not see.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := s.problemLogged(r, err)
+	writeProblem(w, r, p)
+}
+
+func (s *Server) problemLogged(r *http.Request, err error) *Problem {
+	p := problemFor(err)
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The client went away; nothing to tell it.
+	case p.Status >= 500:
+		logger(r.Context()).ErrorContext(r.Context(), "request failed", "status", p.Status, "err", err)
+	}
+	return p
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+	if p.retryAfter != "" {
+		w.Header().Set("Retry-After", p.retryAfter)
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="intake"`)
+	}
+	if p.Instance == "" {
+		p.Instance = r.URL.Path
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// withFormspreeMembers fills Formspree's error and errors members, which
+// every JSON error of /f/ carries.
+func withFormspreeMembers(p *Problem) *Problem {
+	p.Error = p.Title
+	if p.Detail != "" {
+		p.Error = p.Detail
+	}
+	if len(p.Errors) == 0 {
+		code := p.code
+		if code == "" {
+			// No Formspree code fits: the problem type, in Formspree's style.
+			code = strings.ToUpper(strings.ReplaceAll(strings.TrimPrefix(p.Type, ProblemBase), "-", "_"))
+		}
+		p.Errors = []forms.FieldError{{Code: code, Message: p.Detail}}
+	}
+	if len(p.Errors) > 0 && p.Type == ProblemBase+TypeValidation {
+		p.Error = "Validation failed: " + (&forms.ValidationError{Errors: p.Errors}).Error()
+	}
+	return p
+}
+
+func logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+type loggerKey struct{}

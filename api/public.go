@@ -1,0 +1,291 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/web"
+)
+
+// Headers a cross-origin submitter may send and read (SPEC §2). Formspree's
+// own client always sends Formspree-Client and Formspree-Session-Data.
+const (
+	corsAllowHeaders  = "Content-Type, Accept, Idempotency-Key, Formspree-Client, Formspree-Session-Data"
+	corsExposeHeaders = "Idempotent-Replayed, Idempotency-Key, Location, Retry-After, X-Request-Id"
+)
+
+// cors lets any origin call /f/. Per-form origin rules are enforced on the
+// submission itself (a disallowed origin is stored as spam, as Formspree
+// does); refusing the preflight instead would drop those submissions.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// submit is POST /f/{formID}: SPEC §2 and §3.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	formID := chi.URLParam(r, "formID")
+	jsonMode := wantsJSON(r)
+	headerKeys := r.Header.Values("Idempotency-Key")
+	log := logger(ctx).With("form", formID)
+
+	outcome := "error"
+	defer func() {
+		d := time.Since(start)
+		s.Metrics.Submissions.WithLabelValues(outcome).Inc()
+		s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(d.Seconds())
+	}()
+	fail := func(err error, key string) {
+		p := s.problemLogged(r, err)
+		switch {
+		case p.Status == http.StatusConflict || p.Type == ProblemBase+TypeKeyReused:
+			outcome = "conflict"
+		case p.Status < 500:
+			outcome = "invalid"
+		}
+		log.InfoContext(ctx, "submission refused", "key", key, "outcome", outcome, "status", p.Status, "problem", p.Type)
+		if key != "" {
+			w.Header().Set("Idempotency-Key", key)
+		}
+		if jsonMode {
+			writeProblem(w, r, withFormspreeMembers(p))
+			return
+		}
+		s.errorPage(w, r, p)
+	}
+
+	key, err := idempotency.ParseHeader(headerKeys)
+	if err != nil {
+		fail(err, "")
+		return
+	}
+	limit := s.Limits.MaxBody
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		limit += s.Limits.MaxFiles + 64<<10 // part headers
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	payload, err := submissions.Parse(r.Header.Get("Content-Type"), r.Body, s.Limits)
+	if err != nil {
+		fail(err, key)
+		return
+	}
+	if key == "" {
+		key = payload.First(submissions.FieldIdempotencyKey)
+	}
+
+	res, err := s.Submissions.Accept(ctx, submissions.Request{
+		FormID:    formID,
+		Payload:   payload,
+		Key:       key,
+		Browser:   !jsonMode,
+		IP:        clientIP(r),
+		UserAgent: r.UserAgent(),
+		Referrer:  r.Referer(),
+		Origin:    r.Header.Get("Origin"),
+		Respond: func(sub *submissions.Submission, next string) (idempotency.Response, error) {
+			if jsonMode {
+				return s.jsonAccepted(sub, next)
+			}
+			return browserAccepted(next), nil
+		},
+	})
+	if err != nil {
+		if res != nil && res.Form != nil && !jsonMode && isValidation(err) {
+			outcome = "invalid"
+			log.InfoContext(ctx, "submission refused", "key", key, "outcome", outcome, "status", http.StatusUnprocessableEntity)
+			s.validationPage(w, r, res.Form, err)
+			return
+		}
+		fail(err, key)
+		return
+	}
+	outcome = string(res.Outcome)
+	log.InfoContext(ctx, "submission", "key", res.Key, "outcome", outcome, "submission", submissions.FormatID(res.SubmissionID))
+
+	h := w.Header()
+	for k, v := range res.Response.Header {
+		h.Set(k, v)
+	}
+	if key != "" {
+		h.Set("Idempotency-Key", key)
+	}
+	if res.Outcome == submissions.OutcomeReplayed {
+		h.Set("Idempotent-Replayed", "true")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(res.Response.Body)))
+	w.WriteHeader(res.Response.Status)
+	w.Write(res.Response.Body)
+}
+
+// acceptedBody is the JSON success answer: ok and a string next are what
+// Formspree's client (@formspree/core) needs to see a success.
+type acceptedBody struct {
+	OK        bool   `json:"ok"`
+	Next      string `json:"next"`
+	ID        string `json:"id"`
+	Form      string `json:"form"`
+	CreatedAt string `json:"created_at"`
+}
+
+func (s *Server) jsonAccepted(sub *submissions.Submission, next string) (idempotency.Response, error) {
+	body, err := json.Marshal(acceptedBody{OK: true, Next: next, ID: sub.PublicID(), Form: sub.FormPublicID,
+		CreatedAt: sub.CreatedAt.Format(time.RFC3339Nano)})
+	if err != nil {
+		return idempotency.Response{}, err
+	}
+	return idempotency.Response{
+		Status: http.StatusCreated,
+		Header: map[string]string{
+			"Content-Type": "application/json",
+			"Location":     s.BaseURL + "/api/v1/submissions/" + sub.PublicID(),
+		},
+		Body: append(body, '\n'),
+	}, nil
+}
+
+func browserAccepted(next string) idempotency.Response {
+	return idempotency.Response{
+		Status: http.StatusSeeOther,
+		Header: map[string]string{"Content-Type": "text/html; charset=utf-8", "Location": next},
+		Body:   fmt.Appendf(nil, "<a href=\"%s\">See Other</a>.\n", html.EscapeString(next)),
+	}
+}
+
+func isValidation(err error) bool {
+	p := problemFor(err)
+	return p.Type == ProblemBase+TypeValidation
+}
+
+// wantsJSON reports JSON response mode: a JSON body, or an Accept header that
+// prefers application/json to text/html.
+func wantsJSON(r *http.Request) bool {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		return true
+	}
+	jsonQ, htmlQ := -1.0, -1.0
+	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		switch mt {
+		case "application/json", "application/problem+json":
+			jsonQ = max(jsonQ, q)
+		case "text/html":
+			htmlQ = max(htmlQ, q)
+		}
+	}
+	return jsonQ > 0 && jsonQ >= htmlQ
+}
+
+// clientIP is the peer's address. X-Forwarded-For is not trusted: anyone can
+// send it, and it would let a client choose its implicit dedupe key.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// errorPage renders a problem as the HTML page a browser user sees.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *Problem) {
+	if p.retryAfter != "" {
+		w.Header().Set("Retry-After", p.retryAfter)
+	}
+	hint := p.hint
+	if hint == "" && (p.Status >= 500 || p.Status == http.StatusConflict) {
+		hint = "Wait a moment and send the form again; it will not be stored twice."
+	}
+	s.Pages.Error(w, r, p.Status, web.ErrorView{Title: p.Title, Message: p.Detail, Hint: hint, BackURL: r.Referer()})
+}
+
+// validationPage renders the 422 page listing what to fix.
+func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *forms.Form, err error) {
+	p := problemFor(err)
+	v := web.ErrorsView{FormName: form.Name, BackURL: r.Referer()}
+	for _, fe := range p.Errors {
+		label := ""
+		if f, ok := form.Contract.Field(fe.Field); ok {
+			label = f.Label
+		}
+		v.Errors = append(v.Errors, web.FieldError{Field: fe.Field, Label: label, Message: fe.Message})
+	}
+	s.Pages.SubmissionErrors(w, r, v)
+}
+
+// showForm is GET /f/{formID}: the contract as JSON Schema for agents, the
+// hosted form page for browsers.
+func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
+	form, err := forms.ByPublicID(r.Context(), s.DB, chi.URLParam(r, "formID"))
+	if err == nil && form.ArchivedAt != nil {
+		err = forms.ErrArchived
+	}
+	jsonMode := wantsJSON(r)
+	if err != nil {
+		p := s.problemLogged(r, err)
+		if jsonMode {
+			writeProblem(w, r, withFormspreeMembers(p))
+		} else {
+			s.errorPage(w, r, p)
+		}
+		return
+	}
+	endpoint := s.endpoint(form)
+	if jsonMode {
+		w.Header().Set("Content-Type", "application/schema+json")
+		writeJSONBody(w, http.StatusOK, form.JSONSchema(endpoint))
+		return
+	}
+	v := web.FormView{FormID: form.PublicID, Name: form.Name, Action: endpoint, HoneypotField: form.Settings.HoneypotField}
+	for _, f := range form.Contract.Fields {
+		v.Fields = append(v.Fields, web.FormField{Name: f.Name, Label: f.Label, Type: string(f.Type), Required: f.Required, Options: f.Options})
+	}
+	s.Pages.HostedForm(w, r, v)
+}
+
+func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
+	form, err := forms.ByPublicID(r.Context(), s.DB, chi.URLParam(r, "formID"))
+	if err != nil {
+		s.errorPage(w, r, s.problemLogged(r, err))
+		return
+	}
+	s.Pages.Thanks(w, r, web.ThanksView{FormName: form.Name, BackURL: r.Referer()})
+}
+
+func (s *Server) endpoint(f *forms.Form) string { return s.BaseURL + "/f/" + f.PublicID }

@@ -1,0 +1,143 @@
+// Package api is Intake's HTTP edge: the public form endpoint /f/, the JSON
+// management API under /api/v1, health and metrics. Errors leave as RFC 9457
+// problem+json from one place (problemFor), or as an HTML page in browser mode.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/web"
+)
+
+// Server holds the edge's dependencies.
+type Server struct {
+	DB          *pgxpool.Pool
+	Submissions *submissions.Service
+	Validator   *forms.Validator
+	Pages       *web.Pages
+	Metrics     *Metrics
+	Logger      *slog.Logger
+	BaseURL     string
+	Limits      submissions.Limits
+}
+
+// Handler returns the router with every route of the edge.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.requestID, s.logRequests, s.recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, problem(http.StatusMethodNotAllowed, TypeMethodNotAllowed, "Method not allowed", r.Method+" is not allowed here."))
+	})
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+
+	// The public endpoint: any site may post to it (CORS is answered here,
+	// and a disallowed origin is stored as spam, not refused).
+	r.Group(func(r chi.Router) {
+		r.Use(cors)
+		r.Options("/f/{formID}", preflight)
+		r.Post("/f/{formID}", s.submit)
+		r.Get("/f/{formID}", s.showForm)
+		r.Get("/f/{formID}/thanks", s.thanks)
+	})
+	r.Handle("/js/*", s.Pages.Static())
+	r.Handle("/static/*", s.Pages.Static())
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.authenticate)
+		r.Post("/forms", s.createForm)
+		r.Get("/forms", s.listForms)
+		r.Get("/forms/{formID}", s.getForm)
+		r.Get("/forms/{formID}/submissions", s.listSubmissions)
+		r.Get("/submissions/{submissionID}", s.getSubmission)
+	})
+	return r
+}
+
+// requestID takes a sane incoming X-Request-Id or makes one, echoes it, and
+// puts a logger carrying it in the context.
+func (s *Server) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 || !printable(id) {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		l := s.Logger.With("request_id", id)
+		ctx := context.WithValue(r.Context(), loggerKey{}, l)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := chi.RouteContext(r.Context()).RoutePattern()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(ww.Status())).Inc()
+		logger(r.Context()).DebugContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
+			"status", ww.Status(), "duration", time.Since(start))
+	})
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				logger(r.Context()).ErrorContext(r.Context(), "panic", "panic", v, "stack", string(debug.Stack()))
+				writeProblem(w, r, problemFor(nil))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.Ping(ctx); err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+}

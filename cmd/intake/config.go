@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/intakehq/intake/database"
+)
+
+// Config is every setting of SPEC §1, read once from the environment.
+type Config struct {
+	DatabaseURL         string
+	Addr                string
+	BaseURL             string
+	SMTPURL             string
+	MailFrom            string
+	SecretKey           string
+	WebhookAllowPrivate bool
+	LogFormat           string
+	LogLevel            slog.Level
+}
+
+// configFromEnv reads Config with its defaults and validates it.
+func configFromEnv(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL: get("DATABASE_URL", database.DefaultURL),
+		Addr:        get("INTAKE_ADDR", ":8080"),
+		BaseURL:     strings.TrimSuffix(get("INTAKE_BASE_URL", "http://localhost:8080"), "/"),
+		SMTPURL:     get("INTAKE_SMTP_URL", ""),
+		MailFrom:    get("INTAKE_MAIL_FROM", "Intake <no-reply@localhost>"),
+		SecretKey:   get("INTAKE_SECRET_KEY", ""),
+		LogFormat:   get("INTAKE_LOG_FORMAT", "text"),
+	}
+	var errs []error
+	if v := get("INTAKE_WEBHOOK_ALLOW_PRIVATE", "false"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("INTAKE_WEBHOOK_ALLOW_PRIVATE=%q: want true or false", v))
+		}
+		c.WebhookAllowPrivate = b
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("INTAKE_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("INTAKE_LOG_LEVEL: want debug, info, warn or error"))
+	}
+	errs = append(errs, c.validate())
+	return c, errors.Join(errs...)
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("INTAKE_BASE_URL=%q: want an absolute http(s) URL such as https://forms.example.com", c.BaseURL))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("INTAKE_LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("INTAKE_SMTP_URL: want smtp://user:pass@host:port or smtps://…"))
+		}
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		errs = append(errs, fmt.Errorf("INTAKE_SECRET_KEY: want at least 32 characters (or leave it empty to have one generated)"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/intakehq/intake/api"
+	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/migrations"
+	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/web"
+)
+
+// Timeouts of the HTTP server: slow clients cannot hold connections open.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	drainTimeout      = 25 * time.Second
+)
+
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	migrate := fs.Bool("migrate", true, "apply pending migrations before serving")
+	workers := fs.Bool("workers", true, "run River workers in this process")
+	addr := fs.String("addr", cfg.Addr, "listen address (INTAKE_ADDR)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	pool, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if *migrate {
+		n, err := migrations.Up(ctx, pool, nil)
+		if err != nil {
+			return err
+		}
+		logger.Info("migrations applied", "count", n)
+	}
+	rc, err := newRiver(pool, logger, *workers)
+	if err != nil {
+		return err
+	}
+	pages, err := web.New()
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	val := forms.NewValidator()
+	srv := &api.Server{
+		DB:          pool,
+		Validator:   val,
+		Pages:       pages,
+		Metrics:     api.NewMetrics(pool),
+		Logger:      logger,
+		BaseURL:     cfg.BaseURL,
+		Limits:      submissions.DefaultLimits,
+		Submissions: &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL},
+	}
+	httpServer := &http.Server{
+		Addr:              *addr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	if *workers {
+		if err := rc.Start(ctx); err != nil {
+			return fmt.Errorf("start workers: %w", err)
+		}
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	logger.Info("intake serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "workers", *workers, "version", version)
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	// SIGTERM: stop accepting and drain HTTP, then let running jobs finish,
+	// then close the pool (deferred).
+	logger.Info("shutting down: draining HTTP")
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(drainCtx); err != nil {
+		logger.Warn("HTTP drain incomplete", "err", err)
+	}
+	if *workers {
+		logger.Info("shutting down: stopping workers")
+		if err := rc.Stop(drainCtx); err != nil {
+			logger.Warn("workers did not stop in time", "err", err)
+		}
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func worker(ctx context.Context, cfg Config, logger *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	pool, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rc, err := newRiver(pool, logger, true)
+	if err != nil {
+		return err
+	}
+	if err := rc.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	logger.Info("intake worker running", "version", version)
+	<-ctx.Done()
+	logger.Info("shutting down: stopping workers")
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	return rc.Stop(stopCtx)
+}
+
+// openDB opens the pool, creating the database if needed, and waits up to
+// a minute for a server that is still starting (docker compose, a reboot).
+func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pool, err := database.Open(ctx, cfg.DatabaseURL)
+		if err == nil {
+			return pool, nil
+		}
+		if !database.IsUnavailable(err) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		logger.Warn("waiting for the database", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// newRiver makes the River client. Every process registers every worker
+// (inserting a job of an unregistered kind fails); only processes that work
+// jobs get queues and the periodic sweep.
+func newRiver(pool *pgxpool.Pool, logger *slog.Logger, work bool) (*river.Client[pgx.Tx], error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &submissions.CreatedWorker{})
+	river.AddWorker(workers, &idempotency.SweepWorker{DB: pool})
+	cfg := &river.Config{Workers: workers, Logger: logger.With("component", "river")}
+	if work {
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
+		cfg.PeriodicJobs = []*river.PeriodicJob{idempotency.PeriodicSweep()}
+	}
+	rc, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	if err != nil {
+		return nil, errors.Join(errors.New("river client"), err)
+	}
+	return rc, nil
+}

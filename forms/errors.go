@@ -1,0 +1,75 @@
+package forms
+
+import (
+	"errors"
+	"strings"
+)
+
+var (
+	// ErrNotFound is returned when a form does not exist or belongs to another account.
+	ErrNotFound = errors.New("form not found")
+	// ErrArchived is returned when a submission is made to an archived form.
+	ErrArchived = errors.New("form is archived")
+)
+
+// Codes of field errors. The TYPE_* and REQUIRED_* ones are Formspree's, so
+// clients written for it keep working.
+const (
+	CodeRequiredMissing = "REQUIRED_FIELD_MISSING"
+	CodeRequiredEmpty   = "REQUIRED_FIELD_EMPTY"
+	CodeTypeEmail       = "TYPE_EMAIL"
+	CodeTypeNumeric     = "TYPE_NUMERIC"
+	CodeTypeText        = "TYPE_TEXT"
+	CodeEmpty           = "EMPTY"
+	CodeUnexpected      = "UNEXPECTED_FIELD"
+	CodeInvalid         = "INVALID" // a form definition (not a submission) is wrong
+)
+
+// FieldError is one thing wrong with one field.
+type FieldError struct {
+	Field   string `json:"field,omitempty"`
+	Code    string `json:"code"`
+	Rule    string `json:"rule,omitempty"`
+	Message string `json:"message"`
+	// Pointer is an RFC 6901 JSON pointer (in RFC 9457's "#/…" form) to the
+	// offending member of the request.
+	Pointer string `json:"pointer,omitempty"`
+}
+
+// ValidationError carries every field error of a submission or of a form
+// definition. It is returned as an error; callers answer 422 with it.
+type ValidationError struct {
+	Errors []FieldError
+}
+
+// Error implements error with the first problems, readable on one line.
+func (e *ValidationError) Error() string {
+	msgs := make([]string, 0, len(e.Errors))
+	for _, fe := range e.Errors {
+		msgs = append(msgs, fe.Message)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e *ValidationError) add(field, code, rule, message, pointer string) {
+	e.Errors = append(e.Errors, FieldError{Field: field, Code: code, Rule: rule, Message: message, Pointer: pointer})
+}
+
+func (e *ValidationError) orNil() error {
+	if e == nil || len(e.Errors) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Pointer returns the RFC 9457 JSON pointer ("#/a/b") for path segments,
+// escaped per RFC 6901.
+func Pointer(segments ...string) string {
+	var b strings.Builder
+	b.WriteString("#")
+	for _, s := range segments {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(s))
+	}
+	return b.String()
+}

@@ -1,0 +1,223 @@
+package forms
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Settings are a form's options. Every member is optional; WithDefaults
+// fills what is missing.
+type Settings struct {
+	RedirectURL           string       `json:"redirect_url"`
+	AllowedRedirectHosts  []string     `json:"allowed_redirect_hosts"`
+	AllowedOrigins        []string     `json:"allowed_origins"`
+	RequireIdempotencyKey bool         `json:"require_idempotency_key"`
+	IdempotencyRetention  Duration     `json:"idempotency_retention"`
+	ImplicitDedupeWindow  *Duration    `json:"implicit_dedupe_window"`
+	UnknownFields         string       `json:"unknown_fields"`
+	NotifyEmails          []string     `json:"notify_emails"`
+	Autoresponse          Autoresponse `json:"autoresponse"`
+	HoneypotField         string       `json:"honeypot_field"`
+}
+
+// Autoresponse is the optional email sent back to the submitter.
+type Autoresponse struct {
+	Enabled bool   `json:"enabled"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+}
+
+// Unknown-field policies.
+const (
+	UnknownAccept = "accept"
+	UnknownReject = "reject"
+)
+
+// Defaults and bounds of the idempotency windows (SPEC §3).
+const (
+	DefaultRetention      = 24 * time.Hour
+	MinRetention          = time.Hour
+	MaxRetention          = 7 * 24 * time.Hour
+	DefaultImplicitWindow = 10 * time.Minute
+	MaxImplicitWindow     = 24 * time.Hour
+	DefaultHoneypot       = "_gotcha"
+)
+
+// WithDefaults returns s with every unset member at its default.
+func (s Settings) WithDefaults() Settings {
+	if s.AllowedRedirectHosts == nil {
+		s.AllowedRedirectHosts = []string{}
+	}
+	if s.AllowedOrigins == nil {
+		s.AllowedOrigins = []string{}
+	}
+	if s.NotifyEmails == nil {
+		s.NotifyEmails = []string{}
+	}
+	if s.IdempotencyRetention == 0 {
+		s.IdempotencyRetention = Duration(DefaultRetention)
+	}
+	if s.ImplicitDedupeWindow == nil {
+		d := Duration(DefaultImplicitWindow)
+		s.ImplicitDedupeWindow = &d
+	}
+	if s.UnknownFields == "" {
+		s.UnknownFields = UnknownAccept
+	}
+	if s.HoneypotField == "" {
+		s.HoneypotField = DefaultHoneypot
+	}
+	return s
+}
+
+// ImplicitWindow is how long keyless browser posts are deduplicated; 0 is off.
+func (s Settings) ImplicitWindow() time.Duration {
+	if s.ImplicitDedupeWindow == nil {
+		return DefaultImplicitWindow
+	}
+	return time.Duration(*s.ImplicitDedupeWindow)
+}
+
+func (s Settings) check(errs *ValidationError) {
+	if s.RedirectURL != "" {
+		if _, err := absoluteHTTPURL(s.RedirectURL); err != nil {
+			errs.add("redirect_url", CodeInvalid, "url", "redirect_url must be an absolute http or https URL", Pointer("settings", "redirect_url"))
+		}
+	}
+	for i, h := range s.AllowedRedirectHosts {
+		if h == "" || strings.ContainsAny(h, "/:@ ") {
+			errs.add("allowed_redirect_hosts", CodeInvalid, "hostname", fmt.Sprintf("allowed_redirect_hosts[%d] must be a bare host name such as example.com", i), Pointer("settings", "allowed_redirect_hosts", strconv.Itoa(i)))
+		}
+	}
+	for i, o := range s.AllowedOrigins {
+		if u, err := absoluteHTTPURL(o); err != nil || u.Path != "" || u.RawQuery != "" {
+			errs.add("allowed_origins", CodeInvalid, "origin", fmt.Sprintf("allowed_origins[%d] must be an origin such as https://example.com", i), Pointer("settings", "allowed_origins", strconv.Itoa(i)))
+		}
+	}
+	if r := time.Duration(s.IdempotencyRetention); r < MinRetention || r > MaxRetention {
+		errs.add("idempotency_retention", CodeInvalid, "range", "idempotency_retention must be between 1h and 7d (168h)", Pointer("settings", "idempotency_retention"))
+	}
+	if w := s.ImplicitWindow(); w < 0 || w > MaxImplicitWindow {
+		errs.add("implicit_dedupe_window", CodeInvalid, "range", `implicit_dedupe_window must be between "0" (off) and 24h`, Pointer("settings", "implicit_dedupe_window"))
+	}
+	if s.UnknownFields != UnknownAccept && s.UnknownFields != UnknownReject {
+		errs.add("unknown_fields", CodeInvalid, "oneof", `unknown_fields must be "accept" or "reject"`, Pointer("settings", "unknown_fields"))
+	}
+	for i, e := range s.NotifyEmails {
+		if !strings.Contains(e, "@") || strings.ContainsAny(e, " <>,") {
+			errs.add("notify_emails", CodeInvalid, "email", fmt.Sprintf("notify_emails[%d] must be an email address", i), Pointer("settings", "notify_emails", strconv.Itoa(i)))
+		}
+	}
+	if s.HoneypotField == "" || strings.ContainsAny(s.HoneypotField, " \t\r\n") {
+		errs.add("honeypot_field", CodeInvalid, "name", "honeypot_field must be a field name without spaces", Pointer("settings", "honeypot_field"))
+	}
+}
+
+// AllowsOrigin reports whether a request from origin (scheme://host[:port])
+// is one the form accepts. An empty list accepts any origin; a request
+// without an Origin header (a server, curl) is always accepted.
+func (s Settings) AllowsOrigin(origin string) bool {
+	if origin == "" || len(s.AllowedOrigins) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(s.AllowedOrigins, func(o string) bool {
+		return strings.EqualFold(strings.TrimSuffix(o, "/"), origin)
+	})
+}
+
+// NextURL picks where a browser goes after a successful submission: next
+// (the _next field) if it is an absolute http(s) URL whose host the form
+// allows, else the form's redirect URL, else thanks.
+func (s Settings) NextURL(next, thanks string) string {
+	if next != "" {
+		if u, err := absoluteHTTPURL(next); err == nil && s.allowsRedirectHost(u.Hostname()) {
+			return u.String()
+		}
+	}
+	if s.RedirectURL != "" {
+		return s.RedirectURL
+	}
+	return thanks
+}
+
+func (s Settings) allowsRedirectHost(host string) bool {
+	hosts := slices.Clone(s.AllowedRedirectHosts)
+	if s.RedirectURL != "" {
+		if u, err := url.Parse(s.RedirectURL); err == nil {
+			hosts = append(hosts, u.Hostname())
+		}
+	}
+	if len(hosts) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(hosts, func(h string) bool { return strings.EqualFold(h, host) })
+}
+
+func absoluteHTTPURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("not an absolute http(s) URL: %q", s)
+	}
+	return u, nil
+}
+
+// Duration is a time.Duration written in JSON as a string: "24h", "10m",
+// "7d", or "0".
+type Duration time.Duration
+
+// ParseDuration parses Go duration syntax plus a whole number of days ("7d").
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return Duration(time.Duration(n) * 24 * time.Hour), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q: use a form such as 10m, 24h or 7d", s)
+	}
+	return Duration(d), nil
+}
+
+// String formats d briefly: "24h", "10m", "1h30m", "0".
+func (d Duration) String() string {
+	if d == 0 {
+		return "0"
+	}
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf(`a duration is a string such as "24h"`)
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}

@@ -1,0 +1,162 @@
+package forms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/database"
+)
+
+const formColumns = `f.id, f.public_id, f.account_id, f.name, f.settings, f.contract_version,
+	f.created_at, f.updated_at, f.archived_at, c.fields`
+
+const formFrom = `FROM forms f JOIN form_contracts c ON c.form_id = f.id AND c.version = f.contract_version`
+
+func scanForm(row pgx.Row) (*Form, error) {
+	var (
+		f              Form
+		settings, flds []byte
+	)
+	err := row.Scan(&f.ID, &f.PublicID, &f.AccountID, &f.Name, &settings, &f.Contract.Version,
+		&f.CreatedAt, &f.UpdatedAt, &f.ArchivedAt, &flds)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(settings, &f.Settings); err != nil {
+		return nil, fmt.Errorf("form %s: decode settings: %w", f.PublicID, err)
+	}
+	f.Settings = f.Settings.WithDefaults()
+	if err := json.Unmarshal(flds, &f.Contract.Fields); err != nil {
+		return nil, fmt.Errorf("form %s: decode contract: %w", f.PublicID, err)
+	}
+	return &f, nil
+}
+
+const byPublicIDSQL = `SELECT ` + formColumns + ` ` + formFrom + ` WHERE f.public_id = $1`
+
+// ByPublicID returns the form with its current contract, archived or not.
+// It returns ErrNotFound when there is none.
+func ByPublicID(ctx context.Context, db database.Executor, publicID string) (*Form, error) {
+	if !ValidPublicID(publicID) {
+		return nil, ErrNotFound
+	}
+	return scanForm(db.QueryRow(ctx, byPublicIDSQL, publicID))
+}
+
+const forAccountSQL = `SELECT ` + formColumns + ` ` + formFrom + ` WHERE f.public_id = $1 AND f.account_id = $2`
+
+// ForAccount returns the account's form with that public id. It returns
+// ErrNotFound when there is none or it belongs to another account.
+func ForAccount(ctx context.Context, db database.Executor, accountID int64, publicID string) (*Form, error) {
+	if !ValidPublicID(publicID) {
+		return nil, ErrNotFound
+	}
+	return scanForm(db.QueryRow(ctx, forAccountSQL, publicID, accountID))
+}
+
+const listSQL = `SELECT ` + formColumns + ` ` + formFrom + `
+WHERE f.account_id = $1 AND f.archived_at IS NULL AND ($2::bigint IS NULL OR f.id < $2)
+ORDER BY f.id DESC LIMIT $3`
+
+// List returns up to limit of the account's live forms, newest first, from
+// before the form with internal id before (nil: from the newest).
+func List(ctx context.Context, db database.Executor, accountID int64, before *int64, limit int) ([]*Form, error) {
+	rows, err := db.Query(ctx, listSQL, accountID, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Form
+	for rows.Next() {
+		f, err := scanForm(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// The form and its first contract in one statement: atomic without a
+// transaction, one round trip.
+const insertSQL = `
+WITH f AS (
+	INSERT INTO forms (public_id, account_id, name, settings, contract_version, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, 1, $6, $6)
+	RETURNING id
+)
+INSERT INTO form_contracts (form_id, version, fields, created_at)
+SELECT id, 1, $5, $6 FROM f
+RETURNING form_id`
+
+func insert(ctx context.Context, db database.Executor, f *Form) error {
+	settings, err := json.Marshal(f.Settings)
+	if err != nil {
+		return err
+	}
+	fields, err := json.Marshal(f.Contract.Fields)
+	if err != nil {
+		return err
+	}
+	return db.QueryRow(ctx, insertSQL, f.PublicID, f.AccountID, f.Name, settings, fields, f.CreatedAt).Scan(&f.ID)
+}
+
+// Create stores a new form for the account after checking in; it makes the
+// public id. It returns a *ValidationError when in is not a valid form.
+func Create(ctx context.Context, db database.Executor, val *Validator, accountID int64, in Input) (*Form, error) {
+	if err := val.CheckInput(in); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	f := &Form{
+		AccountID: accountID,
+		Name:      in.Name,
+		Settings:  in.Settings.WithDefaults(),
+		Contract:  Contract{Version: 1, Fields: in.Fields},
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	if f.Contract.Fields == nil {
+		f.Contract.Fields = []Field{}
+	}
+	for attempt := 0; ; attempt++ {
+		f.PublicID = NewPublicID()
+		err := insert(ctx, db, f)
+		if err == nil {
+			return f, nil
+		}
+		// 40 bits of id: a collision is rare, two in a row rarer still.
+		if !database.IsUniqueViolation(err, "forms_public_id_key") || attempt == 4 {
+			return nil, err
+		}
+	}
+}
+
+// Input is a form as a client creates it.
+type Input struct {
+	Name     string   `json:"name"`
+	Fields   []Field  `json:"fields"`
+	Settings Settings `json:"settings"`
+}
+
+// CheckInput returns a *ValidationError for every problem with in, or nil.
+func (val *Validator) CheckInput(in Input) error {
+	errs := &ValidationError{}
+	switch {
+	case in.Name == "":
+		errs.add("name", CodeInvalid, "required", "name is required", Pointer("name"))
+	case len(in.Name) > MaxNameLength:
+		errs.add("name", CodeInvalid, "max", fmt.Sprintf("name is longer than %d characters", MaxNameLength), Pointer("name"))
+	}
+	val.checkFields(in.Fields, errs)
+	in.Settings.WithDefaults().check(errs)
+	return errs.orNil()
+}

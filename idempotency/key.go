@@ -1,0 +1,113 @@
+package idempotency
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"strings"
+)
+
+var (
+	// ErrKeyInvalid is returned for a key that is empty, longer than 255
+	// characters, not printable ASCII, a broken quoted string, or sent twice.
+	ErrKeyInvalid = errors.New("idempotency key invalid")
+	// ErrKeyMissing is returned when a form requires a key and none was sent.
+	ErrKeyMissing = errors.New("idempotency key missing")
+	// ErrKeyReused is returned when a key is already bound to another payload.
+	ErrKeyReused = errors.New("idempotency key reused with a different payload")
+	// ErrInFlight is returned when a request with the same key is still being
+	// processed after the wait bound.
+	ErrInFlight = errors.New("idempotency key in flight")
+	// ErrNotFound is returned by Lookup when the key is not stored (or expired).
+	ErrNotFound = errors.New("idempotency key not stored")
+)
+
+// MaxKeyLength is the longest key accepted, as Stripe's.
+const MaxKeyLength = 255
+
+// ImplicitPrefix starts the keys Intake makes for keyless browser posts.
+const ImplicitPrefix = "auto:"
+
+// ParseHeader returns the key carried by the Idempotency-Key header values
+// (every value the request had, in order): a bare token (Stripe's clients)
+// or an RFC 8941 sf-string (the IETF draft). It returns "" when there is no
+// header and ErrKeyInvalid when it is malformed or repeated.
+func ParseHeader(values []string) (string, error) {
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", ErrKeyInvalid
+	}
+	v := strings.TrimSpace(values[0])
+	if strings.HasPrefix(v, `"`) {
+		s, ok := parseSFString(v)
+		if !ok {
+			return "", ErrKeyInvalid
+		}
+		v = s
+	}
+	if err := CheckKey(v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// parseSFString decodes an RFC 8941 §3.3.3 string that makes up all of v.
+func parseSFString(v string) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 1; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\':
+			i++
+			if i >= len(v) || (v[i] != '"' && v[i] != '\\') {
+				return "", false
+			}
+			b.WriteByte(v[i])
+		case c == '"':
+			return b.String(), i == len(v)-1 // nothing (no parameters) may follow
+		case c < 0x20 || c > 0x7e:
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", false // no closing quote
+}
+
+// CheckKey returns ErrKeyInvalid unless key is 1–255 printable ASCII
+// characters.
+func CheckKey(key string) error {
+	if len(key) == 0 || len(key) > MaxKeyLength {
+		return ErrKeyInvalid
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return ErrKeyInvalid
+		}
+	}
+	return nil
+}
+
+// ImplicitKey is the key of a keyless browser post: the same person (client
+// IP and User-Agent) sending the same fields gets the same key, so a double
+// click or a back-and-resubmit lands on one submission.
+func ImplicitKey(ip, userAgent string, fingerprint []byte) string {
+	h := sha256.New()
+	writeString(h, ip)
+	writeString(h, userAgent)
+	h.Write(fingerprint)
+	return ImplicitPrefix + hex.EncodeToString(h.Sum(nil))
+}
+
+func writeString(h interface{ Write([]byte) (int, error) }, s string) {
+	var n [binary.MaxVarintLen64]byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+	h.Write([]byte(s))
+}

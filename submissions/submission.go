@@ -1,0 +1,184 @@
+package submissions
+
+import (
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/idempotency"
+)
+
+// ErrNotFound is returned when a submission does not exist or belongs to
+// another account.
+var ErrNotFound = errors.New("submission not found")
+
+// ErrEmpty is returned for a submission without a single (non-reserved) field.
+var ErrEmpty = errors.New("the submission has no fields")
+
+// Submission is one stored submission.
+type Submission struct {
+	ID              uuid.UUID
+	FormID          int64
+	FormPublicID    string
+	ContractVersion int
+	Data            map[string]any
+	Spam            bool
+	SpamReason      string
+	IdempotencyKey  string // "" when none was given or made
+	Meta            Meta
+	CreatedAt       time.Time
+}
+
+// Meta is what Intake kept about a submission besides its fields: request
+// metadata and the reserved fields' values.
+type Meta struct {
+	IP        string   `json:"ip,omitempty"`
+	UserAgent string   `json:"user_agent,omitempty"`
+	Referrer  string   `json:"referrer,omitempty"`
+	Origin    string   `json:"origin,omitempty"`
+	Subject   string   `json:"subject,omitempty"`
+	ReplyTo   string   `json:"reply_to,omitempty"`
+	CC        []string `json:"cc,omitempty"`
+	Language  string   `json:"language,omitempty"`
+	Next      string   `json:"next,omitempty"`
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// IDPrefix starts every public submission id.
+const IDPrefix = "sub_"
+
+// PublicID is the submission's id as clients see it: "sub_" and 26 characters.
+func (s *Submission) PublicID() string { return FormatID(s.ID) }
+
+// FormatID returns the public form of a submission id.
+func FormatID(id uuid.UUID) string { return IDPrefix + idEncoding.EncodeToString(id[:]) }
+
+// ParseID reads a public submission id. It returns ErrNotFound for anything
+// that is not one, so a bad id reads as a missing one.
+func ParseID(s string) (uuid.UUID, error) {
+	rest, ok := strings.CutPrefix(s, IDPrefix)
+	if !ok || len(rest) != 26 {
+		return uuid.UUID{}, ErrNotFound
+	}
+	b, err := idEncoding.DecodeString(rest)
+	if err != nil || len(b) != 16 {
+		return uuid.UUID{}, ErrNotFound
+	}
+	return uuid.UUID(b), nil
+}
+
+// Reserved fields: Formspree's, stripped from the data and kept as metadata.
+const (
+	FieldNext           = "_next"
+	FieldSubject        = "_subject"
+	FieldReplyTo        = "_replyto"
+	FieldCC             = "_cc"
+	FieldLanguage       = "_language"
+	FieldIdempotencyKey = "_idempotency_key"
+)
+
+// MaxCC caps the _cc addresses kept.
+const MaxCC = 5
+
+var captchaFields = []string{"g-recaptcha-response", "h-captcha-response", "cf-turnstile-response"}
+
+func isReserved(name, honeypot string) bool {
+	switch name {
+	case FieldNext, FieldSubject, FieldReplyTo, FieldCC, FieldLanguage, FieldIdempotencyKey, honeypot, forms.DefaultHoneypot:
+		return true
+	}
+	return slices.Contains(captchaFields, name)
+}
+
+// split separates p into the form's data fields and the reserved ones.
+func split(p *Payload, honeypot string) (data []Field, reserved map[string]string) {
+	reserved = map[string]string{}
+	for _, f := range p.Fields {
+		if isReserved(f.Name, honeypot) {
+			if len(f.Values) > 0 {
+				reserved[f.Name] = f.Values[0].Text
+			}
+			continue
+		}
+		data = append(data, f)
+	}
+	return data, reserved
+}
+
+// canonical returns p's fields for the fingerprint: everything but the key.
+func canonical(p *Payload) []idempotency.Field {
+	out := make([]idempotency.Field, 0, len(p.Fields))
+	for _, f := range p.Fields {
+		if f.Name == FieldIdempotencyKey {
+			continue
+		}
+		vals := make([]string, len(f.Values))
+		for i, v := range f.Values {
+			if v.Kind == KindFile {
+				vals[i] = "sha256:" + v.File.SHA256
+			} else {
+				vals[i] = v.Text
+			}
+		}
+		out = append(out, idempotency.Field{Name: f.Name, Values: vals})
+	}
+	return out
+}
+
+// contractValues returns data fields as the contract checks them.
+func contractValues(data []Field) map[string]forms.Value {
+	out := make(map[string]forms.Value, len(data))
+	for _, f := range data {
+		texts := make([]string, len(f.Values))
+		for i, v := range f.Values {
+			texts[i] = v.Text
+		}
+		out[f.Name] = forms.Value{Texts: texts, List: f.List}
+	}
+	return out
+}
+
+// storedData returns data fields as stored: a scalar stays a scalar of its
+// JSON type, several values or a JSON array become an array, a file becomes
+// {filename, size, content_type, sha256}.
+func storedData(data []Field) map[string]any {
+	out := make(map[string]any, len(data))
+	for _, f := range data {
+		vals := make([]any, len(f.Values))
+		for i, v := range f.Values {
+			switch v.Kind {
+			case KindNumber:
+				vals[i] = json.Number(v.Text)
+			case KindBool:
+				vals[i] = v.Text == "true"
+			case KindFile:
+				vals[i] = map[string]any{"filename": v.File.Name, "size": v.File.Size, "content_type": v.File.ContentType, "sha256": v.File.SHA256}
+			default:
+				vals[i] = v.Text
+			}
+		}
+		if len(vals) == 1 && !f.List {
+			out[f.Name] = vals[0]
+		} else {
+			out[f.Name] = vals
+		}
+	}
+	return out
+}
+
+func splitCC(s string) []string {
+	var out []string
+	for a := range strings.SplitSeq(s, ",") {
+		if a = strings.TrimSpace(a); a != "" && len(out) < MaxCC {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,373 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template/parse"
+)
+
+//go:embed templates static
+var embedded embed.FS
+
+// layoutFile is the template every page is rendered inside; it calls the
+// page's "title" and "content" templates and may call its "head" template.
+const layoutFile = "layout.html"
+
+// Page template files, one per page.
+const (
+	pageThanks           = "thanks.html"
+	pageSubmissionErrors = "submission_errors.html"
+	pageError            = "error.html"
+	pageForm             = "form.html"
+)
+
+var pageFiles = []string{pageThanks, pageSubmissionErrors, pageError, pageForm}
+
+// intakeJS is the client script. It counts as used even if no template named
+// it: sites link to it through /js/intake.js.
+const intakeJS = "intake.js"
+
+// Pages renders Intake's public HTML pages and serves its static assets.
+type Pages struct {
+	pages  map[string]*template.Template // by page file name
+	assets map[string]*asset             // by file name under static/
+	routes map[string]route              // by URL path
+}
+
+// New parses every embedded template at boot and fails if one is broken or if
+// an embedded template/static file is never used.
+func New() (*Pages, error) {
+	return newPages(embedded)
+}
+
+// newPages builds Pages from fsys, which holds templates/*.html and static/*.
+func newPages(fsys fs.FS) (*Pages, error) {
+	p := &Pages{pages: make(map[string]*template.Template), routes: make(map[string]route)}
+	var err error
+	if p.assets, err = loadAssets(fsys); err != nil {
+		return nil, err
+	}
+	for _, a := range p.assets {
+		p.routes[a.path] = route{asset: a, cacheControl: cacheImmutable}
+	}
+	if _, ok := p.assets[intakeJS]; !ok {
+		return nil, fmt.Errorf("web: static/%s is missing", intakeJS)
+	}
+	p.routes["/js/"+intakeJS] = route{asset: p.assets[intakeJS], cacheControl: cacheAlias}
+
+	if err := checkTemplateFiles(fsys); err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{"asset": p.assetPath}
+	layout, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, "templates/"+layoutFile)
+	if err != nil {
+		return nil, fmt.Errorf("web: parse %s: %w", layoutFile, err)
+	}
+	used := map[string]bool{intakeJS: true}
+	for _, name := range pageFiles {
+		t, err := layout.Clone()
+		if err == nil {
+			t, err = t.ParseFS(fsys, "templates/"+name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", name, err)
+		}
+		for _, block := range []string{"title", "content"} {
+			if t.Lookup(block) == nil {
+				return nil, fmt.Errorf("web: %s does not define %q", name, block)
+			}
+		}
+		for _, tt := range t.Templates() {
+			if tt.Tree == nil {
+				continue
+			}
+			for _, ref := range assetRefs(tt.Tree.Root) {
+				if _, ok := p.assets[ref]; !ok {
+					return nil, fmt.Errorf("web: %s uses asset %q, which is not in static/", name, ref)
+				}
+				used[ref] = true
+			}
+		}
+		p.pages[name] = t
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.assets)) {
+		if !used[name] {
+			return nil, fmt.Errorf("web: static/%s is not used by any template", name)
+		}
+	}
+	return p, nil
+}
+
+// checkTemplateFiles fails for a file under templates/ that is neither the
+// layout nor a page, so a stray template cannot hide in the binary.
+func checkTemplateFiles(fsys fs.FS) error {
+	entries, err := fs.ReadDir(fsys, "templates")
+	if err != nil {
+		return fmt.Errorf("web: read templates: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() != layoutFile && !slices.Contains(pageFiles, e.Name()) {
+			return fmt.Errorf("web: templates/%s is not used by any page", e.Name())
+		}
+	}
+	return nil
+}
+
+// assetRefs returns the constant names passed to the asset function anywhere
+// under node. A name computed at run time is not seen, so templates name
+// their assets with string constants.
+func assetRefs(node parse.Node) []string {
+	var refs []string
+	var walk func(parse.Node)
+	walk = func(node parse.Node) {
+		switch n := node.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			for _, cmd := range n.Cmds {
+				if len(cmd.Args) == 2 {
+					ident, ok1 := cmd.Args[0].(*parse.IdentifierNode)
+					str, ok2 := cmd.Args[1].(*parse.StringNode)
+					if ok1 && ok2 && ident.Ident == "asset" {
+						refs = append(refs, str.Text)
+					}
+				}
+				for _, arg := range cmd.Args {
+					walk(arg)
+				}
+			}
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			walk(n.Pipe)
+		}
+	}
+	walk(node)
+	return refs
+}
+
+// assetPath is the templates' asset function: the content-hash URL path of a
+// file under static/.
+func (p *Pages) assetPath(name string) (string, error) {
+	a, ok := p.assets[name]
+	if !ok {
+		return "", fmt.Errorf("web: no asset %q", name)
+	}
+	return a.path, nil
+}
+
+// IntakeJSPath returns the content-hash URL path of intake.js, e.g. "/js/intake.3f9a1c2b.js".
+func (p *Pages) IntakeJSPath() string {
+	return p.assets[intakeJS].path
+}
+
+// ThanksView is the data of the hosted thank-you page.
+type ThanksView struct {
+	FormName string // may be empty
+	BackURL  string // where "back to the site" goes; may be empty (then no link)
+}
+
+// FieldError is one field's validation error, as listed on the 422 page.
+type FieldError struct {
+	Field   string // field name
+	Label   string // human label, may be empty (fall back to Field)
+	Message string // what is wrong and what to do, e.g. "email must be a valid email address"
+}
+
+// ErrorsView is the data of the 422 page that lists a submission's field errors.
+type ErrorsView struct {
+	FormName string
+	Errors   []FieldError
+	// BackURL is the page the user came from (Referer); when empty the page
+	// tells the user to use the browser's Back button.
+	BackURL string
+}
+
+// ErrorView is the data of the generic error page.
+type ErrorView struct {
+	Title   string // e.g. "Form not found"; empty falls back to the status text
+	Message string // what happened
+	Hint    string // what to do next, may be empty
+	BackURL string // may be empty
+}
+
+// FormView is the data of the hosted form page.
+type FormView struct {
+	FormID string
+	Name   string
+	Action string // absolute or relative URL the form posts to (POST /f/{id})
+	Fields []FormField
+	// HoneypotField is the name of the honeypot input, e.g. "_gotcha"; it is
+	// rendered visually hidden and out of the tab order. Empty: no honeypot.
+	HoneypotField string
+}
+
+// FormField is one field of a hosted form.
+type FormField struct {
+	Name     string
+	Label    string // fall back to Name when empty
+	Type     string // text, email, number, url, tel, date, textarea, select, checkbox, hidden, file
+	Required bool
+	Options  []string // for select (one <option> each) and checkbox (one checkbox per option, same name; a single checkbox with value "on" when empty)
+}
+
+// Thanks renders the hosted thank-you page (200).
+func (p *Pages) Thanks(w http.ResponseWriter, r *http.Request, v ThanksView) {
+	p.render(w, r, http.StatusOK, pageThanks, v)
+}
+
+// SubmissionErrors renders the 422 page listing field errors with a way back to the form.
+func (p *Pages) SubmissionErrors(w http.ResponseWriter, r *http.Request, v ErrorsView) {
+	p.render(w, r, http.StatusUnprocessableEntity, pageSubmissionErrors, v)
+}
+
+// errorPage is the data of error.html.
+type errorPage struct {
+	ErrorView
+	Status int
+}
+
+// Error renders a generic error page with the given HTTP status (404 form not found, 410 archived, 413, 415, 400, 409, 429, 503 ...).
+//
+// A status outside 400–599 becomes 500, and an empty Title becomes the
+// status text. Headers the caller set before, such as Retry-After, are kept.
+func (p *Pages) Error(w http.ResponseWriter, r *http.Request, status int, v ErrorView) {
+	if status < 400 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	if v.Title == "" {
+		v.Title = http.StatusText(status)
+		if v.Title == "" {
+			v.Title = "Something went wrong"
+		}
+	}
+	p.render(w, r, status, pageError, errorPage{ErrorView: v, Status: status})
+}
+
+// formPage is the data of form.html: FormView resolved into what the
+// template draws.
+type formPage struct {
+	Title    string
+	Action   string
+	Enctype  string
+	Fields   []formControl
+	Honeypot string
+}
+
+// formControl is one field as drawn; Kind picks the markup.
+type formControl struct {
+	Kind     string // input, textarea, select, checkbox, checkboxes, hidden
+	ID       string
+	Name     string
+	Label    string
+	Type     string // the input's type attribute, for Kind "input"
+	Required bool
+	Options  []formOption
+}
+
+type formOption struct {
+	ID    string
+	Value string
+}
+
+// HostedForm renders the form's contract as an accessible HTML form (200) that posts to v.Action and uses intake.js.
+func (p *Pages) HostedForm(w http.ResponseWriter, r *http.Request, v FormView) {
+	page := formPage{
+		Title:    v.Name,
+		Action:   v.Action,
+		Enctype:  "application/x-www-form-urlencoded",
+		Honeypot: v.HoneypotField,
+	}
+	if page.Title == "" {
+		page.Title = "Send a message"
+	}
+	for i, f := range v.Fields {
+		c := formControl{
+			ID:       "field-" + strconv.Itoa(i+1),
+			Name:     f.Name,
+			Label:    orDefault(f.Label, f.Name),
+			Required: f.Required,
+		}
+		switch t := strings.ToLower(f.Type); t {
+		case "textarea", "select", "hidden":
+			c.Kind = t
+		case "checkbox":
+			c.Kind = "checkbox"
+			if len(f.Options) > 0 {
+				c.Kind = "checkboxes"
+			}
+		case "email", "number", "url", "tel", "date", "file":
+			c.Kind, c.Type = "input", t
+			if t == "file" {
+				page.Enctype = "multipart/form-data"
+			}
+		default: // text, and anything this page does not know
+			c.Kind, c.Type = "input", "text"
+		}
+		for j, o := range f.Options {
+			c.Options = append(c.Options, formOption{ID: c.ID + "-" + strconv.Itoa(j+1), Value: o})
+		}
+		page.Fields = append(page.Fields, c)
+	}
+	p.render(w, r, http.StatusOK, pageForm, page)
+}
+
+// orDefault returns s, or fallback when s is empty.
+func orDefault(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// render executes a page into a buffer first, so that a template error
+// becomes a clean 500 instead of half a page under the wrong status. Pages
+// answer requests that change state, so they are not stored by caches unless
+// the caller set its own Cache-Control.
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	var buf bytes.Buffer
+	if err := p.pages[page].ExecuteTemplate(&buf, layoutFile, data); err != nil {
+		slog.ErrorContext(r.Context(), "web: render page", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("X-Content-Type-Options", "nosniff")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(buf.Bytes()) // a failed write means the client is gone
+	}
+}
