@@ -7,15 +7,15 @@ import (
 
 // Form is a form an account receives submissions on.
 type Form struct {
-	ID              int64 // internal; never shown
-	PublicID        string
-	AccountID       int64
-	Name            string
-	Settings        Settings
-	Contract        Contract
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	ArchivedAt      *time.Time
+	ID         int64 // internal; never shown
+	PublicID   string
+	AccountID  int64
+	Name       string
+	Settings   Settings
+	Contract   Contract
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	ArchivedAt *time.Time
 }
 
 // FieldType is the kind of input a field is.

@@ -16,19 +16,16 @@ import (
 	"github.com/intakehq/intake/database"
 )
 
-// The submission is written only if this transaction's key claim stands (or
-// there is no key): on a conflict the row holds another submission's id and
-// nothing is inserted. That lets the claim and the insert go in one batch.
+// The key claim and these inserts go to the server in one batch. When the
+// claim loses to a committed twin the transaction is rolled back, so the
+// inserts need no condition on it.
 const insertSQL = `
 INSERT INTO submissions (id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
-WHERE $7::text IS NULL OR EXISTS (
-	SELECT 1 FROM idempotency_keys WHERE form_id = $2 AND key = $7 AND submission_id = $1)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 const insertFileSQL = `
 INSERT INTO submission_files (submission_id, field, position, filename, content_type, size, sha256, content)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8
-WHERE EXISTS (SELECT 1 FROM submissions WHERE id = $1)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
 func queueInsert(b *pgx.Batch, s *Submission, files []fileRow) error {
 	data, err := json.Marshal(s.Data)

@@ -1,0 +1,137 @@
+package forms_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/intakehq/intake/forms"
+)
+
+func TestCheckFieldsRefusesBadRulesWithoutPanicking(t *testing.T) {
+	t.Parallel()
+	val := forms.NewValidator()
+	for _, tc := range []struct {
+		name    string
+		field   forms.Field
+		problem string // "" means valid
+	}{
+		{"valid rules", forms.Field{Name: "age", Type: forms.TypeNumber, Rules: "gte=18,lte=130"}, ""},
+		{"oneof", forms.Field{Name: "plan", Type: forms.TypeText, Rules: "oneof=free pro"}, ""},
+		{"unknown tag", forms.Field{Name: "email", Type: forms.TypeEmail, Rules: "required,notatag"}, "not a valid validator rule"},
+		{"bad parameter", forms.Field{Name: "message", Type: forms.TypeText, Rules: "max=lots"}, "not a valid validator rule"},
+		{"cross-field", forms.Field{Name: "confirm", Type: forms.TypeText, Rules: "eqfield=password"}, "other fields"},
+		{"unknown type", forms.Field{Name: "x", Type: "colour"}, "type must be one of"},
+		{"select without options", forms.Field{Name: "x", Type: forms.TypeSelect}, "needs options"},
+		{"bad name", forms.Field{Name: "", Type: forms.TypeText}, "name must be"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := val.CheckFields([]forms.Field{tc.field})
+			if tc.problem == "" {
+				if err != nil {
+					t.Fatalf("CheckFields = %v, want nil", err)
+				}
+				return
+			}
+			var verr *forms.ValidationError
+			if !errors.As(err, &verr) || !strings.Contains(verr.Error(), tc.problem) {
+				t.Fatalf("CheckFields = %v, want a validation error containing %q", err, tc.problem)
+			}
+			if !strings.HasPrefix(verr.Errors[0].Pointer, "#/fields/0/") {
+				t.Errorf("pointer %q does not point into fields[0]", verr.Errors[0].Pointer)
+			}
+		})
+	}
+}
+
+func TestCheckSubmission(t *testing.T) {
+	t.Parallel()
+	val := forms.NewValidator()
+	c := forms.Contract{Version: 1, Fields: []forms.Field{
+		{Name: "email", Type: forms.TypeEmail, Required: true},
+		{Name: "age", Type: forms.TypeNumber, Rules: "gte=18"},
+		{Name: "plan", Type: forms.TypeSelect, Options: []string{"free", "pro"}},
+		{Name: "topics", Type: forms.TypeCheckbox, Options: []string{"a", "b"}},
+		{Name: "bio", Type: forms.TypeTextarea, Rules: "max=5"},
+		{Name: "site", Type: forms.TypeURL},
+	}}
+	v := func(s ...string) forms.Value { return forms.Value{Texts: s} }
+	for _, tc := range []struct {
+		name   string
+		values map[string]forms.Value
+		policy string
+		codes  []string
+	}{
+		{"valid", map[string]forms.Value{"email": v("a@example.com"), "age": v("30"), "plan": v("pro"), "topics": v("a", "b")}, forms.UnknownAccept, nil},
+		{"optional blank passes", map[string]forms.Value{"email": v("a@example.com"), "age": v(""), "site": v("")}, forms.UnknownAccept, nil},
+		{"missing required", map[string]forms.Value{}, forms.UnknownAccept, []string{forms.CodeRequiredMissing}},
+		{"empty required", map[string]forms.Value{"email": v(" ")}, forms.UnknownAccept, []string{forms.CodeRequiredEmpty}},
+		{"bad email", map[string]forms.Value{"email": v("nope")}, forms.UnknownAccept, []string{forms.CodeTypeEmail}},
+		{"not a number", map[string]forms.Value{"email": v("a@example.com"), "age": v("old")}, forms.UnknownAccept, []string{forms.CodeTypeNumeric}},
+		// gte compares the number, not the string's length.
+		{"number rule by value", map[string]forms.Value{"email": v("a@example.com"), "age": v("17")}, forms.UnknownAccept, []string{forms.CodeTypeText}},
+		{"select option", map[string]forms.Value{"email": v("a@example.com"), "plan": v("gold")}, forms.UnknownAccept, []string{forms.CodeTypeText}},
+		{"text rule", map[string]forms.Value{"email": v("a@example.com"), "bio": v("too long")}, forms.UnknownAccept, []string{forms.CodeTypeText}},
+		{"list for a single field", map[string]forms.Value{"email": {Texts: []string{"a@example.com"}, List: true}}, forms.UnknownAccept, []string{forms.CodeTypeText}},
+		{"unknown accepted", map[string]forms.Value{"email": v("a@example.com"), "extra": v("x")}, forms.UnknownAccept, nil},
+		{"unknown rejected", map[string]forms.Value{"email": v("a@example.com"), "extra": v("x")}, forms.UnknownReject, []string{forms.CodeUnexpected}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := val.Check(c, tc.policy, tc.values)
+			var got []string
+			var verr *forms.ValidationError
+			if errors.As(err, &verr) {
+				for _, fe := range verr.Errors {
+					got = append(got, fe.Code)
+					if fe.Message == "" || fe.Pointer == "" {
+						t.Errorf("field error without message or pointer: %+v", fe)
+					}
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.codes, ",") {
+				t.Fatalf("codes = %v, want %v (%v)", got, tc.codes, err)
+			}
+		})
+	}
+}
+
+func TestNextURL(t *testing.T) {
+	t.Parallel()
+	const thanks = "https://intake.test/f/abcdefgh/thanks"
+	for _, tc := range []struct {
+		name     string
+		settings forms.Settings
+		next     string
+		want     string
+	}{
+		{"default thanks", forms.Settings{}, "", thanks},
+		{"any host when nothing configured", forms.Settings{}, "https://site.example/done", "https://site.example/done"},
+		{"not http", forms.Settings{}, "javascript:alert(1)", thanks},
+		{"relative ignored", forms.Settings{}, "/done", thanks},
+		{"redirect url", forms.Settings{RedirectURL: "https://site.example/ok"}, "", "https://site.example/ok"},
+		{"next on redirect host", forms.Settings{RedirectURL: "https://site.example/ok"}, "https://site.example/other", "https://site.example/other"},
+		{"next on other host", forms.Settings{RedirectURL: "https://site.example/ok"}, "https://evil.example/", "https://site.example/ok"},
+		{"allowed host list", forms.Settings{AllowedRedirectHosts: []string{"a.example"}}, "https://b.example/", thanks},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.settings.NextURL(tc.next, thanks); got != tc.want {
+				t.Fatalf("NextURL(%q) = %q, want %q", tc.next, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDuration(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"24h": "24h", "7d": "168h", "10m": "10m", "0": "0", "90m": "1h30m"} {
+		d, err := forms.ParseDuration(in)
+		if err != nil || d.String() != want {
+			t.Errorf("ParseDuration(%q) = %v %v, want %s", in, d, err, want)
+		}
+	}
+	if _, err := forms.ParseDuration("soon"); err == nil {
+		t.Error("ParseDuration(soon) should fail")
+	}
+}

@@ -1,0 +1,92 @@
+// Package testfactory makes the rows tests need — accounts, API keys, forms —
+// with defaults, against a real database, and the River client that
+// inserts jobs the way serve's does.
+package testfactory
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/submissions"
+)
+
+var seq atomic.Int64
+
+// Account is a user with an API key.
+type Account struct {
+	User   *accounts.User
+	APIKey string
+}
+
+// NewAccount creates a user (and account) with a unique email and an API key.
+func NewAccount(ctx context.Context, t testing.TB, db *pgxpool.Pool) *Account {
+	t.Helper()
+	email := fmt.Sprintf("owner%d@example.com", seq.Add(1))
+	u, _, err := accounts.CreateUser(ctx, db, email, "correct horse battery")
+	if err != nil {
+		t.Fatalf("testfactory: create user: %v", err)
+	}
+	key, err := accounts.CreateAPIKey(ctx, db, u, "test")
+	if err != nil {
+		t.Fatalf("testfactory: create API key: %v", err)
+	}
+	return &Account{User: u, APIKey: key}
+}
+
+// FormOpts override a form's defaults: a contact form with a required
+// email and an optional message of at most 500 characters.
+type FormOpts struct {
+	Name     string
+	Fields   []forms.Field
+	Settings forms.Settings
+}
+
+// ContactFields are the default form's fields.
+var ContactFields = []forms.Field{
+	{Name: "email", Type: forms.TypeEmail, Required: true, Label: "Email"},
+	{Name: "message", Type: forms.TypeTextarea, Rules: "max=500", Label: "Message"},
+}
+
+// NewForm creates a form for the account.
+func NewForm(ctx context.Context, t testing.TB, db *pgxpool.Pool, accountID int64, opts *FormOpts) *forms.Form {
+	t.Helper()
+	if opts == nil {
+		opts = &FormOpts{}
+	}
+	in := forms.Input{Name: opts.Name, Fields: opts.Fields, Settings: opts.Settings}
+	if in.Name == "" {
+		in.Name = "Contact"
+	}
+	if in.Fields == nil {
+		in.Fields = ContactFields
+	}
+	f, err := forms.Create(ctx, db, forms.NewValidator(), accountID, in)
+	if err != nil {
+		t.Fatalf("testfactory: create form: %v", err)
+	}
+	return f
+}
+
+// River returns an insert-only River client with Intake's workers
+// registered, as `serve --workers=false` makes it.
+func River(t testing.TB, db *pgxpool.Pool) *river.Client[pgx.Tx] {
+	t.Helper()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &submissions.CreatedWorker{})
+	river.AddWorker(workers, &idempotency.SweepWorker{DB: db})
+	rc, err := river.NewClient(riverpgxv5.New(db), &river.Config{Workers: workers})
+	if err != nil {
+		t.Fatalf("testfactory: river client: %v", err)
+	}
+	return rc
+}
