@@ -16,16 +16,20 @@ import (
 	"github.com/intakehq/intake/database"
 )
 
-// The key claim and these inserts go to the server in one batch. When the
-// claim loses to a committed twin the transaction is rolled back, so the
-// inserts need no condition on it.
+// The key claim and these inserts go to the server in one batch. A lost
+// claim rolls the transaction back, so correctness does not need the
+// conditions below; they spare a replay the write (and the dead tuples and
+// index entries) of rows it would throw away.
 const insertSQL = `
 INSERT INTO submissions (id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+WHERE $7::text IS NULL OR EXISTS (
+	SELECT 1 FROM idempotency_keys WHERE form_id = $2 AND key = $7 AND submission_id = $1)`
 
 const insertFileSQL = `
 INSERT INTO submission_files (submission_id, field, position, filename, content_type, size, sha256, content)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+SELECT $1, $2, $3, $4, $5, $6, $7, $8
+WHERE EXISTS (SELECT 1 FROM submissions WHERE id = $1)`
 
 func queueInsert(b *pgx.Batch, s *Submission, files []fileRow) error {
 	data, err := json.Marshal(s.Data)

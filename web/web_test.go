@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -453,6 +454,10 @@ func runNode(t *testing.T, args ...string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
+		// CI sets INTAKE_REQUIRE_BROWSER: there a missing JS runtime is a failure.
+		if os.Getenv("INTAKE_REQUIRE_BROWSER") != "" {
+			t.Fatal("node is not on PATH and INTAKE_REQUIRE_BROWSER is set")
+		}
 		t.Skip("node is not on PATH")
 	}
 	out, err := exec.Command(node, args...).CombinedOutput()

@@ -1,0 +1,36 @@
+# Intake — `make help` lists the targets.
+
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/intake?sslmode=disable
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT       ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS      := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+export DATABASE_URL
+
+.DEFAULT_GOAL := help
+.PHONY: help run build test test-race lint bench generate
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## serve on :8080 with the local Postgres (creates the database, applies migrations)
+	go run -ldflags "$(LDFLAGS)" ./cmd/intake serve
+
+build: ## build bin/intake
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/intake ./cmd/intake
+
+test: lint ## lint, then every test against the local Postgres with the race detector
+	go test -race -count=1 ./...
+
+test-race: ## the concurrency tests, five times over, with the race detector
+	go test -race -count=5 ./submissions/ ./idempotency/ ./api/
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
+
+bench: ## benchmarks of the accept path against the local Postgres
+	go test -run '^$$' -bench . -benchtime 3s -count 1 ./submissions/
+
+generate: ## regenerate River's goose migrations after a River upgrade
+	go generate ./migrations

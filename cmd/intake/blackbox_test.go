@@ -1,0 +1,224 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/intakehq/intake/internal/testdb"
+)
+
+// TestBinary builds intake and drives it the way a new user would: migrate,
+// create a user and a key, serve, create a form, submit to it twice with
+// one key and once from a browser, read it back, then SIGTERM.
+func TestBinary(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "intake")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// A database name nobody has: the binary must create it.
+	name := fmt.Sprintf("intake_blackbox_%d", time.Now().UnixNano())
+	dbURL := testdb.URLFor(name)
+	t.Cleanup(func() {
+		exec.Command("psql", testdb.ServerURL(), "-c", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)").Run()
+	})
+	addr := freeAddr(t)
+	base := "http://" + addr
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL="+base, "INTAKE_LOG_FORMAT=json")
+
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("intake %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		}
+		return stdout.String()
+	}
+	if out := run("version"); !strings.Contains(out, "go1.") {
+		t.Errorf("version printed %q", out)
+	}
+	if out := run("migrate", "up"); !strings.Contains(out, "00001_intake_schema.sql") {
+		t.Errorf("migrate up printed %q", out)
+	}
+	if out := run("migrate", "status"); strings.Contains(out, " pending\n") || strings.Count(out, " applied ") < 8 {
+		t.Errorf("migrate status after up shows pending migrations:\n%s", out)
+	}
+	run("users", "create", "--email", "owner@example.com", "--password", "s3cret-pass")
+	if out := run("users", "create", "--email", "owner@example.com", "--password", "s3cret-pass"); !strings.Contains(out, "already exists") {
+		t.Errorf("second users create printed %q", out)
+	}
+	key := strings.TrimSpace(run("apikeys", "create", "--email", "owner@example.com", "--name", "ci"))
+	if !strings.HasPrefix(key, "intk_") || strings.ContainsAny(key, " \n") {
+		t.Fatalf("apikeys create printed %q, want only the key", key)
+	}
+
+	serve := exec.Command(bin, "serve")
+	serve.Env = env
+	var logs bytes.Buffer
+	serve.Stdout, serve.Stderr = &logs, &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- serve.Wait() }()
+	t.Cleanup(func() {
+		serve.Process.Kill()
+		if t.Failed() {
+			t.Logf("serve logs:\n%s", logs.String())
+		}
+	})
+	waitReady(t, base+"/readyz")
+
+	api := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	status, form := api("POST", "/api/v1/forms", `{"name":"Contact","fields":[{"name":"email","type":"email","required":true},{"name":"message","type":"textarea"}]}`)
+	if status != 201 {
+		t.Fatalf("create form = %d %v", status, form)
+	}
+	endpoint := form["endpoint"].(string)
+
+	post := func(body, key string, header map[string]string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", endpoint, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first := post(`{"email":"ada@example.com","message":"Hello"}`, "intent-1", nil)
+	firstBody, _ := io.ReadAll(first.Body)
+	second := post(`{"email":"ada@example.com","message":"Hello"}`, "intent-1", nil)
+	secondBody, _ := io.ReadAll(second.Body)
+	if first.StatusCode != 201 || second.StatusCode != 201 || !bytes.Equal(firstBody, secondBody) || second.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("submit twice: %d %s / %d %s replayed=%q", first.StatusCode, firstBody, second.StatusCode, secondBody, second.Header.Get("Idempotent-Replayed"))
+	}
+	browser := post("email=grace%40example.com&message=Hi", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if browser.StatusCode != 303 || !strings.HasSuffix(browser.Header.Get("Location"), "/thanks") {
+		t.Fatalf("browser post = %d Location %q", browser.StatusCode, browser.Header.Get("Location"))
+	}
+	thanks, err := http.Get(browser.Header.Get("Location"))
+	if err != nil || thanks.StatusCode != 200 {
+		t.Fatalf("thank-you page: %v %v", err, thanks)
+	}
+
+	status, list := api("GET", "/api/v1/forms/"+form["id"].(string)+"/submissions", "")
+	if data, _ := list["data"].([]any); status != 200 || len(data) != 2 {
+		t.Fatalf("list submissions = %d %v, want 2 submissions", status, list)
+	}
+	if resp, err := http.Get(base + "/metrics"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metrics: %v", err)
+	} else if b, _ := io.ReadAll(resp.Body); !strings.Contains(string(b), `intake_submissions_total{outcome="replayed"} 1`) {
+		t.Errorf("metrics lack the replay:\n%s", grep(string(b), "intake_submissions_total"))
+	}
+	if !strings.Contains(logs.String(), `"outcome":"replayed"`) || !strings.Contains(logs.String(), `"request_id"`) {
+		t.Errorf("logs lack outcome or request id:\n%s", logs.String())
+	}
+
+	serve.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30 s of SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "stopped") {
+		t.Errorf("serve did not log a clean stop:\n%s", logs.String())
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "intake")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"frobnicate"}, {"users", "create"}, {"migrate", "sideways"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+testdb.URLFor("intake_never_created"))
+		out, err := cmd.CombinedOutput()
+		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 {
+			t.Errorf("intake %v: %v, want exit status 2\n%s", args, err, out)
+		}
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "INTAKE_BASE_URL=not a url")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "INTAKE_BASE_URL") {
+		t.Errorf("a bad INTAKE_BASE_URL must stop serve with a message naming it: %v\n%s", err, out)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitReady(t *testing.T, u string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never became ready", u)
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for line := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
