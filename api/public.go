@@ -98,8 +98,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		fail(err, key)
 		return
 	}
-	if key == "" {
-		key = payload.First(submissions.FieldIdempotencyKey)
+	// Echo the key the client gave, header or field; Accept checks the field.
+	echo := key
+	if echo == "" {
+		if k := payload.First(submissions.FieldIdempotencyKey); idempotency.CheckKey(k) == nil {
+			echo = k
+		}
 	}
 
 	res, err := s.Submissions.Accept(ctx, submissions.Request{
@@ -121,11 +125,14 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if res != nil && res.Form != nil && !jsonMode && isValidation(err) {
 			outcome = "invalid"
-			log.InfoContext(ctx, "submission refused", "key", key, "outcome", outcome, "status", http.StatusUnprocessableEntity)
+			log.InfoContext(ctx, "submission refused", "key", echo, "outcome", outcome, "status", http.StatusUnprocessableEntity)
+			if echo != "" {
+				w.Header().Set("Idempotency-Key", echo)
+			}
 			s.validationPage(w, r, res.Form, err)
 			return
 		}
-		fail(err, key)
+		fail(err, echo)
 		return
 	}
 	outcome = string(res.Outcome)
@@ -135,8 +142,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	for k, v := range res.Response.Header {
 		h.Set(k, v)
 	}
-	if key != "" {
-		h.Set("Idempotency-Key", key)
+	if echo != "" {
+		h.Set("Idempotency-Key", echo)
 	}
 	if res.Outcome == submissions.OutcomeReplayed {
 		h.Set("Idempotent-Replayed", "true")

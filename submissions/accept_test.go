@@ -419,3 +419,27 @@ func TestHoneypotSpam(t *testing.T) {
 		t.Errorf("spam enqueued %d jobs, want 0", got)
 	}
 }
+
+// A key in the _idempotency_key field is checked like the header's.
+func TestFieldKeyChecked(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	fields := contact(1)
+	fields["_idempotency_key"] = strings.Repeat("k", 256)
+	if _, err := b.svc.Accept(ctx, b.request(t, "", fields)); !errors.Is(err, idempotency.ErrKeyInvalid) {
+		t.Fatalf("a 256-character field key = %v, want ErrKeyInvalid", err)
+	}
+	fields["_idempotency_key"] = "field-key"
+	first, err := b.svc.Accept(ctx, b.request(t, "", fields))
+	if err != nil || first.Key != "field-key" {
+		t.Fatalf("field key: %v %+v", err, first)
+	}
+	// The field key is not part of the fingerprint: the header with the same
+	// key and the same fields replays.
+	delete(fields, "_idempotency_key")
+	again, err := b.svc.Accept(ctx, b.request(t, "field-key", fields))
+	if err != nil || again.Outcome != submissions.OutcomeReplayed || again.SubmissionID != first.SubmissionID {
+		t.Fatalf("header key after field key = %v %+v, want a replay", err, again)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"mime/multipart"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -249,7 +250,7 @@ func parseJSON(body io.Reader, lim Limits) (*Payload, error) {
 		default:
 			sv, ok := scalar(v)
 			if !ok {
-				return nil, malformed("field %s: nested objects are not supported; send strings, numbers, booleans or arrays of them", name)
+				return nil, malformed("field %s: nested objects and numbers beyond ±1.8e308 are not supported; send strings, numbers, booleans or arrays of them", name)
 			}
 			p.add(name, sv, false)
 		}
@@ -262,6 +263,11 @@ func scalar(v any) (Value, bool) {
 	case string:
 		return Value{Text: v}, true
 	case json.Number:
+		// Postgres' numeric (and so jsonb) stores any float64; beyond that
+		// the insert would fail, so such a number is refused here.
+		if _, err := strconv.ParseFloat(v.String(), 64); err != nil {
+			return Value{}, false
+		}
 		return Value{Text: v.String(), Kind: KindNumber}, true
 	case bool:
 		if v {
