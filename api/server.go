@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -40,8 +41,18 @@ func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestID, s.logRequests, s.recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, problem(http.StatusMethodNotAllowed, TypeMethodNotAllowed, "Method not allowed", r.Method+" is not allowed here."))
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		// chi's own 405 handler is the one that sets Allow; this one must too
+		// (RFC 9110 §15.5.6).
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+			if r.Match(chi.NewRouteContext(), m, req.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeProblem(w, req, problem(http.StatusMethodNotAllowed, TypeMethodNotAllowed, "Method not allowed",
+			req.Method+" is not allowed here; use "+strings.Join(allowed, ", ")+"."))
 	})
 
 	r.Get("/healthz", s.healthz)
