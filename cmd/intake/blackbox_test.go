@@ -221,4 +221,3 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
