@@ -16,6 +16,9 @@ type Metrics struct {
 	Submissions    *prometheus.CounterVec
 	SubmitDuration *prometheus.HistogramVec
 	HTTPRequests   *prometheus.CounterVec
+	Deliveries     *prometheus.CounterVec
+	DeliveryTime   prometheus.Histogram
+	Emails         *prometheus.CounterVec
 }
 
 // NewMetrics registers Intake's metrics, the Go runtime's and, when db is
@@ -36,14 +39,38 @@ func NewMetrics(db *pgxpool.Pool) *Metrics {
 			Name: "intake_http_requests_total",
 			Help: "HTTP requests by route pattern and status code.",
 		}, []string{"route", "code"}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intake_webhook_deliveries_total",
+			Help: "Webhook delivery attempts by result: delivered, failed, throttled, gone.",
+		}, []string{"result"}),
+		DeliveryTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "intake_webhook_delivery_duration_seconds",
+			Help:    "Time from sending a webhook to its answer.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
+		}),
+		Emails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intake_emails_total",
+			Help: "Emails by result: sent, outbox (no SMTP configured), retry, failed.",
+		}, []string{"result"}),
 	}
-	m.Registry.MustRegister(m.Submissions, m.SubmitDuration, m.HTTPRequests,
+	m.Registry.MustRegister(m.Submissions, m.SubmitDuration, m.HTTPRequests, m.Deliveries, m.DeliveryTime, m.Emails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
 		m.Registry.MustRegister(&queueCollector{db: db})
 	}
 	return m
 }
+
+// ObserveDelivery counts a webhook attempt; it is the delivery worker's Observe.
+func (m *Metrics) ObserveDelivery(result string, latency time.Duration) {
+	m.Deliveries.WithLabelValues(result).Inc()
+	if latency > 0 {
+		m.DeliveryTime.Observe(latency.Seconds())
+	}
+}
+
+// ObserveEmail counts an email; it is the email worker's Observe.
+func (m *Metrics) ObserveEmail(result string) { m.Emails.WithLabelValues(result).Inc() }
 
 // queueCollector reports River's jobs by state when scraped.
 type queueCollector struct{ db *pgxpool.Pool }

@@ -13,6 +13,7 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/webhooks"
 )
 
 // ProblemBase prefixes every problem type URI; docs/errors.md documents each.
@@ -80,7 +81,7 @@ func problemFor(err error) *Problem {
 		p := problem(http.StatusNotFound, TypeNotFound, "Form not found", "No form has this id. Check the endpoint URL in your dashboard.")
 		p.code = "FORM_NOT_FOUND"
 		return p
-	case errors.Is(err, submissions.ErrNotFound), errors.Is(err, errRouteNotFound):
+	case errors.Is(err, submissions.ErrNotFound), errors.Is(err, webhooks.ErrNotFound), errors.Is(err, errRouteNotFound):
 		return problem(http.StatusNotFound, TypeNotFound, "Not found", "Nothing is here; check the id and the URL.")
 	case errors.Is(err, forms.ErrArchived):
 		p := problem(http.StatusGone, TypeFormInactive, "Form is no longer active", "This form has been archived by its owner and takes no more submissions.")

@@ -78,6 +78,15 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/forms/{formID}", s.getForm)
 		r.Get("/forms/{formID}/submissions", s.listSubmissions)
 		r.Get("/submissions/{submissionID}", s.getSubmission)
+		r.Post("/forms/{formID}/webhooks", s.createWebhook)
+		r.Get("/forms/{formID}/webhooks", s.listWebhooks)
+		r.Get("/webhooks/{webhookID}", s.getWebhook)
+		r.Patch("/webhooks/{webhookID}", s.updateWebhook)
+		r.Delete("/webhooks/{webhookID}", s.deleteWebhook)
+		r.Post("/webhooks/{webhookID}/rotate", s.rotateWebhookSecret)
+		r.Get("/webhooks/{webhookID}/deliveries", s.listDeliveries)
+		r.Get("/deliveries/{deliveryID}", s.getDelivery)
+		r.Post("/deliveries/{deliveryID}/redeliver", s.redeliver)
 	})
 	return r
 }

@@ -57,7 +57,7 @@ func setupOn(t *testing.T, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	ts := httptest.NewServer(nil)
 	t.Cleanup(ts.Close)
 	srv.BaseURL = ts.URL
-	srv.Submissions = &submissions.Service{DB: db, River: testfactory.River(t, db), Validator: val, BaseURL: ts.URL}
+	srv.Submissions = testfactory.Submissions(t, db, ts.URL)
 	ts.Config.Handler = srv.Handler()
 	acct := testfactory.NewAccount(ctx, t, db)
 	return &testBundle{

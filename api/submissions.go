@@ -2,35 +2,12 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/submissions"
 )
-
-// submissionBody is a submission as the API shows it (SPEC §5).
-type submissionBody struct {
-	ID              string           `json:"id"`
-	Form            string           `json:"form"`
-	CreatedAt       time.Time        `json:"created_at"`
-	Data            map[string]any   `json:"data"`
-	Spam            bool             `json:"spam"`
-	SpamReason      string           `json:"spam_reason,omitempty"`
-	ContractVersion int              `json:"contract_version"`
-	IdempotencyKey  *string          `json:"idempotency_key"`
-	Meta            submissions.Meta `json:"meta"`
-}
-
-func toSubmissionBody(s *submissions.Submission) submissionBody {
-	b := submissionBody{ID: s.PublicID(), Form: s.FormPublicID, CreatedAt: s.CreatedAt, Data: s.Data, Spam: s.Spam,
-		SpamReason: s.SpamReason, ContractVersion: s.ContractVersion, Meta: s.Meta}
-	if s.IdempotencyKey != "" {
-		b.IdempotencyKey = &s.IdempotencyKey
-	}
-	return b
-}
 
 func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -56,9 +33,9 @@ func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := listBody[submissionBody]{Data: make([]submissionBody, 0, len(list))}
+	out := listBody[submissions.JSON]{Data: make([]submissions.JSON, 0, len(list))}
 	for _, sub := range list {
-		out.Data = append(out.Data, toSubmissionBody(sub))
+		out.Data = append(out.Data, sub.JSON())
 	}
 	if next != nil {
 		c := next.String()
@@ -78,5 +55,5 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toSubmissionBody(sub))
+	writeJSON(w, http.StatusOK, sub.JSON())
 }

@@ -29,6 +29,10 @@ type Service struct {
 	BaseURL   string        // for the hosted thank-you page
 	LockWait  time.Duration // 0: DefaultLockWait
 
+	// Planner decides the jobs of each submission (webhook deliveries,
+	// emails); nil enqueues none.
+	Planner Planner
+
 	// AfterInsert, when set, runs inside the transaction after the key and
 	// the submission are written and before the jobs are. Tests use it to
 	// fail or stall a transaction at its most delicate point.
@@ -173,6 +177,10 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		if err := queueInsert(b, sub, filesOf(data)); err != nil {
 			return err
 		}
+		var planned func() ([]river.InsertManyParams, error)
+		if s.Planner != nil {
+			planned = s.Planner.Plan(b, form, sub)
+		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
@@ -191,7 +199,14 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 				return err
 			}
 		}
-		if jobs := jobsFor(sub); len(jobs) > 0 {
+		if planned == nil {
+			return nil
+		}
+		jobs, err := planned()
+		if err != nil {
+			return fmt.Errorf("plan jobs: %w", err)
+		}
+		if len(jobs) > 0 {
 			if _, err := s.River.InsertManyTx(ctx, tx, jobs); err != nil {
 				return fmt.Errorf("enqueue jobs: %w", err)
 			}

@@ -35,7 +35,7 @@ func setup(t testing.TB) *testBundle {
 	acct := testfactory.NewAccount(ctx, t, db)
 	return &testBundle{
 		db:   db,
-		svc:  &submissions.Service{DB: db, River: testfactory.River(t, db), Validator: forms.NewValidator(), BaseURL: "http://intake.test"},
+		svc:  testfactory.Submissions(t, db, "http://intake.test"),
 		form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil),
 	}
 }
@@ -107,8 +107,8 @@ func TestConcurrentSameKey(t *testing.T) {
 	if got := b.count(t, "submissions"); got != 1 {
 		t.Errorf("submissions = %d, want 1", got)
 	}
-	if got := b.count(t, "river_job WHERE kind = 'submission.created'"); got != 1 {
-		t.Errorf("river jobs = %d, want 1", got)
+	if got := b.count(t, "river_job WHERE kind = 'email.send'"); got != 1 {
+		t.Errorf("river jobs = %d, want 1 (the owner's notification)", got)
 	}
 }
 

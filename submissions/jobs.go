@@ -1,40 +1,18 @@
 package submissions
 
 import (
-	"context"
-
-	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+
+	"github.com/intakehq/intake/forms"
 )
 
-// CreatedArgs is the job every non-spam submission enqueues in its own
-// transaction: a submission exists if and only if its job does. Unique on
-// the submission as a second guard behind the idempotency key.
-type CreatedArgs struct {
-	SubmissionID uuid.UUID `json:"submission_id" river:"unique"`
-}
-
-// Kind implements river.JobArgs.
-func (CreatedArgs) Kind() string { return "submission.created" }
-
-// InsertOpts implements river.JobArgsWithInsertOpts.
-func (CreatedArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
-
-// CreatedWorker handles submission.created. Notifications (webhooks and
-// email) hang off this job; until they exist it has nothing to do.
-type CreatedWorker struct {
-	river.WorkerDefaults[CreatedArgs]
-}
-
-// Work does nothing yet.
-func (w *CreatedWorker) Work(ctx context.Context, job *river.Job[CreatedArgs]) error { return nil }
-
-// jobsFor returns the jobs a submission enqueues.
-func jobsFor(s *Submission) []river.InsertManyParams {
-	if s.Spam {
-		return nil // spam notifies no one
-	}
-	return []river.InsertManyParams{{Args: CreatedArgs{SubmissionID: s.ID}}}
+// Planner decides which jobs a submission enqueues — its webhook deliveries
+// and emails — inside the submission's transaction, so a submission exists
+// if and only if its jobs do.
+type Planner interface {
+	// Plan may queue reads on b, which travel to the server in the same
+	// round trip as the submission's own statements. The function it returns
+	// runs after b has been read and returns the jobs to insert.
+	Plan(b *pgx.Batch, form *forms.Form, sub *Submission) func() ([]river.InsertManyParams, error)
 }

@@ -105,6 +105,14 @@ func unmarshalNumbers(b []byte, v any) error {
 	return dec.Decode(v)
 }
 
+const byIDSQL = `SELECT ` + columns + ` FROM submissions s JOIN forms f ON f.id = s.form_id WHERE s.id = $1`
+
+// ByID returns the submission with id whatever its account — for workers,
+// never for a client's request. It returns ErrNotFound.
+func ByID(ctx context.Context, db database.Executor, id uuid.UUID) (*Submission, error) {
+	return scan(db.QueryRow(ctx, byIDSQL, id))
+}
+
 const getSQL = `SELECT ` + columns + ` FROM submissions s JOIN forms f ON f.id = s.form_id
 WHERE s.id = $1 AND f.account_id = $2`
 

@@ -18,10 +18,12 @@ import (
 	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
-	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/migrations"
+	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
+	"github.com/intakehq/intake/webhooks"
 )
 
 // Timeouts of the HTTP server: slow clients cannot hold connections open.
@@ -53,7 +55,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		}
 		logger.Info("migrations applied", "count", n)
 	}
-	rc, err := newRiver(pool, logger, *workers)
+	metrics := api.NewMetrics(pool)
+	rc, err := newRiver(pool, cfg, logger, metrics, *workers)
 	if err != nil {
 		return err
 	}
@@ -66,11 +69,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		DB:          pool,
 		Validator:   val,
 		Pages:       pages,
-		Metrics:     api.NewMetrics(pool),
+		Metrics:     metrics,
 		Logger:      logger,
 		BaseURL:     cfg.BaseURL,
 		Limits:      submissions.DefaultLimits,
-		Submissions: &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL},
+		Submissions: &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}},
 	}
 	httpServer := &http.Server{
 		Addr:              *addr,
@@ -127,7 +130,7 @@ func worker(ctx context.Context, cfg Config, logger *slog.Logger, args []string)
 		return err
 	}
 	defer pool.Close()
-	rc, err := newRiver(pool, logger, true)
+	rc, err := newRiver(pool, cfg, logger, nil, true)
 	if err != nil {
 		return err
 	}
@@ -163,19 +166,27 @@ func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool
 	}
 }
 
-// newRiver makes the River client. Every process registers every worker
-// (inserting a job of an unregistered kind fails); only processes that work
-// jobs get queues and the periodic sweep.
-func newRiver(pool *pgxpool.Pool, logger *slog.Logger, work bool) (*river.Client[pgx.Tx], error) {
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &submissions.CreatedWorker{})
-	river.AddWorker(workers, &idempotency.SweepWorker{DB: pool})
-	cfg := &river.Config{Workers: workers, Logger: logger.With("component", "river")}
-	if work {
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
-		cfg.PeriodicJobs = []*river.PeriodicJob{idempotency.PeriodicSweep()}
+// newRiver makes the River client. Only processes that work jobs get
+// queues and the periodic jobs (River's elected leader enqueues those).
+func newRiver(pool *pgxpool.Pool, cfg Config, logger *slog.Logger, metrics *api.Metrics, work bool) (*river.Client[pgx.Tx], error) {
+	deps := notify.Deps{DB: pool, From: cfg.MailFrom, BaseURL: cfg.BaseURL, Logger: logger,
+		HTTPClient: webhooks.NewHTTPClient(cfg.WebhookAllowPrivate)}
+	if metrics != nil {
+		deps.Observer = metrics
 	}
-	rc, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	if cfg.SMTPURL != "" {
+		m, err := mail.NewSMTP(cfg.SMTPURL)
+		if err != nil {
+			return nil, fmt.Errorf("INTAKE_SMTP_URL: %w", err)
+		}
+		deps.Mailer = m
+	}
+	rcfg := &river.Config{Workers: notify.Workers(deps), Logger: logger.With("component", "river")}
+	if work {
+		rcfg.Queues = notify.Queues()
+		rcfg.PeriodicJobs = notify.PeriodicJobs()
+	}
+	rc, err := river.NewClient(riverpgxv5.New(pool), rcfg)
 	if err != nil {
 		return nil, errors.Join(errors.New("river client"), err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/forms"
-	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
 )
 
@@ -81,12 +81,16 @@ func NewForm(ctx context.Context, t testing.TB, db *pgxpool.Pool, accountID int6
 // registered, as `serve --workers=false` makes it.
 func River(t testing.TB, db *pgxpool.Pool) *river.Client[pgx.Tx] {
 	t.Helper()
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &submissions.CreatedWorker{})
-	river.AddWorker(workers, &idempotency.SweepWorker{DB: db})
-	rc, err := river.NewClient(riverpgxv5.New(db), &river.Config{Workers: workers})
+	rc, err := river.NewClient(riverpgxv5.New(db), &river.Config{Workers: notify.Workers(notify.Deps{DB: db})})
 	if err != nil {
 		t.Fatalf("testfactory: river client: %v", err)
 	}
 	return rc
+}
+
+// Submissions returns the accept service wired as serve wires it: River
+// inserts, notify's planner, a validator.
+func Submissions(t testing.TB, db *pgxpool.Pool, baseURL string) *submissions.Service {
+	t.Helper()
+	return &submissions.Service{DB: db, River: River(t, db), Validator: forms.NewValidator(), BaseURL: baseURL, Planner: notify.Planner{}}
 }

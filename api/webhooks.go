@@ -1,0 +1,261 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/webhooks"
+)
+
+// webhookBody is an endpoint as the API shows it (SPEC §5). The secret is
+// shown when the endpoint is created and when it is rotated, never in lists.
+type webhookBody struct {
+	ID                      string     `json:"id"`
+	Form                    string     `json:"form"`
+	URL                     string     `json:"url"`
+	Enabled                 bool       `json:"enabled"`
+	IncludeSpam             bool       `json:"include_spam"`
+	Secret                  string     `json:"secret,omitempty"`
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+	DisabledReason          string     `json:"disabled_reason,omitempty"`
+	FailingSince            *time.Time `json:"failing_since,omitempty"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
+}
+
+func toWebhookBody(e *webhooks.Endpoint, withSecret bool) webhookBody {
+	b := webhookBody{ID: e.PublicID, Form: e.FormPublicID, URL: e.URL, Enabled: e.Enabled, IncludeSpam: e.IncludeSpam,
+		DisabledReason: e.DisabledReason, FailingSince: e.FailingSince, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+	if withSecret {
+		b.Secret = e.Secret
+		b.PreviousSecretExpiresAt = e.PreviousSecretExpiresAt
+	}
+	return b
+}
+
+// deliveryBody is a delivery as the API shows it (SPEC §5).
+type deliveryBody struct {
+	ID            string        `json:"id"`
+	WebhookID     string        `json:"webhook_id"`
+	SubmissionID  string        `json:"submission_id"`
+	MessageID     string        `json:"message_id"`
+	State         string        `json:"state"`
+	Attempts      int           `json:"attempts"`
+	LastStatus    *int          `json:"last_status"`
+	LastError     *string       `json:"last_error"`
+	NextAttemptAt *time.Time    `json:"next_attempt_at"`
+	CreatedAt     time.Time     `json:"created_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
+	AttemptLog    []attemptBody `json:"attempt_log,omitempty"`
+}
+
+type attemptBody struct {
+	At           time.Time `json:"at"`
+	Status       *int      `json:"status"`
+	LatencyMS    int64     `json:"latency_ms"`
+	ResponseBody string    `json:"response_body,omitempty"`
+	Error        string    `json:"error,omitempty"`
+}
+
+func toDeliveryBody(d *webhooks.Delivery) deliveryBody {
+	b := deliveryBody{ID: d.PublicID, WebhookID: d.EndpointPublicID, SubmissionID: submissions.FormatID(d.SubmissionID),
+		MessageID: d.MessageID, State: d.State, Attempts: d.Attempts, LastStatus: d.LastStatus,
+		NextAttemptAt: d.NextAttemptAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	if d.LastError != "" {
+		b.LastError = &d.LastError
+	}
+	return b
+}
+
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
+	form, err := forms.ForAccount(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in webhooks.Input
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	e, err := webhooks.Create(r.Context(), s.DB, form, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", s.BaseURL+"/api/v1/webhooks/"+e.PublicID)
+	writeJSON(w, http.StatusCreated, toWebhookBody(e, true))
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	form, err := forms.ForAccount(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := webhooks.List(r.Context(), s.DB, form.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := listBody[webhookBody]{Data: make([]webhookBody, 0, len(list))}
+	for _, e := range list {
+		out.Data = append(out.Data, toWebhookBody(e, false))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) endpointFor(w http.ResponseWriter, r *http.Request) (*webhooks.Endpoint, bool) {
+	e, err := webhooks.ForAccount(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "webhookID"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	return e, true
+}
+
+func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
+	if e, ok := s.endpointFor(w, r); ok {
+		writeJSON(w, http.StatusOK, toWebhookBody(e, false))
+	}
+}
+
+func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.endpointFor(w, r)
+	if !ok {
+		return
+	}
+	var in webhooks.Input
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	e, err := webhooks.Update(r.Context(), s.DB, e, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toWebhookBody(e, false))
+}
+
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.endpointFor(w, r)
+	if !ok {
+		return
+	}
+	if err := webhooks.Delete(r.Context(), s.DB, e); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.endpointFor(w, r)
+	if !ok {
+		return
+	}
+	e, err := webhooks.Rotate(r.Context(), s.DB, e)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toWebhookBody(e, true))
+}
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.endpointFor(w, r)
+	if !ok {
+		return
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var before *int64
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		n, err2 := strconv.ParseInt(string(b), 10, 64)
+		if err != nil || err2 != nil {
+			s.writeError(w, r, invalidParameter("cursor is not a cursor this API returned"))
+			return
+		}
+		before = &n
+	}
+	list, err := webhooks.Deliveries(r.Context(), s.DB, e.ID, before, limit+1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := listBody[deliveryBody]{Data: make([]deliveryBody, 0, len(list))}
+	if len(list) > limit {
+		list = list[:limit]
+		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[limit-1].ID, 10)))
+		out.NextCursor = &c
+	}
+	for _, d := range list {
+		out.Data = append(out.Data, toDeliveryBody(d))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
+	d, err := webhooks.DeliveryForAccount(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "deliveryID"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	attempts, err := webhooks.Attempts(r.Context(), s.DB, d.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b := toDeliveryBody(d)
+	for _, a := range attempts {
+		ab := attemptBody{At: a.At, LatencyMS: a.Latency.Milliseconds(), ResponseBody: a.ResponseBody, Error: a.Error}
+		if a.Status != 0 {
+			ab.Status = &a.Status
+		}
+		b.AttemptLog = append(b.AttemptLog, ab)
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+// redeliver sends a delivery once more, with the same webhook-id: 202, the
+// attempt happens in the background.
+func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	d, err := webhooks.DeliveryForAccount(ctx, s.DB, principal(r).AccountID, chi.URLParam(r, "deliveryID"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	err = database.WithTx(ctx, s.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		args, err := webhooks.Redeliver(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		_, err = s.Submissions.River.InsertTx(ctx, tx, args, nil)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err = webhooks.DeliveryForAccount(context.WithoutCancel(ctx), s.DB, principal(r).AccountID, d.PublicID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, toDeliveryBody(d))
+}

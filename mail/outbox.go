@@ -1,0 +1,37 @@
+package mail
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+)
+
+// Outbox is the Mailer used when INTAKE_SMTP_URL is empty: it sends nothing and
+// logs the message (to, subject, message id) at info level; the worker records
+// it in the database with the state "outbox".
+type Outbox struct {
+	Logger *slog.Logger // nil means slog.Default()
+}
+
+// Send logs m and returns nil, or the *PermanentError that SMTP.Send would
+// return for a message that cannot be sent (a malformed address, Message-ID or
+// header), so that development finds what production would refuse.
+func (o *Outbox) Send(ctx context.Context, m *Message) error {
+	if _, err := build(m); err != nil {
+		return err
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	attrs := []slog.Attr{
+		slog.String("to", strings.Join(m.To, ", ")),
+		slog.String("subject", subjectLine(m.Subject)),
+		slog.String("message_id", m.MessageID),
+	}
+	if len(m.Cc) > 0 {
+		attrs = append(attrs, slog.String("cc", strings.Join(m.Cc, ", ")))
+	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "mail: not sent, no SMTP server configured (outbox)", attrs...)
+	return nil
+}

@@ -1,0 +1,224 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/mail"
+	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/webhooks"
+)
+
+// Email states in outbound_emails.
+const (
+	EmailPending = "pending"
+	EmailSent    = "sent"
+	EmailOutbox  = "outbox"
+	EmailFailed  = "failed"
+)
+
+// EmailWorker sends EmailArgs jobs. Every email is recorded in
+// outbound_emails under its Message-ID before it is sent; the row is marked
+// sent in the transaction that completes the job, so only a crash during
+// the SMTP exchange itself can send it twice — and then with the same
+// Message-ID.
+type EmailWorker struct {
+	river.WorkerDefaults[EmailArgs]
+	DB      *pgxpool.Pool
+	Mailer  mail.Mailer // *mail.Outbox when no SMTP is configured
+	From    string
+	BaseURL string
+	Logger  *slog.Logger
+	// Observe, when set, is told each email's result.
+	Observe func(result string)
+}
+
+// Work composes, records and sends one email. A permanent refusal (SMTP
+// 5xx) is recorded and cancels the job; a transient one is retried.
+func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error {
+	msg, accountID, err := w.compose(ctx, job.Args)
+	if errors.Is(err, submissions.ErrNotFound) || errors.Is(err, forms.ErrNotFound) || errors.Is(err, webhooks.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("nothing to send: %w", err))
+	}
+	if err != nil {
+		return err
+	}
+	state, err := w.record(ctx, accountID, job.Args, msg)
+	if err != nil {
+		return err
+	}
+	log := w.logger().With("kind", job.Args.Template, "message_id", msg.MessageID, "attempt", job.Attempt)
+	switch state {
+	case EmailSent, EmailOutbox:
+		return nil // done by an earlier attempt that did not get to complete its job
+	case EmailFailed:
+		return river.JobCancel(errors.New("refused for good earlier"))
+	}
+
+	outcome := EmailSent
+	if _, ok := w.Mailer.(*mail.Outbox); ok {
+		outcome = EmailOutbox
+	}
+	sendErr := w.Mailer.Send(ctx, msg)
+	var permanent *mail.PermanentError
+	if errors.As(sendErr, &permanent) && len(msg.Cc) > 0 {
+		// The Cc list comes from the submitter (_cc), and one refused
+		// address fails the whole message: the owner must still get it.
+		log.WarnContext(ctx, "email refused with its Cc list; sending without it", "err", sendErr)
+		msg.Cc = nil
+		sendErr = w.Mailer.Send(ctx, msg)
+	}
+	switch {
+	case errors.As(sendErr, &permanent):
+		w.observe("failed")
+		log.WarnContext(ctx, "email refused for good", "err", sendErr)
+		_, err := w.DB.Exec(context.WithoutCancel(ctx), `UPDATE outbound_emails SET state = 'failed', error = $2 WHERE message_id = $1`, msg.MessageID, sendErr.Error())
+		return errors.Join(river.JobCancel(sendErr), err)
+	case sendErr != nil:
+		w.observe("retry")
+		log.WarnContext(ctx, "email not sent; will retry", "err", sendErr)
+		_, err := w.DB.Exec(context.WithoutCancel(ctx), `UPDATE outbound_emails SET error = $2 WHERE message_id = $1`, msg.MessageID, sendErr.Error())
+		return errors.Join(sendErr, err)
+	}
+	w.observe(outcome)
+	log.InfoContext(ctx, "email "+outcome)
+	// The message is out: record it and complete the job together, even if
+	// the job's context is ending now.
+	done := context.WithoutCancel(ctx)
+	return database.WithTx(done, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(done, `UPDATE outbound_emails SET state = $2, error = NULL, sent_at = now() WHERE message_id = $1`, msg.MessageID, outcome); err != nil {
+			return err
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](done, tx, job)
+		return err
+	})
+}
+
+// record stores msg under its Message-ID (once) and returns the row's state.
+func (w *EmailWorker) record(ctx context.Context, accountID int64, args EmailArgs, msg *mail.Message) (string, error) {
+	const q = `
+WITH ins AS (
+	INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, body_html)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	ON CONFLICT (message_id) DO NOTHING
+	RETURNING state
+)
+SELECT state FROM ins UNION ALL SELECT state FROM outbound_emails WHERE message_id = $4 LIMIT 1`
+	var subID any
+	if args.SubmissionID != [16]byte{} {
+		subID = args.SubmissionID
+	}
+	var state string
+	err := w.DB.QueryRow(ctx, q, accountID, subID, args.Template, msg.MessageID, args.To, msg.Subject, msg.Text, msg.HTML).Scan(&state)
+	return state, err
+}
+
+func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (*mail.Message, int64, error) {
+	host := "localhost"
+	if u, err := url.Parse(w.BaseURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	if args.Template == TemplateEndpointDisabled {
+		ep, err := webhooks.ByID(ctx, w.DB, args.EndpointID)
+		if err != nil {
+			return nil, 0, err
+		}
+		form, err := forms.ByPublicID(ctx, w.DB, ep.FormPublicID)
+		if err != nil {
+			return nil, 0, err
+		}
+		id := mail.MessageID(host, args.Template, ep.PublicID, args.To, ep.UpdatedAt.UTC().Format("20060102T150405"))
+		return mail.EndpointDisabled(w.From, args.To, ep.URL, form.Name, args.Reason, w.dashboard("forms", form.PublicID, "webhooks"), id), form.AccountID, nil
+	}
+	sub, err := submissions.ByID(ctx, w.DB, args.SubmissionID)
+	if err != nil {
+		return nil, 0, err
+	}
+	form, err := forms.ByPublicID(ctx, w.DB, sub.FormPublicID)
+	if err != nil {
+		return nil, 0, err
+	}
+	view := w.view(form, sub)
+	id := mail.MessageID(host, args.Template, sub.PublicID(), args.To)
+	switch args.Template {
+	case TemplateNotification:
+		return mail.Notification(w.From, args.To, sub.Meta.CC, sub.Meta.ReplyTo, sub.Meta.Subject, view, id), form.AccountID, nil
+	case TemplateAutoresponse:
+		ar := form.Settings.Autoresponse
+		return mail.Autoresponse(w.From, args.To, ar.Subject, ar.Body, view, id), form.AccountID, nil
+	}
+	return nil, 0, river.JobCancel(fmt.Errorf("unknown email kind %q", args.Template))
+}
+
+// view shows a submission's fields in the contract's order, then any others
+// sorted by name.
+func (w *EmailWorker) view(form *forms.Form, sub *submissions.Submission) mail.Submission {
+	v := mail.Submission{
+		FormName: form.Name, FormID: form.PublicID, SubmissionID: sub.PublicID(), CreatedAt: sub.CreatedAt,
+		IP: sub.Meta.IP, UserAgent: sub.Meta.UserAgent, Referrer: sub.Meta.Referrer,
+		DashboardURL: w.dashboard("forms", form.PublicID, "submissions", sub.PublicID()),
+	}
+	seen := map[string]bool{}
+	for _, f := range form.Contract.Fields {
+		if val, ok := sub.Data[f.Name]; ok {
+			v.Fields = append(v.Fields, mail.Field{Name: f.Name, Label: f.Label, Value: flatten(val)})
+			seen[f.Name] = true
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(sub.Data)) {
+		if !seen[name] {
+			v.Fields = append(v.Fields, mail.Field{Name: name, Value: flatten(sub.Data[name])})
+		}
+	}
+	return v
+}
+
+func flatten(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = flatten(e)
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any: // a file
+		return fmt.Sprintf("%v (%v bytes, attached to the submission)", v["filename"], v["size"])
+	case json.Number:
+		return v.String()
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+func (w *EmailWorker) dashboard(parts ...string) string {
+	return w.BaseURL + "/" + strings.Join(parts, "/")
+}
+
+func (w *EmailWorker) observe(result string) {
+	if w.Observe != nil {
+		w.Observe(result)
+	}
+}
+
+func (w *EmailWorker) logger() *slog.Logger {
+	if w.Logger != nil {
+		return w.Logger
+	}
+	return slog.Default()
+}

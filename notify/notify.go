@@ -1,0 +1,110 @@
+// Package notify is what happens after a submission: it plans the webhook
+// deliveries and emails each submission enqueues (in the submission's own
+// transaction) and sends the emails.
+package notify
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/mail"
+	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/webhooks"
+)
+
+// Email templates.
+const (
+	TemplateNotification     = "notification"
+	TemplateAutoresponse     = "autoresponse"
+	TemplateEndpointDisabled = "endpoint_disabled"
+)
+
+// Queue is the River queue emails are sent from.
+const Queue = "email"
+
+// EmailArgs is one email to one recipient. It is unique on what it is about
+// and to whom, as a second guard behind the submission's idempotency key.
+type EmailArgs struct {
+	Template     string    `json:"template" river:"unique"`
+	To           string    `json:"to" river:"unique"`
+	SubmissionID uuid.UUID `json:"submission_id,omitzero" river:"unique"`
+	EndpointID   int64     `json:"endpoint_id,omitempty" river:"unique"`
+	Reason       string    `json:"reason,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (EmailArgs) Kind() string { return "email.send" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (EmailArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// Planner decides a submission's jobs: a delivery per enabled endpoint (for
+// spam only to endpoints that opted in), an email per notification address
+// (the account owner when the form lists none) and the autoresponse. Spam
+// gets no email.
+type Planner struct{}
+
+const ownerEmailSQL = `SELECT email FROM users WHERE account_id = $1 ORDER BY id LIMIT 1`
+
+// Plan implements submissions.Planner. Its reads join the submission's
+// batch, so planning costs no round trip.
+func (Planner) Plan(b *pgx.Batch, form *forms.Form, sub *submissions.Submission) func() ([]river.InsertManyParams, error) {
+	var targets []webhooks.Target
+	webhooks.QueueTargets(b, form.ID, &targets)
+	recipients := form.Settings.NotifyEmails
+	if !sub.Spam && len(recipients) == 0 {
+		b.Queue(ownerEmailSQL, form.AccountID).QueryRow(func(row pgx.Row) error {
+			var owner string
+			err := row.Scan(&owner)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // an account without users has no one to tell
+			}
+			recipients = []string{owner}
+			return err
+		})
+	}
+	return func() ([]river.InsertManyParams, error) {
+		var jobs []river.InsertManyParams
+		for _, t := range targets {
+			if sub.Spam && !t.IncludeSpam {
+				continue
+			}
+			jobs = append(jobs, river.InsertManyParams{Args: webhooks.DeliveryArgs{SubmissionID: sub.ID, EndpointID: t.EndpointID}})
+		}
+		if sub.Spam {
+			return jobs, nil
+		}
+		for _, to := range recipients {
+			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateNotification, To: to, SubmissionID: sub.ID}})
+		}
+		if ar := form.Settings.Autoresponse; ar.Enabled && mail.ValidAddress(sub.Meta.ReplyTo) {
+			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateAutoresponse, To: sub.Meta.ReplyTo, SubmissionID: sub.ID}})
+		}
+		return jobs, nil
+	}
+}
+
+// EndpointDisabled tells an endpoint's owner that it was disabled: it
+// enqueues the email in tx, the transaction that disables the endpoint. It
+// is the webhooks.DeliveryWorker's OnDisabled; the River client comes from
+// the job's context.
+func EndpointDisabled(ctx context.Context, tx pgx.Tx, e *webhooks.Endpoint, reason string) error {
+	client := river.ClientFromContext[pgx.Tx](ctx)
+	var owner string
+	err := tx.QueryRow(ctx, ownerEmailSQL, e.AccountID).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = client.InsertTx(ctx, tx, EmailArgs{Template: TemplateEndpointDisabled, To: owner, EndpointID: e.ID, Reason: reason}, nil)
+	return err
+}

@@ -1,0 +1,27 @@
+package submissions
+
+import "time"
+
+// JSON is a submission as clients see it, in the API and in webhook
+// payloads (SPEC §5).
+type JSON struct {
+	ID              string         `json:"id"`
+	Form            string         `json:"form"`
+	CreatedAt       time.Time      `json:"created_at"`
+	Data            map[string]any `json:"data"`
+	Spam            bool           `json:"spam"`
+	SpamReason      string         `json:"spam_reason,omitempty"`
+	ContractVersion int            `json:"contract_version"`
+	IdempotencyKey  *string        `json:"idempotency_key"`
+	Meta            Meta           `json:"meta"`
+}
+
+// JSON returns s in its client shape.
+func (s *Submission) JSON() JSON {
+	j := JSON{ID: s.PublicID(), Form: s.FormPublicID, CreatedAt: s.CreatedAt, Data: s.Data, Spam: s.Spam,
+		SpamReason: s.SpamReason, ContractVersion: s.ContractVersion, Meta: s.Meta}
+	if s.IdempotencyKey != "" {
+		j.IdempotencyKey = &s.IdempotencyKey
+	}
+	return j
+}
