@@ -25,11 +25,7 @@ import (
 // one key and once from a browser, read it back, then SIGTERM.
 func TestBinary(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "intake")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	// A database name nobody has: the binary must create it.
 	name := fmt.Sprintf("intake_blackbox_%d", time.Now().UnixNano())
 	dbURL := testdb.URLFor(name)
@@ -168,10 +164,7 @@ func TestBinary(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "intake")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	for _, args := range [][]string{{"frobnicate"}, {"users", "create"}, {"migrate", "sideways"}} {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+testdb.URLFor("intake_never_created"))
@@ -185,6 +178,40 @@ func TestUsageErrors(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "INTAKE_BASE_URL") {
 		t.Errorf("a bad INTAKE_BASE_URL must stop serve with a message naming it: %v\n%s", err, out)
 	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildBinary builds intake once for the package's tests.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "intake-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "intake")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
 }
 
 type lockedBuffer struct {

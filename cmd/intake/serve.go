@@ -181,7 +181,15 @@ func newRiver(pool *pgxpool.Pool, cfg Config, logger *slog.Logger, metrics *api.
 		}
 		deps.Mailer = m
 	}
-	rcfg := &river.Config{Workers: notify.Workers(deps), Logger: logger.With("component", "river")}
+	rcfg := &river.Config{
+		Workers: notify.Workers(deps),
+		Logger:  logger.With("component", "river"),
+		// A job whose process died mid-run (SIGKILL, a lost machine) runs
+		// again after this; River's default of an hour would hold a webhook
+		// that long. It must exceed every job's timeout (the longest is a
+		// delivery's 30 s).
+		RescueStuckJobsAfter: 5 * time.Minute,
+	}
 	if work {
 		rcfg.Queues = notify.Queues()
 		rcfg.PeriodicJobs = notify.PeriodicJobs()
