@@ -575,3 +575,42 @@ func TestRefusedCcStillNotifiesOwner(t *testing.T) {
 		t.Errorf("sent emails recorded = %d, want 1", n)
 	}
 }
+
+// A form's notify_emails replace the owner as recipients, and its
+// autoresponse goes to the submitter's reply-to address.
+func TestRecipientsAndAutoresponse(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.form = testfactory.NewForm(context.Background(), t, b.db, b.account.User.AccountID, &testfactory.FormOpts{
+		Settings: forms.Settings{
+			NotifyEmails: []string{"sales@example.com", "ops@example.com"},
+			Autoresponse: forms.Autoresponse{Enabled: true, Subject: "Thanks!", Body: "We will answer within a day."},
+		},
+	})
+	b.submit(t, "k", map[string]any{"email": "ada@example.com", "message": "hi"})
+	spam := contact(9)
+	spam["_gotcha"] = "bot"
+	b.submit(t, "spam", spam)
+	b.settle(t)
+	rows, err := b.db.Query(context.Background(), `SELECT kind, recipient, subject, body_text FROM outbound_emails ORDER BY kind, recipient`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var kind, to, subject, text string
+		rows.Scan(&kind, &to, &subject, &text)
+		got = append(got, kind+" "+to+" "+subject)
+		if kind == notify.TemplateAutoresponse && !strings.Contains(text, "We will answer within a day.") {
+			t.Errorf("autoresponse body = %q", text)
+		}
+	}
+	want := []string{
+		"autoresponse ada@example.com Thanks!",
+		"notification ops@example.com New submission to Contact",
+		"notification sales@example.com New submission to Contact",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("emails:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
