@@ -51,6 +51,21 @@ func ByPublicID(ctx context.Context, db database.Executor, publicID string) (*Fo
 	return scanForm(db.QueryRow(ctx, byPublicIDSQL, publicID))
 }
 
+// QueueByPublicID adds ByPublicID's read to b; after b is read *out holds
+// the form. It returns ErrNotFound at once for an id that cannot exist, and
+// reading b fails with ErrNotFound when there is no such form.
+func QueueByPublicID(b *pgx.Batch, publicID string, out **Form) error {
+	if !ValidPublicID(publicID) {
+		return ErrNotFound
+	}
+	b.Queue(byPublicIDSQL, publicID).QueryRow(func(row pgx.Row) error {
+		f, err := scanForm(row)
+		*out = f
+		return err
+	})
+	return nil
+}
+
 const forAccountSQL = `SELECT ` + formColumns + ` ` + formFrom + ` WHERE f.public_id = $1 AND f.account_id = $2`
 
 // ForAccount returns the account's form with that public id. It returns

@@ -75,19 +75,14 @@ type Record struct {
 	ExpiresAt    time.Time
 }
 
-const lookupSQL = `
-SELECT fingerprint, submission_id, response_status, response_headers, response_body, created_at, expires_at
-FROM idempotency_keys WHERE form_id = $1 AND key = $2 AND expires_at > $3`
+const recordColumns = `k.fingerprint, k.submission_id, k.response_status, k.response_headers, k.response_body, k.created_at, k.expires_at`
 
-// Lookup returns the live key row of (formID, key) at time now. It returns
-// ErrNotFound when there is none.
-func Lookup(ctx context.Context, db database.Executor, formID int64, key string, now time.Time) (*Record, error) {
+func scanRecord(row pgx.Row) (*Record, error) {
 	var (
 		r       Record
 		headers []byte
 	)
-	err := db.QueryRow(ctx, lookupSQL, formID, key, now).Scan(&r.Fingerprint, &r.SubmissionID,
-		&r.Response.Status, &headers, &r.Response.Body, &r.CreatedAt, &r.ExpiresAt)
+	err := row.Scan(&r.Fingerprint, &r.SubmissionID, &r.Response.Status, &headers, &r.Response.Body, &r.CreatedAt, &r.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -98,6 +93,33 @@ func Lookup(ctx context.Context, db database.Executor, formID int64, key string,
 		return nil, err
 	}
 	return &r, nil
+}
+
+const lookupSQL = `SELECT ` + recordColumns + ` FROM idempotency_keys k WHERE k.form_id = $1 AND k.key = $2 AND k.expires_at > $3`
+
+// Lookup returns the live key row of (formID, key) at time now. It returns
+// ErrNotFound when there is none.
+func Lookup(ctx context.Context, db database.Executor, formID int64, key string, now time.Time) (*Record, error) {
+	return scanRecord(db.QueryRow(ctx, lookupSQL, formID, key, now))
+}
+
+const lookupByFormSQL = `SELECT ` + recordColumns + `
+FROM idempotency_keys k JOIN forms f ON f.id = k.form_id
+WHERE f.public_id = $1 AND k.key = $2 AND k.expires_at > $3`
+
+// QueueLookup adds to b the read of the live key row of (form, key), the
+// form named by its public id, so it can travel with the form's own read;
+// after b is read *out holds the record, or nil when there is none.
+func QueueLookup(b *pgx.Batch, formPublicID, key string, now time.Time, out **Record) {
+	b.Queue(lookupByFormSQL, formPublicID, key, now).QueryRow(func(row pgx.Row) error {
+		r, err := scanRecord(row)
+		if errors.Is(err, ErrNotFound) {
+			*out = nil
+			return nil
+		}
+		*out = r
+		return err
+	})
 }
 
 // Replay returns the stored response for a request with fingerprint fp. It

@@ -1,6 +1,7 @@
 package submissions
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,40 +82,56 @@ type Result struct {
 // database error (nothing is then stored, so a retry is safe). Every error
 // that comes with a known form also returns a Result carrying that form.
 func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
-	form, err := forms.ByPublicID(ctx, s.DB, req.FormID)
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Form: form}
-	if form.ArchivedAt != nil {
-		return res, forms.ErrArchived
-	}
-	settings := form.Settings
-	data, reserved := split(req.Payload, settings.HoneypotField)
-	if len(data) == 0 {
-		return res, ErrEmpty
-	}
-
+	// The key and the fingerprint need only the request, so the form and a
+	// stored answer for the key are read together, in one round trip: a
+	// replay costs that and nothing more.
 	key := req.Key
 	if key == "" {
-		if k, ok := reserved[FieldIdempotencyKey]; ok {
+		if k := req.Payload.First(FieldIdempotencyKey); k != "" {
 			if err := idempotency.CheckKey(k); err != nil {
-				return res, err
+				return nil, err
 			}
 			key = k
 		}
 	}
-	if key == "" && settings.RequireIdempotencyKey {
-		return res, idempotency.ErrKeyMissing
-	}
 	fp := idempotency.Fingerprint(canonical(req.Payload))
+	implicit := ""
+	if key == "" && req.Browser {
+		implicit = idempotency.ImplicitKey(req.IP, req.UserAgent, fp)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	form, stored, err := s.load(ctx, req.FormID, cmp.Or(key, implicit), now)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Form: form}
+	settings := form.Settings
 	retention := time.Duration(settings.IdempotencyRetention)
-	if key == "" && req.Browser && settings.ImplicitWindow() > 0 {
-		key = idempotency.ImplicitKey(req.IP, req.UserAgent, fp)
-		retention = settings.ImplicitWindow()
+	if implicit != "" && settings.ImplicitWindow() > 0 {
+		key, retention = implicit, settings.ImplicitWindow()
+	} else if implicit != "" {
+		stored = nil // implicit deduplication is off for this form
 	}
 	res.Key = key
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	if stored != nil {
+		// Replayed even for an archived form: the submission was taken, and
+		// the retry must hear so.
+		if _, err := stored.Replay(fp); err != nil {
+			return res, err
+		}
+		return s.replayed(res, stored), nil
+	}
+
+	if form.ArchivedAt != nil {
+		return res, forms.ErrArchived
+	}
+	data, reserved := split(req.Payload, settings.HoneypotField)
+	if len(data) == 0 {
+		return res, ErrEmpty
+	}
+	if settings.RequireIdempotencyKey && (key == "" || key == implicit) {
+		return res, idempotency.ErrKeyMissing // an implicit key is not the client's
+	}
 
 	sub := &Submission{
 		ID:              uuid.Must(uuid.NewV7()),
@@ -141,12 +158,9 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		sub.Spam, sub.SpamReason = true, "origin "+req.Origin+" is not an allowed origin"
 	}
 	if !sub.Spam || sub.SpamReason != "honeypot" {
+		// A stored answer was looked for above, so a retry of a payload the
+		// contract accepted before it changed still gets its answer.
 		if err := s.Validator.Check(form.Contract, settings.UnknownFields, contractValues(data)); err != nil {
-			// The contract may have changed since this key's payload was
-			// accepted: a retry of it must still get its answer, not a 422.
-			if replay, ok := s.replayOnly(ctx, form.ID, key, fp, now); ok {
-				return s.replayed(res, replay), nil
-			}
 			return res, err
 		}
 	}
@@ -162,9 +176,9 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		res.Outcome = OutcomeSpam
 	}
 
-	var stored *idempotency.Record
+	var twin *idempotency.Record
 	err = database.WithTx(ctx, s.DB, database.LockTimeoutTx(s.lockWait()), func(tx pgx.Tx) error {
-		stored = nil
+		twin = nil
 		b := &pgx.Batch{}
 		claimed := true
 		if key != "" {
@@ -191,7 +205,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 			if err != nil {
 				return fmt.Errorf("key %q conflicted but cannot be read: %w", key, err)
 			}
-			stored = rec
+			twin = rec
 			return errReplay
 		}
 		if s.AfterInsert != nil {
@@ -215,11 +229,11 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	})
 	switch {
 	case errors.Is(err, errReplay):
-		resp, err := stored.Replay(fp)
+		resp, err := twin.Replay(fp)
 		if err != nil {
 			return res, err
 		}
-		res.Response, res.SubmissionID = resp, stored.SubmissionID
+		res.Response, res.SubmissionID = resp, twin.SubmissionID
 		res.Outcome = OutcomeReplayed
 		return res, nil
 	case database.IsLockTimeout(err):
@@ -239,21 +253,22 @@ func (s *Service) lockWait() time.Duration {
 	return DefaultLockWait
 }
 
-// replayOnly looks for a stored response for (form, key) outside a
-// transaction. ok is false when there is nothing to replay (no key, none
-// stored, or the key belongs to another payload).
-func (s *Service) replayOnly(ctx context.Context, formID int64, key string, fp []byte, now time.Time) (*idempotency.Record, bool) {
-	if key == "" {
-		return nil, false
+// load reads the form and, when key is not empty, the live answer stored
+// for (form, key), in one round trip.
+func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (*forms.Form, *idempotency.Record, error) {
+	b := &pgx.Batch{}
+	var form *forms.Form
+	if err := forms.QueueByPublicID(b, formID, &form); err != nil {
+		return nil, nil, err
 	}
-	rec, err := idempotency.Lookup(ctx, s.DB, formID, key, now)
-	if err != nil {
-		return nil, false
+	var stored *idempotency.Record
+	if key != "" {
+		idempotency.QueueLookup(b, formID, key, now, &stored)
 	}
-	if _, err := rec.Replay(fp); err != nil {
-		return nil, false
+	if err := s.DB.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
 	}
-	return rec, true
+	return form, stored, nil
 }
 
 func (s *Service) replayed(res *Result, rec *idempotency.Record) *Result {
