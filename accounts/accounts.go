@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -84,19 +85,73 @@ const KeyPrefix = "intk_"
 
 var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// CreateAPIKey makes an API key for u's account and returns it; only its
-// hash and a display prefix are stored, so this is the one time it is seen.
-func CreateAPIKey(ctx context.Context, db database.Executor, u *User, name string) (string, error) {
+// APIKey is an API key as it is listed: never the key itself.
+type APIKey struct {
+	ID         int64
+	PublicID   string
+	Name       string
+	Prefix     string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// CreateAPIKey makes an API key for u's account and returns it with the key;
+// only its hash and a display prefix are stored, so this is the one time it
+// is seen.
+func CreateAPIKey(ctx context.Context, db database.Executor, u *User, name string) (*APIKey, string, error) {
+	return createAPIKey(ctx, db, u.AccountID, &u.ID, name)
+}
+
+// CreateAccountAPIKey is CreateAPIKey for a request that acts as the account
+// rather than as one of its users.
+func CreateAccountAPIKey(ctx context.Context, db database.Executor, accountID int64, name string) (*APIKey, string, error) {
+	return createAPIKey(ctx, db, accountID, nil, name)
+}
+
+func createAPIKey(ctx context.Context, db database.Executor, accountID int64, userID *int64, name string) (*APIKey, string, error) {
+	if len(name) > 200 {
+		return nil, "", fmt.Errorf("the name is longer than 200 characters")
+	}
 	raw := make([]byte, 20) // 160 bits
 	rand.Read(raw)
 	key := KeyPrefix + keyEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(key))
-	_, err := db.Exec(ctx, `INSERT INTO api_keys (account_id, user_id, name, prefix, hash) VALUES ($1, $2, $3, $4, $5)`,
-		u.AccountID, u.ID, name, key[:len(KeyPrefix)+6], sum[:])
+	id := make([]byte, 10)
+	rand.Read(id)
+	k := &APIKey{PublicID: "ak_" + keyEncoding.EncodeToString(id), Name: name, Prefix: key[:len(KeyPrefix)+6]}
+	err := db.QueryRow(ctx, `INSERT INTO api_keys (account_id, user_id, name, prefix, hash, public_id) VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, created_at`, accountID, userID, name, k.Prefix, sum[:], k.PublicID).Scan(&k.ID, &k.CreatedAt)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	return key, nil
+	return k, key, nil
+}
+
+// APIKeys returns the account's live keys, newest first.
+func APIKeys(ctx context.Context, db database.Executor, accountID int64) ([]*APIKey, error) {
+	rows, err := db.Query(ctx, `SELECT id, public_id, name, prefix, created_at, last_used_at FROM api_keys
+WHERE account_id = $1 AND revoked_at IS NULL ORDER BY id DESC`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*APIKey, error) {
+		k := &APIKey{}
+		return k, row.Scan(&k.ID, &k.PublicID, &k.Name, &k.Prefix, &k.CreatedAt, &k.LastUsedAt)
+	})
+}
+
+// RevokeAPIKey revokes the account's key publicID; requests with it then
+// answer 401. It returns ErrNotFound when there is no such live key.
+func RevokeAPIKey(ctx context.Context, db database.Executor, accountID int64, publicID string) error {
+	tag, err := db.Exec(ctx, `UPDATE api_keys SET revoked_at = now() WHERE public_id = $1 AND account_id = $2 AND revoked_at IS NULL`,
+		publicID, accountID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // Principal is who an API request acts as.

@@ -112,3 +112,25 @@ func limitParam(r *http.Request) (int, error) {
 	}
 	return n, nil
 }
+
+func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
+	var p forms.Patch
+	if err := decodeJSON(w, r, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f, err := forms.Update(r.Context(), s.DB, s.Validator, principal(r).AccountID, chi.URLParam(r, "formID"), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.formBody(f))
+}
+
+func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
+	if err := forms.Archive(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "formID")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

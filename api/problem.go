@@ -54,6 +54,7 @@ const (
 	TypeUnavailable      = "service-unavailable"
 	TypeInternal         = "internal-error"
 	TypeMethodNotAllowed = "method-not-allowed"
+	TypeRateLimited      = "rate-limited"
 )
 
 func problem(status int, typ, title, detail string) *Problem {

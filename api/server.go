@@ -34,6 +34,7 @@ type Server struct {
 	Logger      *slog.Logger
 	BaseURL     string
 	Limits      submissions.Limits
+	RateLimit   *RateLimiter // per API key; nil: unlimited
 }
 
 // Handler returns the router with every route of the edge.
@@ -72,12 +73,22 @@ func (s *Server) Handler() http.Handler {
 	r.Handle("/static/*", s.Pages.Static())
 
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.authenticate)
+		r.Use(s.authenticate, s.rateLimit)
 		r.Post("/forms", s.createForm)
 		r.Get("/forms", s.listForms)
 		r.Get("/forms/{formID}", s.getForm)
+		r.Patch("/forms/{formID}", s.updateForm)
+		r.Delete("/forms/{formID}", s.deleteForm)
 		r.Get("/forms/{formID}/submissions", s.listSubmissions)
+		r.Get("/forms/{formID}/submissions.csv", s.exportSubmissions("csv"))
+		r.Get("/forms/{formID}/submissions.ndjson", s.exportSubmissions("ndjson"))
+		r.Get("/forms/{formID}/stats", s.formStats)
 		r.Get("/submissions/{submissionID}", s.getSubmission)
+		r.Patch("/submissions/{submissionID}", s.updateSubmission)
+		r.Delete("/submissions/{submissionID}", s.deleteSubmission)
+		r.Get("/apikeys", s.listAPIKeys)
+		r.Post("/apikeys", s.createAPIKey)
+		r.Delete("/apikeys/{keyID}", s.revokeAPIKey)
 		r.Post("/forms/{formID}/webhooks", s.createWebhook)
 		r.Get("/forms/{formID}/webhooks", s.listWebhooks)
 		r.Get("/webhooks/{webhookID}", s.getWebhook)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/database"
 )
@@ -174,4 +175,92 @@ func (val *Validator) CheckInput(in Input) error {
 	val.checkFields(in.Fields, errs)
 	in.Settings.WithDefaults().check(errs)
 	return errs.orNil()
+}
+
+// Patch is a change to a form; nil members are left as they are. Settings
+// members given replace those members only.
+type Patch struct {
+	Name     *string         `json:"name"`
+	Fields   *[]Field        `json:"fields"`
+	Settings json.RawMessage `json:"settings"`
+}
+
+// Update applies p to the account's form publicID. A change to the fields
+// makes a new contract version; submissions keep the version they met. It
+// returns ErrNotFound, or a *ValidationError when the result is not a valid
+// form.
+func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, accountID int64, publicID string, p Patch) (*Form, error) {
+	if !ValidPublicID(publicID) {
+		return nil, ErrNotFound
+	}
+	var out *Form
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		// FOR UPDATE: two concurrent changes of fields must not both make
+		// version n+1.
+		f, err := scanForm(tx.QueryRow(ctx, forAccountSQL+` FOR UPDATE OF f`, publicID, accountID))
+		if err != nil {
+			return err
+		}
+		in := Input{Name: f.Name, Fields: f.Contract.Fields, Settings: f.Settings}
+		if p.Name != nil {
+			in.Name = *p.Name
+		}
+		if p.Fields != nil {
+			in.Fields = *p.Fields
+		}
+		if len(p.Settings) > 0 && string(p.Settings) != "null" {
+			// Unmarshalling onto the current settings replaces exactly the
+			// members the patch names.
+			if err := json.Unmarshal(p.Settings, &in.Settings); err != nil {
+				return &ValidationError{Errors: []FieldError{{Field: "settings", Code: CodeInvalid, Message: "settings: " + err.Error(), Pointer: Pointer("settings")}}}
+			}
+		}
+		if err := val.CheckInput(in); err != nil {
+			return err
+		}
+		version := f.Contract.Version
+		oldFields, _ := json.Marshal(f.Contract.Fields)
+		newFields, err := json.Marshal(in.Fields)
+		if err != nil {
+			return err
+		}
+		if in.Fields == nil {
+			newFields = []byte("[]")
+		}
+		if string(oldFields) != string(newFields) {
+			version++
+			if _, err := tx.Exec(ctx, `INSERT INTO form_contracts (form_id, version, fields) VALUES ($1, $2, $3)`, f.ID, version, newFields); err != nil {
+				return err
+			}
+		}
+		settings, err := json.Marshal(in.Settings.WithDefaults())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE forms SET name = $2, settings = $3, contract_version = $4, updated_at = now() WHERE id = $1`,
+			f.ID, in.Name, settings, version); err != nil {
+			return err
+		}
+		out, err = scanForm(tx.QueryRow(ctx, forAccountSQL, publicID, accountID))
+		return err
+	})
+	return out, err
+}
+
+// Archive archives the account's form publicID: its endpoint then answers
+// 410 and lists omit it; its submissions stay. Archiving twice is fine. It
+// returns ErrNotFound.
+func Archive(ctx context.Context, db database.Executor, accountID int64, publicID string) error {
+	if !ValidPublicID(publicID) {
+		return ErrNotFound
+	}
+	tag, err := db.Exec(ctx, `UPDATE forms SET archived_at = coalesce(archived_at, now()), updated_at = now()
+WHERE public_id = $1 AND account_id = $2`, publicID, accountID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
 }

@@ -34,6 +34,9 @@ type Service struct {
 	// emails); nil enqueues none.
 	Planner Planner
 
+	// Replays, when set, counts duplicates absorbed.
+	Replays *ReplayCounter
+
 	// AfterInsert, when set, runs inside the transaction after the key and
 	// the submission are written and before the jobs are. Tests use it to
 	// fail or stall a transaction at its most delicate point.
@@ -229,13 +232,10 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	})
 	switch {
 	case errors.Is(err, errReplay):
-		resp, err := twin.Replay(fp)
-		if err != nil {
+		if _, err := twin.Replay(fp); err != nil {
 			return res, err
 		}
-		res.Response, res.SubmissionID = resp, twin.SubmissionID
-		res.Outcome = OutcomeReplayed
-		return res, nil
+		return s.replayed(res, twin), nil
 	case database.IsLockTimeout(err):
 		return res, idempotency.ErrInFlight
 	case err != nil:
@@ -273,5 +273,8 @@ func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (
 
 func (s *Service) replayed(res *Result, rec *idempotency.Record) *Result {
 	res.Response, res.SubmissionID, res.Outcome = rec.Response, rec.SubmissionID, OutcomeReplayed
+	if s.Replays != nil {
+		s.Replays.Add(res.Form.ID, rec.SubmissionID, time.Now())
+	}
 	return res
 }

@@ -14,12 +14,13 @@ type JSON struct {
 	ContractVersion int            `json:"contract_version"`
 	IdempotencyKey  *string        `json:"idempotency_key"`
 	Meta            Meta           `json:"meta"`
+	Replays         int            `json:"replays"`
 }
 
 // JSON returns s in its client shape.
 func (s *Submission) JSON() JSON {
 	j := JSON{ID: s.PublicID(), Form: s.FormPublicID, CreatedAt: s.CreatedAt, Data: s.Data, Spam: s.Spam,
-		SpamReason: s.SpamReason, ContractVersion: s.ContractVersion, Meta: s.Meta}
+		SpamReason: s.SpamReason, ContractVersion: s.ContractVersion, Meta: s.Meta, Replays: s.Replays}
 	if s.IdempotencyKey != "" {
 		j.IdempotencyKey = &s.IdempotencyKey
 	}

@@ -74,7 +74,7 @@ func nullable(s string) *string {
 }
 
 const columns = `s.id, s.form_id, f.public_id, s.contract_version, s.data, s.spam, coalesce(s.spam_reason, ''),
-	coalesce(s.idempotency_key, ''), s.meta, s.created_at`
+	coalesce(s.idempotency_key, ''), s.meta, s.created_at, s.replays`
 
 func scan(row pgx.Row) (*Submission, error) {
 	var (
@@ -82,7 +82,7 @@ func scan(row pgx.Row) (*Submission, error) {
 		data, meta []byte
 	)
 	err := row.Scan(&s.ID, &s.FormID, &s.FormPublicID, &s.ContractVersion, &data, &s.Spam, &s.SpamReason,
-		&s.IdempotencyKey, &meta, &s.CreatedAt)
+		&s.IdempotencyKey, &meta, &s.CreatedAt, &s.Replays)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -151,30 +151,61 @@ func ParseCursor(s string) (*Cursor, error) {
 	return &Cursor{CreatedAt: time.UnixMicro(n).UTC(), ID: u}, nil
 }
 
-// ListParams select a page of a form's submissions.
-type ListParams struct {
+// Filter selects submissions of a form.
+type Filter struct {
 	FormID int64
-	After  *Cursor // nil: from the newest
-	Limit  int
+	Spam   *bool      // nil: spam and not
+	Query  string     // words that must all appear in the data ("" matches all)
+	Since  *time.Time // created at or after
 }
 
-// Keyset pagination on (created_at, id), newest first, served by the index
-// submissions_form_created_idx: a page costs the same at row 10 and row 10M,
-// and rows arriving meanwhile cannot shift a page (no gaps, no repeats).
-const listSQL = `SELECT ` + columns + ` FROM submissions s JOIN forms f ON f.id = s.form_id
-WHERE s.form_id = $1 AND ($2::timestamptz IS NULL OR (s.created_at, s.id) < ($2, $3::uuid))
-ORDER BY s.created_at DESC, s.id DESC
-LIMIT $4`
-
-// List returns a page of submissions and the cursor of the next page (nil on
-// the last page).
-func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submission, *Cursor, error) {
-	var at *time.Time
-	var id *uuid.UUID
-	if p.After != nil {
-		at, id = &p.After.CreatedAt, &p.After.ID
+// where returns the filter as SQL predicates over submissions s, with args
+// numbered from len(args)+1. Only the predicates in use are written, so each
+// combination gets a plan of its own rather than one generic plan full of
+// "$n IS NULL OR …".
+func (f Filter) where(args []any) (string, []any) {
+	var b strings.Builder
+	args = append(args, f.FormID)
+	fmt.Fprintf(&b, "s.form_id = $%d", len(args))
+	if f.Spam != nil {
+		args = append(args, *f.Spam)
+		fmt.Fprintf(&b, " AND s.spam = $%d", len(args))
 	}
-	rows, err := db.Query(ctx, listSQL, p.FormID, at, id, p.Limit+1)
+	if f.Query != "" {
+		// Served by submissions_search_idx (GIN over form_id and the
+		// generated tsvector of every string and number in the data).
+		args = append(args, f.Query)
+		fmt.Fprintf(&b, " AND s.search @@ websearch_to_tsquery('simple', $%d)", len(args))
+	}
+	if f.Since != nil {
+		args = append(args, *f.Since)
+		fmt.Fprintf(&b, " AND s.created_at >= $%d", len(args))
+	}
+	return b.String(), args
+}
+
+// ListParams select a page of a form's submissions.
+type ListParams struct {
+	Filter
+	After *Cursor // nil: from the newest
+	Limit int
+}
+
+// List returns a page of submissions, newest first, and the cursor of the
+// next page (nil on the last page). Keyset pagination on (created_at, id),
+// served by submissions_form_created_idx: a page costs the same at row 10
+// and row 10M, and rows arriving meanwhile cannot shift a page (no gaps, no
+// repeats).
+func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submission, *Cursor, error) {
+	where, args := p.Filter.where(nil)
+	if p.After != nil {
+		args = append(args, p.After.CreatedAt, p.After.ID)
+		where += fmt.Sprintf(" AND (s.created_at, s.id) < ($%d, $%d::uuid)", len(args)-1, len(args))
+	}
+	args = append(args, p.Limit+1)
+	q := `SELECT ` + columns + ` FROM submissions s JOIN forms f ON f.id = s.form_id WHERE ` + where +
+		fmt.Sprintf(` ORDER BY s.created_at DESC, s.id DESC LIMIT $%d`, len(args))
+	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,4 +227,101 @@ func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submissio
 	out = out[:p.Limit]
 	last := out[len(out)-1]
 	return out, &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+}
+
+// Export calls fn with every submission f selects, newest first, reading
+// rows from the server as fn consumes them: memory stays constant however
+// many there are. It stops at fn's first error.
+func Export(ctx context.Context, db database.Executor, f Filter, fn func(*Submission) error) error {
+	where, args := f.where(nil)
+	rows, err := db.Query(ctx, `SELECT `+columns+` FROM submissions s JOIN forms f ON f.id = s.form_id WHERE `+where+
+		` ORDER BY s.created_at DESC, s.id DESC`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		s, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// DataKeys returns every data key of the submissions f selects, sorted: the
+// columns an export needs besides the contract's.
+func DataKeys(ctx context.Context, db database.Executor, f Filter) ([]string, error) {
+	where, args := f.where(nil)
+	rows, err := db.Query(ctx, `SELECT DISTINCT k FROM submissions s, jsonb_object_keys(s.data) k WHERE `+where+` ORDER BY k`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// SetSpam marks the account's submission id as spam or not. It returns
+// ErrNotFound.
+func SetSpam(ctx context.Context, db database.Executor, accountID int64, id uuid.UUID, spam bool) (*Submission, error) {
+	tag, err := db.Exec(ctx, `UPDATE submissions s SET spam = $3,
+	spam_reason = CASE WHEN $3 THEN coalesce(s.spam_reason, 'marked by the owner') ELSE NULL END
+FROM forms f WHERE f.id = s.form_id AND s.id = $1 AND f.account_id = $2`, id, accountID, spam)
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, ErrNotFound
+	}
+	return Get(ctx, db, accountID, id)
+}
+
+// Delete deletes the account's submission id and its files. Its idempotency
+// key stays until it expires, so a late retry is answered as before instead
+// of storing the submission again. It returns ErrNotFound.
+func Delete(ctx context.Context, db database.Executor, accountID int64, id uuid.UUID) error {
+	tag, err := db.Exec(ctx, `DELETE FROM submissions s USING forms f WHERE f.id = s.form_id AND s.id = $1 AND f.account_id = $2`, id, accountID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Day is one day of a form's stats.
+type Day struct {
+	Date        time.Time // midnight UTC
+	Submissions int64     // not spam
+	Spam        int64
+	Duplicates  int64 // replays absorbed
+}
+
+// Stats returns the form's last days days (UTC, today included), oldest
+// first, one entry per day.
+func Stats(ctx context.Context, db database.Executor, formID int64, days int, now time.Time) ([]Day, error) {
+	const q = `
+WITH d AS (
+	SELECT generate_series($2::date, $3::date, interval '1 day')::date AS day
+), s AS (
+	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) FILTER (WHERE NOT spam) AS ok, count(*) FILTER (WHERE spam) AS spam
+	FROM submissions WHERE form_id = $1 AND created_at >= $2::date AT TIME ZONE 'UTC'
+	GROUP BY 1
+)
+SELECT d.day, coalesce(s.ok, 0), coalesce(s.spam, 0), coalesce(r.replays, 0)
+FROM d LEFT JOIN s ON s.day = d.day LEFT JOIN form_daily_replays r ON r.form_id = $1 AND r.day = d.day
+ORDER BY d.day`
+	today := now.UTC().Truncate(24 * time.Hour)
+	first := today.AddDate(0, 0, -(days - 1))
+	rows, err := db.Query(ctx, q, formID, first, today)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Day, error) {
+		var d Day
+		return d, row.Scan(&d.Date, &d.Submissions, &d.Spam, &d.Duplicates)
+	})
 }

@@ -33,6 +33,7 @@ type Submission struct {
 	IdempotencyKey  string // "" when none was given or made
 	Meta            Meta
 	CreatedAt       time.Time
+	Replays         int // duplicates absorbed (flushed every few seconds)
 }
 
 // Meta is what Intake kept about a submission besides its fields: request

@@ -128,7 +128,7 @@ func apikeys(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	key, err := accounts.CreateAPIKey(ctx, pool, u, *name)
+	_, key, err := accounts.CreateAPIKey(ctx, pool, u, *name)
 	if err != nil {
 		return err
 	}

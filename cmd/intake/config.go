@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/database"
 )
 
@@ -22,6 +23,7 @@ type Config struct {
 	WebhookAllowPrivate bool
 	LogFormat           string
 	LogLevel            slog.Level
+	APIRatePerMinute    int
 }
 
 // configFromEnv reads Config with its defaults and validates it.
@@ -48,6 +50,14 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("INTAKE_WEBHOOK_ALLOW_PRIVATE=%q: want true or false", v))
 		}
 		c.WebhookAllowPrivate = b
+	}
+	c.APIRatePerMinute = api.DefaultRatePerMinute
+	if v := get("INTAKE_API_RATE_LIMIT", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("INTAKE_API_RATE_LIMIT=%q: want requests per minute per API key (0 turns the limit off)", v))
+		}
+		c.APIRatePerMinute = n
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("INTAKE_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("INTAKE_LOG_LEVEL: want debug, info, warn or error"))

@@ -65,6 +65,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		return fmt.Errorf("templates: %w", err)
 	}
 	val := forms.NewValidator()
+	replays := &submissions.ReplayCounter{DB: pool, Logger: logger}
+	replaysCtx, stopReplays := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopReplays()
+	replaysDone := make(chan struct{})
+	go func() { replays.Run(replaysCtx); close(replaysDone) }()
 	srv := &api.Server{
 		DB:          pool,
 		Validator:   val,
@@ -73,7 +78,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		Logger:      logger,
 		BaseURL:     cfg.BaseURL,
 		Limits:      submissions.DefaultLimits,
-		Submissions: &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}},
+		RateLimit:   &api.RateLimiter{PerMinute: cfg.APIRatePerMinute},
+		Submissions: &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
 	}
 	httpServer := &http.Server{
 		Addr:              *addr,
@@ -110,6 +116,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	if err := httpServer.Shutdown(drainCtx); err != nil {
 		logger.Warn("HTTP drain incomplete", "err", err)
 	}
+	stopReplays() // after the drain: the last replays are counted, then written
+	<-replaysDone
 	if *workers {
 		logger.Info("shutting down: stopping workers")
 		if err := rc.Stop(drainCtx); err != nil {

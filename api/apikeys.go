@@ -1,0 +1,76 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/forms"
+)
+
+// apiKeyBody is an API key as listed; Key is set only when it is created.
+type apiKeyBody struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	Key        string     `json:"key,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func toAPIKeyBody(k *accounts.APIKey) apiKeyBody {
+	return apiKeyBody{ID: k.PublicID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt}
+}
+
+func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {
+	keys, err := accounts.APIKeys(r.Context(), s.DB, principal(r).AccountID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := listBody[apiKeyBody]{Data: make([]apiKeyBody, 0, len(keys))}
+	for _, k := range keys {
+		out.Data = append(out.Data, toAPIKeyBody(k))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type apiKeyInput struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
+	var in apiKeyInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(in.Name) > 200 {
+		s.writeError(w, r, &forms.ValidationError{Errors: []forms.FieldError{{Field: "name", Code: forms.CodeInvalid, Rule: "max",
+			Message: "name is longer than 200 characters", Pointer: "#/name"}}})
+		return
+	}
+	k, key, err := accounts.CreateAccountAPIKey(r.Context(), s.DB, principal(r).AccountID, in.Name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body := toAPIKeyBody(k)
+	body.Key = key
+	writeJSON(w, http.StatusCreated, body)
+}
+
+func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
+	err := accounts.RevokeAPIKey(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "keyID"))
+	if errors.Is(err, accounts.ErrNotFound) {
+		err = errRouteNotFound // the same 404 as any missing object
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
