@@ -58,6 +58,7 @@ func setupOn(t *testing.T, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	t.Cleanup(ts.Close)
 	srv.BaseURL = ts.URL
 	srv.Submissions = testfactory.Submissions(t, db, ts.URL)
+	srv.Submissions.Replays = &submissions.ReplayCounter{DB: db} // flushed by the tests that read it
 	ts.Config.Handler = srv.Handler()
 	acct := testfactory.NewAccount(ctx, t, db)
 	return &testBundle{

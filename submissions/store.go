@@ -173,9 +173,10 @@ func (f Filter) where(args []any) (string, []any) {
 	}
 	if f.Query != "" {
 		// Served by submissions_search_idx (GIN over form_id and the
-		// generated tsvector of every string and number in the data).
+		// generated tsvector of every string and number in the data);
+		// translated as the column is (see migration 00010).
 		args = append(args, f.Query)
-		fmt.Fprintf(&b, " AND s.search @@ websearch_to_tsquery('simple', $%d)", len(args))
+		fmt.Fprintf(&b, " AND s.search @@ websearch_to_tsquery('simple', translate($%d, '@.', '  '))", len(args))
 	}
 	if f.Since != nil {
 		args = append(args, *f.Since)
