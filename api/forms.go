@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -118,6 +119,16 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 	if err := decodeJSON(w, r, &p); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	// settings stay raw in the patch (only the members named change), so
+	// they get the body's strictness here: an unknown or mistyped member
+	// is a 400, as on create.
+	if len(p.Settings) > 0 && string(p.Settings) != "null" {
+		var check forms.Settings
+		if err := strictJSON(bytes.NewReader(p.Settings), "settings", &check); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	f, err := forms.Update(r.Context(), s.DB, s.Validator, principal(r).AccountID, chi.URLParam(r, "formID"), p)
 	if err != nil {

@@ -30,7 +30,13 @@ func writeJSONBody(w http.ResponseWriter, status int, v any) {
 // decodeJSON reads one JSON object into v, strictly: unknown members are an
 // error (an agent's typo should not pass silently). Errors say where.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	return strictJSON(http.MaxBytesReader(w, r.Body, maxJSONBody), "", v)
+}
+
+// strictJSON decodes one JSON object from rd into v as decodeJSON does;
+// where names the member rd holds ("" for the body) in error messages.
+func strictJSON(rd io.Reader, where string, v any) error {
+	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var (
@@ -38,6 +44,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		typ *json.UnmarshalTypeError
 		mbe *http.MaxBytesError
 	)
+	prefix := ""
+	if where != "" {
+		prefix = where + "."
+	}
 	switch {
 	case err == nil:
 		if dec.More() {
@@ -49,11 +59,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	case errors.As(err, &syn):
 		return malformedJSON(fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn))
 	case errors.As(err, &typ):
-		return malformedJSON(fmt.Sprintf("%s must be %s, not %s (at byte %d)", jsonPath(typ.Field), typ.Type, typ.Value, typ.Offset))
+		return malformedJSON(fmt.Sprintf("%s must be %s, not %s", jsonPath(prefix+typ.Field), typ.Type, typ.Value))
 	case errors.Is(err, io.EOF):
 		return malformedJSON("the body is empty; send a JSON object")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return malformedJSON(strings.TrimPrefix(err.Error(), "json: ") + " (see /api/openapi.json for the fields)")
+		return malformedJSON("unknown field " + prefix + strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`) + " (see /api/openapi.json for the fields)")
 	default:
 		return malformedJSON(err.Error())
 	}

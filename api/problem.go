@@ -55,6 +55,7 @@ const (
 	TypeInternal         = "internal-error"
 	TypeMethodNotAllowed = "method-not-allowed"
 	TypeRateLimited      = "rate-limited"
+	TypeWebhookDisabled  = "webhook-disabled"
 )
 
 func problem(status int, typ, title, detail string) *Problem {
@@ -84,6 +85,9 @@ func problemFor(err error) *Problem {
 		return p
 	case errors.Is(err, submissions.ErrNotFound), errors.Is(err, webhooks.ErrNotFound), errors.Is(err, errRouteNotFound):
 		return problem(http.StatusNotFound, TypeNotFound, "Not found", "Nothing is here; check the id and the URL.")
+	case errors.Is(err, webhooks.ErrDisabled):
+		return problem(http.StatusConflict, TypeWebhookDisabled, "Webhook endpoint disabled",
+			"The endpoint is disabled, so nothing can be delivered to it. Enable it (PATCH {\"enabled\": true}) and redeliver.")
 	case errors.Is(err, forms.ErrArchived):
 		p := problem(http.StatusGone, TypeFormInactive, "Form is no longer active", "This form has been archived by its owner and takes no more submissions.")
 		p.code = "INACTIVE"
@@ -126,7 +130,7 @@ func problemFor(err error) *Problem {
 	case errors.Is(err, accounts.ErrUnauthorized):
 		return problem(http.StatusUnauthorized, TypeUnauthorized, "Unauthorized",
 			"Send a valid API key as Authorization: Bearer <key>. Create one with `intake apikeys create` or in the dashboard.")
-	case database.IsUnavailable(err), errors.Is(err, context.DeadlineExceeded):
+	case database.IsUnavailable(err), database.IsLockTimeout(err), errors.Is(err, context.DeadlineExceeded):
 		p := problem(http.StatusServiceUnavailable, TypeUnavailable, "Service unavailable",
 			"The database cannot be reached right now. Nothing was stored; retry in a few seconds with the same Idempotency-Key.")
 		p.retryAfter = "5"

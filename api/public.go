@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Payload:   payload,
 		Key:       key,
 		Browser:   !jsonMode,
-		IP:        clientIP(r),
+		IP:        s.clientIP(r),
 		UserAgent: r.UserAgent(),
 		Referrer:  r.Referer(),
 		Origin:    r.Header.Get("Origin"),
@@ -220,14 +221,44 @@ func wantsJSON(r *http.Request) bool {
 	return jsonQ > 0 && jsonQ >= htmlQ
 }
 
-// clientIP is the peer's address. X-Forwarded-For is not trusted: anyone can
-// send it, and it would let a client choose its implicit dedupe key.
-func clientIP(r *http.Request) string {
+// clientIP is the submitter's address: the peer's, or — when the peer is
+// one of TrustedProxies — the rightmost X-Forwarded-For hop that is not a
+// trusted proxy. X-Forwarded-For from anyone else is ignored: a client could
+// otherwise choose its own implicit dedupe key and spoof its address.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if !s.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			break // a malformed hop: trust nothing further left
+		}
+		host = hop
+		if !s.trusted(hop) {
+			break
+		}
 	}
 	return host
+}
+
+func (s *Server) trusted(ip string) bool {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // errorPage renders a problem as the HTML page a browser user sees.

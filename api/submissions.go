@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -202,7 +203,11 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, format string) {
 			if err := flush(); err != nil {
 				return err
 			}
-			http.NewResponseController(w).Flush()
+			// A long export outlives the server's WriteTimeout; each chunk
+			// written buys the next one time.
+			rc := http.NewResponseController(w)
+			rc.SetWriteDeadline(time.Now().Add(exportChunkTimeout))
+			rc.Flush()
 		}
 		return nil
 	})
@@ -213,6 +218,9 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, format string) {
 		logger(ctx).WarnContext(ctx, "export cut short", "form", form.PublicID, "rows", n, "err", err)
 	}
 }
+
+// exportChunkTimeout is how long the client has to take each 1,000 rows.
+const exportChunkTimeout = time.Minute
 
 // csvColumns are the contract's fields in order, then every other key the
 // selected submissions hold, sorted: stable for a given set of rows.
@@ -233,12 +241,17 @@ func (s *Server) csvColumns(r *http.Request, form *forms.Form, f submissions.Fil
 	return cols, nil
 }
 
-// cell is a data value in a CSV cell: lists joined with "; ", files by name.
+// cell is a data value in a CSV cell: lists joined with "; ", files by
+// name. Text a spreadsheet would run as a formula (=, +, -, @, tab, CR at
+// the start: OWASP's CSV injection) gets a leading quote.
 func cell(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return ""
 	case string:
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			return "'" + v
+		}
 		return v
 	case []any:
 		var out string

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"net/http"
@@ -238,6 +239,10 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
 	d, err := webhooks.DeliveryForAccount(ctx, s.DB, principal(r).AccountID, chi.URLParam(r, "deliveryID"))
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if e, err := webhooks.ByID(ctx, s.DB, d.EndpointID); err != nil || !e.Enabled {
+		s.writeError(w, r, cmp.Or(err, webhooks.ErrDisabled))
 		return
 	}
 	err = database.WithTx(ctx, s.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {

@@ -91,6 +91,8 @@ SELECT 'dlv_test', e.id, s.id, 'msg_test' FROM webhook_endpoints e, submissions 
 				t.Errorf("redelivered delivery = %s", body)
 			}
 		}},
+		{"disable", "PATCH", "/api/v1/webhooks/" + id, `{"enabled":false}`, own, 200, "", nil},
+		{"redeliver: disabled", "POST", "/api/v1/deliveries/dlv_test/redeliver", "", own, 409, "webhook-disabled", nil},
 		{"delete: other account", "DELETE", "/api/v1/webhooks/" + id, "", auth(other.APIKey), 404, "not-found", nil},
 		{"delete", "DELETE", "/api/v1/webhooks/" + id, "", own, 204, "", nil},
 		{"get after delete", "GET", "/api/v1/webhooks/" + id, "", own, 404, "not-found", nil},

@@ -135,3 +135,23 @@ func TestDuration(t *testing.T) {
 		t.Error("ParseDuration(soon) should fail")
 	}
 }
+
+func TestSettingsNotifyEmails(t *testing.T) {
+	t.Parallel()
+	val := forms.NewValidator()
+	for _, tc := range []struct {
+		emails []string
+		ok     bool
+	}{
+		{[]string{"ops@example.com", "sales@example.com"}, true},
+		{[]string{"ops@example.com", "OPS@example.com"}, false}, // twice would make two equal unique jobs
+		{[]string{"Ops <ops@example.com>"}, false},
+		{[]string{"ops@example.com\r\nBcc: x@evil.example"}, false},
+		{[]string{"not an address"}, false},
+	} {
+		err := val.CheckInput(forms.Input{Name: "x", Settings: forms.Settings{NotifyEmails: tc.emails}})
+		if (err == nil) != tc.ok {
+			t.Errorf("notify_emails %q: %v, want ok=%v", tc.emails, err, tc.ok)
+		}
+	}
+}

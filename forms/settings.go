@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/intakehq/intake/mail"
 )
 
 // Settings are a form's options. Every member is optional; WithDefaults
@@ -46,6 +48,7 @@ const (
 	DefaultImplicitWindow = 10 * time.Minute
 	MaxImplicitWindow     = 24 * time.Hour
 	DefaultHoneypot       = "_gotcha"
+	MaxNotifyEmails       = 20
 )
 
 // WithDefaults returns s with every unset member at its default.
@@ -108,10 +111,18 @@ func (s Settings) check(errs *ValidationError) {
 	if s.UnknownFields != UnknownAccept && s.UnknownFields != UnknownReject {
 		errs.add("unknown_fields", CodeInvalid, "oneof", `unknown_fields must be "accept" or "reject"`, Pointer("settings", "unknown_fields"))
 	}
+	seen := map[string]bool{}
 	for i, e := range s.NotifyEmails {
-		if !strings.Contains(e, "@") || strings.ContainsAny(e, " <>,") {
-			errs.add("notify_emails", CodeInvalid, "email", fmt.Sprintf("notify_emails[%d] must be an email address", i), Pointer("settings", "notify_emails", strconv.Itoa(i)))
+		switch {
+		case !mail.ValidAddress(e):
+			errs.add("notify_emails", CodeInvalid, "email", fmt.Sprintf("notify_emails[%d] must be one plain email address such as ops@example.com", i), Pointer("settings", "notify_emails", strconv.Itoa(i)))
+		case seen[strings.ToLower(e)]:
+			errs.add("notify_emails", CodeInvalid, "unique", fmt.Sprintf("notify_emails[%d] (%s) is listed twice", i, e), Pointer("settings", "notify_emails", strconv.Itoa(i)))
 		}
+		seen[strings.ToLower(e)] = true
+	}
+	if len(s.NotifyEmails) > MaxNotifyEmails {
+		errs.add("notify_emails", CodeInvalid, "max", fmt.Sprintf("notify_emails lists at most %d addresses", MaxNotifyEmails), Pointer("settings", "notify_emails"))
 	}
 	if s.HoneypotField == "" || strings.ContainsAny(s.HoneypotField, " \t\r\n") {
 		errs.add("honeypot_field", CodeInvalid, "name", "honeypot_field must be a field name without spaces", Pointer("settings", "honeypot_field"))

@@ -48,6 +48,10 @@ func ParseHeader(values []string) (string, error) {
 			return "", ErrKeyInvalid
 		}
 		v = s
+	} else if strings.Contains(v, ",") {
+		// A proxy joins a repeated header with commas: "k1, k2" is two
+		// keys, not one. (Inside a quoted key a comma is fine.)
+		return "", ErrKeyInvalid
 	}
 	if err := CheckKey(v); err != nil {
 		return "", err

@@ -45,22 +45,29 @@ ON CONFLICT (form_id, key) DO UPDATE SET
 WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
 RETURNING true`
 
+// ClaimResult is what a queued claim found.
+type ClaimResult struct {
+	Claimed bool  // this transaction now owns the key
+	Err     error // the claim statement's own error (a lock timeout: a twin holds the key)
+}
+
 // QueueClaim adds the claim of c to batch b, to be sent in the caller's
-// transaction; after the batch is closed *claimed tells whether this
-// transaction now owns the key. If another open transaction holds the key,
-// the statement waits for it (bounded by lock_timeout).
-func QueueClaim(b *pgx.Batch, c *Claim, claimed *bool) error {
+// transaction; after the batch is read, out says whether this transaction
+// owns the key. If another open transaction holds the key, the statement
+// waits for it (bounded by lock_timeout).
+func QueueClaim(b *pgx.Batch, c *Claim, out *ClaimResult) error {
 	headers, err := json.Marshal(c.Response.Header)
 	if err != nil {
 		return err
 	}
 	b.Queue(claimSQL, c.FormID, c.Key, c.Fingerprint, c.SubmissionID, c.Response.Status, headers,
 		c.Response.Body, c.CreatedAt, c.ExpiresAt).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(claimed)
+		err := row.Scan(&out.Claimed)
 		if errors.Is(err, pgx.ErrNoRows) {
-			*claimed = false
+			out.Claimed = false
 			return nil
 		}
+		out.Err = err
 		return err
 	})
 	return nil

@@ -13,7 +13,8 @@ CREATE TABLE webhook_endpoints (
     previous_secret            text,            -- still signed with until previous_secret_expires_at
     previous_secret_expires_at timestamptz,
     disabled_reason            text,
-    failing_since              timestamptz,     -- first failure since the last success
+    failing_since              timestamptz,     -- first failure of the current run of failures
+    last_failure_at            timestamptz,
     created_at                 timestamptz NOT NULL DEFAULT now(),
     updated_at                 timestamptz NOT NULL DEFAULT now()
 );

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -45,6 +48,15 @@ type EmailWorker struct {
 	Logger  *slog.Logger
 	// Observe, when set, is told each email's result.
 	Observe func(result string)
+}
+
+// NextRetry implements river.Worker: an SMTP outage is waited out on the
+// same multi-day schedule as webhooks (River's default would give up after
+// about four hours).
+func (w *EmailWorker) NextRetry(job *river.Job[EmailArgs]) time.Time {
+	s := webhooks.Schedule
+	d := s[min(max(job.Attempt-1, 0), len(s)-1)]
+	return time.Now().Add(d + time.Duration((rand.Float64()*0.2-0.1)*float64(d)))
 }
 
 // Work composes, records and sends one email. A permanent refusal (SMTP
@@ -88,6 +100,11 @@ func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error
 		log.WarnContext(ctx, "email refused for good", "err", sendErr)
 		_, err := w.DB.Exec(context.WithoutCancel(ctx), `UPDATE outbound_emails SET state = 'failed', error = $2 WHERE message_id = $1`, msg.MessageID, sendErr.Error())
 		return errors.Join(river.JobCancel(sendErr), err)
+	case sendErr != nil && job.Attempt >= job.MaxAttempts:
+		w.observe("failed")
+		log.ErrorContext(ctx, "email not sent after every attempt; giving up", "err", sendErr)
+		_, err := w.DB.Exec(context.WithoutCancel(ctx), `UPDATE outbound_emails SET state = 'failed', error = $2 WHERE message_id = $1`, msg.MessageID, sendErr.Error())
+		return errors.Join(sendErr, err)
 	case sendErr != nil:
 		w.observe("retry")
 		log.WarnContext(ctx, "email not sent; will retry", "err", sendErr)
@@ -141,7 +158,7 @@ func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (*mail.Messag
 		if err != nil {
 			return nil, 0, err
 		}
-		id := mail.MessageID(host, args.Template, ep.PublicID, args.To, ep.UpdatedAt.UTC().Format("20060102T150405"))
+		id := mail.MessageID(host, args.Template, ep.PublicID, args.To, strconv.FormatInt(args.At, 10))
 		return mail.EndpointDisabled(w.From, args.To, ep.URL, form.Name, args.Reason, w.dashboard("forms", form.PublicID, "webhooks"), id), form.AccountID, nil
 	}
 	sub, err := submissions.ByID(ctx, w.DB, args.SubmissionID)

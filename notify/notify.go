@@ -6,6 +6,8 @@ package notify
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -34,7 +36,10 @@ type EmailArgs struct {
 	To           string    `json:"to" river:"unique"`
 	SubmissionID uuid.UUID `json:"submission_id,omitzero" river:"unique"`
 	EndpointID   int64     `json:"endpoint_id,omitempty" river:"unique"`
-	Reason       string    `json:"reason,omitempty"`
+	// At tells apart two notices about one endpoint (disabled, re-enabled,
+	// disabled again within River's uniqueness window).
+	At     int64  `json:"at,omitempty" river:"unique"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -81,7 +86,15 @@ func (Planner) Plan(b *pgx.Batch, form *forms.Form, sub *submissions.Submission)
 		if sub.Spam {
 			return jobs, nil
 		}
+		seen := map[string]bool{}
 		for _, to := range recipients {
+			// Two equal unique jobs in one InsertMany fail the whole insert
+			// (and so the submission); settings refuse duplicates, and this
+			// keeps a stored duplicate from ever doing that.
+			if seen[strings.ToLower(to)] {
+				continue
+			}
+			seen[strings.ToLower(to)] = true
 			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateNotification, To: to, SubmissionID: sub.ID}})
 		}
 		if ar := form.Settings.Autoresponse; ar.Enabled && mail.ValidAddress(sub.Meta.ReplyTo) {
@@ -105,6 +118,6 @@ func EndpointDisabled(ctx context.Context, tx pgx.Tx, e *webhooks.Endpoint, reas
 	if err != nil {
 		return err
 	}
-	_, err = client.InsertTx(ctx, tx, EmailArgs{Template: TemplateEndpointDisabled, To: owner, EndpointID: e.ID, Reason: reason}, nil)
+	_, err = client.InsertTx(ctx, tx, EmailArgs{Template: TemplateEndpointDisabled, To: owner, EndpointID: e.ID, Reason: reason, At: time.Now().Unix()}, nil)
 	return err
 }

@@ -386,7 +386,7 @@ func TestFailingFiveDaysDisables(t *testing.T) {
 	rc := newReceiver(t)
 	rc.answers = []int{500, 500, 500}
 	ep := b.endpoint(t, rc.URL, false)
-	if _, err := b.db.Exec(context.Background(), `UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 minute' WHERE id = $1`, ep.ID); err != nil {
+	if _, err := b.db.Exec(context.Background(), `UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 minute', last_failure_at = now() - interval '20 hours' WHERE id = $1`, ep.ID); err != nil {
 		t.Fatal(err)
 	}
 	b.submit(t, "k", contact(1))
@@ -612,5 +612,28 @@ func TestRecipientsAndAutoresponse(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("emails:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// One failure after a quiet spell does not count as five days of failing:
+// the run of failures starts again.
+func TestOldFailureRunDoesNotDisable(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	rc := newReceiver(t)
+	rc.answers = []int{500}
+	ep := b.endpoint(t, rc.URL, false)
+	if _, err := b.db.Exec(context.Background(), `UPDATE webhook_endpoints SET failing_since = now() - interval '6 days',
+		last_failure_at = now() - interval '3 days' WHERE id = $1`, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.submit(t, "k", contact(1))
+	b.settle(t)
+	got, _ := webhooks.ByID(context.Background(), b.db, ep.ID)
+	if !got.Enabled || got.FailingSince != nil {
+		t.Errorf("enabled=%v failing_since=%v: a blip after a quiet spell must not disable, and the success clears the clock", got.Enabled, got.FailingSince)
+	}
+	if n := len(rc.received()); n != 2 {
+		t.Errorf("attempts = %d, want 2 (the 500, then the retry that succeeds)", n)
 	}
 }

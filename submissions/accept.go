@@ -180,14 +180,15 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	var twin *idempotency.Record
+	var claim idempotency.ClaimResult
 	err = database.WithTx(ctx, s.DB, database.LockTimeoutTx(s.lockWait()), func(tx pgx.Tx) error {
 		twin = nil
 		b := &pgx.Batch{}
-		claimed := true
+		claim = idempotency.ClaimResult{Claimed: true}
 		if key != "" {
-			claim := &idempotency.Claim{FormID: form.ID, Key: key, Fingerprint: fp, SubmissionID: sub.ID,
+			c := &idempotency.Claim{FormID: form.ID, Key: key, Fingerprint: fp, SubmissionID: sub.ID,
 				Response: resp, CreatedAt: now, ExpiresAt: now.Add(retention)}
-			if err := idempotency.QueueClaim(b, claim, &claimed); err != nil {
+			if err := idempotency.QueueClaim(b, c, &claim); err != nil {
 				return err
 			}
 		}
@@ -201,7 +202,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		if !claimed {
+		if !claim.Claimed {
 			// The key is held by a committed request. Roll back (nothing was
 			// written) and answer with what it stored.
 			rec, err := idempotency.Lookup(ctx, tx, form.ID, key, now)
@@ -236,7 +237,9 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 			return res, err
 		}
 		return s.replayed(res, twin), nil
-	case database.IsLockTimeout(err):
+	case database.IsLockTimeout(claim.Err):
+		// The wait was on the key's row: a twin still holds it. (A lock
+		// timeout elsewhere — a migration holding a table — is a 503.)
 		return res, idempotency.ErrInFlight
 	case err != nil:
 		return res, err

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/testdb"
@@ -441,5 +442,28 @@ func TestFieldKeyChecked(t *testing.T) {
 	again, err := b.svc.Accept(ctx, b.request(t, "field-key", fields))
 	if err != nil || again.Outcome != submissions.OutcomeReplayed || again.SubmissionID != first.SubmissionID {
 		t.Fatalf("header key after field key = %v %+v, want a replay", err, again)
+	}
+}
+
+// A lock held on the submissions table (a migration, say) is not a twin in
+// flight: past the wait the request fails as unavailable, not with 409.
+func TestTableLockIsNotInFlight(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.svc.LockWait = 200 * time.Millisecond
+	tx, err := b.db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE submissions IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"", "some-key"} {
+		_, err := b.svc.Accept(ctx, b.request(t, key, contact(1)))
+		if errors.Is(err, idempotency.ErrInFlight) || !database.IsLockTimeout(err) {
+			t.Errorf("key %q under a table lock: %v, want a lock timeout that is not ErrInFlight", key, err)
+		}
 	}
 }

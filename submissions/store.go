@@ -173,10 +173,10 @@ func (f Filter) where(args []any) (string, []any) {
 	}
 	if f.Query != "" {
 		// Served by submissions_search_idx (GIN over form_id and the
-		// generated tsvector of every string and number in the data);
-		// translated as the column is (see migration 00010).
+		// generated tsvector of every string and number in the data, see
+		// migration 00010).
 		args = append(args, f.Query)
-		fmt.Fprintf(&b, " AND s.search @@ websearch_to_tsquery('simple', translate($%d, '@.', '  '))", len(args))
+		fmt.Fprintf(&b, " AND s.search @@ websearch_to_tsquery('simple', $%d)", len(args))
 	}
 	if f.Since != nil {
 		args = append(args, *f.Since)
@@ -206,7 +206,10 @@ func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submissio
 	args = append(args, p.Limit+1)
 	q := `SELECT ` + columns + ` FROM submissions s JOIN forms f ON f.id = s.form_id WHERE ` + where +
 		fmt.Sprintf(` ORDER BY s.created_at DESC, s.id DESC LIMIT $%d`, len(args))
-	rows, err := db.Query(ctx, q, args...)
+	// Planned with this call's values, never as a cached generic plan: a
+	// generic plan cannot tell a rare search word from a common one, and
+	// picks a walk down the date index that reads every row for the rare.
+	rows, err := db.Query(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -236,7 +239,7 @@ func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submissio
 func Export(ctx context.Context, db database.Executor, f Filter, fn func(*Submission) error) error {
 	where, args := f.where(nil)
 	rows, err := db.Query(ctx, `SELECT `+columns+` FROM submissions s JOIN forms f ON f.id = s.form_id WHERE `+where+
-		` ORDER BY s.created_at DESC, s.id DESC`, args...)
+		` ORDER BY s.created_at DESC, s.id DESC`, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return err
 	}
@@ -309,7 +312,7 @@ WITH d AS (
 	SELECT generate_series($2::date, $3::date, interval '1 day')::date AS day
 ), s AS (
 	SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) FILTER (WHERE NOT spam) AS ok, count(*) FILTER (WHERE spam) AS spam
-	FROM submissions WHERE form_id = $1 AND created_at >= $2::date AT TIME ZONE 'UTC'
+	FROM submissions WHERE form_id = $1 AND created_at >= $2::timestamp AT TIME ZONE 'UTC'
 	GROUP BY 1
 )
 SELECT d.day, coalesce(s.ok, 0), coalesce(s.spam, 0), coalesce(r.replays, 0)

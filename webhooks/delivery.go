@@ -142,7 +142,10 @@ func recordAttempt(ctx context.Context, tx pgx.Tx, d *Delivery, a Attempt, state
 	b.Queue(`INSERT INTO delivery_attempts (delivery_id, attempted_at, status, latency_ms, response_body, error)
 VALUES ($1, $2, nullif($3, 0), $4, nullif($5, ''), nullif($6, ''))`,
 		d.ID, a.At, a.Status, a.Latency.Milliseconds(), a.ResponseBody, a.Error)
-	b.Queue(`UPDATE deliveries SET attempts = attempts + 1, snoozes = snoozes + $6::int, state = $2,
+	// A delivery once delivered stays so: a late attempt of an older job
+	// (raced by a redelivery) must not make it look failed.
+	b.Queue(`UPDATE deliveries SET attempts = attempts + 1, snoozes = snoozes + $6::int,
+	state = CASE WHEN state = 'delivered' THEN state ELSE $2 END,
 	last_status = nullif($3, 0), last_error = nullif($4, ''), next_attempt_at = $5, updated_at = now()
 WHERE id = $1`, d.ID, state, a.Status, a.Error, next, boolInt(snoozed))
 	return tx.SendBatch(ctx, b).Close()

@@ -32,6 +32,10 @@ var blocked = []netip.Prefix{
 	netip.MustParsePrefix("198.51.100.0/24"),
 	netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/96"),     // IPv4-compatible (::127.0.0.1)
+	netip.MustParsePrefix("100::/64"),  // discard
+	netip.MustParsePrefix("2001::/32"), // Teredo
+	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated, still routed by some)
 	netip.MustParsePrefix("64:ff9b::/96"),
 	netip.MustParsePrefix("64:ff9b:1::/48"),
 	netip.MustParsePrefix("2001:db8::/32"),

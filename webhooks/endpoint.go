@@ -20,6 +20,9 @@ import (
 // belongs to another account.
 var ErrNotFound = errors.New("webhook not found")
 
+// ErrDisabled is returned when a delivery is asked of a disabled endpoint.
+var ErrDisabled = errors.New("webhook endpoint is disabled")
+
 // RotationGrace is how long a rotated-out secret still signs deliveries,
 // so receivers can switch secrets without dropping one.
 const RotationGrace = 24 * time.Hour
@@ -225,6 +228,16 @@ func QueueTargets(b *pgx.Batch, formID int64, out *[]Target) {
 		*out = targets
 		return err
 	})
+}
+
+// Origin returns scheme://host[:port] of e's URL: what logs and errors may
+// show of a URL that can carry a secret.
+func (e *Endpoint) Origin() string {
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // Hostname returns the host of e's URL, for logs.

@@ -47,6 +47,10 @@ const (
 // disabled and its owner told.
 const DisableAfter = 5 * 24 * time.Hour
 
+// FailureRunGap ends a run of failures: a failure this long after the
+// previous one starts a new run (the schedule's longest wait is 24 h).
+const FailureRunGap = 48 * time.Hour
+
 // DeliveryArgs is one delivery of a submission to an endpoint. It is unique
 // on the pair (and the redelivery number) as a second guard behind the
 // submission's idempotency key.
@@ -131,6 +135,10 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		return err
 	}
 	log := w.logger().With("endpoint", ep.PublicID, "delivery", d.PublicID, "webhook_id", d.MessageID, "attempt", job.Attempt)
+	if d.State == StateDelivered && job.Args.Redelivery < d.Redeliveries {
+		// A redelivery asked for later already got it through.
+		return nil
+	}
 	if !ep.Enabled {
 		_, err := w.DB.Exec(ctx, `UPDATE deliveries SET state = 'cancelled', last_error = 'endpoint disabled', updated_at = now() WHERE id = $1`, d.ID)
 		return errors.Join(river.JobCancel(errors.New("endpoint is disabled")), err)
@@ -157,7 +165,7 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		result = "delivered"
 		log.InfoContext(ctx, "webhook delivered", "status", attempt.Status, "latency", attempt.Latency)
 		return database.WithTx(rec, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(rec, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, ep.ID); err != nil {
+			if _, err := tx.Exec(rec, `UPDATE webhook_endpoints SET failing_since = NULL, last_failure_at = NULL WHERE id = $1 AND failing_since IS NOT NULL`, ep.ID); err != nil {
 				return err
 			}
 			return recordAttempt(rec, tx, d, attempt, StateDelivered, nil, false)
@@ -192,8 +200,13 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	log.WarnContext(ctx, "webhook attempt failed", "status", attempt.Status, "err", failure)
 	var failingSince time.Time
 	err = database.WithTx(rec, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(rec, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
-WHERE id = $1 RETURNING failing_since`, ep.ID).Scan(&failingSince); err != nil {
+		// The five-day clock measures a run of failures: a failure two days
+		// after the last one (however long ago a success was) starts it
+		// again, so one blip after a quiet week cannot disable an endpoint.
+		if err := tx.QueryRow(rec, `UPDATE webhook_endpoints SET
+	failing_since = CASE WHEN failing_since IS NULL OR last_failure_at < now() - $2 * interval '1 second' THEN now() ELSE failing_since END,
+	last_failure_at = now()
+WHERE id = $1 RETURNING failing_since`, ep.ID, int(FailureRunGap.Seconds())).Scan(&failingSince); err != nil {
 			return err
 		}
 		if time.Since(failingSince) >= DisableAfter {
@@ -262,7 +275,9 @@ func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, b
 	resp, err := w.Client.Do(req)
 	a.Latency = time.Since(now)
 	if err != nil {
-		a.Error = err.Error()
+		// Endpoint URLs often carry a secret in their path or query (as
+		// Slack's do); Go's error names the whole URL. Keep only its origin.
+		a.Error = strings.ReplaceAll(err.Error(), ep.URL, ep.Origin())
 		if errors.Is(err, ErrBlockedAddress) {
 			a.Error = "refused: " + ep.Hostname() + " resolves to a private or reserved address (" + err.Error() + ")"
 		}

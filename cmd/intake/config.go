@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ type Config struct {
 	LogFormat           string
 	LogLevel            slog.Level
 	APIRatePerMinute    int
+	TrustedProxies      []netip.Prefix
 }
 
 // configFromEnv reads Config with its defaults and validates it.
@@ -58,6 +60,18 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("INTAKE_API_RATE_LIMIT=%q: want requests per minute per API key (0 turns the limit off)", v))
 		}
 		c.APIRatePerMinute = n
+	}
+	for _, p := range strings.FieldsFunc(get("INTAKE_TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, err2 := netip.ParseAddr(p)
+			if err2 != nil {
+				errs = append(errs, fmt.Errorf("INTAKE_TRUSTED_PROXIES: %q is neither an address nor a CIDR range", p))
+				continue
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("INTAKE_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("INTAKE_LOG_LEVEL: want debug, info, warn or error"))

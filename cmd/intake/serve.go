@@ -71,15 +71,16 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	replaysDone := make(chan struct{})
 	go func() { replays.Run(replaysCtx); close(replaysDone) }()
 	srv := &api.Server{
-		DB:          pool,
-		Validator:   val,
-		Pages:       pages,
-		Metrics:     metrics,
-		Logger:      logger,
-		BaseURL:     cfg.BaseURL,
-		Limits:      submissions.DefaultLimits,
-		RateLimit:   &api.RateLimiter{PerMinute: cfg.APIRatePerMinute},
-		Submissions: &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
+		DB:             pool,
+		Validator:      val,
+		Pages:          pages,
+		Metrics:        metrics,
+		Logger:         logger,
+		BaseURL:        cfg.BaseURL,
+		Limits:         submissions.DefaultLimits,
+		RateLimit:      &api.RateLimiter{PerMinute: cfg.APIRatePerMinute},
+		TrustedProxies: cfg.TrustedProxies,
+		Submissions:    &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
 	}
 	httpServer := &http.Server{
 		Addr:              *addr,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -93,4 +94,23 @@ func River(t testing.TB, db *pgxpool.Pool) *river.Client[pgx.Tx] {
 func Submissions(t testing.TB, db *pgxpool.Pool, baseURL string) *submissions.Service {
 	t.Helper()
 	return &submissions.Service{DB: db, River: River(t, db), Validator: forms.NewValidator(), BaseURL: baseURL, Planner: notify.Planner{}}
+}
+
+// BulkSubmissions inserts n submissions into form straight in SQL — fast
+// enough for a million — one a second backwards from newest, with data
+// {"email": "personN@example.com", "message": "hello number N"}.
+func BulkSubmissions(ctx context.Context, t testing.TB, db *pgxpool.Pool, form *forms.Form, n int, newest time.Time) {
+	t.Helper()
+	const q = `
+INSERT INTO submissions (id, form_id, contract_version, data, created_at)
+SELECT gen_random_uuid(), $1, $2,
+	jsonb_build_object('email', 'person' || i || '@example.com', 'message', 'hello number ' || i),
+	$3::timestamptz - i * interval '1 second'
+FROM generate_series(1, $4) AS i`
+	if _, err := db.Exec(ctx, q, form.ID, form.Contract.Version, newest, n); err != nil {
+		t.Fatalf("testfactory: bulk submissions: %v", err)
+	}
+	if _, err := db.Exec(ctx, `ANALYZE submissions`); err != nil {
+		t.Fatalf("testfactory: analyze: %v", err)
+	}
 }
