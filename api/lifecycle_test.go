@@ -73,6 +73,8 @@ func TestUpdateForm(t *testing.T) {
 		{`{"settings":{"unknown_fields":"maybe"}}`, "validation-error"},
 		{`{"name":""}`, "validation-error"},
 		{`{"nme":"x"}`, "malformed-request"},
+		{`{"settings":{"colour":"red"}}`, "malformed-request"},
+		{`{"settings":{"require_idempotency_key":"yes"}}`, "malformed-request"},
 	} {
 		status := 422
 		if tc.typ == "malformed-request" {
@@ -210,7 +212,11 @@ func TestExports(t *testing.T) {
 	b.post(t, b.form.PublicID, `{"email":"b@example.com","message":"second, with \"quotes\"\nand a line"}`, "2")
 	b.post(t, b.form.PublicID, `{"email":"bot@example.com","_gotcha":"x"}`, "3")
 
-	r := b.apiCall(t, "GET", "/api/v1/forms/"+b.form.PublicID+"/submissions.csv?spam=false", "")
+	r := b.apiCall(t, "GET", "/api/v1/forms/"+b.form.PublicID+"/submissions.csv?spam=true", "")
+	if !strings.Contains(r.Body, "bot@example.com") {
+		t.Errorf("spam export = %s", r.Body)
+	}
+	r = b.apiCall(t, "GET", "/api/v1/forms/"+b.form.PublicID+"/submissions.csv?spam=false", "")
 	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") || !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("csv = %d %v", r.Status, r.Header)
 	}
@@ -237,6 +243,13 @@ func TestExports(t *testing.T) {
 	}
 	other := testfactory.NewAccount(context.Background(), t, b.db)
 	mustProblem(t, b.call(t, "GET", "/api/v1/forms/"+b.form.PublicID+"/submissions.csv", nil, hdr("Authorization", bearer(other.APIKey))), 404, "not-found")
+
+	// A submitter's formula must not run in the owner's spreadsheet.
+	b.post(t, b.form.PublicID, `{"email":"c@example.com","message":"=HYPERLINK(\"http://evil.example\")"}`, "4")
+	r = b.apiCall(t, "GET", "/api/v1/forms/"+b.form.PublicID+"/submissions.csv?q=evil.example", "")
+	if !strings.Contains(r.Body, `"'=HYPERLINK(`) {
+		t.Errorf("a formula cell was not neutralised: %s", r.Body)
+	}
 }
 
 // Stats count submissions, spam and duplicates absorbed per day.

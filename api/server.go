@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -35,6 +36,9 @@ type Server struct {
 	BaseURL     string
 	Limits      submissions.Limits
 	RateLimit   *RateLimiter // per API key; nil: unlimited
+	// TrustedProxies are the load balancers whose X-Forwarded-For is
+	// believed (INTAKE_TRUSTED_PROXIES); empty: none.
+	TrustedProxies []netip.Prefix
 }
 
 // Handler returns the router with every route of the edge.
@@ -58,6 +62,8 @@ func (s *Server) Handler() http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	r.Get("/api/openapi.json", s.openAPI)
+	r.Get("/docs/agents", s.agentDocs)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 
 	// The public endpoint: any site may post to it (CORS is answered here,

@@ -32,14 +32,14 @@ type testBundle struct {
 	form    *forms.Form
 }
 
-func setup(t *testing.T) *testBundle {
+func setup(t testing.TB) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
 	return setupOn(t, ctx, db)
 }
 
-func setupOn(t *testing.T, ctx context.Context, db *pgxpool.Pool) *testBundle {
+func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	t.Helper()
 	pages, err := web.New()
 	if err != nil {
@@ -59,6 +59,9 @@ func setupOn(t *testing.T, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	srv.BaseURL = ts.URL
 	srv.Submissions = testfactory.Submissions(t, db, ts.URL)
 	srv.Submissions.Replays = &submissions.ReplayCounter{DB: db} // flushed by the tests that read it
+	// The API's rate limit as served by default, so its headers are
+	// checked against the description on every answer.
+	srv.RateLimit = &api.RateLimiter{PerMinute: api.DefaultRatePerMinute}
 	ts.Config.Handler = srv.Handler()
 	acct := testfactory.NewAccount(ctx, t, db)
 	return &testBundle{
@@ -87,6 +90,17 @@ func (b *testBundle) do(t *testing.T, method, path string, body string, header m
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Read the answer to check it against the description, then hand it
+	// back unread.
+	out, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	if err := checkExchange(method, req.URL.String(), req.Header, []byte(body), resp.StatusCode, resp.Header, out); err != nil {
 		t.Fatal(err)
 	}
 	return resp
@@ -166,7 +180,9 @@ func (b *testBundle) send(method, path string, body []byte, header http.Header) 
 	if err != nil {
 		return reply{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
-	return reply{Status: resp.StatusCode, Header: resp.Header, Body: string(out)}, nil
+	r2 := reply{Status: resp.StatusCode, Header: resp.Header, Body: string(out)}
+	// Every answer must match the OpenAPI description (SPEC §5).
+	return r2, checkExchange(method, req.URL.String(), req.Header, body, resp.StatusCode, resp.Header, out)
 }
 
 // hdr builds a header from name, value pairs; a repeated name adds a line.
