@@ -1,0 +1,116 @@
+package accounts_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/internal/testdb"
+)
+
+func TestPasswordHash(t *testing.T) {
+	t.Parallel()
+	h := accounts.HashPassword("correct horse")
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=3,p=2$") {
+		t.Fatalf("hash %q is not argon2id in PHC form", h)
+	}
+	if ok, err := accounts.CheckPassword(h, "correct horse"); !ok || err != nil {
+		t.Errorf("the right password: %v %v", ok, err)
+	}
+	if ok, _ := accounts.CheckPassword(h, "correct horsE"); ok {
+		t.Error("a wrong password passed")
+	}
+	if h == accounts.HashPassword("correct horse") {
+		t.Error("two hashes of one password are equal: no salt")
+	}
+}
+
+func TestUsersKeysAndSessions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+
+	u, created, err := accounts.CreateUser(ctx, db, "ada@example.com", "correct horse")
+	if err != nil || !created {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	if again, created, err := accounts.CreateUser(ctx, db, "ADA@example.com", "other password"); err != nil || created || again.ID != u.ID {
+		t.Fatalf("create again (another case): %v %v %v", again, created, err)
+	}
+	if _, err := accounts.SignUp(ctx, db, "ada@example.com", "whatever123"); !errors.Is(err, accounts.ErrEmailTaken) {
+		t.Errorf("sign up with a taken email: %v", err)
+	}
+	if _, _, err := accounts.CreateUser(ctx, db, "not an email", "correct horse"); err == nil {
+		t.Error("an invalid email was accepted")
+	}
+	if _, _, err := accounts.CreateUser(ctx, db, "b@example.com", "short"); err == nil {
+		t.Error("a short password was accepted")
+	}
+	if _, err := accounts.CheckLogin(ctx, db, "ada@example.com", "correct horse"); err != nil {
+		t.Errorf("login: %v", err)
+	}
+	for _, c := range [][2]string{{"ada@example.com", "wrong"}, {"nobody@example.com", "correct horse"}} {
+		if _, err := accounts.CheckLogin(ctx, db, c[0], c[1]); !errors.Is(err, accounts.ErrBadCredentials) {
+			t.Errorf("login %v: %v, want ErrBadCredentials", c, err)
+		}
+	}
+
+	// API keys: only a hash is stored; revoked keys stop working.
+	k, key, err := accounts.CreateAPIKey(ctx, db, u, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	db.QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE prefix = $1 AND position($2 in encode(hash, 'escape')) = 0`, k.Prefix, key).Scan(&stored)
+	if stored != 1 {
+		t.Error("the key itself is stored")
+	}
+	if p, err := accounts.Authenticate(ctx, db, key); err != nil || p.AccountID != u.AccountID {
+		t.Fatalf("authenticate: %v %v", p, err)
+	}
+	if err := accounts.RevokeAPIKey(ctx, db, u.AccountID+1, k.PublicID); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("revoking another account's key: %v", err)
+	}
+	if err := accounts.RevokeAPIKey(ctx, db, u.AccountID, k.PublicID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.Authenticate(ctx, db, key); !errors.Is(err, accounts.ErrUnauthorized) {
+		t.Errorf("a revoked key: %v", err)
+	}
+
+	// Sessions: found by token, ended by logout, all others ended by a
+	// password change, expired ones refused.
+	a, _ := accounts.NewSession(ctx, db, u, "192.0.2.1", "test")
+	bTok, _ := accounts.NewSession(ctx, db, u, "192.0.2.1", "test")
+	if s, err := accounts.SessionFor(ctx, db, a); err != nil || s.AccountID != u.AccountID || s.Email != "ada@example.com" {
+		t.Fatalf("session: %v %v", s, err)
+	}
+	if err := accounts.ChangePassword(ctx, db, u, "wrong", "new password", a); !errors.Is(err, accounts.ErrBadCredentials) {
+		t.Errorf("change with a wrong current password: %v", err)
+	}
+	if err := accounts.ChangePassword(ctx, db, u, "correct horse", "new password", a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.SessionFor(ctx, db, bTok); !errors.Is(err, accounts.ErrNoSession) {
+		t.Errorf("another session survived the password change: %v", err)
+	}
+	if _, err := accounts.CheckLogin(ctx, db, "ada@example.com", "new password"); err != nil {
+		t.Errorf("login with the new password: %v", err)
+	}
+	if err := accounts.EndSession(ctx, db, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.SessionFor(ctx, db, a); !errors.Is(err, accounts.ErrNoSession) {
+		t.Errorf("a logged-out session: %v", err)
+	}
+	c, _ := accounts.NewSession(ctx, db, u, "", "")
+	db.Exec(ctx, `UPDATE sessions SET expires_at = now() - interval '1 second'`)
+	if _, err := accounts.SessionFor(ctx, db, c); !errors.Is(err, accounts.ErrNoSession) {
+		t.Errorf("an expired session: %v", err)
+	}
+	if n, err := accounts.SweepSessions(ctx, db); err != nil || n != 1 {
+		t.Errorf("sweep: %d %v", n, err)
+	}
+}

@@ -1,0 +1,151 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/database"
+)
+
+var (
+	// ErrBadCredentials is returned for an unknown email or a wrong password
+	// (the two are not told apart).
+	ErrBadCredentials = errors.New("wrong email or password")
+	// ErrNoSession is returned for a session token that is unknown or expired.
+	ErrNoSession = errors.New("no such session")
+	// ErrEmailTaken is returned when signing up with an email that has a user.
+	ErrEmailTaken = errors.New("an account with this email exists")
+)
+
+// SessionLifetime is how long a session lasts without use; using it extends it.
+const SessionLifetime = 30 * 24 * time.Hour
+
+// Session is a logged-in user.
+type Session struct {
+	UserID    int64
+	AccountID int64
+	Email     string
+	ExpiresAt time.Time
+}
+
+// SignUp creates an account and its owner user. It returns ErrEmailTaken
+// when the email has a user, or an error for an invalid email or a password
+// shorter than MinPasswordLength.
+func SignUp(ctx context.Context, db database.Executor, email, password string) (*User, error) {
+	u, created, err := CreateUser(ctx, db, email, password)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return nil, ErrEmailTaken
+	}
+	return u, nil
+}
+
+const passwordHashSQL = `SELECT id, account_id, email, password_hash FROM users WHERE lower(email) = lower($1)`
+
+// CheckLogin returns the user whose email and password these are. It
+// returns ErrBadCredentials otherwise, after the same argon2id work either
+// way, so timing does not tell which emails exist.
+func CheckLogin(ctx context.Context, db database.Executor, email, password string) (*User, error) {
+	u := &User{}
+	var hash string
+	err := db.QueryRow(ctx, passwordHashSQL, email).Scan(&u.ID, &u.AccountID, &u.Email, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		CheckPassword(dummyHash, password)
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, err := CheckPassword(hash, password)
+	if err != nil || !ok {
+		return nil, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// dummyHash is checked against when the email is unknown.
+var dummyHash = HashPassword("intake-dummy-password")
+
+// ChangePassword sets u's password after checking the current one, and ends
+// every other session of u (keep is the token of the one to keep; "" ends
+// all). It returns ErrBadCredentials for a wrong current password.
+func ChangePassword(ctx context.Context, db database.Executor, u *User, current, next, keep string) error {
+	if _, err := CheckLogin(ctx, db, u.Email, current); err != nil {
+		return err
+	}
+	if len(next) < MinPasswordLength {
+		return errors.New("the new password must have at least 8 characters")
+	}
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, HashPassword(next))
+	b.Queue(`DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2`, u.ID, tokenHash(keep))
+	return db.SendBatch(ctx, b).Close()
+}
+
+func tokenHash(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// NewSession starts a session for u and returns its token, for a cookie.
+// A login starts a new one (the old is ended by the caller), so a token
+// planted before login is worth nothing after it.
+func NewSession(ctx context.Context, db database.Executor, u *User, ip, userAgent string) (string, error) {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	if len(userAgent) > 500 {
+		userAgent = userAgent[:500]
+	}
+	_, err := db.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5)`,
+		tokenHash(token), u.ID, time.Now().Add(SessionLifetime), ip, userAgent)
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Expiry is extended at most once an hour, so page views stay reads.
+const sessionSQL = `
+WITH s AS (
+	SELECT s.token_hash, s.user_id, u.account_id, u.email, s.expires_at, s.last_seen_at
+	FROM sessions s JOIN users u ON u.id = s.user_id
+	WHERE s.token_hash = $1 AND s.expires_at > now()
+), touch AS (
+	UPDATE sessions SET last_seen_at = now(), expires_at = now() + $2 * interval '1 second'
+	FROM s WHERE sessions.token_hash = s.token_hash AND s.last_seen_at < now() - interval '1 hour'
+)
+SELECT user_id, account_id, email, expires_at FROM s`
+
+// SessionFor returns the live session of token. It returns ErrNoSession.
+func SessionFor(ctx context.Context, db database.Executor, token string) (*Session, error) {
+	if token == "" || len(token) > 100 {
+		return nil, ErrNoSession
+	}
+	s := &Session{}
+	err := db.QueryRow(ctx, sessionSQL, tokenHash(token), int(SessionLifetime.Seconds())).Scan(&s.UserID, &s.AccountID, &s.Email, &s.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNoSession
+	}
+	return s, err
+}
+
+// EndSession ends the session of token (logging out); an unknown token is fine.
+func EndSession(ctx context.Context, db database.Executor, token string) error {
+	_, err := db.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash(token))
+	return err
+}
+
+// SweepSessions deletes expired sessions and returns how many.
+func SweepSessions(ctx context.Context, db database.Executor) (int64, error) {
+	tag, err := db.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= now()`)
+	return tag.RowsAffected(), err
+}
