@@ -39,6 +39,8 @@ type Server struct {
 	// TrustedProxies are the load balancers whose X-Forwarded-For is
 	// believed (INTAKE_TRUSTED_PROXIES); empty: none.
 	TrustedProxies []netip.Prefix
+	// Dashboard, when set, adds the owners' pages (package web) to the router.
+	Dashboard interface{ Routes(chi.Router) }
 }
 
 // Handler returns the router with every route of the edge.
@@ -78,6 +80,10 @@ func (s *Server) Handler() http.Handler {
 	r.Handle("/js/*", s.Pages.Static())
 	r.Handle("/static/*", s.Pages.Static())
 
+	if s.Dashboard != nil {
+		s.Dashboard.Routes(r)
+	}
+
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate, s.rateLimit)
 		r.Post("/forms", s.createForm)
@@ -86,8 +92,8 @@ func (s *Server) Handler() http.Handler {
 		r.Patch("/forms/{formID}", s.updateForm)
 		r.Delete("/forms/{formID}", s.deleteForm)
 		r.Get("/forms/{formID}/submissions", s.listSubmissions)
-		r.Get("/forms/{formID}/submissions.csv", s.exportSubmissions("csv"))
-		r.Get("/forms/{formID}/submissions.ndjson", s.exportSubmissions("ndjson"))
+		r.Get("/forms/{formID}/submissions.csv", s.exportSubmissions(submissions.CSV))
+		r.Get("/forms/{formID}/submissions.ndjson", s.exportSubmissions(submissions.NDJSON))
 		r.Get("/forms/{formID}/stats", s.formStats)
 		r.Get("/submissions/{submissionID}", s.getSubmission)
 		r.Patch("/submissions/{submissionID}", s.updateSubmission)

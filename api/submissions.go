@@ -1,17 +1,13 @@
 package api
 
 import (
-	"encoding/csv"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/submissions"
 )
@@ -142,130 +138,46 @@ func (s *Server) deleteSubmission(w http.ResponseWriter, r *http.Request) {
 // from Postgres to the client as they come, in constant memory. Errors
 // after the first byte can only cut the stream short (the status is sent);
 // they are logged.
-func (s *Server) exportSubmissions(format string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) { s.export(w, r, format) }
-}
-
-func (s *Server) export(w http.ResponseWriter, r *http.Request, format string) {
-	ctx := r.Context()
-	form, err := forms.ForAccount(ctx, s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	filter, err := filterParams(r, form)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	name := fmt.Sprintf("%s-submissions-%s.%s", form.PublicID, time.Now().UTC().Format("20060102"), format)
-	var write func(*submissions.Submission) error
-	var flush func() error
-	switch format {
-	case "csv":
-		columns, err := s.csvColumns(r, form, filter)
+func (s *Server) exportSubmissions(format submissions.ExportFormat) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		form, err := forms.ForAccount(ctx, s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		cw := csv.NewWriter(w)
-		header := append([]string{"id", "created_at", "spam"}, columns...)
-		write = func(sub *submissions.Submission) error {
-			row := make([]string, 0, len(header))
-			row = append(row, sub.PublicID(), sub.CreatedAt.Format(time.RFC3339Nano), strconv.FormatBool(sub.Spam))
-			for _, c := range columns {
-				row = append(row, cell(sub.Data[c]))
-			}
-			return cw.Write(row)
-		}
-		flush = func() error { cw.Flush(); return cw.Error() }
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		w.WriteHeader(http.StatusOK)
-		if err := cw.Write(header); err != nil {
+		filter, err := filterParams(r, form)
+		if err != nil {
+			s.writeError(w, r, err)
 			return
 		}
-	case "ndjson":
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		w.WriteHeader(http.StatusOK)
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		write = func(sub *submissions.Submission) error { return enc.Encode(sub.JSON()) }
-		flush = func() error { return nil }
-	}
-	n := 0
-	err = submissions.Export(ctx, s.DB, filter, func(sub *submissions.Submission) error {
-		if err := write(sub); err != nil {
-			return err
+		exp, err := submissions.PrepareExport(ctx, s.DB, format, form, filter)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
 		}
-		if n++; n%1000 == 0 {
-			if err := flush(); err != nil {
-				return err
-			}
-			// A long export outlives the server's WriteTimeout; each chunk
-			// written buys the next one time.
-			rc := http.NewResponseController(w)
-			rc.SetWriteDeadline(time.Now().Add(exportChunkTimeout))
-			rc.Flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
-	if err != nil {
-		logger(ctx).WarnContext(ctx, "export cut short", "form", form.PublicID, "rows", n, "err", err)
+		StreamExport(w, r, s.DB, exp, format, form)
 	}
 }
 
 // exportChunkTimeout is how long the client has to take each 1,000 rows.
 const exportChunkTimeout = time.Minute
 
-// csvColumns are the contract's fields in order, then every other key the
-// selected submissions hold, sorted: stable for a given set of rows.
-func (s *Server) csvColumns(r *http.Request, form *forms.Form, f submissions.Filter) ([]string, error) {
-	keys, err := submissions.DataKeys(r.Context(), s.DB, f)
+// StreamExport sends a prepared export as a download. A long export
+// outlives the server's WriteTimeout, so each 1,000 rows written extend
+// the deadline. The dashboard uses it too.
+func StreamExport(w http.ResponseWriter, r *http.Request, db database.Executor, exp *submissions.Exporter, format submissions.ExportFormat, form *forms.Form) {
+	ctx := r.Context()
+	w.Header().Set("Content-Type", format.ContentType())
+	w.Header().Set("Content-Disposition", `attachment; filename="`+format.FileName(form, time.Now())+`"`)
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	n, err := exp.Write(ctx, db, w, func() error {
+		rc.SetWriteDeadline(time.Now().Add(exportChunkTimeout))
+		return rc.Flush()
+	})
 	if err != nil {
-		return nil, err
-	}
-	var cols []string
-	for _, fld := range form.Contract.Fields {
-		cols = append(cols, fld.Name)
-	}
-	for _, k := range keys {
-		if !slices.Contains(cols, k) {
-			cols = append(cols, k)
-		}
-	}
-	return cols, nil
-}
-
-// cell is a data value in a CSV cell: lists joined with "; ", files by
-// name. Text a spreadsheet would run as a formula (=, +, -, @, tab, CR at
-// the start: OWASP's CSV injection) gets a leading quote.
-func cell(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-			return "'" + v
-		}
-		return v
-	case []any:
-		var out string
-		for i, e := range v {
-			if i > 0 {
-				out += "; "
-			}
-			out += cell(e)
-		}
-		return out
-	case map[string]any:
-		return fmt.Sprint(v["filename"])
-	default:
-		return fmt.Sprint(v)
+		logger(ctx).WarnContext(ctx, "export cut short", "form", form.PublicID, "rows", n, "err", err)
 	}
 }
 

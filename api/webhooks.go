@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"net/http"
@@ -9,9 +8,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
@@ -241,19 +238,7 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if e, err := webhooks.ByID(ctx, s.DB, d.EndpointID); err != nil || !e.Enabled {
-		s.writeError(w, r, cmp.Or(err, webhooks.ErrDisabled))
-		return
-	}
-	err = database.WithTx(ctx, s.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		args, err := webhooks.Redeliver(ctx, tx, d)
-		if err != nil {
-			return err
-		}
-		_, err = s.Submissions.River.InsertTx(ctx, tx, args, nil)
-		return err
-	})
-	if err != nil {
+	if err := webhooks.Redeliver(ctx, s.DB, s.Submissions.River, d); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -469,18 +469,7 @@ func TestRedeliver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := b.db.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	args, err := webhooks.Redeliver(context.Background(), tx, d)
-	if err == nil {
-		_, err = b.client.InsertTx(context.Background(), tx, args, nil)
-	}
-	if err == nil {
-		err = tx.Commit(context.Background())
-	}
-	if err != nil {
+	if err := webhooks.Redeliver(context.Background(), b.db, b.client, d); err != nil {
 		t.Fatal(err)
 	}
 	b.settle(t)

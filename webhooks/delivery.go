@@ -8,6 +8,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/intakehq/intake/database"
 )
@@ -158,14 +161,31 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// Redeliver schedules one more delivery of d (a new attempt with the same
-// webhook-id) in tx, and returns the job arguments to insert with it.
-func Redeliver(ctx context.Context, tx pgx.Tx, d *Delivery) (DeliveryArgs, error) {
-	var n int
-	err := tx.QueryRow(ctx, `UPDATE deliveries SET redeliveries = redeliveries + 1, state = 'pending', next_attempt_at = now(), updated_at = now()
-WHERE id = $1 RETURNING redeliveries`, d.ID).Scan(&n)
+// Inserter is what Redeliver needs of River's client.
+type Inserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Redeliver sends d once more — a new attempt with the same webhook-id —
+// by enqueueing it with the delivery's state reset, in one transaction. It
+// returns ErrDisabled when the endpoint is disabled, ErrNotFound when it is
+// gone.
+func Redeliver(ctx context.Context, db *pgxpool.Pool, river Inserter, d *Delivery) error {
+	e, err := ByID(ctx, db, d.EndpointID)
 	if err != nil {
-		return DeliveryArgs{}, err
+		return err
 	}
-	return DeliveryArgs{SubmissionID: d.SubmissionID, EndpointID: d.EndpointID, Redelivery: n}, nil
+	if !e.Enabled {
+		return ErrDisabled
+	}
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var n int
+		err := tx.QueryRow(ctx, `UPDATE deliveries SET redeliveries = redeliveries + 1, state = 'pending', next_attempt_at = now(), updated_at = now()
+WHERE id = $1 RETURNING redeliveries`, d.ID).Scan(&n)
+		if err != nil {
+			return err
+		}
+		_, err = river.InsertTx(ctx, tx, DeliveryArgs{SubmissionID: d.SubmissionID, EndpointID: d.EndpointID, Redelivery: n}, nil)
+		return err
+	})
 }
