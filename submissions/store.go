@@ -195,26 +195,39 @@ func (f Filter) whereVia(args []any, byWords bool) (string, []any) {
 	return b.String(), args
 }
 
-// rareLimit is where a search stops counting as rare.
-const rareLimit = 1000
+// probeRows is how many of the newest selected rows a search looks at to
+// judge whether its words are common.
+const probeRows = 2000
 
-// rare reports whether f's search words match few of the form's rows, by
-// counting up to rareLimit of them through the search index. Postgres
-// cannot estimate a word's rarity (its statistics keep only the common
-// words, and rate every other one at 0.5 % of the rows), so left alone it
-// walks the date index newest first hoping to meet 50 matches soon — which
-// for a word in one row of a million means reading them all. For a rare
-// search the list goes through the search index and sorts the few rows it
-// finds; for a common one the date walk is the fast way, and is kept.
-func (f Filter) rare(ctx context.Context, db database.Executor) (bool, error) {
+// rare reports whether f's search words are too rare for the date walk:
+// whether, among the newest probeRows rows the rest of the filter selects
+// (from after, when paging), fewer than need match.
+//
+// Postgres cannot estimate a word's rarity (its statistics keep only the
+// common words and rate every other one at 0.5 % of the rows), so left
+// alone it walks the date index newest first hoping to meet a page of
+// matches soon — for a word in one row of a million that reads them all
+// (222 ms). Where the probe finds a page's worth, that walk is the fast way
+// and is kept; otherwise the list goes through the search index and sorts
+// the few rows it finds. Either way a page costs a few milliseconds.
+func (f Filter) rare(ctx context.Context, db database.Executor, after *Cursor, need int) (bool, error) {
 	if f.Query == "" {
 		return false, nil
 	}
-	where, args := f.whereVia(nil, true)
+	rest := f
+	rest.Query = ""
+	where, args := rest.where(nil)
+	if after != nil {
+		args = append(args, after.CreatedAt, after.ID)
+		where += fmt.Sprintf(" AND (s.created_at, s.id) < ($%d, $%d::uuid)", len(args)-1, len(args))
+	}
+	args = append(args, f.Query)
+	q := fmt.Sprintf(`SELECT count(*) FROM (
+	SELECT 1 FROM (SELECT s.search FROM submissions s WHERE %s ORDER BY s.created_at DESC, s.id DESC LIMIT %d) AS newest
+	WHERE newest.search @@ websearch_to_tsquery('simple', $%d) LIMIT %d) AS m`, where, probeRows, len(args), need)
 	var n int
-	err := db.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM submissions s WHERE `+where+fmt.Sprintf(` LIMIT %d) AS m`, rareLimit),
-		append([]any{pgx.QueryExecModeExec}, args...)...).Scan(&n)
-	return n < rareLimit, err
+	err := db.QueryRow(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...).Scan(&n)
+	return n < need, err
 }
 
 // ListParams select a page of a form's submissions.
@@ -230,7 +243,7 @@ type ListParams struct {
 // and row 10M, and rows arriving meanwhile cannot shift a page (no gaps, no
 // repeats).
 func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submission, *Cursor, error) {
-	byWords, err := p.Filter.rare(ctx, db)
+	byWords, err := p.Filter.rare(ctx, db, p.After, p.Limit+1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -273,7 +286,7 @@ func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submissio
 // rows from the server as fn consumes them: memory stays constant however
 // many there are. It stops at fn's first error.
 func Export(ctx context.Context, db database.Executor, f Filter, fn func(*Submission) error) error {
-	byWords, err := f.rare(ctx, db)
+	byWords, err := f.rare(ctx, db, nil, probeRows/10)
 	if err != nil {
 		return err
 	}
