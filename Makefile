@@ -7,7 +7,7 @@ LDFLAGS      := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test test-race lint bench generate
+.PHONY: help run build test test-race lint bench fuzz generate
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,13 @@ lint: ## gofmt and go vet
 
 bench: ## benchmarks of the accept path against the local Postgres
 	go test -run '^$$' -bench . -benchtime 3s -count 1 ./submissions/
+
+FUZZTIME ?= 10s
+fuzz: ## run each fuzz target for FUZZTIME (default 10s); seed corpora in testdata/fuzz
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./submissions/
+	go test -run '^$$' -fuzz '^FuzzFingerprintAcrossEncodings$$' -fuzztime $(FUZZTIME) ./submissions/
+	go test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime $(FUZZTIME) ./idempotency/
+	go test -run '^$$' -fuzz '^FuzzRules$$' -fuzztime $(FUZZTIME) ./forms/
 
 generate: ## regenerate River's goose migrations after a River upgrade
 	go generate ./migrations
