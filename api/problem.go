@@ -72,6 +72,9 @@ func problemFor(err error) *Problem {
 		maxBytes  *http.MaxBytesError
 		bad       *badRequestError
 	)
+	if p, ok := submitLimitedProblem(err); ok {
+		return p
+	}
 	switch {
 	case errors.As(err, &verr):
 		p := problem(http.StatusUnprocessableEntity, TypeValidation, "Validation failed",

@@ -107,15 +107,17 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	ip := s.clientIP(r)
 	res, err := s.Submissions.Accept(ctx, submissions.Request{
 		FormID:    formID,
 		Payload:   payload,
 		Key:       key,
 		Browser:   !jsonMode,
-		IP:        s.clientIP(r),
+		IP:        ip,
 		UserAgent: r.UserAgent(),
 		Referrer:  r.Referer(),
 		Origin:    r.Header.Get("Origin"),
+		Admit:     func(f *forms.Form) error { return s.SubmitLimit.take(ip, f.ID, time.Now()) },
 		Respond: func(sub *submissions.Submission, next string) (idempotency.Response, error) {
 			if jsonMode {
 				return s.jsonAccepted(sub, next)

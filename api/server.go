@@ -36,6 +36,8 @@ type Server struct {
 	BaseURL     string
 	Limits      submissions.Limits
 	RateLimit   *RateLimiter // per API key; nil: unlimited
+	// SubmitLimit limits /f/ per client address and form; nil: unlimited.
+	SubmitLimit *SubmitLimiter
 	// TrustedProxies are the load balancers whose X-Forwarded-For is
 	// believed (INTAKE_TRUSTED_PROXIES); empty: none.
 	TrustedProxies []netip.Prefix

@@ -56,6 +56,10 @@ type Request struct {
 	// Respond builds the response to send and store on the key, from the
 	// accepted submission and the URL to send the submitter on to.
 	Respond func(s *Submission, next string) (idempotency.Response, error)
+	// Admit, when set, is asked once the request is known not to be a
+	// replay (replays are never refused or counted); its error ends the
+	// request (a rate limit, say).
+	Admit func(form *forms.Form) error
 }
 
 // Outcome is how a request ended, for metrics and logs.
@@ -125,6 +129,11 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		return s.replayed(res, stored), nil
 	}
 
+	if req.Admit != nil {
+		if err := req.Admit(form); err != nil {
+			return res, err
+		}
+	}
 	if form.ArchivedAt != nil {
 		return res, forms.ErrArchived
 	}

@@ -25,6 +25,7 @@ type Config struct {
 	LogFormat           string
 	LogLevel            slog.Level
 	APIRatePerMinute    int
+	SubmitPerMinute     int
 	TrustedProxies      []netip.Prefix
 }
 
@@ -60,6 +61,14 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("INTAKE_API_RATE_LIMIT=%q: want requests per minute per API key (0 turns the limit off)", v))
 		}
 		c.APIRatePerMinute = n
+	}
+	c.SubmitPerMinute = api.DefaultSubmitPerMinute
+	if v := get("INTAKE_SUBMIT_RATE_LIMIT", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("INTAKE_SUBMIT_RATE_LIMIT=%q: want submissions per minute per client address and form (0 turns the limit off)", v))
+		}
+		c.SubmitPerMinute = n
 	}
 	for _, p := range strings.FieldsFunc(get("INTAKE_TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
 		prefix, err := netip.ParsePrefix(p)

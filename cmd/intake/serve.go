@@ -79,6 +79,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		BaseURL:        cfg.BaseURL,
 		Limits:         submissions.DefaultLimits,
 		RateLimit:      &api.RateLimiter{PerMinute: cfg.APIRatePerMinute},
+		SubmitLimit:    &api.SubmitLimiter{PerMinute: cfg.SubmitPerMinute},
 		TrustedProxies: cfg.TrustedProxies,
 		Submissions:    &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
 	}
@@ -89,6 +90,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10, // headers are small; a 1 MiB default invites abuse
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", *addr)
