@@ -1,0 +1,107 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/webhooks"
+)
+
+// Every /api/v1 route, called with a second account's key on the first
+// account's objects, answers 404 — or, for the account's own collections,
+// never shows the first account's data. A route added without a row here
+// fails the test.
+var instance = regexp.MustCompile(`"instance":"[^"]*"`)
+
+func TestTenantIsolationEveryRoute(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner := b.account
+	intruder := testfactory.NewAccount(ctx, t, b.db)
+
+	// The first account's objects: a form, a submission, a webhook, a
+	// delivery, an API key.
+	sub := b.post(t, b.form.PublicID, `{"email":"secret@example.com","message":"confidential words"}`, "k")
+	url := "https://hooks.example/x"
+	ep, err := webhooks.Create(ctx, b.db, b.form, webhooks.Input{URL: &url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.Exec(ctx, `INSERT INTO deliveries (public_id, endpoint_id, submission_id, message_id)
+		SELECT 'dlv_victim', $1, id, 'msg_victim' FROM submissions`, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	key := decodeObject(t, b.apiCall(t, "POST", "/api/v1/apikeys", `{"name":"victim"}`).Body)["id"].(string)
+
+	ids := strings.NewReplacer("{formID}", b.form.PublicID, "{submissionID}", sub, "{webhookID}", ep.PublicID,
+		"{deliveryID}", "dlv_victim", "{keyID}", key)
+	bodies := map[string]string{
+		"POST /api/v1/forms/{formID}/webhooks":     `{"url":"https://intruder.example/"}`,
+		"PATCH /api/v1/forms/{formID}":             `{"name":"pwned"}`,
+		"PATCH /api/v1/submissions/{submissionID}": `{"spam":true}`,
+		"PATCH /api/v1/webhooks/{webhookID}":       `{"url":"https://intruder.example/"}`,
+	}
+	// Collections of the caller's own account: 200, without the owner's data.
+	own := map[string]bool{"GET /api/v1/forms": true, "POST /api/v1/forms": true, "GET /api/v1/apikeys": true, "POST /api/v1/apikeys": true}
+	leaks := []string{b.form.PublicID, sub, ep.PublicID, "dlv_victim", key, "secret@example.com", "whsec_"}
+
+	seen := 0
+	err = chi.Walk(b.api.Handler().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if !strings.HasPrefix(route, "/api/v1/") {
+			return nil
+		}
+		seen++
+		name := method + " " + route
+		body := bodies[name]
+		if body == "" && (method == "POST" || method == "PATCH") {
+			body = `{}`
+		}
+		if own[name] {
+			if method == "POST" {
+				body = map[string]string{"POST /api/v1/forms": `{"name":"Mine"}`, "POST /api/v1/apikeys": `{"name":"mine"}`}[name]
+			}
+		} else if _, ok := bodies[name]; !ok && method != "GET" && method != "DELETE" && method != "POST" {
+			t.Errorf("%s has no row in this test: add one", name)
+		}
+		r := b.call(t, method, ids.Replace(route), []byte(body), hdr("Authorization", bearer(intruder.APIKey), "Content-Type", "application/json"))
+		switch {
+		case own[name]:
+			if r.Status >= 300 {
+				t.Errorf("%s on its own account = %s", name, r)
+			}
+		case r.Status != http.StatusNotFound:
+			t.Errorf("%s with another account's ids = %d, want 404: %s", name, r.Status, r.Body)
+		}
+		// The problem's instance repeats the path the caller sent: not a leak.
+		body = instance.ReplaceAllString(r.Body, "")
+		for _, l := range leaks {
+			if strings.Contains(body, l) {
+				t.Errorf("%s leaked %q: %s", name, l, r.Body)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen < 20 {
+		t.Fatalf("walked only %d API routes", seen)
+	}
+	// Nothing of the owner's changed.
+	if s := b.submission(t, sub); s["spam"] != false {
+		t.Errorf("the intruder changed the submission: %v", s)
+	}
+	if f := decodeObject(t, b.apiCall(t, "GET", "/api/v1/forms/"+b.form.PublicID, "").Body); f["name"] != "Contact" || f["archived"] != false {
+		t.Errorf("the intruder changed the form: %v", f)
+	}
+	if r := b.call(t, "GET", "/api/v1/forms", nil, hdr("Authorization", bearer(owner.APIKey))); r.Status != 200 {
+		t.Errorf("the owner's key stopped working: %s", r)
+	}
+}
