@@ -155,3 +155,38 @@ func TestSettingsNotifyEmails(t *testing.T) {
 		}
 	}
 }
+
+func TestBlocked(t *testing.T) {
+	t.Parallel()
+	s := forms.Settings{
+		BlockedWords:  []string{"casino", "crypto giveaway"},
+		BlockedEmails: []string{"bad@example.com", "@spam.example"},
+		BlockedIPs:    []string{"203.0.113.0/24", "2001:db8::1"},
+	}
+	for _, tc := range []struct {
+		ip, replyTo string
+		values      []string
+		want        string
+	}{
+		{"198.51.100.1", "ok@example.com", []string{"hello there"}, ""},
+		{"198.51.100.1", "", []string{"Best CASINO bonus!"}, "blocked word casino"},
+		{"198.51.100.1", "", []string{"casinos are fine"}, ""}, // whole words only
+		{"198.51.100.1", "", []string{"a Crypto  Giveaway, today"}, "blocked word crypto giveaway"},
+		{"198.51.100.1", "BAD@example.com", nil, "blocked email bad@example.com"},
+		{"198.51.100.1", "x@spam.example", nil, "blocked email @spam.example"},
+		{"198.51.100.1", "x@notspam.example", nil, ""},
+		{"203.0.113.77", "", nil, "blocked address 203.0.113.0/24"},
+		{"::ffff:203.0.113.9", "", nil, "blocked address 203.0.113.0/24"},
+		{"2001:db8::1", "", nil, "blocked address 2001:db8::1"},
+	} {
+		if got := s.Blocked(tc.ip, tc.replyTo, tc.values); got != tc.want {
+			t.Errorf("Blocked(%s, %s, %q) = %q, want %q", tc.ip, tc.replyTo, tc.values, got, tc.want)
+		}
+	}
+	val := forms.NewValidator()
+	for _, bad := range []forms.Settings{{BlockedIPs: []string{"not an ip"}}, {BlockedEmails: []string{"nope"}}, {BlockedWords: []string{" "}}} {
+		if val.CheckInput(forms.Input{Name: "x", Settings: bad}) == nil {
+			t.Errorf("invalid block list accepted: %+v", bad)
+		}
+	}
+}

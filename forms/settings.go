@@ -3,11 +3,13 @@ package forms
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/intakehq/intake/mail"
 )
@@ -25,6 +27,13 @@ type Settings struct {
 	NotifyEmails          []string     `json:"notify_emails"`
 	Autoresponse          Autoresponse `json:"autoresponse"`
 	HoneypotField         string       `json:"honeypot_field"`
+	// Block lists: a submission that matches one is stored as spam, with the
+	// reason, and notifies no one. Words match whole words in any value,
+	// case-insensitively; an email entry is an address or "@domain"; an IP
+	// entry is an address or a CIDR range.
+	BlockedWords  []string `json:"blocked_words"`
+	BlockedEmails []string `json:"blocked_emails"`
+	BlockedIPs    []string `json:"blocked_ips"`
 }
 
 // Autoresponse is the optional email sent back to the submitter.
@@ -49,7 +58,53 @@ const (
 	MaxImplicitWindow     = 24 * time.Hour
 	DefaultHoneypot       = "_gotcha"
 	MaxNotifyEmails       = 20
+	MaxBlocked            = 1000
 )
+
+func parseIPRange(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// Blocked returns why a submission from ip, with these values and reply-to
+// address, matches the form's block lists, or "" when it does not.
+func (s Settings) Blocked(ip, replyTo string, values []string) string {
+	if addr, err := netip.ParseAddr(ip); err == nil {
+		addr = addr.Unmap()
+		for _, r := range s.BlockedIPs {
+			if p, err := parseIPRange(r); err == nil && p.Contains(addr) {
+				return "blocked address " + r
+			}
+		}
+	}
+	for _, e := range s.BlockedEmails {
+		if replyTo == "" {
+			break
+		}
+		if strings.EqualFold(replyTo, e) || strings.HasPrefix(e, "@") && strings.HasSuffix(strings.ToLower(replyTo), strings.ToLower(e)) {
+			return "blocked email " + e
+		}
+	}
+	if len(s.BlockedWords) == 0 {
+		return ""
+	}
+	text := " " + strings.ToLower(strings.Join(strings.FieldsFunc(strings.Join(values, " "), notWordRune), " ")) + " "
+	for _, w := range s.BlockedWords {
+		phrase := " " + strings.ToLower(strings.Join(strings.FieldsFunc(w, notWordRune), " ")) + " "
+		if phrase != "  " && strings.Contains(text, phrase) {
+			return "blocked word " + strings.TrimSpace(phrase)
+		}
+	}
+	return ""
+}
+
+func notWordRune(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
 
 // WithDefaults returns s with every unset member at its default.
 func (s Settings) WithDefaults() Settings {
@@ -61,6 +116,15 @@ func (s Settings) WithDefaults() Settings {
 	}
 	if s.NotifyEmails == nil {
 		s.NotifyEmails = []string{}
+	}
+	if s.BlockedWords == nil {
+		s.BlockedWords = []string{}
+	}
+	if s.BlockedEmails == nil {
+		s.BlockedEmails = []string{}
+	}
+	if s.BlockedIPs == nil {
+		s.BlockedIPs = []string{}
 	}
 	if s.IdempotencyRetention == 0 {
 		s.IdempotencyRetention = Duration(DefaultRetention)
@@ -123,6 +187,24 @@ func (s Settings) check(errs *ValidationError) {
 	}
 	if len(s.NotifyEmails) > MaxNotifyEmails {
 		errs.add("notify_emails", CodeInvalid, "max", fmt.Sprintf("notify_emails lists at most %d addresses", MaxNotifyEmails), Pointer("settings", "notify_emails"))
+	}
+	for i, w := range s.BlockedWords {
+		if strings.TrimSpace(w) == "" || len(w) > 100 {
+			errs.add("blocked_words", CodeInvalid, "word", fmt.Sprintf("blocked_words[%d] must be a word or phrase of 1–100 characters", i), Pointer("settings", "blocked_words", strconv.Itoa(i)))
+		}
+	}
+	for i, e := range s.BlockedEmails {
+		if !mail.ValidAddress(e) && !(strings.HasPrefix(e, "@") && mail.ValidAddress("x"+e)) {
+			errs.add("blocked_emails", CodeInvalid, "email", fmt.Sprintf("blocked_emails[%d] must be an address (spam@example.com) or a domain (@example.com)", i), Pointer("settings", "blocked_emails", strconv.Itoa(i)))
+		}
+	}
+	for i, ip := range s.BlockedIPs {
+		if _, err := parseIPRange(ip); err != nil {
+			errs.add("blocked_ips", CodeInvalid, "ip", fmt.Sprintf("blocked_ips[%d] must be an address (203.0.113.7) or a CIDR range (203.0.113.0/24)", i), Pointer("settings", "blocked_ips", strconv.Itoa(i)))
+		}
+	}
+	if len(s.BlockedWords)+len(s.BlockedEmails)+len(s.BlockedIPs) > MaxBlocked {
+		errs.add("blocked_words", CodeInvalid, "max", fmt.Sprintf("the block lists hold at most %d entries in all", MaxBlocked), Pointer("settings"))
 	}
 	if s.HoneypotField == "" || strings.ContainsAny(s.HoneypotField, " \t\r\n") {
 		errs.add("honeypot_field", CodeInvalid, "name", "honeypot_field must be a field name without spaces", Pointer("settings", "honeypot_field"))

@@ -168,6 +168,10 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		sub.Spam, sub.SpamReason = true, "honeypot"
 	case !settings.AllowsOrigin(req.Origin):
 		sub.Spam, sub.SpamReason = true, "origin "+req.Origin+" is not an allowed origin"
+	default:
+		if why := settings.Blocked(req.IP, sub.Meta.ReplyTo, valueTexts(data)); why != "" {
+			sub.Spam, sub.SpamReason = true, why
+		}
 	}
 	if !sub.Spam || sub.SpamReason != "honeypot" {
 		// A stored answer was looked for above, so a retry of a payload the

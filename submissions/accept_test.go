@@ -467,3 +467,26 @@ func TestTableLockIsNotInFlight(t *testing.T) {
 		}
 	}
 }
+
+// A submission matching a block list is stored as spam with the reason and
+// enqueues nothing; the submitter gets the normal answer.
+func TestBlockListsStoreSpamWithReason(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := b.db.Exec(ctx, `UPDATE forms SET settings = settings || '{"blocked_words":["viagra"]}' WHERE id = $1`, b.form.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.svc.Accept(ctx, b.request(t, "k", map[string]any{"email": "a@example.com", "message": "cheap VIAGRA here"}))
+	if err != nil || res.Outcome != submissions.OutcomeSpam || res.Response.Status != 201 {
+		t.Fatalf("blocked word = %v %+v", err, res)
+	}
+	var reason string
+	b.db.QueryRow(ctx, `SELECT spam_reason FROM submissions`).Scan(&reason)
+	if reason != "blocked word viagra" {
+		t.Errorf("spam_reason = %q", reason)
+	}
+	if n := b.count(t, "river_job"); n != 0 {
+		t.Errorf("a blocked submission enqueued %d jobs", n)
+	}
+}

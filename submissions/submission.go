@@ -183,3 +183,14 @@ func splitCC(s string) []string {
 	}
 	return out
 }
+
+// valueTexts returns every value of data as text, for the block lists.
+func valueTexts(data []Field) []string {
+	var out []string
+	for _, f := range data {
+		for _, v := range f.Values {
+			out = append(out, v.Text)
+		}
+	}
+	return out
+}
