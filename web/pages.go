@@ -39,6 +39,7 @@ const intakeJS = "intake.js"
 // Pages renders Intake's public HTML pages and serves its static assets.
 type Pages struct {
 	pages  map[string]*template.Template // by page file name
+	dash   map[string]*template.Template // the dashboard's pages, by file name
 	assets map[string]*asset             // by file name under static/
 	routes map[string]route              // by URL path
 }
@@ -51,7 +52,7 @@ func New() (*Pages, error) {
 
 // newPages builds Pages from fsys, which holds templates/*.html and static/*.
 func newPages(fsys fs.FS) (*Pages, error) {
-	p := &Pages{pages: make(map[string]*template.Template), routes: make(map[string]route)}
+	p := &Pages{routes: make(map[string]route)}
 	var err error
 	if p.assets, err = loadAssets(fsys); err != nil {
 		return nil, err
@@ -67,13 +68,53 @@ func newPages(fsys fs.FS) (*Pages, error) {
 	if err := checkTemplateFiles(fsys); err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{"asset": p.assetPath}
-	layout, err := template.New(layoutFile).Funcs(funcs).ParseFS(fsys, "templates/"+layoutFile)
-	if err != nil {
-		return nil, fmt.Errorf("web: parse %s: %w", layoutFile, err)
-	}
 	used := map[string]bool{intakeJS: true}
-	for _, name := range pageFiles {
+	if p.pages, err = p.parsePages(fsys, layoutFile, template.FuncMap{}, pageFiles, []string{"title", "content"}, used); err != nil {
+		return nil, err
+	}
+	// The dashboard's pages are parsed here too, so that a broken one fails
+	// New as well as NewDashboard, and the assets they name count as used.
+	if p.dash, err = p.parsePages(fsys, dashLayoutFile, dashFuncs, dashPageFiles(), []string{"content"}, used); err != nil {
+		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.assets)) {
+		if !used[name] {
+			return nil, fmt.Errorf("web: static/%s is not used by any template", name)
+		}
+	}
+	return p, nil
+}
+
+// checkTemplateFiles fails for a file under templates/ that is neither a
+// layout nor a page (public or dashboard), so a stray template cannot hide
+// in the binary.
+func checkTemplateFiles(fsys fs.FS) error {
+	entries, err := fs.ReadDir(fsys, "templates")
+	if err != nil {
+		return fmt.Errorf("web: read templates: %w", err)
+	}
+	known := append([]string{layoutFile, dashLayoutFile}, pageFiles...)
+	known = append(known, dashPageFiles()...)
+	for _, e := range entries {
+		if !slices.Contains(known, e.Name()) {
+			return fmt.Errorf("web: templates/%s is not used by any page", e.Name())
+		}
+	}
+	return nil
+}
+
+// parsePages parses each of names over a clone of the layout file, checks
+// that it defines blocks, and marks the assets it names as used. It fails
+// for a template that does not parse or names an asset not in static/.
+func (p *Pages) parsePages(fsys fs.FS, layoutName string, extra template.FuncMap, names, blocks []string, used map[string]bool) (map[string]*template.Template, error) {
+	funcs := template.FuncMap{"asset": p.assetPath}
+	maps.Copy(funcs, extra)
+	layout, err := template.New(layoutName).Funcs(funcs).ParseFS(fsys, "templates/"+layoutName)
+	if err != nil {
+		return nil, fmt.Errorf("web: parse %s: %w", layoutName, err)
+	}
+	out := make(map[string]*template.Template, len(names))
+	for _, name := range names {
 		t, err := layout.Clone()
 		if err == nil {
 			t, err = t.ParseFS(fsys, "templates/"+name)
@@ -81,7 +122,7 @@ func newPages(fsys fs.FS) (*Pages, error) {
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", name, err)
 		}
-		for _, block := range []string{"title", "content"} {
+		for _, block := range blocks {
 			if t.Lookup(block) == nil {
 				return nil, fmt.Errorf("web: %s does not define %q", name, block)
 			}
@@ -97,29 +138,9 @@ func newPages(fsys fs.FS) (*Pages, error) {
 				used[ref] = true
 			}
 		}
-		p.pages[name] = t
+		out[name] = t
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.assets)) {
-		if !used[name] {
-			return nil, fmt.Errorf("web: static/%s is not used by any template", name)
-		}
-	}
-	return p, nil
-}
-
-// checkTemplateFiles fails for a file under templates/ that is neither the
-// layout nor a page, so a stray template cannot hide in the binary.
-func checkTemplateFiles(fsys fs.FS) error {
-	entries, err := fs.ReadDir(fsys, "templates")
-	if err != nil {
-		return fmt.Errorf("web: read templates: %w", err)
-	}
-	for _, e := range entries {
-		if e.Name() != layoutFile && !slices.Contains(pageFiles, e.Name()) {
-			return fmt.Errorf("web: templates/%s is not used by any page", e.Name())
-		}
-	}
-	return nil
+	return out, nil
 }
 
 // assetRefs returns the constant names passed to the asset function anywhere

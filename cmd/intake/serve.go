@@ -83,6 +83,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		TrustedProxies: cfg.TrustedProxies,
 		Submissions:    &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
 	}
+	dash, err := web.NewDashboard(pool, rc, val, cfg.BaseURL, logger)
+	if err != nil {
+		return fmt.Errorf("dashboard templates: %w", err)
+	}
+	dash.TrustedProxies = cfg.TrustedProxies
+	srv.Dashboard = dash
 	httpServer := &http.Server{
 		Addr:              *addr,
 		Handler:           srv.Handler(),

@@ -1,0 +1,452 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/mail"
+)
+
+// loginView is the data of the log-in page.
+type loginView struct {
+	base
+	Email string // as typed
+	Next  string // a local path to go to afterwards
+	Error string // why the last try failed
+}
+
+// signupView is the data of the sign-up page.
+type signupView struct {
+	base
+	Email  string
+	Errors map[string]string // by input: "email", "password"
+}
+
+// accountView is the data of the account page.
+type accountView struct {
+	base
+	Errors map[string]string // by input: "current", "new", "confirm"
+}
+
+// apiKeysView is the data of the API keys page.
+type apiKeysView struct {
+	base
+	Keys  []apiKeyRow
+	Name  string // the name typed for a new key
+	Error string // about Name
+}
+
+type apiKeyRow struct {
+	ID         string
+	Name       string
+	Prefix     string
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never
+}
+
+// confirmView is the data of the page that asks before a destructive
+// action. dashboard.js shows the same question in a <dialog> and posts
+// from there; without JavaScript the link leads here.
+type confirmView struct {
+	base
+	Heading   string
+	Message   string
+	Action    string // the URL the confirming POST goes to
+	Button    string // e.g. "Delete submission"
+	CancelURL string
+}
+
+// maxFormBody bounds a dashboard form post; the largest is a form's
+// contract with 200 fields.
+const maxFormBody = 512 << 10
+
+// parseForm reads a posted form, answering 400 itself when it cannot.
+func (d *Dashboard) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		d.errorPage(w, r, http.StatusBadRequest, errorView{
+			Heading: "That form could not be read",
+			Message: "What was sent is not a form this page can read, or it is too large.",
+			Hint:    "Go back, reload the page and try again.",
+		})
+		return false
+	}
+	return true
+}
+
+func (d *Dashboard) home(w http.ResponseWriter, r *http.Request) {
+	if state(r).session != nil {
+		http.Redirect(w, r, "/forms", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// nextOr returns the request's next parameter when it is a local path,
+// else fallback.
+func nextOr(r *http.Request, fallback string) string {
+	if next := r.FormValue("next"); localPath(next) {
+		return next
+	}
+	return fallback
+}
+
+func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
+	if state(r).session != nil {
+		http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+		return
+	}
+	renderPage(d, w, r, http.StatusOK, tmplLogin, loginView{base: d.base(w, r, "Log in", ""), Next: nextOr(r, "")})
+}
+
+func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+	if !d.parseForm(w, r) {
+		return
+	}
+	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
+	ip := d.clientIP(r)
+	if wait := d.throttle.wait(email, ip, time.Now()); wait > 0 {
+		d.tooManyAttempts(w, r, wait)
+		return
+	}
+	u, err := accounts.CheckLogin(r.Context(), d.DB, email, password)
+	if errors.Is(err, accounts.ErrBadCredentials) {
+		d.throttle.failed(email, ip, time.Now())
+		renderPage(d, w, r, http.StatusUnauthorized, tmplLogin, loginView{
+			base: d.base(w, r, "Log in", ""), Email: email, Next: nextOr(r, ""),
+			Error: "Wrong email or password. Check both and try again.",
+		})
+		return
+	}
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.throttle.succeeded(email)
+	if err := d.startSession(w, r, u); err != nil {
+		d.error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+}
+
+// tooManyAttempts is the throttle's answer: 429 with when to try again.
+func (d *Dashboard) tooManyAttempts(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	minutes := int(math.Ceil(wait.Minutes()))
+	d.errorPage(w, r, http.StatusTooManyRequests, errorView{
+		Heading: "Too many attempts",
+		Message: "There were too many failed attempts for this account or from your network, so logging in is paused for a while.",
+		Hint:    fmt.Sprintf("Try again in %s.", plural(minutes, "minute", "minutes")),
+		BackURL: "/login", BackLabel: "Back to log in",
+	})
+}
+
+func (d *Dashboard) signupPage(w http.ResponseWriter, r *http.Request) {
+	if state(r).session != nil {
+		http.Redirect(w, r, "/forms", http.StatusSeeOther)
+		return
+	}
+	renderPage(d, w, r, http.StatusOK, tmplSignup, signupView{base: d.base(w, r, "Sign up", "")})
+}
+
+func (d *Dashboard) signup(w http.ResponseWriter, r *http.Request) {
+	if !d.parseForm(w, r) {
+		return
+	}
+	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
+	ip := d.clientIP(r)
+	if wait := d.throttle.wait("", ip, time.Now()); wait > 0 {
+		d.tooManyAttempts(w, r, wait)
+		return
+	}
+	v := signupView{Email: email, Errors: map[string]string{}}
+	if !mail.ValidAddress(email) {
+		v.Errors["email"] = "Enter your email address, such as you@example.com."
+	}
+	if len(password) < accounts.MinPasswordLength {
+		v.Errors["password"] = fmt.Sprintf("Choose a password of at least %d characters.", accounts.MinPasswordLength)
+	}
+	var u *accounts.User
+	if len(v.Errors) == 0 {
+		// Each sign-up costs a password hash: it counts against the
+		// address's attempts like a failed log-in.
+		d.throttle.failed("", ip, time.Now())
+		var err error
+		u, err = accounts.SignUp(r.Context(), d.DB, email, password)
+		switch {
+		case errors.Is(err, accounts.ErrEmailTaken):
+			v.Errors["email"] = "An account with this email exists. Log in instead, or use another email."
+		case err != nil:
+			d.error(w, r, err)
+			return
+		}
+	}
+	if len(v.Errors) > 0 {
+		v.base = d.base(w, r, "Sign up", "")
+		renderPage(d, w, r, http.StatusUnprocessableEntity, tmplSignup, v)
+		return
+	}
+	if err := d.startSession(w, r, u); err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/forms", flash{Kind: flashSuccess, Message: "Welcome to Intake. Create your first form to get its endpoint."})
+}
+
+func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	if st.token != "" {
+		if err := accounts.EndSession(r.Context(), d.DB, st.token); err != nil {
+			d.error(w, r, err)
+			return
+		}
+	}
+	d.clearCookie(w, sessionCookie)
+	st.session, st.token = nil, ""
+	d.redirect(w, r, "/login", flash{Kind: flashSuccess, Message: "You are logged out."})
+}
+
+func (d *Dashboard) accountPage(w http.ResponseWriter, r *http.Request) {
+	renderPage(d, w, r, http.StatusOK, tmplAccount, accountView{base: d.base(w, r, "Account", "account", crumb{Label: "Account"})})
+}
+
+// changePassword sets a new password, ends every session of the user —
+// this one too — and starts a fresh one here, so a session stolen before
+// the change is worth nothing after it.
+func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request) {
+	if !d.parseForm(w, r) {
+		return
+	}
+	s := user(r)
+	current, next, confirm := r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm")
+	ip := d.clientIP(r)
+	if wait := d.throttle.wait(s.Email, ip, time.Now()); wait > 0 {
+		d.tooManyAttempts(w, r, wait)
+		return
+	}
+	v := accountView{Errors: map[string]string{}}
+	switch {
+	case len(next) < accounts.MinPasswordLength:
+		v.Errors["new"] = fmt.Sprintf("Choose a new password of at least %d characters.", accounts.MinPasswordLength)
+	case next != confirm:
+		v.Errors["confirm"] = "The two new passwords differ. Type the same password twice."
+	}
+	if current == "" {
+		v.Errors["current"] = "Enter your current password."
+	}
+	if len(v.Errors) == 0 {
+		u := &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email}
+		err := accounts.ChangePassword(r.Context(), d.DB, u, current, next, "")
+		switch {
+		case errors.Is(err, accounts.ErrBadCredentials):
+			d.throttle.failed(s.Email, ip, time.Now())
+			v.Errors["current"] = "The current password is wrong."
+		case err != nil:
+			d.error(w, r, err)
+			return
+		default:
+			state(r).token = "" // ended with the others
+			if err := d.startSession(w, r, u); err != nil {
+				d.error(w, r, err)
+				return
+			}
+			d.redirect(w, r, "/account", flash{Kind: flashSuccess, Message: "Password changed. Every other session of yours has been logged out."})
+			return
+		}
+	}
+	v.base = d.base(w, r, "Account", "account", crumb{Label: "Account"})
+	renderPage(d, w, r, http.StatusUnprocessableEntity, tmplAccount, v)
+}
+
+// API keys
+
+func (d *Dashboard) apiKeysPage(w http.ResponseWriter, r *http.Request) {
+	d.renderAPIKeys(w, r, http.StatusOK, "", "")
+}
+
+func (d *Dashboard) renderAPIKeys(w http.ResponseWriter, r *http.Request, status int, name, problem string) {
+	keys, err := accounts.APIKeys(r.Context(), d.DB, user(r).AccountID)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	v := apiKeysView{base: d.base(w, r, "API keys", "apikeys", crumb{Label: "API keys"}), Name: name, Error: problem}
+	for _, k := range keys {
+		row := apiKeyRow{ID: k.PublicID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt}
+		if k.LastUsedAt != nil {
+			row.LastUsedAt = *k.LastUsedAt
+		}
+		v.Keys = append(v.Keys, row)
+	}
+	renderPage(d, w, r, status, tmplAPIKeys, v)
+}
+
+func (d *Dashboard) createAPIKey(w http.ResponseWriter, r *http.Request) {
+	if !d.parseForm(w, r) {
+		return
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if len(name) > 200 {
+		d.renderAPIKeys(w, r, http.StatusUnprocessableEntity, name, "Use a name of at most 200 characters.")
+		return
+	}
+	s := user(r)
+	k, key, err := accounts.CreateAPIKey(r.Context(), d.DB, &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email}, name)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	label := "API key created."
+	if k.Name != "" {
+		label = fmt.Sprintf("API key “%s” created.", k.Name)
+	}
+	d.redirect(w, r, "/apikeys", flash{Kind: flashSuccess, Message: label + " Copy it now: it is shown only this once.",
+		Secret: key, SecretLabel: "Your new API key"})
+}
+
+// apiKeyFor returns the account's live key with the URL's id.
+func (d *Dashboard) apiKeyFor(r *http.Request) (*accounts.APIKey, error) {
+	keys, err := accounts.APIKeys(r.Context(), d.DB, user(r).AccountID)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if k.PublicID == chi.URLParam(r, "key_id") {
+			return k, nil
+		}
+	}
+	return nil, accounts.ErrNotFound
+}
+
+func keyName(k *accounts.APIKey) string {
+	if k.Name != "" {
+		return "“" + k.Name + "”"
+	}
+	return k.Prefix + "…"
+}
+
+func (d *Dashboard) confirmRevokeAPIKey(w http.ResponseWriter, r *http.Request) {
+	k, err := d.apiKeyFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	renderPage(d, w, r, http.StatusOK, tmplConfirm, confirmView{
+		base:    d.base(w, r, "Revoke API key", "apikeys", crumb{Label: "API keys", URL: "/apikeys"}, crumb{Label: "Revoke"}),
+		Heading: "Revoke API key " + keyName(k) + "?",
+		Message: "Scripts and agents using the key " + k.Prefix + "… will be refused at once. This cannot be undone.",
+		Action:  "/apikeys/" + k.PublicID + "/revoke", Button: "Revoke key", CancelURL: "/apikeys",
+	})
+}
+
+func (d *Dashboard) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
+	k, err := d.apiKeyFor(r)
+	if err == nil {
+		err = accounts.RevokeAPIKey(r.Context(), d.DB, user(r).AccountID, k.PublicID)
+	}
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/apikeys", flash{Kind: flashSuccess, Message: "API key " + keyName(k) + " revoked."})
+}
+
+// The log-in throttle
+
+// loginThrottle counts failed log-ins (and sign-ups) in a sliding window,
+// per account email and per client address, in memory. It is per process:
+// behind N replicas an attacker gets up to N times the attempts, still far
+// too few to guess a password.
+type loginThrottle struct {
+	window     time.Duration
+	perAccount int
+	perIP      int
+
+	mu    sync.Mutex
+	fails map[string][]time.Time // by "account:<email>" or "ip:<address>", oldest first
+	swept time.Time
+}
+
+// Throttle defaults: 10 failures an account, 50 an address, in 15 minutes.
+func newLoginThrottle() *loginThrottle {
+	return &loginThrottle{window: 15 * time.Minute, perAccount: 10, perIP: 50, fails: map[string][]time.Time{}}
+}
+
+func accountKey(email string) string { return "account:" + strings.ToLower(strings.TrimSpace(email)) }
+
+// wait returns how long email (may be "") and ip must wait before the
+// next attempt; 0 when they may try now.
+func (t *loginThrottle) wait(email, ip string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.waitLocked("ip:"+ip, t.perIP, now)
+	if email != "" {
+		w = max(w, t.waitLocked(accountKey(email), t.perAccount, now))
+	}
+	return w
+}
+
+func (t *loginThrottle) waitLocked(key string, limit int, now time.Time) time.Duration {
+	ts := t.recent(key, now)
+	if len(ts) < limit {
+		return 0
+	}
+	return max(ts[len(ts)-limit].Add(t.window).Sub(now), time.Second)
+}
+
+// recent returns key's failures within the window, dropping older ones.
+func (t *loginThrottle) recent(key string, now time.Time) []time.Time {
+	ts := t.fails[key]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) >= t.window {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(t.fails, key)
+	} else {
+		t.fails[key] = ts
+	}
+	return ts
+}
+
+// failed records a failure of email (may be "") from ip.
+func (t *loginThrottle) failed(email, ip string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if now.Sub(t.swept) > t.window {
+		for k := range t.fails {
+			t.recent(k, now)
+		}
+		t.swept = now
+	}
+	t.add("ip:"+ip, t.perIP, now)
+	if email != "" {
+		t.add(accountKey(email), t.perAccount, now)
+	}
+}
+
+func (t *loginThrottle) add(key string, limit int, now time.Time) {
+	ts := append(t.recent(key, now), now)
+	if len(ts) > limit {
+		ts = ts[len(ts)-limit:]
+	}
+	t.fails[key] = ts
+}
+
+// succeeded forgets email's failures: its owner just proved the password.
+func (t *loginThrottle) succeeded(email string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.fails, accountKey(email))
+}

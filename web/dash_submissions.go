@@ -1,0 +1,363 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/submissions"
+)
+
+// submissionsPerPage is how many rows the table shows at once.
+const submissionsPerPage = 50
+
+// submissionsView is the data of a form's submissions table.
+type submissionsView struct {
+	base
+	FormID    string
+	FormName  string
+	Spam      bool   // the spam tab, else the inbox
+	Query     string // the search, as typed
+	Columns   []string
+	Rows      []submissionRow
+	InboxURL  string
+	SpamURL   string
+	FirstURL  string // the newest page; "" when this is it
+	NextURL   string // the next (older) page; "" on the last
+	ExportURL string // CSV of the tab and search shown
+}
+
+// submissionRow is one submission in the table.
+type submissionRow struct {
+	URL       string
+	CreatedAt time.Time
+	Cells     []string // one per column
+	Replays   int
+}
+
+// maxCell is how many characters of a value the table shows.
+const maxCell = 80
+
+func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	f, err := d.formFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	spam := q.Get("spam") == "true"
+	query := strings.TrimSpace(q.Get("q"))
+	if len(query) > 200 {
+		query = query[:200]
+	}
+	p := submissions.ListParams{Filter: submissions.Filter{FormID: f.ID, Spam: &spam, Query: query}, Limit: submissionsPerPage}
+	if c := q.Get("cursor"); c != "" {
+		// A cursor that is not ours starts from the newest rather than failing.
+		p.After, _ = submissions.ParseCursor(c)
+	}
+	list, next, err := submissions.List(ctx, d.DB, p)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	listURL := "/forms/" + f.PublicID + "/submissions"
+	link := func(spam bool, query, cursor string) string {
+		v := url.Values{}
+		if spam {
+			v.Set("spam", "true")
+		}
+		if query != "" {
+			v.Set("q", query)
+		}
+		if cursor != "" {
+			v.Set("cursor", cursor)
+		}
+		if len(v) == 0 {
+			return listURL
+		}
+		return listURL + "?" + v.Encode()
+	}
+	v := submissionsView{
+		FormID: f.PublicID, FormName: f.Name, Spam: spam, Query: query,
+		InboxURL: link(false, query, ""), SpamURL: link(true, query, ""),
+	}
+	if p.After != nil {
+		v.FirstURL = link(spam, query, "")
+	}
+	if next != nil {
+		v.NextURL = link(spam, query, next.String())
+	}
+	exp := url.Values{"spam": {fmt.Sprint(spam)}}
+	if query != "" {
+		exp.Set("q", query)
+	}
+	v.ExportURL = listURL + ".csv?" + exp.Encode()
+	fields := f.Contract.Fields[:min(len(f.Contract.Fields), 3)]
+	for _, fl := range fields {
+		v.Columns = append(v.Columns, orDefault(fl.Label, fl.Name))
+	}
+	if len(fields) == 0 {
+		v.Columns = []string{"Data"}
+	}
+	for _, s := range list {
+		row := submissionRow{URL: listURL + "/" + s.PublicID(), CreatedAt: s.CreatedAt, Replays: s.Replays}
+		for _, fl := range fields {
+			row.Cells = append(row.Cells, truncate(valueText(s.Data[fl.Name]), maxCell))
+		}
+		if len(fields) == 0 {
+			var parts []string
+			for _, k := range slices.Sorted(maps.Keys(s.Data)) {
+				parts = append(parts, k+": "+valueText(s.Data[k]))
+			}
+			row.Cells = []string{truncate(strings.Join(parts, "; "), maxCell)}
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	title := "Submissions"
+	if spam {
+		title = "Spam"
+	}
+	v.base = d.base(w, r, title+" · "+f.Name, "forms", formCrumbs(f, crumb{Label: "Submissions"})...)
+	renderPage(d, w, r, http.StatusOK, tmplSubmissions, v)
+}
+
+// truncate shortens s to n characters, with an ellipsis.
+func truncate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// valueText is a stored data value as text: lists joined, files by name.
+func valueText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = valueText(e)
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any: // a file
+		return fmt.Sprintf("%v (%v bytes, %v)", v["filename"], v["size"], v["content_type"])
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// submissionView is the data of one submission's page.
+type submissionView struct {
+	base
+	FormID     string
+	FormName   string
+	ID         string
+	URL        string // this page; actions post below it
+	ListURL    string // the tab it is listed under
+	CreatedAt  time.Time
+	Spam       bool
+	SpamReason string
+	Fields     []dataField
+	Meta       []setting
+}
+
+// dataField is one field of the data: the contract's in order, then the
+// others (Extra) by name.
+type dataField struct {
+	Name      string
+	Label     string
+	Value     string
+	Missing   bool // a contract field the submission did not send
+	Extra     bool // not in the form's current contract
+	Multiline bool
+}
+
+// submissionFor returns the account's submission named by the URL, and
+// its form; a submission of another form is not found.
+func (d *Dashboard) submissionFor(r *http.Request) (*forms.Form, *submissions.Submission, error) {
+	f, err := d.formFor(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := submissions.ParseID(chi.URLParam(r, "sub_id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := submissions.Get(r.Context(), d.DB, user(r).AccountID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.FormPublicID != f.PublicID {
+		return nil, nil, submissions.ErrNotFound
+	}
+	return f, s, nil
+}
+
+func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
+	f, s, err := d.submissionFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	list := "/forms/" + f.PublicID + "/submissions"
+	v := submissionView{
+		FormID: f.PublicID, FormName: f.Name, ID: s.PublicID(), URL: list + "/" + s.PublicID(), ListURL: list,
+		CreatedAt: s.CreatedAt, Spam: s.Spam, SpamReason: s.SpamReason,
+	}
+	if s.Spam {
+		v.ListURL += "?spam=true"
+	}
+	seen := map[string]bool{}
+	for _, fl := range f.Contract.Fields {
+		val, ok := s.Data[fl.Name]
+		text := valueText(val)
+		v.Fields = append(v.Fields, dataField{Name: fl.Name, Label: orDefault(fl.Label, fl.Name), Value: text, Missing: !ok,
+			Multiline: fl.Type == forms.TypeTextarea || strings.Contains(text, "\n")})
+		seen[fl.Name] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
+		if !seen[k] {
+			text := valueText(s.Data[k])
+			v.Fields = append(v.Fields, dataField{Name: k, Label: k, Value: text, Extra: true, Multiline: strings.Contains(text, "\n")})
+		}
+	}
+	m := s.Meta
+	key := s.IdempotencyKey
+	switch {
+	case key == "":
+		key = "none (a keyless JSON request, or dedupe was off)"
+	case strings.HasPrefix(key, "auto:"):
+		key = "implicit, from the browser’s address and data (" + truncate(key, 40) + ")"
+	}
+	meta := []setting{
+		{"Received", formatWhen(s.CreatedAt)},
+		{"Submission id", s.PublicID()},
+		{"IP address", m.IP},
+		{"User agent", m.UserAgent},
+		{"Referrer", m.Referrer},
+		{"Origin", m.Origin},
+		{"Subject (_subject)", m.Subject},
+		{"Reply-to", m.ReplyTo},
+		{"Cc", strings.Join(m.CC, ", ")},
+		{"Language", m.Language},
+		{"Next (_next)", m.Next},
+		{"Contract version", fmt.Sprint(s.ContractVersion)},
+		{"Idempotency key", key},
+		{"Duplicates absorbed", fmt.Sprint(s.Replays)},
+	}
+	if s.Spam {
+		meta = append(meta, setting{"Spam because", orDefault(s.SpamReason, "marked as spam")})
+	}
+	for _, kv := range meta {
+		if kv.Value != "" {
+			v.Meta = append(v.Meta, kv)
+		}
+	}
+	v.base = d.base(w, r, "Submission · "+f.Name, "forms", formCrumbs(f, crumb{Label: "Submissions", URL: list}, crumb{Label: formatWhen(s.CreatedAt)})...)
+	renderPage(d, w, r, http.StatusOK, tmplSubmission, v)
+}
+
+// markSpam moves a submission to the spam tab or back to the inbox.
+func (d *Dashboard) markSpam(spam bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f, s, err := d.submissionFor(r)
+		if err == nil {
+			_, err = submissions.SetSpam(r.Context(), d.DB, user(r).AccountID, s.ID, spam)
+		}
+		if err != nil {
+			d.error(w, r, err)
+			return
+		}
+		msg := "Moved to the inbox."
+		if spam {
+			msg = "Marked as spam. It is under the Spam tab now."
+		}
+		d.redirect(w, r, "/forms/"+f.PublicID+"/submissions/"+s.PublicID(), flash{Kind: flashSuccess, Message: msg})
+	}
+}
+
+func (d *Dashboard) confirmDeleteSubmission(w http.ResponseWriter, r *http.Request) {
+	f, s, err := d.submissionFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	page := "/forms/" + f.PublicID + "/submissions/" + s.PublicID()
+	renderPage(d, w, r, http.StatusOK, tmplConfirm, confirmView{
+		base: d.base(w, r, "Delete submission", "forms", formCrumbs(f, crumb{Label: "Submissions", URL: "/forms/" + f.PublicID + "/submissions"},
+			crumb{Label: "Delete"})...),
+		Heading: "Delete the submission of " + formatWhen(s.CreatedAt) + "?",
+		Message: "Its data and files are deleted for good. A retry with its idempotency key is still answered as before, and is not stored again.",
+		Action:  page + "/delete", Button: "Delete submission", CancelURL: page,
+	})
+}
+
+func (d *Dashboard) deleteSubmission(w http.ResponseWriter, r *http.Request) {
+	f, s, err := d.submissionFor(r)
+	if err == nil {
+		err = submissions.Delete(r.Context(), d.DB, user(r).AccountID, s.ID)
+	}
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	to := "/forms/" + f.PublicID + "/submissions"
+	if s.Spam {
+		to += "?spam=true"
+	}
+	d.redirect(w, r, to, flash{Kind: flashSuccess, Message: "Submission deleted."})
+}
+
+// exportChunkTimeout is how long the browser has to take each 1,000 rows.
+const exportChunkTimeout = time.Minute
+
+// exportCSV streams the tab and search shown as CSV, in constant memory,
+// as the API's export does (api.StreamExport, which web cannot import).
+func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	f, err := d.formFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	filter := submissions.Filter{FormID: f.ID}
+	q := r.URL.Query()
+	if v := q.Get("spam"); v == "true" || v == "false" {
+		spam := v == "true"
+		filter.Spam = &spam
+	}
+	if v := strings.TrimSpace(q.Get("q")); v != "" && len(v) <= 200 {
+		filter.Query = v
+	}
+	exp, err := submissions.PrepareExport(ctx, d.DB, submissions.CSV, f, filter)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", submissions.CSV.ContentType())
+	w.Header().Set("Content-Disposition", `attachment; filename="`+submissions.CSV.FileName(f, time.Now())+`"`)
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	n, err := exp.Write(ctx, d.DB, w, func() error {
+		_ = rc.SetWriteDeadline(time.Now().Add(exportChunkTimeout))
+		return rc.Flush()
+	})
+	if err != nil {
+		d.logger(r).WarnContext(ctx, "dashboard: export cut short", "form", f.PublicID, "rows", n, "err", err)
+	}
+}

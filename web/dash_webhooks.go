@@ -1,0 +1,401 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/webhooks"
+)
+
+// webhooksView is the data of a form's webhooks page.
+type webhooksView struct {
+	base
+	FormID      string
+	FormName    string
+	Endpoints   []endpointRow
+	URL         string // the new endpoint's URL, as typed
+	IncludeSpam bool
+	Error       string // about URL
+}
+
+type endpointRow struct {
+	ID             string
+	URL            string
+	Enabled        bool
+	IncludeSpam    bool
+	DisabledReason string
+	FailingSince   time.Time // zero: not failing
+	CreatedAt      time.Time
+}
+
+// webhookView is the data of one endpoint's page: its settings, its
+// secret (only when revealed) and its delivery log.
+type webhookView struct {
+	base
+	FormID         string
+	FormName       string
+	ID             string
+	URL            string // as stored, or as typed when it was refused
+	Enabled        bool
+	IncludeSpam    bool
+	DisabledReason string
+	FailingSince   time.Time
+	CreatedAt      time.Time
+	RotatingUntil  time.Time // the previous secret signs too until then; zero: no rotation under way
+	Secret         string    // set only by the reveal button's POST
+	Error          string    // about URL
+	Deliveries     []deliveryRow
+	FirstURL       string // the newest deliveries; "" when shown
+	NextURL        string // older deliveries; "" on the last page
+}
+
+type deliveryRow struct {
+	ID            string
+	URL           string
+	SubmissionID  string
+	SubmissionURL string
+	State         string
+	Attempts      int
+	LastStatus    int // 0: no answer
+	LastError     string
+	NextAttemptAt time.Time
+	CreatedAt     time.Time
+}
+
+// deliveryView is the data of one delivery's page with its attempts.
+type deliveryView struct {
+	base
+	deliveryRow
+	MessageID    string
+	Redeliveries int
+	WebhookID    string
+	WebhookURL   string
+	FormID       string
+	Problem      string // why a redelivery was refused
+	AttemptLog   []attemptRow
+}
+
+type attemptRow struct {
+	At        time.Time
+	Status    int // 0: no answer
+	LatencyMS int64
+	Body      string // the first 4 KiB of the answer
+	Error     string
+}
+
+// deliveriesPerPage is how many deliveries an endpoint's page lists.
+const deliveriesPerPage = 50
+
+func (d *Dashboard) webhooksPage(w http.ResponseWriter, r *http.Request) {
+	f, err := d.formFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.renderWebhooks(w, r, http.StatusOK, f, webhooksView{})
+}
+
+func (d *Dashboard) renderWebhooks(w http.ResponseWriter, r *http.Request, status int, f *forms.Form, v webhooksView) {
+	list, err := webhooks.List(r.Context(), d.DB, f.ID)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	v.FormID, v.FormName = f.PublicID, f.Name
+	for _, e := range list {
+		row := endpointRow{ID: e.PublicID, URL: e.URL, Enabled: e.Enabled, IncludeSpam: e.IncludeSpam,
+			DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt}
+		if e.FailingSince != nil {
+			row.FailingSince = *e.FailingSince
+		}
+		v.Endpoints = append(v.Endpoints, row)
+	}
+	v.base = d.base(w, r, "Webhooks · "+f.Name, "forms", formCrumbs(f, crumb{Label: "Webhooks"})...)
+	renderPage(d, w, r, status, tmplWebhooks, v)
+}
+
+func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request) {
+	f, err := d.formFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	if !d.parseForm(w, r) {
+		return
+	}
+	u := strings.TrimSpace(r.PostFormValue("url"))
+	spam := r.PostFormValue("include_spam") != ""
+	e, err := webhooks.Create(r.Context(), d.DB, f, webhooks.Input{URL: &u, IncludeSpam: &spam})
+	if msg, ok := urlProblem(err); ok {
+		d.renderWebhooks(w, r, http.StatusUnprocessableEntity, f, webhooksView{URL: u, IncludeSpam: spam, Error: msg})
+		return
+	}
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/webhooks/"+e.PublicID, flash{Kind: flashSuccess,
+		Message: "Webhook added. Copy its signing secret now and give it to your receiver: this page does not show it again unless you reveal it.",
+		Secret:  e.Secret, SecretLabel: "Signing secret"})
+}
+
+// urlProblem returns the message of a refused endpoint URL.
+func urlProblem(err error) (string, bool) {
+	var verr *forms.ValidationError
+	if !errors.As(err, &verr) || len(verr.Errors) == 0 {
+		return "", false
+	}
+	return "Enter an absolute http or https URL without a user name or password, such as https://example.com/hooks/intake.", true
+}
+
+// endpointFor returns the account's endpoint named by the URL and its form.
+func (d *Dashboard) endpointFor(r *http.Request) (*webhooks.Endpoint, *forms.Form, error) {
+	e, err := webhooks.ForAccount(r.Context(), d.DB, user(r).AccountID, chi.URLParam(r, "wh_id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := forms.ForAccount(r.Context(), d.DB, user(r).AccountID, e.FormPublicID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, f, nil
+}
+
+func (d *Dashboard) webhookPage(w http.ResponseWriter, r *http.Request) {
+	e, f, err := d.endpointFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.renderWebhook(w, r, http.StatusOK, e, f, webhookView{URL: e.URL})
+}
+
+func (d *Dashboard) renderWebhook(w http.ResponseWriter, r *http.Request, status int, e *webhooks.Endpoint, f *forms.Form, v webhookView) {
+	var before *int64
+	if c := r.URL.Query().Get("before"); c != "" {
+		b, err1 := base64.RawURLEncoding.DecodeString(c)
+		n, err2 := strconv.ParseInt(string(b), 10, 64)
+		if err1 == nil && err2 == nil {
+			before = &n
+			v.FirstURL = "/webhooks/" + e.PublicID
+		}
+	}
+	list, err := webhooks.Deliveries(r.Context(), d.DB, e.ID, before, deliveriesPerPage+1)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	if len(list) > deliveriesPerPage {
+		list = list[:deliveriesPerPage]
+		v.NextURL = "/webhooks/" + e.PublicID + "?before=" +
+			base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[deliveriesPerPage-1].ID, 10)))
+	}
+	for _, dl := range list {
+		v.Deliveries = append(v.Deliveries, d.deliveryRow(f, dl))
+	}
+	v.FormID, v.FormName, v.ID = f.PublicID, f.Name, e.PublicID
+	v.Enabled, v.IncludeSpam, v.DisabledReason, v.CreatedAt = e.Enabled, e.IncludeSpam, e.DisabledReason, e.CreatedAt
+	if e.FailingSince != nil {
+		v.FailingSince = *e.FailingSince
+	}
+	if len(e.Secrets(time.Now())) > 1 {
+		v.RotatingUntil = *e.PreviousSecretExpiresAt
+	}
+	v.base = d.base(w, r, "Webhook · "+f.Name, "forms", formCrumbs(f, crumb{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"},
+		crumb{Label: e.Hostname()})...)
+	renderPage(d, w, r, status, tmplWebhook, v)
+}
+
+func (d *Dashboard) deliveryRow(f *forms.Form, dl *webhooks.Delivery) deliveryRow {
+	sub := submissions.FormatID(dl.SubmissionID)
+	row := deliveryRow{ID: dl.PublicID, URL: "/deliveries/" + dl.PublicID, SubmissionID: sub,
+		SubmissionURL: "/forms/" + f.PublicID + "/submissions/" + sub, State: dl.State, Attempts: dl.Attempts,
+		LastError: dl.LastError, CreatedAt: dl.CreatedAt}
+	if dl.LastStatus != nil {
+		row.LastStatus = *dl.LastStatus
+	}
+	if dl.NextAttemptAt != nil && (dl.State == webhooks.StatePending || dl.State == webhooks.StateRetrying) {
+		row.NextAttemptAt = *dl.NextAttemptAt
+	}
+	return row
+}
+
+func (d *Dashboard) updateWebhook(w http.ResponseWriter, r *http.Request) {
+	e, f, err := d.endpointFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	if !d.parseForm(w, r) {
+		return
+	}
+	u := strings.TrimSpace(r.PostFormValue("url"))
+	enabled, spam := r.PostFormValue("enabled") != "", r.PostFormValue("include_spam") != ""
+	_, err = webhooks.Update(r.Context(), d.DB, e, webhooks.Input{URL: &u, Enabled: &enabled, IncludeSpam: &spam})
+	if msg, ok := urlProblem(err); ok {
+		d.renderWebhook(w, r, http.StatusUnprocessableEntity, e, f, webhookView{URL: u, Error: msg})
+		return
+	}
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/webhooks/"+e.PublicID, flash{Kind: flashSuccess, Message: "Webhook saved."})
+}
+
+func (d *Dashboard) setWebhookEnabled(enabled bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		e, _, err := d.endpointFor(r)
+		if err == nil {
+			_, err = webhooks.Update(r.Context(), d.DB, e, webhooks.Input{Enabled: &enabled})
+		}
+		if err != nil {
+			d.error(w, r, err)
+			return
+		}
+		msg := "Webhook disabled: new submissions are not sent to it."
+		if enabled {
+			msg = "Webhook enabled: new submissions are sent to it. Redeliver the ones it missed from the log below."
+		}
+		d.redirect(w, r, "/webhooks/"+e.PublicID, flash{Kind: flashSuccess, Message: msg})
+	}
+}
+
+// revealSecret shows the endpoint's secret on its page. It changes
+// nothing, but is a POST so that the secret is never in a URL, a history
+// entry or a page fetched by a prefetcher.
+func (d *Dashboard) revealSecret(w http.ResponseWriter, r *http.Request) {
+	e, f, err := d.endpointFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.renderWebhook(w, r, http.StatusOK, e, f, webhookView{URL: e.URL, Secret: e.Secret})
+}
+
+func (d *Dashboard) confirmRotate(w http.ResponseWriter, r *http.Request) {
+	e, f, err := d.endpointFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	page := "/webhooks/" + e.PublicID
+	renderPage(d, w, r, http.StatusOK, tmplConfirm, confirmView{
+		base: d.base(w, r, "Rotate secret", "forms", formCrumbs(f, crumb{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"},
+			crumb{Label: e.Hostname(), URL: page}, crumb{Label: "Rotate secret"})...),
+		Heading: "Rotate the signing secret of " + e.Hostname() + "?",
+		Message: "A new secret signs every delivery from now on. For 24 hours the old one signs too (both signatures are sent), " +
+			"so your receiver keeps working while you switch it to the new secret.",
+		Action: page + "/rotate", Button: "Rotate secret", CancelURL: page,
+	})
+}
+
+func (d *Dashboard) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	e, _, err := d.endpointFor(r)
+	if err == nil {
+		e, err = webhooks.Rotate(r.Context(), d.DB, e)
+	}
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/webhooks/"+e.PublicID, flash{Kind: flashSuccess,
+		Message: "Secret rotated. The old secret keeps signing alongside the new one for 24 hours: switch your receiver within that time.",
+		Secret:  e.Secret, SecretLabel: "New signing secret"})
+}
+
+func (d *Dashboard) confirmDeleteWebhook(w http.ResponseWriter, r *http.Request) {
+	e, f, err := d.endpointFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	page := "/webhooks/" + e.PublicID
+	renderPage(d, w, r, http.StatusOK, tmplConfirm, confirmView{
+		base: d.base(w, r, "Delete webhook", "forms", formCrumbs(f, crumb{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"},
+			crumb{Label: e.Hostname(), URL: page}, crumb{Label: "Delete"})...),
+		Heading: "Delete the webhook to " + e.Hostname() + "?",
+		Message: "Nothing more is sent to " + e.Origin() + ", deliveries still queued are cancelled, and its delivery log is deleted. " +
+			"To pause it instead, disable it.",
+		Action: page + "/delete", Button: "Delete webhook", CancelURL: page,
+	})
+}
+
+func (d *Dashboard) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	e, f, err := d.endpointFor(r)
+	if err == nil {
+		err = webhooks.Delete(r.Context(), d.DB, e)
+	}
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/forms/"+f.PublicID+"/webhooks", flash{Kind: flashSuccess, Message: "Webhook deleted."})
+}
+
+// Deliveries
+
+func (d *Dashboard) deliveryPage(w http.ResponseWriter, r *http.Request) {
+	d.renderDelivery(w, r, http.StatusOK, "")
+}
+
+func (d *Dashboard) renderDelivery(w http.ResponseWriter, r *http.Request, status int, problem string) {
+	ctx := r.Context()
+	dl, err := webhooks.DeliveryForAccount(ctx, d.DB, user(r).AccountID, chi.URLParam(r, "dlv_id"))
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	e, err := webhooks.ForAccount(ctx, d.DB, user(r).AccountID, dl.EndpointPublicID)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	f, err := forms.ForAccount(ctx, d.DB, user(r).AccountID, e.FormPublicID)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	attempts, err := webhooks.Attempts(ctx, d.DB, dl.ID)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	v := deliveryView{deliveryRow: d.deliveryRow(f, dl), MessageID: dl.MessageID, Redeliveries: dl.Redeliveries,
+		WebhookID: e.PublicID, WebhookURL: e.URL, FormID: f.PublicID, Problem: problem}
+	for _, a := range attempts {
+		v.AttemptLog = append(v.AttemptLog, attemptRow{At: a.At, Status: a.Status, LatencyMS: a.Latency.Milliseconds(), Body: a.ResponseBody, Error: a.Error})
+	}
+	v.base = d.base(w, r, "Delivery · "+f.Name, "forms", formCrumbs(f, crumb{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"},
+		crumb{Label: e.Hostname(), URL: "/webhooks/" + e.PublicID}, crumb{Label: "Delivery"})...)
+	renderPage(d, w, r, status, tmplDelivery, v)
+}
+
+// redeliver sends a delivery once more, with the same webhook-id. A
+// disabled endpoint refuses (409), and the delivery's page says why.
+func (d *Dashboard) redeliver(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	dl, err := webhooks.DeliveryForAccount(ctx, d.DB, user(r).AccountID, chi.URLParam(r, "dlv_id"))
+	if err == nil {
+		err = webhooks.Redeliver(ctx, d.DB, d.River, dl)
+	}
+	if errors.Is(err, webhooks.ErrDisabled) {
+		d.renderDelivery(w, r, http.StatusConflict,
+			"This webhook is disabled, so nothing can be sent to it. Enable it on the webhook’s page, then redeliver.")
+		return
+	}
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/deliveries/"+dl.PublicID, flash{Kind: flashSuccess,
+		Message: "Redelivery queued: it is sent within seconds, with the same webhook-id, so your receiver can tell it is a repeat."})
+}

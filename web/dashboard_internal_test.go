@@ -1,0 +1,179 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/intakehq/intake/forms"
+)
+
+// TestNewDashboardChecksTemplates checks that a broken dashboard template,
+// or one that does not fit its view, fails NewDashboard (and New), so that
+// start-up fails instead of a page view.
+func TestNewDashboardChecksTemplates(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Copy", func(t *testing.T) {
+		t.Parallel()
+		if _, err := newDashboard(embeddedCopy(t), nil, nil, nil, "http://localhost:8080", nil); err != nil {
+			t.Fatalf("newDashboard of an unchanged copy: %v", err)
+		}
+	})
+
+	tests := []struct {
+		name    string
+		change  func(fstest.MapFS)
+		wantErr string
+	}{
+		{"BrokenPage", func(m fstest.MapFS) {
+			m["templates/dash_forms.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{range .Forms}}{{end}`)}
+		}, "parse dash_forms.html"},
+		{"BrokenLayout", func(m fstest.MapFS) {
+			m["templates/dash_layout.html"] = &fstest.MapFile{Data: []byte(`<html>{{template "content" .}`)}
+		}, "parse dash_layout.html"},
+		{"FieldNotInView", func(m fstest.MapFS) {
+			m["templates/dash_apikeys.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{.NoSuchField}}{{end}}`)}
+		}, "dash_apikeys.html does not fit its view"},
+		{"MissingContent", func(m fstest.MapFS) {
+			m["templates/dash_outbox.html"] = &fstest.MapFile{Data: []byte(`{{define "other"}}x{{end}}`)}
+		}, `dash_outbox.html does not define "content"`},
+		{"MissingPage", func(m fstest.MapFS) { delete(m, "templates/dash_webhook.html") }, "dash_webhook.html"},
+		{"StrayTemplate", func(m fstest.MapFS) {
+			m["templates/dash_old.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}x{{end}}`)}
+		}, "templates/dash_old.html is not used"},
+		{"MissingAsset", func(m fstest.MapFS) { delete(m, "static/dashboard.js") }, `uses asset "dashboard.js"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := embeddedCopy(t)
+			tt.change(m)
+			_, err := newDashboard(m, nil, nil, nil, "http://localhost:8080", nil)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("newDashboard error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+
+	t.Run("NewFailsToo", func(t *testing.T) {
+		t.Parallel()
+		m := embeddedCopy(t)
+		m["templates/dash_forms.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{if}}{{end}}`)}
+		if _, err := newPages(m); err == nil || !strings.Contains(err.Error(), "dash_forms.html") {
+			t.Fatalf("newPages error = %v", err)
+		}
+	})
+}
+
+// TestDashboardJSSyntax checks that dashboard.js parses, when node is installed.
+func TestDashboardJSSyntax(t *testing.T) {
+	t.Parallel()
+	runNode(t, "--check", "static/dashboard.js")
+}
+
+func TestHumanize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		`fields[2].rules "x": not a valid validator rule string`: `Rules "x": not a valid validator rule string`,
+		`fields[0].name "email" is used twice`:                   `Name "email" is used twice`,
+		`fields[3] is a select and needs options`:                `This field is a select and needs options`,
+		`notify_emails[1] must be one plain email address`:       `Line 2 must be one plain email address`,
+		`redirect_url must be an absolute http or https URL`:     `redirect_url must be an absolute http or https URL`,
+	} {
+		if got := humanize(in); got != want {
+			t.Errorf("humanize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	t.Parallel()
+	for next, want := range map[string]bool{
+		"/forms": true, "/forms/abc/submissions?spam=true": true,
+		"": false, "forms": false, "//evil.example": false, "/\\evil.example": false, "https://evil.example/": false,
+		"/x\r\nSet-Cookie: a=b": false, "javascript:alert(1)": false,
+	} {
+		if got := localPath(next); got != want {
+			t.Errorf("localPath(%q) = %v, want %v", next, got, want)
+		}
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	t.Parallel()
+	th := newLoginThrottle()
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+	// Per account: the eleventh try waits until the first failure leaves
+	// the window; other accounts and addresses are not held up.
+	for i := range 10 {
+		if w := th.wait("Ada@Example.com", "192.0.2.1", now); w != 0 {
+			t.Fatalf("try %d waits %v", i+1, w)
+		}
+		th.failed("ada@example.com", "192.0.2.1", now.Add(time.Duration(i)*time.Minute))
+	}
+	if w := th.wait("ADA@example.com", "198.51.100.7", now.Add(10*time.Minute)); w != 5*time.Minute {
+		t.Errorf("the account waits %v, want 5m", w)
+	}
+	if w := th.wait("grace@example.com", "192.0.2.1", now.Add(10*time.Minute)); w != 0 {
+		t.Errorf("another account waits %v", w)
+	}
+	if w := th.wait("ada@example.com", "192.0.2.1", now.Add(15*time.Minute)); w != 0 {
+		t.Errorf("after the window the account waits %v", w)
+	}
+	th.succeeded("ada@example.com")
+
+	// Per address: 50 failures over many accounts hold up the address only.
+	for i := range 50 {
+		th.failed(fmt.Sprintf("user%d@example.com", i), "203.0.113.9", now)
+	}
+	if w := th.wait("new@example.com", "203.0.113.9", now.Add(time.Minute)); w != 14*time.Minute {
+		t.Errorf("the address waits %v, want 14m", w)
+	}
+	if w := th.wait("new@example.com", "203.0.113.10", now.Add(time.Minute)); w != 0 {
+		t.Errorf("another address waits %v", w)
+	}
+	// Old entries are swept, so the map does not grow without bound.
+	th.failed("", "203.0.113.11", now.Add(time.Hour))
+	if len(th.fails) != 1 {
+		t.Errorf("%d throttle entries after the sweep, want 1", len(th.fails))
+	}
+}
+
+// TestEditorSettings checks that a save patches only the settings the
+// editor shows, so that one it does not show keeps its value.
+func TestEditorSettings(t *testing.T) {
+	t.Parallel()
+	window := forms.Duration(0)
+	raw, err := editorSettings(forms.Settings{RedirectURL: "https://example.com/thanks", ImplicitDedupeWindow: &window,
+		BlockedWords: []string{"casino"}}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slices.Sorted(maps.Keys(members)), slices.Sorted(slices.Values(settingKeys)); !slices.Equal(got, want) {
+		t.Errorf("patched members %v, want the editor's %v", got, want)
+	}
+	if string(members["implicit_dedupe_window"]) != `"0"` || string(members["blocked_words"]) != `["casino"]` {
+		t.Errorf("patch %s", raw)
+	}
+	// Every setting has an input: a new member of forms.Settings must get
+	// one (and a place in settingKeys), or the editor would never show it.
+	all, _ := json.Marshal(forms.Settings{}.WithDefaults())
+	var every map[string]json.RawMessage
+	_ = json.Unmarshal(all, &every)
+	for k := range every {
+		if !slices.Contains(settingKeys, k) {
+			t.Errorf("setting %q has no input in the editor", k)
+		}
+	}
+}
