@@ -23,6 +23,7 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
+	"github.com/intakehq/intake/webhooks"
 )
 
 // Server holds the edge's dependencies.
@@ -38,6 +39,8 @@ type Server struct {
 	RateLimit   *RateLimiter // per API key; nil: unlimited
 	// SubmitLimit limits /f/ per client address and form; nil: unlimited.
 	SubmitLimit *SubmitLimiter
+	// Sealer encrypts webhook secrets at rest; nil keeps them in clear.
+	Sealer *webhooks.Sealer
 	// TrustedProxies are the load balancers whose X-Forwarded-For is
 	// believed (INTAKE_TRUSTED_PROXIES); empty: none.
 	TrustedProxies []netip.Prefix

@@ -21,6 +21,7 @@ import (
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
+	"github.com/intakehq/intake/webhooks"
 )
 
 // testBundle is one running Intake edge on its own database.
@@ -58,6 +59,9 @@ func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	t.Cleanup(ts.Close)
 	srv.BaseURL = ts.URL
 	srv.Submissions = testfactory.Submissions(t, db, ts.URL)
+	if srv.Sealer, err = webhooks.NewSealer("test secret key"); err != nil {
+		t.Fatal(err)
+	}
 	srv.Submissions.Replays = &submissions.ReplayCounter{DB: db} // flushed by the tests that read it
 	// The API's rate limit as served by default, so its headers are
 	// checked against the description on every answer.

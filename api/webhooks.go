@@ -30,11 +30,13 @@ type webhookBody struct {
 	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
-func toWebhookBody(e *webhooks.Endpoint, withSecret bool) webhookBody {
+// toWebhookBody shows e; secret is its secret in clear, "" when it is not
+// to be shown.
+func toWebhookBody(e *webhooks.Endpoint, secret string) webhookBody {
 	b := webhookBody{ID: e.PublicID, Form: e.FormPublicID, URL: e.URL, Enabled: e.Enabled, IncludeSpam: e.IncludeSpam,
 		DisabledReason: e.DisabledReason, FailingSince: e.FailingSince, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
-	if withSecret {
-		b.Secret = e.Secret
+	if secret != "" {
+		b.Secret = secret
 		b.PreviousSecretExpiresAt = e.PreviousSecretExpiresAt
 	}
 	return b
@@ -85,13 +87,13 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	e, err := webhooks.Create(r.Context(), s.DB, form, in)
+	e, secret, err := webhooks.Create(r.Context(), s.DB, s.Sealer, form, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", s.BaseURL+"/api/v1/webhooks/"+e.PublicID)
-	writeJSON(w, http.StatusCreated, toWebhookBody(e, true))
+	writeJSON(w, http.StatusCreated, toWebhookBody(e, secret))
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -107,7 +109,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 	}
 	out := listBody[webhookBody]{Data: make([]webhookBody, 0, len(list))}
 	for _, e := range list {
-		out.Data = append(out.Data, toWebhookBody(e, false))
+		out.Data = append(out.Data, toWebhookBody(e, ""))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -123,7 +125,7 @@ func (s *Server) endpointFor(w http.ResponseWriter, r *http.Request) (*webhooks.
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 	if e, ok := s.endpointFor(w, r); ok {
-		writeJSON(w, http.StatusOK, toWebhookBody(e, false))
+		writeJSON(w, http.StatusOK, toWebhookBody(e, ""))
 	}
 }
 
@@ -142,7 +144,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toWebhookBody(e, false))
+	writeJSON(w, http.StatusOK, toWebhookBody(e, ""))
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
@@ -162,12 +164,12 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := webhooks.Rotate(r.Context(), s.DB, e)
+	e, secret, err := webhooks.Rotate(r.Context(), s.DB, s.Sealer, e)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toWebhookBody(e, true))
+	writeJSON(w, http.StatusOK, toWebhookBody(e, secret))
 }
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {

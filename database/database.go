@@ -4,6 +4,8 @@ package database
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -143,4 +145,21 @@ func IsUnavailable(err error) bool {
 func isCode(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// InstanceSecret returns the instance's secret key, generating and storing
+// it on first use (every replica then reads the same one). It is used when
+// INTAKE_SECRET_KEY is not set.
+func InstanceSecret(ctx context.Context, db Executor) (string, error) {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	var key string
+	err := db.QueryRow(ctx, `
+WITH ins AS (
+	INSERT INTO instance_settings (name, value) VALUES ('secret_key', $1)
+	ON CONFLICT (name) DO NOTHING RETURNING value
+)
+SELECT value FROM ins UNION ALL SELECT value FROM instance_settings WHERE name = 'secret_key' LIMIT 1`,
+		base64.RawURLEncoding.EncodeToString(raw)).Scan(&key)
+	return key, err
 }

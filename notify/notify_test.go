@@ -111,8 +111,12 @@ func setup(t *testing.T, mailer mail.Mailer) *bundle {
 	db, _ := testdb.New(t)
 	acct := testfactory.NewAccount(ctx, t, db)
 	b := &bundle{db: db, account: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil)}
+	sealer, err := webhooks.NewSealer("test secret key")
+	if err != nil {
+		t.Fatal(err)
+	}
 	b.deps = notify.Deps{
-		DB: db, Mailer: mailer, HTTPClient: webhooks.NewHTTPClient(true), From: "Intake <no-reply@intake.test>",
+		DB: db, Mailer: mailer, HTTPClient: webhooks.NewHTTPClient(true), Sealer: sealer, From: "Intake <no-reply@intake.test>",
 		BaseURL: "http://intake.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Schedule: []time.Duration{50 * time.Millisecond},
 	}
@@ -144,12 +148,18 @@ func (b *bundle) start(t *testing.T) {
 	})
 }
 
+// endpoint adds a webhook endpoint; Secret of the result is in clear, as
+// the receiver holds it.
 func (b *bundle) endpoint(t *testing.T, url string, includeSpam bool) *webhooks.Endpoint {
 	t.Helper()
-	e, err := webhooks.Create(context.Background(), b.db, b.form, webhooks.Input{URL: &url, IncludeSpam: &includeSpam})
+	e, secret, err := webhooks.Create(context.Background(), b.db, b.deps.Sealer, b.form, webhooks.Input{URL: &url, IncludeSpam: &includeSpam})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.HasPrefix(e.Secret, "sealed:v1:") || strings.Contains(e.Secret, secret[6:]) {
+		t.Fatalf("the stored secret is not sealed: %q", e.Secret)
+	}
+	e.Secret = secret
 	return e
 }
 
@@ -438,7 +448,11 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	b := setup(t, nil)
 	rc := newReceiver(t)
 	ep := b.endpoint(t, rc.URL, false)
-	rotated, err := webhooks.Rotate(context.Background(), b.db, ep)
+	stored, err := webhooks.ByID(context.Background(), b.db, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, newSecret, err := webhooks.Rotate(context.Background(), b.db, b.deps.Sealer, stored)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +462,7 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	if len(got) != 1 || len(strings.Fields(got[0].signature)) != 2 {
 		t.Fatalf("want one delivery with two signatures, got %v", got)
 	}
-	if !verify(ep.Secret, got[0]) || !verify(rotated.Secret, got[0]) {
+	if !verify(ep.Secret, got[0]) || !verify(newSecret, got[0]) {
 		t.Error("both the old and the new secret must verify during the grace period")
 	}
 }

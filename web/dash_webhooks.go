@@ -133,7 +133,7 @@ func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	u := strings.TrimSpace(r.PostFormValue("url"))
 	spam := r.PostFormValue("include_spam") != ""
-	e, err := webhooks.Create(r.Context(), d.DB, f, webhooks.Input{URL: &u, IncludeSpam: &spam})
+	e, secret, err := webhooks.Create(r.Context(), d.DB, d.Sealer, f, webhooks.Input{URL: &u, IncludeSpam: &spam})
 	if msg, ok := urlProblem(err); ok {
 		d.renderWebhooks(w, r, http.StatusUnprocessableEntity, f, webhooksView{URL: u, IncludeSpam: spam, Error: msg})
 		return
@@ -144,7 +144,7 @@ func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	d.redirect(w, r, "/webhooks/"+e.PublicID, flash{Kind: flashSuccess,
 		Message: "Webhook added. Copy its signing secret now and give it to your receiver: this page does not show it again unless you reveal it.",
-		Secret:  e.Secret, SecretLabel: "Signing secret"})
+		Secret:  secret, SecretLabel: "Signing secret"})
 }
 
 // urlProblem returns the message of a refused endpoint URL.
@@ -206,7 +206,7 @@ func (d *Dashboard) renderWebhook(w http.ResponseWriter, r *http.Request, status
 	if e.FailingSince != nil {
 		v.FailingSince = *e.FailingSince
 	}
-	if len(e.Secrets(time.Now())) > 1 {
+	if e.Rotating(time.Now()) {
 		v.RotatingUntil = *e.PreviousSecretExpiresAt
 	}
 	v.base = d.base(w, r, "Webhook · "+f.Name, "forms", formCrumbs(f, crumb{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"},
@@ -278,7 +278,12 @@ func (d *Dashboard) revealSecret(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
-	d.renderWebhook(w, r, http.StatusOK, e, f, webhookView{URL: e.URL, Secret: e.Secret})
+	secret, err := d.Sealer.Open(e.Secret)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.renderWebhook(w, r, http.StatusOK, e, f, webhookView{URL: e.URL, Secret: secret})
 }
 
 func (d *Dashboard) confirmRotate(w http.ResponseWriter, r *http.Request) {
@@ -300,8 +305,9 @@ func (d *Dashboard) confirmRotate(w http.ResponseWriter, r *http.Request) {
 
 func (d *Dashboard) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	e, _, err := d.endpointFor(r)
+	var secret string
 	if err == nil {
-		e, err = webhooks.Rotate(r.Context(), d.DB, e)
+		e, secret, err = webhooks.Rotate(r.Context(), d.DB, d.Sealer, e)
 	}
 	if err != nil {
 		d.error(w, r, err)
@@ -309,7 +315,7 @@ func (d *Dashboard) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	d.redirect(w, r, "/webhooks/"+e.PublicID, flash{Kind: flashSuccess,
 		Message: "Secret rotated. The old secret keeps signing alongside the new one for 24 hours: switch your receiver within that time.",
-		Secret:  e.Secret, SecretLabel: "New signing secret"})
+		Secret:  secret, SecretLabel: "New signing secret"})
 }
 
 func (d *Dashboard) confirmDeleteWebhook(w http.ResponseWriter, r *http.Request) {

@@ -49,6 +49,9 @@ type Dashboard struct {
 	// client's address, for the per-IP login throttle (the API's
 	// INTAKE_TRUSTED_PROXIES); empty: none.
 	TrustedProxies []netip.Prefix
+	// Sealer opens webhook secrets to reveal them and seals new ones; nil
+	// keeps them in clear (tests).
+	Sealer *webhooks.Sealer
 
 	pages    *Pages
 	secure   bool

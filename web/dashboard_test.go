@@ -30,10 +30,11 @@ import (
 
 // dashBundle is a whole Intake edge with the dashboard, on its own database.
 type dashBundle struct {
-	db   *pgxpool.Pool
-	url  string
-	acct *testfactory.Account
-	form *forms.Form
+	db     *pgxpool.Pool
+	url    string
+	acct   *testfactory.Account
+	form   *forms.Form
+	sealer *webhooks.Sealer
 }
 
 // testPassword is testfactory's password for every account it makes.
@@ -58,10 +59,15 @@ func setupDashboard(t *testing.T) *dashBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sealer, err := webhooks.NewSealer("test secret key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dash.Sealer, srv.Sealer = sealer, sealer
 	srv.Dashboard = dash
 	ts.Config.Handler = srv.Handler()
 	acct := testfactory.NewAccount(ctx, t, db)
-	return &dashBundle{db: db, url: ts.URL, acct: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil)}
+	return &dashBundle{db: db, url: ts.URL, acct: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil), sealer: sealer}
 }
 
 func (b *dashBundle) count(t *testing.T, sql string, args ...any) int {
@@ -305,7 +311,7 @@ func TestDashboardPages(t *testing.T) {
 	br := b.loggedIn(t)
 	f := b.form
 	sub := b.submit(t, f, `{"email":"ada@example.com","message":"Hello <b>there</b>","extra":"kept"}`)
-	e, err := webhooks.Create(ctx, b.db, f, webhooks.Input{URL: ptr("https://example.com/hooks/intake")})
+	e, _, err := webhooks.Create(ctx, b.db, b.sealer, f, webhooks.Input{URL: ptr("https://example.com/hooks/intake")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +413,7 @@ func TestDashboardOtherAccount(t *testing.T) {
 	other := testfactory.NewAccount(ctx, t, b.db)
 	theirs := testfactory.NewForm(ctx, t, b.db, other.User.AccountID, &testfactory.FormOpts{Name: "Their form"})
 	sub := b.submit(t, theirs, `{"email":"secret@example.com"}`)
-	e, err := webhooks.Create(ctx, b.db, theirs, webhooks.Input{URL: ptr("https://example.com/theirs")})
+	e, _, err := webhooks.Create(ctx, b.db, b.sealer, theirs, webhooks.Input{URL: ptr("https://example.com/theirs")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -840,6 +846,11 @@ func TestDashboardWebhooks(t *testing.T) {
 	if !e.IncludeSpam || !e.Enabled {
 		t.Errorf("created endpoint %+v", e)
 	}
+	// The secret is stored sealed; the pages show it in clear.
+	sealed := e.Secret
+	if e.Secret, err = b.sealer.Open(sealed); err != nil || e.Secret == sealed || !strings.HasPrefix(e.Secret, "whsec_") {
+		t.Fatalf("stored secret %q opens to %q (%v)", sealed, e.Secret, err)
+	}
 	// html/template writes "+" in an attribute as "&#43;": compare the text.
 	wantContains(t, "first view", html.UnescapeString(br.follow(t, a).Body), e.Secret, `data-copy="#flash-secret"`, "Signing secret")
 	again := br.get(t, page)
@@ -855,8 +866,11 @@ func TestDashboardWebhooks(t *testing.T) {
 	a = br.post(t, page+"/rotate", nil)
 	wantStatus(t, "rotate", a, http.StatusSeeOther)
 	rotated, _ := webhooks.ForAccount(context.Background(), b.db, b.acct.User.AccountID, e.PublicID)
-	if rotated.Secret == e.Secret || rotated.PreviousSecret != e.Secret {
-		t.Error("rotate did not rotate")
+	if rotated.PreviousSecret != sealed {
+		t.Error("rotate did not keep the old secret signing")
+	}
+	if rotated.Secret, err = b.sealer.Open(rotated.Secret); err != nil || rotated.Secret == e.Secret {
+		t.Errorf("rotate did not rotate: %v", err)
 	}
 	wantContains(t, "after rotate", html.UnescapeString(br.follow(t, a).Body), rotated.Secret, "New signing secret", "previous secret signs too")
 

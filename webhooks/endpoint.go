@@ -37,8 +37,8 @@ type Endpoint struct {
 	URL                     string
 	Enabled                 bool
 	IncludeSpam             bool
-	Secret                  string
-	PreviousSecret          string
+	Secret                  string // as stored: sealed (see Sealer)
+	PreviousSecret          string // as stored: sealed
 	PreviousSecretExpiresAt *time.Time
 	DisabledReason          string
 	FailingSince            *time.Time
@@ -46,14 +46,30 @@ type Endpoint struct {
 	UpdatedAt               time.Time
 }
 
-// Secrets returns the secrets a delivery at now is signed with: the current
-// one, and the previous one during a rotation's grace period.
-func (e *Endpoint) Secrets(now time.Time) []string {
-	s := []string{e.Secret}
-	if e.PreviousSecret != "" && e.PreviousSecretExpiresAt != nil && now.Before(*e.PreviousSecretExpiresAt) {
-		s = append(s, e.PreviousSecret)
+// Rotating reports whether e is in a rotation's grace period at now: the
+// previous secret still signs.
+func (e *Endpoint) Rotating(now time.Time) bool {
+	return e.PreviousSecret != "" && e.PreviousSecretExpiresAt != nil && now.Before(*e.PreviousSecretExpiresAt)
+}
+
+// SigningSecrets returns the secrets a delivery at now is signed with, in
+// clear: the current one, and the previous one during a rotation's grace
+// period. Secret and PreviousSecret hold them as stored (sealed). It
+// returns ErrUnseal.
+func (e *Endpoint) SigningSecrets(s *Sealer, now time.Time) ([]string, error) {
+	cur, err := s.Open(e.Secret)
+	if err != nil {
+		return nil, err
 	}
-	return s
+	out := []string{cur}
+	if e.Rotating(now) {
+		prev, err := s.Open(e.PreviousSecret)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, prev)
+	}
+	return out, nil
 }
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -104,14 +120,15 @@ func scanEndpoint(row pgx.Row) (*Endpoint, error) {
 	return &e, err
 }
 
-// Create adds an endpoint to form with a new secret. It returns a
-// *forms.ValidationError for a URL that is not http(s).
-func Create(ctx context.Context, db database.Executor, form *forms.Form, in Input) (*Endpoint, error) {
+// Create adds an endpoint to form with a new secret, stored sealed with s;
+// it returns the endpoint and the secret in clear (shown once). It returns
+// a *forms.ValidationError for a URL that is not http(s).
+func Create(ctx context.Context, db database.Executor, s *Sealer, form *forms.Form, in Input) (*Endpoint, string, error) {
 	if in.URL == nil {
-		return nil, &forms.ValidationError{Errors: []forms.FieldError{{Field: "url", Code: forms.CodeInvalid, Rule: "required", Message: "url is required", Pointer: "#/url"}}}
+		return nil, "", &forms.ValidationError{Errors: []forms.FieldError{{Field: "url", Code: forms.CodeInvalid, Rule: "required", Message: "url is required", Pointer: "#/url"}}}
 	}
 	if err := checkURL(*in.URL); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	enabled, spam := true, false
 	if in.Enabled != nil {
@@ -124,12 +141,14 @@ func Create(ctx context.Context, db database.Executor, form *forms.Form, in Inpu
 INSERT INTO webhook_endpoints (public_id, form_id, url, enabled, include_spam, secret)
 VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id`
+	secret := NewSecret()
 	e := &Endpoint{PublicID: newPublicID("wh_"), FormID: form.ID, FormPublicID: form.PublicID, AccountID: form.AccountID,
-		URL: *in.URL, Enabled: enabled, IncludeSpam: spam, Secret: NewSecret()}
+		URL: *in.URL, Enabled: enabled, IncludeSpam: spam, Secret: s.Seal(secret)}
 	if err := db.QueryRow(ctx, q, e.PublicID, e.FormID, e.URL, e.Enabled, e.IncludeSpam, e.Secret).Scan(&e.ID); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return ByID(ctx, db, e.ID)
+	e, err := ByID(ctx, db, e.ID)
+	return e, secret, err
 }
 
 // ByID returns the endpoint with internal id — for workers. It returns ErrNotFound.
@@ -192,15 +211,18 @@ func Delete(ctx context.Context, db database.Executor, e *Endpoint) error {
 	return err
 }
 
-// Rotate gives e a new secret; the old one keeps signing for RotationGrace.
-func Rotate(ctx context.Context, db database.Executor, e *Endpoint) (*Endpoint, error) {
+// Rotate gives e a new secret, stored sealed with s, and returns it in
+// clear (shown once); the old one keeps signing for RotationGrace.
+func Rotate(ctx context.Context, db database.Executor, s *Sealer, e *Endpoint) (*Endpoint, string, error) {
 	const q = `
 UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = $3, secret = $2, updated_at = now()
 WHERE id = $1`
-	if _, err := db.Exec(ctx, q, e.ID, NewSecret(), time.Now().Add(RotationGrace)); err != nil {
-		return nil, err
+	secret := NewSecret()
+	if _, err := db.Exec(ctx, q, e.ID, s.Seal(secret), time.Now().Add(RotationGrace)); err != nil {
+		return nil, "", err
 	}
-	return ByID(ctx, db, e.ID)
+	e, err := ByID(ctx, db, e.ID)
+	return e, secret, err
 }
 
 // disable turns e off and says why.

@@ -80,6 +80,7 @@ type DeliveryWorker struct {
 	river.WorkerDefaults[DeliveryArgs]
 	DB     *pgxpool.Pool
 	Client *http.Client // NewHTTPClient
+	Sealer *Sealer      // opens the endpoints' secrets
 	Logger *slog.Logger
 	// Schedule overrides the package's Schedule (tests shorten it).
 	Schedule []time.Duration
@@ -253,8 +254,13 @@ func (w *DeliveryWorker) disable(ctx context.Context, ep *Endpoint, d *Delivery,
 func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, body []byte) (Attempt, *http.Response) {
 	now := time.Now()
 	a := Attempt{At: now}
+	secrets, err := ep.SigningSecrets(w.Sealer, now)
+	if err != nil {
+		a.Error = err.Error()
+		return a, nil
+	}
 	var sigs []string
-	for _, secret := range ep.Secrets(now) {
+	for _, secret := range secrets {
 		sig, err := Sign(secret, msgID, now.Unix(), body)
 		if err != nil {
 			a.Error = "the endpoint's secret is unusable: " + err.Error()

@@ -55,8 +55,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		}
 		logger.Info("migrations applied", "count", n)
 	}
+	sealer, err := newSealer(ctx, pool, cfg)
+	if err != nil {
+		return err
+	}
 	metrics := api.NewMetrics(pool)
-	rc, err := newRiver(pool, cfg, logger, metrics, *workers)
+	rc, err := newRiver(pool, cfg, sealer, logger, metrics, *workers)
 	if err != nil {
 		return err
 	}
@@ -81,6 +85,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		RateLimit:      &api.RateLimiter{PerMinute: cfg.APIRatePerMinute},
 		SubmitLimit:    &api.SubmitLimiter{PerMinute: cfg.SubmitPerMinute},
 		TrustedProxies: cfg.TrustedProxies,
+		Sealer:         sealer,
 		Submissions:    &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
 	}
 	dash, err := web.NewDashboard(pool, rc, val, cfg.BaseURL, logger)
@@ -88,6 +93,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		return fmt.Errorf("dashboard templates: %w", err)
 	}
 	dash.TrustedProxies = cfg.TrustedProxies
+	dash.Sealer = sealer
 	srv.Dashboard = dash
 	httpServer := &http.Server{
 		Addr:              *addr,
@@ -147,7 +153,11 @@ func worker(ctx context.Context, cfg Config, logger *slog.Logger, args []string)
 		return err
 	}
 	defer pool.Close()
-	rc, err := newRiver(pool, cfg, logger, nil, true)
+	sealer, err := newSealer(ctx, pool, cfg)
+	if err != nil {
+		return err
+	}
+	rc, err := newRiver(pool, cfg, sealer, logger, nil, true)
 	if err != nil {
 		return err
 	}
@@ -185,8 +195,8 @@ func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool
 
 // newRiver makes the River client. Only processes that work jobs get
 // queues and the periodic jobs (River's elected leader enqueues those).
-func newRiver(pool *pgxpool.Pool, cfg Config, logger *slog.Logger, metrics *api.Metrics, work bool) (*river.Client[pgx.Tx], error) {
-	deps := notify.Deps{DB: pool, From: cfg.MailFrom, BaseURL: cfg.BaseURL, Logger: logger,
+func newRiver(pool *pgxpool.Pool, cfg Config, sealer *webhooks.Sealer, logger *slog.Logger, metrics *api.Metrics, work bool) (*river.Client[pgx.Tx], error) {
+	deps := notify.Deps{DB: pool, From: cfg.MailFrom, BaseURL: cfg.BaseURL, Logger: logger, Sealer: sealer,
 		HTTPClient: webhooks.NewHTTPClient(cfg.WebhookAllowPrivate)}
 	if metrics != nil {
 		deps.Observer = metrics
@@ -216,4 +226,17 @@ func newRiver(pool *pgxpool.Pool, cfg Config, logger *slog.Logger, metrics *api.
 		return nil, errors.Join(errors.New("river client"), err)
 	}
 	return rc, nil
+}
+
+// newSealer makes the webhook-secret sealer from INTAKE_SECRET_KEY, or from
+// the key generated once and kept in the database when it is not set.
+func newSealer(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*webhooks.Sealer, error) {
+	key := cfg.SecretKey
+	if key == "" {
+		var err error
+		if key, err = database.InstanceSecret(ctx, pool); err != nil {
+			return nil, fmt.Errorf("instance secret key: %w", err)
+		}
+	}
+	return webhooks.NewSealer(key)
 }

@@ -1,0 +1,78 @@
+package webhooks
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+)
+
+// sealedPrefix marks a secret stored encrypted (format version 1).
+const sealedPrefix = "sealed:v1:"
+
+// ErrUnseal is returned for a stored secret that cannot be decrypted: it
+// was sealed under another INTAKE_SECRET_KEY, or damaged.
+var ErrUnseal = errors.New("webhook secret cannot be decrypted (was INTAKE_SECRET_KEY changed?)")
+
+// Sealer encrypts endpoint secrets at rest with AES-256-GCM under a key
+// derived (HKDF-SHA256) from the instance's secret key: a copy of the
+// database alone does not give an attacker the secrets that sign webhooks.
+// A nil *Sealer stores secrets as they are (tests that do not care).
+type Sealer struct{ aead cipher.AEAD }
+
+// NewSealer derives the sealing key from secretKey (INTAKE_SECRET_KEY, or
+// the one generated and kept in the database). It returns an error for an
+// empty key.
+func NewSealer(secretKey string) (*Sealer, error) {
+	if secretKey == "" {
+		return nil, errors.New("webhooks: an empty secret key cannot seal")
+	}
+	key, err := hkdf.Key(sha256.New, []byte(secretKey), nil, "intake webhook endpoint secrets v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead}, nil
+}
+
+// Seal returns plain encrypted, for storing.
+func (s *Sealer) Seal(plain string) string {
+	if s == nil || plain == "" {
+		return plain
+	}
+	nonce := make([]byte, s.aead.NonceSize())
+	rand.Read(nonce)
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(s.aead.Seal(nonce, nonce, []byte(plain), nil))
+}
+
+// Open returns the secret stored as stored. A secret stored before sealing
+// was turned on is returned as it is. It returns ErrUnseal.
+func (s *Sealer) Open(stored string) (string, error) {
+	rest, sealed := strings.CutPrefix(stored, sealedPrefix)
+	if !sealed {
+		return stored, nil
+	}
+	if s == nil {
+		return "", ErrUnseal
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(rest)
+	if err != nil || len(raw) < s.aead.NonceSize() {
+		return "", ErrUnseal
+	}
+	plain, err := s.aead.Open(nil, raw[:s.aead.NonceSize()], raw[s.aead.NonceSize():], nil)
+	if err != nil {
+		return "", ErrUnseal
+	}
+	return string(plain), nil
+}

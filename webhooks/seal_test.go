@@ -1,0 +1,41 @@
+package webhooks_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/intakehq/intake/webhooks"
+)
+
+func TestSealer(t *testing.T) {
+	t.Parallel()
+	s, err := webhooks.NewSealer("instance key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := webhooks.NewSecret()
+	sealed := s.Seal(secret)
+	if !strings.HasPrefix(sealed, "sealed:v1:") || strings.Contains(sealed, secret[len("whsec_"):]) {
+		t.Fatalf("sealed %q", sealed)
+	}
+	if sealed == s.Seal(secret) {
+		t.Error("two seals of one secret are equal: the nonce is not fresh")
+	}
+	if got, err := s.Open(sealed); err != nil || got != secret {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	other, _ := webhooks.NewSealer("another key")
+	if _, err := other.Open(sealed); !errors.Is(err, webhooks.ErrUnseal) {
+		t.Errorf("another key opened it: %v", err)
+	}
+	if _, err := s.Open(sealed[:len(sealed)-2] + "AA"); !errors.Is(err, webhooks.ErrUnseal) {
+		t.Errorf("a damaged seal opened: %v", err)
+	}
+	if got, err := s.Open(secret); err != nil || got != secret {
+		t.Errorf("a secret stored before sealing = %q, %v", got, err)
+	}
+	if _, err := webhooks.NewSealer(""); err == nil {
+		t.Error("an empty key made a sealer")
+	}
+}
