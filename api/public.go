@@ -1,13 +1,16 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"mime"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +69,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(d.Seconds())
 	}()
 	fail := func(err error, key string) {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			// The client went away (a browser abandoning a double-clicked
+			// plain post): nothing to answer, and not a server error.
+			outcome = "abandoned"
+			log.InfoContext(ctx, "submission abandoned by the client", "key", key)
+			return
+		}
 		p := s.problemLogged(r, err)
 		switch {
 		case p.Status == http.StatusConflict || p.Type == ProblemBase+TypeKeyReused:
@@ -272,13 +282,13 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *Problem) {
 	if hint == "" && (p.Status >= 500 || p.Status == http.StatusConflict) {
 		hint = "Wait a moment and send the form again; it will not be stored twice."
 	}
-	s.Pages.Error(w, r, p.Status, web.ErrorView{Title: p.Title, Message: p.Detail, Hint: hint, BackURL: r.Referer()})
+	s.Pages.Error(w, r, p.Status, web.ErrorView{Title: p.Title, Message: p.Detail, Hint: hint, BackURL: s.backURL(r)})
 }
 
 // validationPage renders the 422 page listing what to fix.
 func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *forms.Form, err error) {
 	p := problemFor(err)
-	v := web.ErrorsView{FormName: form.Name, BackURL: r.Referer()}
+	v := web.ErrorsView{FormName: form.Name, BackURL: s.backURL(r)}
 	for _, fe := range p.Errors {
 		label := ""
 		if f, ok := form.Contract.Field(fe.Field); ok {
@@ -325,7 +335,23 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, s.problemLogged(r, err))
 		return
 	}
-	s.Pages.Thanks(w, r, web.ThanksView{FormName: form.Name, BackURL: r.Referer()})
+	s.Pages.Thanks(w, r, web.ThanksView{FormName: form.Name, BackURL: s.backURL(r)})
 }
 
 func (s *Server) endpoint(f *forms.Form) string { return s.BaseURL + "/f/" + f.PublicID }
+
+// backURL is where a "back" link on a public page may point: the page the
+// visitor came from, when the Referer names it. Across origins browsers
+// send only the origin, which is the site's home page, not its form (the
+// page then says to use the Back button instead); a link back to a
+// thank-you page would go in a circle.
+func (s *Server) backURL(r *http.Request) string {
+	u, err := url.Parse(r.Referer())
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path == "" || u.Path == "/" {
+		return ""
+	}
+	if base, err := url.Parse(s.BaseURL); err == nil && strings.EqualFold(base.Host, u.Host) && strings.HasSuffix(u.Path, "/thanks") {
+		return ""
+	}
+	return u.String()
+}

@@ -277,7 +277,13 @@ func testReloadKeepsKey(t *testing.T, tb *tab) {
 	if stored := checkOnce(t, a, f, janeStored); stored != key {
 		t.Errorf("stored key %q, want %q", stored, key)
 	}
-	if left := intakeStorage(tb); len(left) != 0 {
+	left := intakeStorage(tb)
+	for k := range left {
+		if strings.HasPrefix(k, "intake:answered:") {
+			delete(left, k) // the answered key, kept for a Back and Send again
+		}
+	}
+	if len(left) != 0 {
 		t.Errorf("sessionStorage after the answer arrived: %v, want the intent ended", left)
 	}
 }

@@ -31,6 +31,11 @@
   const KEY_FIELD = "_idempotency_key";
   const KEY_PREFIX = "intake:idempotency-key:";
   const NATIVE_PREFIX = "intake:native-post:";
+  const ANSWERED_PREFIX = "intake:answered:";
+  // How long an answered submission's key is reused for the same values: a
+  // Back and Send again of the same form within this window is the same
+  // intent (as the server's implicit key treats plain posts).
+  const ANSWERED_WINDOW_MS = 10 * 60 * 1000;
   const REUSED = "/idempotency-key-reused";
 
   const MSG_SENDING = "Sending\u2026";
@@ -225,8 +230,16 @@
 
     ev.preventDefault();
     const body = formBody(form, submitter); // before lock: disabled controls are not sent
+    const sig = signature(body);
+    const again = answeredKey(target, sig);
+    if (again && again !== key) {
+      // Back and Send again with the same values, on a page that was loaded
+      // afresh: the same intent as the one already answered.
+      storeSet(KEY_PREFIX + target, again);
+      setKeyField(form, again);
+    }
     lock(form, st, submitter);
-    send(form, st, target, body, key).catch(() => {
+    send(form, st, target, body, again || key, sig).catch(() => {
       // A bug here must not leave the form locked for good.
       unlock(form, st);
       showMessage(form, st, "error", MSG_RETRY);
@@ -249,7 +262,38 @@
 
   // Sending.
 
-  async function send(form, st, target, body, key) {
+  // signature is the submitted values (the key aside) as one string.
+  function signature(body) {
+    const parts = [];
+    body.forEach((value, name) => {
+      if (name !== KEY_FIELD) {
+        parts.push(name + "=" + (typeof value === "string" ? value : "file:" + value.name + ":" + value.size));
+      }
+    });
+    return parts.join("\u0000");
+  }
+
+  // answeredKey returns the key of the submission to target answered in the
+  // last ANSWERED_WINDOW_MS with the same values, or "".
+  function answeredKey(target, sig) {
+    try {
+      const a = JSON.parse(storeGet(ANSWERED_PREFIX + target) || "null");
+      if (a && a.sig === sig && Date.now() - a.at < ANSWERED_WINDOW_MS) {
+        return a.key;
+      }
+    } catch (e) {
+      // a damaged record is no record
+    }
+    return "";
+  }
+
+  function rememberAnswered(target, key, sig) {
+    if (sig.length <= 100000) {
+      storeSet(ANSWERED_PREFIX + target, JSON.stringify({ key: key, sig: sig, at: Date.now() }));
+    }
+  }
+
+  async function send(form, st, target, body, key, sig) {
     let renewed = false;
     for (;;) {
       body.set(KEY_FIELD, key);
@@ -271,6 +315,7 @@
 
       if (res.ok) {
         endIntent(target);
+        rememberAnswered(target, key, sig);
         succeed(form, st, res, data);
         return;
       }

@@ -181,6 +181,7 @@ class FormData {
   has(k) { return this.list.some((e) => e[0] === k); }
   get(k) { const e = this.list.find((x) => x[0] === k); return e ? e[1] : null; }
   getAll(k) { return this.list.filter((e) => e[0] === k).map((e) => e[1]); }
+  forEach(fn) { for (const [k, v] of this.list) fn(v, k); }
 }
 
 class Storage {
@@ -189,6 +190,9 @@ class Storage {
   setItem(k, v) { this.m.set(k, String(v)); }
   removeItem(k) { this.m.delete(k); }
   get size() { return this.m.size; }
+  // intents counts the stored keys of submissions under way (the record of
+  // the last answered one aside).
+  get intents() { return [...this.m.keys()].filter((k) => !k.startsWith("intake:answered:")).length; }
 }
 
 class Document extends Element {
@@ -350,7 +354,7 @@ test("success with next clears the key and goes there", async () => {
   p.submit();
   await settle();
   assert.deepEqual(p.assigned, ["https://intake.example/f/abcdefgh/thanks"]);
-  assert.equal(p.session.size, 0);
+  assert.equal(p.session.intents, 0);
   assert.equal(p.submit().defaultPrevented, true, "stays locked while leaving");
   await settle();
   assert.equal(p.calls.length, 1);
@@ -419,6 +423,26 @@ test("a reload keeps the key of an unanswered submit", async () => {
   again.submit();
   await settle();
   assert.equal(again.calls[0].headers["Idempotency-Key"], p.calls[0].headers["Idempotency-Key"]);
+});
+
+test("back to a freshly loaded page and the same values again: the answered key, a replay", async () => {
+  const p = page();
+  p.replies.push(response(201, { ok: true }));
+  p.submit();
+  await settle();
+  // A page loaded afresh (no back-forward cache), the browser refilling the
+  // same values: the same intent, so the answered key is sent again.
+  const back = page({ session: p.session, navigation: "back_forward" });
+  back.replies.push(response(201, { ok: true }));
+  back.submit();
+  await settle();
+  assert.equal(back.calls[0].headers["Idempotency-Key"], p.calls[0].headers["Idempotency-Key"]);
+  // Different values are a new intent with a new key.
+  const other = page({ session: p.session });
+  other.form.querySelector('input[name="email"]').value = "someone-else@example.com";
+  other.submit();
+  await settle();
+  assert.notEqual(other.calls[0].headers["Idempotency-Key"], p.calls[0].headers["Idempotency-Key"]);
 });
 
 test("forms with different actions get different keys", async () => {
