@@ -16,8 +16,8 @@ import (
 // Deps are what Intake's workers need.
 type Deps struct {
 	DB         *pgxpool.Pool
-	Mailer     mail.Mailer  // nil: the outbox
-	HTTPClient *http.Client // nil: webhooks.NewHTTPClient(false)
+	Mailer     mail.Mailer      // nil: the outbox
+	HTTPClient *http.Client     // nil: webhooks.NewHTTPClient(false)
 	Sealer     *webhooks.Sealer // opens endpoint secrets; nil: stored in clear
 	From       string
 	BaseURL    string
