@@ -3,7 +3,9 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -24,8 +26,8 @@ func filterParams(r *http.Request, form *forms.Form) (submissions.Filter, error)
 		f.Spam = &b
 	}
 	if v := q.Get("q"); v != "" {
-		if len(v) > 200 {
-			return f, invalidParameter("q is longer than 200 characters")
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) || utf8.RuneCountInString(v) > submissions.MaxQuery {
+			return f, invalidParameter("q must be text (UTF-8, no NUL) of at most 200 characters")
 		}
 		f.Query = v
 	}
@@ -177,7 +179,10 @@ func StreamExport(w http.ResponseWriter, r *http.Request, db database.Executor, 
 		return rc.Flush()
 	})
 	if err != nil {
+		// The status is sent: abort the response, so the client sees a
+		// broken transfer rather than a file that looks complete.
 		logger(ctx).WarnContext(ctx, "export cut short", "form", form.PublicID, "rows", n, "err", err)
+		panic(http.ErrAbortHandler)
 	}
 }
 

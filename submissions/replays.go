@@ -1,8 +1,12 @@
 package submissions
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,16 +86,21 @@ func (c *ReplayCounter) Flush(ctx context.Context) error {
 	if len(subs) == 0 && len(days) == 0 {
 		return nil
 	}
-	ids := make([]uuid.UUID, 0, len(subs))
-	counts := make([]int, 0, len(subs))
-	for id, n := range subs {
-		ids, counts = append(ids, id), append(counts, n)
+	// Rows are updated in a sorted order: two replicas flushing the same
+	// submissions would otherwise lock them in opposite orders and deadlock.
+	ids := slices.SortedFunc(maps.Keys(subs), func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	counts := make([]int, len(ids))
+	for i, id := range ids {
+		counts[i] = subs[id]
 	}
-	forms := make([]int64, 0, len(days))
-	dates := make([]time.Time, 0, len(days))
-	dayCounts := make([]int, 0, len(days))
-	for k, n := range days {
-		forms, dates, dayCounts = append(forms, k.formID), append(dates, k.day), append(dayCounts, n)
+	keys := slices.SortedFunc(maps.Keys(days), func(a, b formDay) int {
+		return cmp.Or(cmp.Compare(a.formID, b.formID), a.day.Compare(b.day))
+	})
+	forms := make([]int64, len(keys))
+	dates := make([]time.Time, len(keys))
+	dayCounts := make([]int, len(keys))
+	for i, k := range keys {
+		forms[i], dates[i], dayCounts[i] = k.formID, k.day, days[k]
 	}
 	err := database.WithTx(ctx, c.DB, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL synchronous_commit = off"}, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}

@@ -164,19 +164,9 @@ type Filter struct {
 // combination gets a plan of its own rather than one generic plan full of
 // "$n IS NULL OR …".
 func (f Filter) where(args []any) (string, []any) {
-	return f.whereVia(args, false)
-}
-
-// whereVia is where; byWords makes the search index the only way in (the
-// form id compared as an expression, which the date index cannot serve).
-func (f Filter) whereVia(args []any, byWords bool) (string, []any) {
 	var b strings.Builder
 	args = append(args, f.FormID)
-	if byWords {
-		fmt.Fprintf(&b, "s.form_id + 0 = $%d", len(args))
-	} else {
-		fmt.Fprintf(&b, "s.form_id = $%d", len(args))
-	}
+	fmt.Fprintf(&b, "s.form_id = $%d", len(args))
 	if f.Spam != nil {
 		args = append(args, *f.Spam)
 		fmt.Fprintf(&b, " AND s.spam = $%d", len(args))
@@ -230,6 +220,32 @@ func (f Filter) rare(ctx context.Context, db database.Executor, after *Cursor, n
 	return n < need, err
 }
 
+// selectFrom selects the submissions where selects. byWords finds them
+// first without any order (a MATERIALIZED step the planner cannot fold
+// into a walk down the date index), which for rare words goes through the
+// GIN index on (form_id, search); the caller orders what it finds.
+func selectFrom(where string, byWords bool) string {
+	if !byWords {
+		return `SELECT ` + columns + ` FROM submissions s JOIN forms f ON f.id = s.form_id WHERE ` + where
+	}
+	return `WITH m AS MATERIALIZED (SELECT s.id FROM submissions s WHERE ` + where + `)
+SELECT ` + columns + ` FROM m JOIN submissions s ON s.id = m.id JOIN forms f ON f.id = s.form_id`
+}
+
+// MaxQuery is the longest search, in characters.
+const MaxQuery = 200
+
+// CleanQuery makes search text safe to hand to Postgres: valid UTF-8
+// without NUL (which it refuses), trimmed, cut to MaxQuery characters.
+func CleanQuery(q string) string {
+	q = strings.ToValidUTF8(strings.ReplaceAll(q, "\x00", " "), " ")
+	q = strings.TrimSpace(q)
+	if r := []rune(q); len(r) > MaxQuery {
+		q = string(r[:MaxQuery])
+	}
+	return q
+}
+
 // ListParams select a page of a form's submissions.
 type ListParams struct {
 	Filter
@@ -247,14 +263,13 @@ func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submissio
 	if err != nil {
 		return nil, nil, err
 	}
-	where, args := p.Filter.whereVia(nil, byWords)
+	where, args := p.Filter.where(nil)
 	if p.After != nil {
 		args = append(args, p.After.CreatedAt, p.After.ID)
 		where += fmt.Sprintf(" AND (s.created_at, s.id) < ($%d, $%d::uuid)", len(args)-1, len(args))
 	}
 	args = append(args, p.Limit+1)
-	q := `SELECT ` + columns + ` FROM submissions s JOIN forms f ON f.id = s.form_id WHERE ` + where +
-		fmt.Sprintf(` ORDER BY s.created_at DESC, s.id DESC LIMIT $%d`, len(args))
+	q := selectFrom(where, byWords) + fmt.Sprintf(` ORDER BY s.created_at DESC, s.id DESC LIMIT $%d`, len(args))
 	// Planned with this call's values, never as a cached generic plan: a
 	// generic plan cannot tell a rare search word from a common one, and
 	// picks a walk down the date index that reads every row for the rare.
@@ -290,9 +305,9 @@ func Export(ctx context.Context, db database.Executor, f Filter, fn func(*Submis
 	if err != nil {
 		return err
 	}
-	where, args := f.whereVia(nil, byWords)
-	rows, err := db.Query(ctx, `SELECT `+columns+` FROM submissions s JOIN forms f ON f.id = s.form_id WHERE `+where+
-		` ORDER BY s.created_at DESC, s.id DESC`, append([]any{pgx.QueryExecModeExec}, args...)...)
+	where, args := f.where(nil)
+	rows, err := db.Query(ctx, selectFrom(where, byWords)+` ORDER BY s.created_at DESC, s.id DESC`,
+		append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return err
 	}

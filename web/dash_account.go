@@ -113,14 +113,24 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
+	if len(email) > 254 {
+		email = email[:254] // no address is longer; the throttle keys stay small
+	}
 	ip := d.clientIP(r)
-	if wait := d.throttle.wait(email, ip, time.Now()); wait > 0 {
+	// The attempt counts as failed before the password is checked, in one
+	// step with the check of the count: parallel guesses cannot all slip
+	// in under the limit while the first ones are still hashing.
+	if wait := d.throttle.attempt(email, ip, time.Now()); wait > 0 {
 		d.tooManyAttempts(w, r, wait)
 		return
 	}
-	u, err := accounts.CheckLogin(r.Context(), d.DB, email, password)
+	var u *accounts.User
+	err := d.hashing(r, func() error {
+		var err error
+		u, err = accounts.CheckLogin(r.Context(), d.DB, email, password)
+		return err
+	})
 	if errors.Is(err, accounts.ErrBadCredentials) {
-		d.throttle.failed(email, ip, time.Now())
 		renderPage(d, w, r, http.StatusUnauthorized, tmplLogin, loginView{
 			base: d.base(w, r, "Log in", ""), Email: email, Next: nextOr(r, ""),
 			Error: "Wrong email or password. Check both and try again.",
@@ -165,10 +175,6 @@ func (d *Dashboard) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
 	ip := d.clientIP(r)
-	if wait := d.throttle.wait("", ip, time.Now()); wait > 0 {
-		d.tooManyAttempts(w, r, wait)
-		return
-	}
 	v := signupView{Email: email, Errors: map[string]string{}}
 	if !mail.ValidAddress(email) {
 		v.Errors["email"] = "Enter your email address, such as you@example.com."
@@ -180,9 +186,15 @@ func (d *Dashboard) signup(w http.ResponseWriter, r *http.Request) {
 	if len(v.Errors) == 0 {
 		// Each sign-up costs a password hash: it counts against the
 		// address's attempts like a failed log-in.
-		d.throttle.failed("", ip, time.Now())
-		var err error
-		u, err = accounts.SignUp(r.Context(), d.DB, email, password)
+		if wait := d.throttle.attempt("", ip, time.Now()); wait > 0 {
+			d.tooManyAttempts(w, r, wait)
+			return
+		}
+		err := d.hashing(r, func() error {
+			var err error
+			u, err = accounts.SignUp(r.Context(), d.DB, email, password)
+			return err
+		})
 		switch {
 		case errors.Is(err, accounts.ErrEmailTaken):
 			v.Errors["email"] = "An account with this email exists. Log in instead, or use another email."
@@ -230,10 +242,6 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request) {
 	s := user(r)
 	current, next, confirm := r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm")
 	ip := d.clientIP(r)
-	if wait := d.throttle.wait(s.Email, ip, time.Now()); wait > 0 {
-		d.tooManyAttempts(w, r, wait)
-		return
-	}
 	v := accountView{Errors: map[string]string{}}
 	switch {
 	case len(next) < accounts.MinPasswordLength:
@@ -245,11 +253,14 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request) {
 		v.Errors["current"] = "Enter your current password."
 	}
 	if len(v.Errors) == 0 {
+		if wait := d.throttle.attempt(s.Email, ip, time.Now()); wait > 0 {
+			d.tooManyAttempts(w, r, wait)
+			return
+		}
 		u := &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email}
-		err := accounts.ChangePassword(r.Context(), d.DB, u, current, next, "")
+		err := d.hashing(r, func() error { return accounts.ChangePassword(r.Context(), d.DB, u, current, next, "") })
 		switch {
 		case errors.Is(err, accounts.ErrBadCredentials):
-			d.throttle.failed(s.Email, ip, time.Now())
 			v.Errors["current"] = "The current password is wrong."
 		case err != nil:
 			d.error(w, r, err)
@@ -420,6 +431,32 @@ func (t *loginThrottle) recent(key string, now time.Time) []time.Time {
 	return ts
 }
 
+// attempt checks whether email (may be "") and ip may try now and, if so,
+// counts this try as a failure at once (succeeded takes the account's
+// back). It returns how long to wait, 0 when the try may go on.
+func (t *loginThrottle) attempt(email, ip string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.waitLocked("ip:"+ip, t.perIP, now)
+	if email != "" {
+		w = max(w, t.waitLocked(accountKey(email), t.perAccount, now))
+	}
+	if w > 0 {
+		return w
+	}
+	if now.Sub(t.swept) > t.window {
+		for k := range t.fails {
+			t.recent(k, now)
+		}
+		t.swept = now
+	}
+	t.add("ip:"+ip, t.perIP, now)
+	if email != "" {
+		t.add(accountKey(email), t.perAccount, now)
+	}
+	return 0
+}
+
 // failed records a failure of email (may be "") from ip.
 func (t *loginThrottle) failed(email, ip string, now time.Time) {
 	t.mu.Lock()
@@ -449,4 +486,24 @@ func (t *loginThrottle) succeeded(email string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.fails, accountKey(email))
+}
+
+// errBusy is answered when every password-hashing slot stays taken.
+var errBusy = errors.New("too many password checks at once")
+
+// hashing runs fn — which hashes a password, 64 MiB of memory each — in one
+// of a few slots, so a burst of logins cannot exhaust the process's memory.
+// It waits up to 5 s for a slot, then answers errBusy.
+func (d *Dashboard) hashing(r *http.Request, fn func() error) error {
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	select {
+	case d.hashSlots <- struct{}{}:
+		defer func() { <-d.hashSlots }()
+		return fn()
+	case <-timer.C:
+		return errBusy
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
 }

@@ -55,10 +55,7 @@ func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	spam := q.Get("spam") == "true"
-	query := strings.TrimSpace(q.Get("q"))
-	if len(query) > 200 {
-		query = query[:200]
-	}
+	query := submissions.CleanQuery(q.Get("q"))
 	p := submissions.ListParams{Filter: submissions.Filter{FormID: f.ID, Spam: &spam, Query: query}, Limit: submissionsPerPage}
 	if c := q.Get("cursor"); c != "" {
 		// A cursor that is not ours starts from the newest rather than failing.
@@ -341,9 +338,7 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 		spam := v == "true"
 		filter.Spam = &spam
 	}
-	if v := strings.TrimSpace(q.Get("q")); v != "" && len(v) <= 200 {
-		filter.Query = v
-	}
+	filter.Query = submissions.CleanQuery(q.Get("q"))
 	exp, err := submissions.PrepareExport(ctx, d.DB, submissions.CSV, f, filter)
 	if err != nil {
 		d.error(w, r, err)
@@ -358,6 +353,9 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 		return rc.Flush()
 	})
 	if err != nil {
+		// The status is sent: abort the response, so the browser sees a
+		// failed download rather than a file that looks complete.
 		d.logger(r).WarnContext(ctx, "dashboard: export cut short", "form", f.PublicID, "rows", n, "err", err)
+		panic(http.ErrAbortHandler)
 	}
 }

@@ -278,7 +278,7 @@ func (d *Dashboard) revealSecret(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
-	secret, err := d.Sealer.Open(e.Secret)
+	secret, err := d.Sealer.Open(e.Secret, e.PublicID)
 	if err != nil {
 		d.error(w, r, err)
 		return

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,8 @@ type Dashboard struct {
 	secure   bool
 	cop      *http.CrossOriginProtection
 	throttle *loginThrottle
+	// hashSlots bounds concurrent argon2id hashes (64 MiB each).
+	hashSlots chan struct{}
 	// flashKey signs the flash messages of logged-out visitors. Those of a
 	// session are signed with a key derived from its token, which every
 	// replica can derive; this one is per process, and a logged-out flash
@@ -95,11 +98,12 @@ func newDashboard(fsys fs.FS, db *pgxpool.Pool, river webhooks.Inserter, val *fo
 	baseURL = strings.TrimSuffix(baseURL, "/")
 	d := &Dashboard{
 		DB: db, River: river, Validator: val, BaseURL: baseURL, Logger: logger,
-		pages:    p,
-		secure:   strings.HasPrefix(baseURL, "https://"),
-		cop:      http.NewCrossOriginProtection(),
-		throttle: newLoginThrottle(),
-		flashKey: make([]byte, 32),
+		pages:     p,
+		secure:    strings.HasPrefix(baseURL, "https://"),
+		cop:       http.NewCrossOriginProtection(),
+		throttle:  newLoginThrottle(),
+		hashSlots: make(chan struct{}, max(2, runtime.NumCPU())),
+		flashKey:  make([]byte, 32),
 	}
 	rand.Read(d.flashKey)
 	if u, err := url.Parse(baseURL); err == nil && u.Scheme != "" && u.Host != "" {
@@ -533,6 +537,13 @@ func (d *Dashboard) error(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The browser went away; nobody is left to answer.
 		d.logger(r).DebugContext(r.Context(), "dashboard: request cancelled", "path", r.URL.Path)
+	case errors.Is(err, errBusy):
+		w.Header().Set("Retry-After", "5")
+		d.errorPage(w, r, http.StatusServiceUnavailable, errorView{
+			Heading: "Busy for a moment",
+			Message: "Too many log-ins are being checked right now.",
+			Hint:    "Wait a few seconds and try again.",
+		})
 	case database.IsUnavailable(err):
 		d.logger(r).WarnContext(r.Context(), "dashboard: database unavailable", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "5")

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -175,5 +177,30 @@ func TestEditorSettings(t *testing.T) {
 		if !slices.Contains(settingKeys, k) {
 			t.Errorf("setting %q has no input in the editor", k)
 		}
+	}
+}
+
+// Parallel guesses cannot slip in under the limit while the first ones are
+// still being checked: the check and the count are one step.
+func TestThrottleAttemptIsAtomic(t *testing.T) {
+	t.Parallel()
+	th := newLoginThrottle()
+	now := time.Now()
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for range 60 {
+		wg.Go(func() {
+			if th.attempt("victim@example.com", "198.51.100.1", now) == 0 {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != int32(th.perAccount) {
+		t.Fatalf("%d of 60 parallel attempts allowed, want %d", n, th.perAccount)
+	}
+	th.succeeded("victim@example.com")
+	if th.attempt("victim@example.com", "198.51.100.2", now) != 0 {
+		t.Error("after a success the account may try again")
 	}
 }

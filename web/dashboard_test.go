@@ -848,7 +848,7 @@ func TestDashboardWebhooks(t *testing.T) {
 	}
 	// The secret is stored sealed; the pages show it in clear.
 	sealed := e.Secret
-	if e.Secret, err = b.sealer.Open(sealed); err != nil || e.Secret == sealed || !strings.HasPrefix(e.Secret, "whsec_") {
+	if e.Secret, err = b.sealer.Open(sealed, e.PublicID); err != nil || e.Secret == sealed || !strings.HasPrefix(e.Secret, "whsec_") {
 		t.Fatalf("stored secret %q opens to %q (%v)", sealed, e.Secret, err)
 	}
 	// html/template writes "+" in an attribute as "&#43;": compare the text.
@@ -869,7 +869,7 @@ func TestDashboardWebhooks(t *testing.T) {
 	if rotated.PreviousSecret != sealed {
 		t.Error("rotate did not keep the old secret signing")
 	}
-	if rotated.Secret, err = b.sealer.Open(rotated.Secret); err != nil || rotated.Secret == e.Secret {
+	if rotated.Secret, err = b.sealer.Open(rotated.Secret, e.PublicID); err != nil || rotated.Secret == e.Secret {
 		t.Errorf("rotate did not rotate: %v", err)
 	}
 	wantContains(t, "after rotate", html.UnescapeString(br.follow(t, a).Body), rotated.Secret, "New signing secret", "previous secret signs too")

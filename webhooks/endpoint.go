@@ -57,13 +57,13 @@ func (e *Endpoint) Rotating(now time.Time) bool {
 // period. Secret and PreviousSecret hold them as stored (sealed). It
 // returns ErrUnseal.
 func (e *Endpoint) SigningSecrets(s *Sealer, now time.Time) ([]string, error) {
-	cur, err := s.Open(e.Secret)
+	cur, err := s.Open(e.Secret, e.PublicID)
 	if err != nil {
 		return nil, err
 	}
 	out := []string{cur}
 	if e.Rotating(now) {
-		prev, err := s.Open(e.PreviousSecret)
+		prev, err := s.Open(e.PreviousSecret, e.PublicID)
 		if err != nil {
 			return nil, err
 		}
@@ -143,7 +143,8 @@ VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id`
 	secret := NewSecret()
 	e := &Endpoint{PublicID: newPublicID("wh_"), FormID: form.ID, FormPublicID: form.PublicID, AccountID: form.AccountID,
-		URL: *in.URL, Enabled: enabled, IncludeSpam: spam, Secret: s.Seal(secret)}
+		URL: *in.URL, Enabled: enabled, IncludeSpam: spam}
+	e.Secret = s.Seal(secret, e.PublicID)
 	if err := db.QueryRow(ctx, q, e.PublicID, e.FormID, e.URL, e.Enabled, e.IncludeSpam, e.Secret).Scan(&e.ID); err != nil {
 		return nil, "", err
 	}
@@ -218,7 +219,7 @@ func Rotate(ctx context.Context, db database.Executor, s *Sealer, e *Endpoint) (
 UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = $3, secret = $2, updated_at = now()
 WHERE id = $1`
 	secret := NewSecret()
-	if _, err := db.Exec(ctx, q, e.ID, s.Seal(secret), time.Now().Add(RotationGrace)); err != nil {
+	if _, err := db.Exec(ctx, q, e.ID, s.Seal(secret, e.PublicID), time.Now().Add(RotationGrace)); err != nil {
 		return nil, "", err
 	}
 	e, err := ByID(ctx, db, e.ID)

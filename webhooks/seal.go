@@ -46,19 +46,22 @@ func NewSealer(secretKey string) (*Sealer, error) {
 	return &Sealer{aead: aead}, nil
 }
 
-// Seal returns plain encrypted, for storing.
-func (s *Sealer) Seal(plain string) string {
+// Seal returns plain encrypted, for storing, bound to owner (the
+// endpoint's public id): a sealed secret copied into another endpoint's row
+// does not open there.
+func (s *Sealer) Seal(plain, owner string) string {
 	if s == nil || plain == "" {
 		return plain
 	}
 	nonce := make([]byte, s.aead.NonceSize())
 	rand.Read(nonce)
-	return sealedPrefix + base64.RawStdEncoding.EncodeToString(s.aead.Seal(nonce, nonce, []byte(plain), nil))
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(s.aead.Seal(nonce, nonce, []byte(plain), []byte(owner)))
 }
 
-// Open returns the secret stored as stored. A secret stored before sealing
-// was turned on is returned as it is. It returns ErrUnseal.
-func (s *Sealer) Open(stored string) (string, error) {
+// Open returns the secret stored as stored for owner. A secret stored
+// before sealing was turned on is returned as it is. It returns ErrUnseal,
+// also for a secret sealed for another owner.
+func (s *Sealer) Open(stored, owner string) (string, error) {
 	rest, sealed := strings.CutPrefix(stored, sealedPrefix)
 	if !sealed {
 		return stored, nil
@@ -70,7 +73,7 @@ func (s *Sealer) Open(stored string) (string, error) {
 	if err != nil || len(raw) < s.aead.NonceSize() {
 		return "", ErrUnseal
 	}
-	plain, err := s.aead.Open(nil, raw[:s.aead.NonceSize()], raw[s.aead.NonceSize():], nil)
+	plain, err := s.aead.Open(nil, raw[:s.aead.NonceSize()], raw[s.aead.NonceSize():], []byte(owner))
 	if err != nil {
 		return "", ErrUnseal
 	}
