@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func printLoad(out io.Writer, r *loadResult) {
+	secs := r.elapsed.Seconds()
+	fmt.Fprintf(out, "\nrequests  %d in %s = %.0f/s\n", r.requests(), r.elapsed.Round(time.Millisecond), float64(r.requests())/secs)
+	fmt.Fprintf(out, "intents   %d = %.0f/s (%d acknowledged = %.0f/s)\n", len(r.intents), float64(len(r.intents))/secs,
+		r.acknowledged(), float64(r.acknowledged())/secs)
+	keys := make([]string, 0, len(r.statuses))
+	for k := range r.statuses {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, r.statuses[k]))
+	}
+	fmt.Fprintf(out, "statuses  %s\n", strings.Join(parts, ", "))
+	if r.limited {
+		fmt.Fprintln(out, "          429s: start Intake with INTAKE_SUBMIT_RATE_LIMIT=0, or the numbers measure its rate limit")
+	}
+
+	fmt.Fprintln(out, "\nlatency")
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "\tn\tp50\tp90\tp99\tmax\t")
+	var all []time.Duration
+	for _, l := range r.latency {
+		all = append(all, l...)
+	}
+	row := func(name string, l []time.Duration) {
+		if len(l) == 0 {
+			return
+		}
+		slices.Sort(l)
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t\n", name, len(l), ms(pct(l, 50)), ms(pct(l, 90)), ms(pct(l, 99)), ms(l[len(l)-1]))
+	}
+	row("all requests", all)
+	for c, l := range r.latency {
+		row(classNames[c], l)
+	}
+	w.Flush()
+}
+
+// pct is the p-th percentile of sorted l, by nearest rank.
+func pct(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+func printVerdict(out io.Writer, v *Verdict) {
+	fmt.Fprintln(out)
+	if v.Good() {
+		fmt.Fprintln(out, "VERDICT: GOOD — every acknowledged intent stored exactly once, with its jobs")
+	} else {
+		fmt.Fprintln(out, "VERDICT: BAD")
+	}
+	fmt.Fprintf(out, "  intents %d, acknowledged %d, stored %d, submissions %d\n", v.Intents, v.Acknowledged, v.Stored, v.Submissions)
+	problem(out, "acknowledged but missing", v.Missing)
+	problem(out, "stored more than once", v.Duplicated)
+	problem(out, "submissions of no intent", v.Unknown)
+	problem(out, "different answers to one intent", v.Inconsistent)
+	fmt.Fprintf(out, "  River jobs: %d for %d submissions, expected %d\n", v.Jobs, v.Submissions, v.JobsExpected)
+	problem(out, "submissions with the wrong number of jobs", v.JobsWrong)
+}
+
+func problem(out io.Writer, what string, list []string) {
+	fmt.Fprintf(out, "  %s: %d", what, len(list))
+	if len(list) > 0 {
+		shown := list[:min(len(list), 5)]
+		fmt.Fprintf(out, " (%s", strings.Join(shown, "; "))
+		if len(list) > len(shown) {
+			fmt.Fprint(out, "; …")
+		}
+		fmt.Fprint(out, ")")
+	}
+	fmt.Fprintln(out)
+}
+
+func printCeiling(out io.Writer, r *loadResult, v *Verdict, c ceilingResult) {
+	intake := float64(v.Submissions) / r.elapsed.Seconds()
+	fmt.Fprintf(out, "\nceiling: %d naive submissions in %s (%d errors)\n", c.submissions, c.elapsed.Round(time.Millisecond), c.errors)
+	fmt.Fprintf(out, "intake %.0f/s = %.2f× the naive SQL ceiling of %.0f/s\n", intake, intake/c.rate(), c.rate())
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/forms"
+)
+
+// target is the form under load and what each submission to it should
+// enqueue.
+type target struct {
+	id        int64
+	publicID  string
+	accountID int64
+	created   bool   // made by this run
+	email     string // the user made with it
+	keyPrefix string // the API key made with it, for the record
+
+	jobs     int // River jobs per non-spam submission
+	spamJobs int // River jobs per spam submission
+}
+
+// contactFields is the contract of the form the bench creates: the one of
+// README.md's first form.
+var contactFields = []forms.Field{
+	{Name: "email", Type: forms.TypeEmail, Required: true, Label: "Your email"},
+	{Name: "message", Type: forms.TypeTextarea, Rules: "max=2000", Label: "Message"},
+}
+
+// prepareForm finds the form publicID, or when it is empty creates a user,
+// an API key and a contact form directly in the database, and works out the
+// jobs each submission should enqueue.
+func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*target, error) {
+	t := &target{}
+	if publicID == "" {
+		email := "bench-" + randomHex(4) + "@example.com"
+		u, _, err := accounts.CreateUser(ctx, db, email, randomHex(16))
+		if err != nil {
+			return nil, fmt.Errorf("create user (is the database migrated? run intake serve or intake migrate up first): %w", err)
+		}
+		_, key, err := accounts.CreateAPIKey(ctx, db, u, "intake-bench")
+		if err != nil {
+			return nil, fmt.Errorf("create API key: %w", err)
+		}
+		f, err := forms.Create(ctx, db, forms.NewValidator(), u.AccountID, forms.Input{Name: "intake-bench", Fields: contactFields})
+		if err != nil {
+			return nil, fmt.Errorf("create form: %w", err)
+		}
+		publicID = f.PublicID
+		t.created, t.email, t.keyPrefix = true, email, key[:min(len(key), 12)]
+	}
+	f, err := forms.ByPublicID(ctx, db, publicID)
+	if errors.Is(err, forms.ErrNotFound) {
+		return nil, fmt.Errorf("no form %q in the database", publicID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read form %s: %w", publicID, err)
+	}
+	if _, ok := f.Contract.Field("message"); !ok {
+		return nil, fmt.Errorf("form %s has no field \"message\": the bench identifies intents by a token in it", publicID)
+	}
+	t.id, t.publicID, t.accountID = f.ID, f.PublicID, f.AccountID
+	t.jobs, t.spamJobs, err = expectedJobs(ctx, db, f)
+	return t, err
+}
+
+// expectedJobs mirrors notify.Planner: a delivery per enabled endpoint (for
+// spam only those that include spam), an email per distinct notification
+// address or else to the owner, and the autoresponse (the bench always
+// sends a valid email field).
+func expectedJobs(ctx context.Context, db *pgxpool.Pool, f *forms.Form) (jobs, spamJobs int, err error) {
+	var endpoints, spamEndpoints int
+	var owner bool
+	err = db.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE enabled AND include_spam),
+		       EXISTS (SELECT 1 FROM users WHERE account_id = $2)
+		FROM webhook_endpoints WHERE form_id = $1`, f.ID, f.AccountID).Scan(&endpoints, &spamEndpoints, &owner)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read the form's endpoints: %w", err)
+	}
+	recipients := map[string]bool{}
+	for _, to := range f.Settings.NotifyEmails {
+		recipients[strings.ToLower(to)] = true
+	}
+	emails := len(recipients)
+	if emails == 0 && owner {
+		emails = 1
+	}
+	if f.Settings.Autoresponse.Enabled {
+		emails++
+	}
+	return endpoints + emails, spamEndpoints, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
