@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -56,7 +57,7 @@ func (l *SubmitLimiter) take(ip string, form int64, now time.Time) error {
 		}
 		l.sweep = now
 	}
-	k := submitKey{ip, form}
+	k := submitKey{clientBucket(ip), form}
 	b, ok := l.buckets[k]
 	if !ok {
 		b = &bucket{lim: rate.NewLimiter(rate.Limit(float64(l.PerMinute)/60), l.PerMinute)}
@@ -68,6 +69,19 @@ func (l *SubmitLimiter) take(ip string, form int64, now time.Time) error {
 	}
 	wait := (1 - b.lim.TokensAt(now)) / (float64(l.PerMinute) / 60)
 	return &errSubmitLimited{retryAfter: max(1, int(math.Ceil(wait)))}
+}
+
+// clientBucket is the address a limit counts by: an IPv6 client usually
+// holds a whole /64, so it counts as one.
+func clientBucket(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a = a.Unmap(); a.Is6() {
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return a.String()
 }
 
 func submitLimitedProblem(err error) (*Problem, bool) {

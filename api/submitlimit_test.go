@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/intakehq/intake/api"
 )
@@ -63,5 +64,20 @@ func TestSubmitRateLimit(t *testing.T) {
 	other := b.newForm(t, nil)
 	if r := b.submit(t, other.PublicID, ctJSON, `{"email":"a@example.com"}`); r.Status != http.StatusCreated {
 		t.Errorf("another form = %s", r)
+	}
+}
+
+func TestSubmitLimitCountsIPv6ByPrefix(t *testing.T) {
+	t.Parallel()
+	l := &api.SubmitLimiter{PerMinute: 2}
+	now := time.Now()
+	for i, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::ffff", "2001:db8:1:2:abcd::9"} {
+		err := api.TakeForTest(l, ip, 1, now)
+		if (err != nil) != (i == 2) {
+			t.Errorf("%s: %v (one /64 shares one bucket of 2)", ip, err)
+		}
+	}
+	if err := api.TakeForTest(l, "2001:db8:1:3::1", 1, now); err != nil {
+		t.Errorf("another /64: %v", err)
 	}
 }

@@ -530,11 +530,11 @@ func readEditor(r *http.Request) formEditView {
 		p := "f" + strconv.Itoa(i) + "."
 		v.Fields = append(v.Fields, fieldRow{
 			Name:     strings.TrimSpace(r.PostFormValue(p + "name")),
-			Label:    strings.TrimSpace(r.PostFormValue(p + "label")),
+			Label:    r.PostFormValue(p + "label"), // free text: kept as typed (or as stored)
 			Type:     r.PostFormValue(p + "type"),
 			Required: r.PostFormValue(p+"required") != "",
 			Rules:    strings.TrimSpace(r.PostFormValue(p + "rules")),
-			Options:  strings.Join(lines(r.PostFormValue(p+"options")), "\n"),
+			Options:  strings.Join(valueLines(r.PostFormValue(p+"options")), "\n"),
 		})
 	}
 	v.Settings = settingsInput{
@@ -548,13 +548,27 @@ func readEditor(r *http.Request) formEditView {
 		NotifyEmails:          strings.Join(lines(r.PostFormValue("notify_emails")), "\n"),
 		AutoresponseEnabled:   r.PostFormValue("autoresponse.enabled") != "",
 		AutoresponseSubject:   strings.TrimSpace(r.PostFormValue("autoresponse.subject")),
-		AutoresponseBody:      strings.TrimSpace(r.PostFormValue("autoresponse.body")),
+		AutoresponseBody:      strings.ReplaceAll(r.PostFormValue("autoresponse.body"), "\r\n", "\n"),
 		HoneypotField:         strings.TrimSpace(r.PostFormValue("honeypot_field")),
 		BlockedWords:          strings.Join(lines(r.PostFormValue("blocked_words")), "\n"),
 		BlockedEmails:         strings.Join(lines(r.PostFormValue("blocked_emails")), "\n"),
 		BlockedIPs:            strings.Join(lines(r.PostFormValue("blocked_ips")), "\n"),
 	}
 	return v
+}
+
+// valueLines splits a textarea of option values into its lines, dropping
+// blank ones but keeping each value exactly as it is: a value such as
+// "  a" stored through the API must survive a save of the editor, or
+// submissions valid before would fail after.
+func valueLines(s string) []string {
+	out := []string{}
+	for l := range strings.SplitSeq(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // lines splits a textarea into its non-blank lines, trimmed.
