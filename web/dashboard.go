@@ -3,7 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -60,7 +61,7 @@ type Dashboard struct {
 	throttle *loginThrottle
 	// hashSlots bounds concurrent argon2id hashes (64 MiB each).
 	hashSlots chan struct{}
-	// flashKey signs the flash messages of logged-out visitors. Those of a
+	// flashKey seals the flash messages of logged-out visitors. Those of a
 	// session are signed with a key derived from its token, which every
 	// replica can derive; this one is per process, and a logged-out flash
 	// that lands on another replica is merely not shown.
@@ -359,10 +360,10 @@ type flash struct {
 	SecretLabel string `json:"l,omitempty"`
 }
 
-// flashSigningKey is derived from the session's token when there is one:
-// only that browser holds it, so no one else can plant a message (or a
+// flashKeyFor is derived from the session's token when there is one: only
+// that browser holds it, so no one else can plant a message (or a
 // "secret") in an owner's page, and every replica derives the same key.
-func (d *Dashboard) flashSigningKey(r *http.Request) []byte {
+func (d *Dashboard) flashKeyFor(r *http.Request) []byte {
 	if t := state(r).token; t != "" {
 		sum := sha256.Sum256([]byte("intake flash\x00" + t))
 		return sum[:]
@@ -370,11 +371,28 @@ func (d *Dashboard) flashSigningKey(r *http.Request) []byte {
 	return d.flashKey
 }
 
+func flashAEAD(key []byte) cipher.AEAD {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err) // the key is always 32 bytes
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return aead
+}
+
+// setFlash sets the one-time message, sealed (AES-256-GCM), not merely
+// signed: a secret in it (a new API key, a webhook secret) is unreadable
+// to anything that logs cookies on the way, since the cookie's path is
+// the whole site.
 func (d *Dashboard) setFlash(w http.ResponseWriter, r *http.Request, f flash) {
 	payload, _ := json.Marshal(f)
-	mac := hmac.New(sha256.New, d.flashSigningKey(r))
-	mac.Write(payload)
-	value := base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	aead := flashAEAD(d.flashKeyFor(r))
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	value := base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, payload, []byte(flashCookie)))
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: value, Path: "/", MaxAge: 300,
 		HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteLaxMode})
 }
@@ -386,16 +404,14 @@ func (d *Dashboard) takeFlash(w http.ResponseWriter, r *http.Request) flash {
 		return flash{}
 	}
 	d.clearCookie(w, flashCookie)
-	payloadB64, sigB64, ok := strings.Cut(c.Value, ".")
-	payload, err1 := base64.RawURLEncoding.DecodeString(payloadB64)
-	sig, err2 := base64.RawURLEncoding.DecodeString(sigB64)
-	if !ok || err1 != nil || err2 != nil {
+	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	aead := flashAEAD(d.flashKeyFor(r))
+	if err != nil || len(raw) < aead.NonceSize() {
 		return flash{}
 	}
-	mac := hmac.New(sha256.New, d.flashSigningKey(r))
-	mac.Write(payload)
+	payload, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(flashCookie))
 	var f flash
-	if !hmac.Equal(sig, mac.Sum(nil)) || json.Unmarshal(payload, &f) != nil {
+	if err != nil || json.Unmarshal(payload, &f) != nil {
 		return flash{}
 	}
 	return f

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -202,5 +205,36 @@ func TestThrottleAttemptIsAtomic(t *testing.T) {
 	th.succeeded("victim@example.com")
 	if th.attempt("victim@example.com", "198.51.100.2", now) != 0 {
 		t.Error("after a success the account may try again")
+	}
+}
+
+// A secret in a flash is sealed in its cookie: nothing that logs cookies
+// on the way (the cookie's path is the whole site) can read it, and only
+// the page that takes it sees it.
+func TestFlashCookieIsSealed(t *testing.T) {
+	t.Parallel()
+	d := &Dashboard{flashKey: make([]byte, 32)}
+	r := httptest.NewRequest("POST", "/apikeys", nil)
+	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, &reqState{}))
+	w := httptest.NewRecorder()
+	secret := "intk_" + strings.Repeat("s", 32)
+	d.setFlash(w, r, flash{Kind: flashSuccess, Message: "made", Secret: secret})
+	cookie := w.Result().Cookies()[0]
+	raw, _ := base64.RawURLEncoding.DecodeString(cookie.Value)
+	if strings.Contains(cookie.Value, secret) || strings.Contains(string(raw), secret) || strings.Contains(string(raw), "made") {
+		t.Fatalf("the flash cookie carries its content readably: %q", raw)
+	}
+	next := httptest.NewRequest("GET", "/apikeys", nil)
+	next = next.WithContext(context.WithValue(next.Context(), stateKey{}, &reqState{}))
+	next.AddCookie(cookie)
+	if f := d.takeFlash(httptest.NewRecorder(), next); f.Secret != secret || f.Message != "made" {
+		t.Fatalf("takeFlash = %+v", f)
+	}
+	cookie.Value = cookie.Value[:len(cookie.Value)-2] + "AA"
+	tampered := httptest.NewRequest("GET", "/apikeys", nil)
+	tampered = tampered.WithContext(context.WithValue(tampered.Context(), stateKey{}, &reqState{}))
+	tampered.AddCookie(cookie)
+	if f := d.takeFlash(httptest.NewRecorder(), tampered); f != (flash{}) {
+		t.Fatalf("a tampered flash was shown: %+v", f)
 	}
 }
