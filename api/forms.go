@@ -60,15 +60,10 @@ func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var before *int64
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		n, err2 := strconv.ParseInt(string(b), 10, 64)
-		if err != nil || err2 != nil {
-			s.writeError(w, r, invalidParameter("cursor is not a cursor this API returned"))
-			return
-		}
-		before = &n
+	before, err := idCursorParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	list, err := forms.List(r.Context(), s.DB, principal(r).AccountID, before, limit+1)
 	if err != nil {
@@ -78,8 +73,7 @@ func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
 	out := listBody[formBody]{Data: []formBody{}}
 	if len(list) > limit {
 		list = list[:limit]
-		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[limit-1].ID, 10)))
-		out.NextCursor = &c
+		out.NextCursor = idCursor(list[limit-1].ID)
 	}
 	for _, f := range list {
 		out.Data = append(out.Data, s.formBody(f))
@@ -101,6 +95,27 @@ const (
 	defaultLimit = 50
 	maxLimit     = 100
 )
+
+// idCursorParam reads the cursor of a list paged by internal id (forms,
+// deliveries): the rows before it, or nil for the first page.
+func idCursorParam(r *http.Request) (*int64, error) {
+	c := r.URL.Query().Get("cursor")
+	if c == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	n, err2 := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || err2 != nil {
+		return nil, invalidParameter("cursor is not a cursor this API returned")
+	}
+	return &n, nil
+}
+
+// idCursor is the opaque cursor of the page after the row with id.
+func idCursor(id int64) *string {
+	c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
+	return &c
+}
 
 func limitParam(r *http.Request) (int, error) {
 	v := r.URL.Query().Get("limit")

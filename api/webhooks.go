@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -182,15 +180,10 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var before *int64
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		n, err2 := strconv.ParseInt(string(b), 10, 64)
-		if err != nil || err2 != nil {
-			s.writeError(w, r, invalidParameter("cursor is not a cursor this API returned"))
-			return
-		}
-		before = &n
+	before, err := idCursorParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	list, err := webhooks.Deliveries(r.Context(), s.DB, e.ID, before, limit+1)
 	if err != nil {
@@ -200,8 +193,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	out := listBody[deliveryBody]{Data: make([]deliveryBody, 0, len(list))}
 	if len(list) > limit {
 		list = list[:limit]
-		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[limit-1].ID, 10)))
-		out.NextCursor = &c
+		out.NextCursor = idCursor(list[limit-1].ID)
 	}
 	for _, d := range list {
 		out.Data = append(out.Data, toDeliveryBody(d))
