@@ -123,6 +123,14 @@ func TestWebhookSurvivesReceiverOutageAndCrash(t *testing.T) {
 WHERE a.status = 500 AND j.kind = 'webhook.deliver' AND j.state IN ('available', 'retryable', 'scheduled')`).Scan(&n)
 		return n == 1
 	})
+	// The owner's email is not what this test is about: let it reach the
+	// outbox first, so the kill cannot catch its job mid-run (a job killed
+	// mid-run waits for River's five-minute rescue).
+	eventually(t, 15*time.Second, "the owner's notification to reach the outbox", func() bool {
+		var n int
+		conn.QueryRow(context.Background(), `SELECT count(*) FROM outbound_emails WHERE state = 'outbox'`).Scan(&n)
+		return n == 1
+	})
 	first.Process.Signal(syscall.SIGKILL)
 	first.Wait()
 
