@@ -10,6 +10,9 @@ var (
 	ErrNotFound = errors.New("form not found")
 	// ErrArchived is returned when a submission is made to an archived form.
 	ErrArchived = errors.New("form is archived")
+	// ErrStale is returned by Update when the form changed after the time
+	// the change was based on (Patch.UnchangedSince).
+	ErrStale = errors.New("form changed since")
 )
 
 // Codes of field errors. The TYPE_* and REQUIRED_* ones are Formspree's, so

@@ -183,6 +183,10 @@ type Patch struct {
 	Name     *string         `json:"name"`
 	Fields   *[]Field        `json:"fields"`
 	Settings json.RawMessage `json:"settings"`
+	// UnchangedSince, when set, makes Update refuse (ErrStale) if the form
+	// was changed after it: an editor opened on an older version must not
+	// silently undo a newer save.
+	UnchangedSince *time.Time `json:"-"`
 }
 
 // Update applies p to the account's form publicID. A change to the fields
@@ -200,6 +204,9 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, accountID int
 		f, err := scanForm(tx.QueryRow(ctx, forAccountSQL+` FOR UPDATE OF f`, publicID, accountID))
 		if err != nil {
 			return err
+		}
+		if p.UnchangedSince != nil && !f.UpdatedAt.Equal(*p.UnchangedSince) {
+			return ErrStale
 		}
 		in := Input{Name: f.Name, Fields: f.Contract.Fields, Settings: f.Settings}
 		if p.Name != nil {

@@ -394,6 +394,7 @@ type formEditView struct {
 	Action          string // where the editor posts
 	CancelURL       string
 	ContractVersion int
+	UpdatedAt       string // the version of the form the editor was opened on (RFC 3339)
 	Name            string
 	Fields          []fieldRow
 	Settings        settingsInput
@@ -475,7 +476,8 @@ func (d *Dashboard) editFormPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := formEditView{Action: "/forms/" + f.PublicID + "/edit", CancelURL: "/forms/" + f.PublicID, ContractVersion: f.Contract.Version,
-		Name: f.Name, Fields: rowsOf(f.Contract.Fields), Settings: settingsOf(f.Settings)}
+		UpdatedAt: f.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		Name:      f.Name, Fields: rowsOf(f.Contract.Fields), Settings: settingsOf(f.Settings)}
 	d.renderEditor(w, r, http.StatusOK, f, v)
 }
 
@@ -720,6 +722,7 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 	}
 	v := readEditor(r)
 	v.Action, v.CancelURL, v.ContractVersion = "/forms/"+f.PublicID+"/edit", "/forms/"+f.PublicID, f.Contract.Version
+	v.UpdatedAt = r.PostFormValue("updated_at")
 	if op, i := editOp(r); v.applyOp(op, i) {
 		d.renderEditor(w, r, http.StatusOK, f, v)
 		return
@@ -733,8 +736,19 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 			d.error(w, r, merr)
 			return
 		}
-		updated, err = forms.Update(r.Context(), d.DB, d.Validator, user(r).AccountID, f.PublicID,
-			forms.Patch{Name: &in.Name, Fields: &in.Fields, Settings: settings})
+		patch := forms.Patch{Name: &in.Name, Fields: &in.Fields, Settings: settings}
+		if since, perr := time.Parse(time.RFC3339Nano, v.UpdatedAt); perr == nil {
+			patch.UnchangedSince = &since
+		}
+		updated, err = forms.Update(r.Context(), d.DB, d.Validator, user(r).AccountID, f.PublicID, patch)
+		if errors.Is(err, forms.ErrStale) {
+			// Another tab or person saved meanwhile. Keep what this owner
+			// typed, say so, and let the next save go through on purpose.
+			v.UpdatedAt = f.UpdatedAt.UTC().Format(time.RFC3339Nano)
+			err = &forms.ValidationError{Errors: []forms.FieldError{{Field: "name", Code: forms.CodeInvalid, Pointer: forms.Pointer("name"),
+				Message: fmt.Sprintf("This form was changed elsewhere after you opened the editor (its fields are contract version %d now). "+
+					"Your changes are still below: compare them with the form's page, then save again to keep them.", f.Contract.Version)}}}
+		}
 	}
 	if d.editorFailed(w, r, f, &v, errs, err, rowOf) {
 		return

@@ -728,6 +728,30 @@ func TestDashboardFormEditor(t *testing.T) {
 	}
 	wantContains(t, "the editor again", br.get(t, "/forms/"+id+"/edit").Body, ">casino\ncrypto giveaway</textarea>", ">203.0.113.0/24</textarea>")
 
+	// Two tabs: the save of the one opened on an older version is refused
+	// with its input kept, and a second save, made knowingly, goes through.
+	stale := cloneValues(blocks)
+	stale.Set("updated_at", f.UpdatedAt.UTC().Format(time.RFC3339Nano))
+	other := cloneValues(blocks)
+	other.Set("name", "Renamed elsewhere")
+	wantStatus(t, "the other tab's save", br.post(t, "/forms/"+id+"/edit", other), http.StatusSeeOther)
+	stale.Set("name", "Mine")
+	a = br.post(t, "/forms/"+id+"/edit", stale)
+	wantStatus(t, "stale save", a, http.StatusUnprocessableEntity)
+	wantContains(t, "stale save", html.UnescapeString(a.Body), "changed elsewhere", `value="Mine"`)
+	if f, _ = forms.ForAccount(context.Background(), b.db, b.acct.User.AccountID, id); f.Name != "Renamed elsewhere" {
+		t.Errorf("the stale save overwrote the other: name %q", f.Name)
+	}
+	m := regexp.MustCompile(`name="updated_at" value="([^"]+)"`).FindStringSubmatch(a.Body)
+	if m == nil {
+		t.Fatal("the re-rendered editor has no updated_at")
+	}
+	stale.Set("updated_at", html.UnescapeString(m[1]))
+	wantStatus(t, "save again", br.post(t, "/forms/"+id+"/edit", stale), http.StatusSeeOther)
+	if f, _ = forms.ForAccount(context.Background(), b.db, b.acct.User.AccountID, id); f.Name != "Mine" {
+		t.Errorf("the knowing save did not go through: name %q", f.Name)
+	}
+
 	// Archive, through its confirmation.
 	wantStatus(t, "archive page", br.get(t, "/forms/"+id+"/archive"), http.StatusOK)
 	a = br.post(t, "/forms/"+id+"/archive", nil)
