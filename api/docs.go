@@ -3,7 +3,6 @@ package api
 import (
 	_ "embed"
 	"html"
-	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -41,26 +40,7 @@ func (s *Server) agentDocs(w http.ResponseWriter, r *http.Request) {
 // prefersMarkdown reports whether Accept ranks text/markdown at least as high
 // as text/html (and above zero). Wildcards favour neither: the default is HTML.
 func prefersMarkdown(accept string) bool {
-	mdQ, htmlQ := -1.0, -1.0
-	for part := range strings.SplitSeq(accept, ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		q := 1.0
-		if v, ok := params["q"]; ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				q = f
-			}
-		}
-		switch mt {
-		case "text/markdown", "text/x-markdown":
-			mdQ = max(mdQ, q)
-		case "text/html":
-			htmlQ = max(htmlQ, q)
-		}
-	}
-	return mdQ > 0 && mdQ >= htmlQ
+	return prefers(accept, []string{"text/markdown", "text/x-markdown"}, "text/html")
 }
 
 func docsPage(title, body string) string {

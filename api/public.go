@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,8 +212,15 @@ func wantsJSON(r *http.Request) bool {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
 		return true
 	}
-	jsonQ, htmlQ := -1.0, -1.0
-	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
+	return prefers(r.Header.Get("Accept"), []string{"application/json", "application/problem+json"}, "text/html")
+}
+
+// prefers reports whether accept ranks one of the types at least as high
+// as other, and above zero. Wildcards favour neither, so the default is
+// other.
+func prefers(accept string, types []string, other string) bool {
+	wantQ, otherQ := -1.0, -1.0
+	for part := range strings.SplitSeq(accept, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
 			continue
@@ -223,14 +231,14 @@ func wantsJSON(r *http.Request) bool {
 				q = f
 			}
 		}
-		switch mt {
-		case "application/json", "application/problem+json":
-			jsonQ = max(jsonQ, q)
-		case "text/html":
-			htmlQ = max(htmlQ, q)
+		switch {
+		case slices.Contains(types, mt):
+			wantQ = max(wantQ, q)
+		case mt == other:
+			otherQ = max(otherQ, q)
 		}
 	}
-	return jsonQ > 0 && jsonQ >= htmlQ
+	return wantQ > 0 && wantQ >= otherQ
 }
 
 // clientIP is the submitter's address: the peer's, or — when the peer is
