@@ -154,13 +154,20 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	for _, stmt := range []string{
 		"ALTER DATABASE " + building + " RENAME TO " + name,
 		"ALTER DATABASE " + name + " IS_TEMPLATE true",
+		fmt.Sprintf("COMMENT ON DATABASE %s IS 'intake test template, made %d'", name, time.Now().Unix()),
 	} {
 		if _, err := admin.Exec(ctx, stmt); err != nil {
 			return "", err
 		}
 	}
-	// Old templates from earlier schemas only take disk space.
-	rows, err := admin.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'intake_tmpl_%' AND datname <> $1", name)
+	// Old templates from earlier schemas only take disk space. Those made in
+	// the last day stay: another checkout (a branch with other migrations)
+	// may be running its tests from one right now.
+	rows, err := admin.Query(ctx, `
+		SELECT d.datname FROM pg_database d
+		WHERE d.datname LIKE 'intake_tmpl_%' AND d.datname <> $1
+		  AND coalesce(substring(shobj_description(d.oid, 'pg_database') FROM 'made ([0-9]+)')::bigint, 0)
+		      < extract(epoch FROM now()) - 86400`, name)
 	if err == nil {
 		old, _ := pgx.CollectRows(rows, pgx.RowTo[string])
 		for _, o := range old {
