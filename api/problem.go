@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
@@ -56,6 +60,7 @@ const (
 	TypeMethodNotAllowed = "method-not-allowed"
 	TypeRateLimited      = "rate-limited"
 	TypeWebhookDisabled  = "webhook-disabled"
+	TypePlanLimit        = "plan-limit"
 )
 
 func problem(status int, typ, title, detail string) *Problem {
@@ -69,6 +74,7 @@ func problemFor(err error) *Problem {
 	var (
 		verr      *forms.ValidationError
 		malformed *submissions.MalformedError
+		quota     *accounts.QuotaError
 		maxBytes  *http.MaxBytesError
 		bad       *badRequestError
 	)
@@ -94,6 +100,16 @@ func problemFor(err error) *Problem {
 	case errors.Is(err, forms.ErrArchived):
 		p := problem(http.StatusGone, TypeFormInactive, "Form is no longer active", "This form has been archived by its owner and takes no more submissions.")
 		p.code = "INACTIVE"
+		return p
+	case errors.As(err, &quota):
+		u := quota.Usage
+		resets := u.Resets()
+		p := problem(http.StatusTooManyRequests, TypePlanLimit, "Monthly submission limit reached",
+			fmt.Sprintf("This form's account has taken the %d submissions its %s plan allows in %s. New submissions are refused until %s; everything accepted before is kept. The form's owner can move to a larger plan.",
+				u.Plan.MonthlySubmissions, u.Plan.Name, u.Month.Format("January 2006"), resets.Format("2 January 2006 15:04 MST")))
+		p.retryAfter = strconv.Itoa(max(1, int(math.Ceil(time.Until(resets).Seconds()))))
+		p.code = "PLAN_LIMIT"
+		p.hint = "This form cannot take more submissions this month. Try again after " + resets.Format("2 January 2006") + ", or reach its owner another way."
 		return p
 	case errors.Is(err, submissions.ErrEmpty):
 		p := problem(http.StatusUnprocessableEntity, TypeEmpty, "Empty submission", "The submission has no fields. Send at least one field.")

@@ -81,6 +81,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case p.Status == http.StatusConflict || p.Type == ProblemBase+TypeKeyReused:
 			outcome = "conflict"
+		case p.Status == http.StatusTooManyRequests: // a rate limit or the plan's quota
+			outcome = "limited"
 		case p.Status < 500:
 			outcome = "invalid"
 		}

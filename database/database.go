@@ -102,6 +102,10 @@ func WithTx(ctx context.Context, db *pgxpool.Pool, opts pgx.TxOptions, fn func(t
 // IsLockTimeout reports whether err is Postgres giving up on a lock wait.
 func IsLockTimeout(err error) bool { return isCode(err, "55P03") }
 
+// IsForeignKeyViolation reports whether err is a foreign key violation: a
+// reference to a row that does not exist.
+func IsForeignKeyViolation(err error) bool { return isCode(err, "23503") }
+
 // IsUniqueViolation reports whether err is a unique constraint violation,
 // optionally of the named constraint.
 func IsUniqueViolation(err error, constraint string) bool {

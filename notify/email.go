@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/mail"
@@ -63,7 +64,7 @@ func (w *EmailWorker) NextRetry(job *river.Job[EmailArgs]) time.Time {
 // 5xx) is recorded and cancels the job; a transient one is retried.
 func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error {
 	msg, accountID, err := w.compose(ctx, job.Args)
-	if errors.Is(err, submissions.ErrNotFound) || errors.Is(err, forms.ErrNotFound) || errors.Is(err, webhooks.ErrNotFound) {
+	if errors.Is(err, submissions.ErrNotFound) || errors.Is(err, forms.ErrNotFound) || errors.Is(err, webhooks.ErrNotFound) || errors.Is(err, accounts.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("nothing to send: %w", err))
 	}
 	if err != nil {
@@ -160,6 +161,20 @@ func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (*mail.Messag
 		}
 		id := mail.MessageID(host, args.Template, ep.PublicID, args.To, strconv.FormatInt(args.At, 10))
 		return mail.EndpointDisabled(w.From, args.To, ep.URL, form.Name, args.Reason, w.dashboard("forms", form.PublicID, "webhooks"), id), form.AccountID, nil
+	}
+	if args.Template == TemplateQuotaWarning {
+		month, err := time.Parse("2006-01", args.Month)
+		if err != nil {
+			return nil, 0, river.JobCancel(fmt.Errorf("quota warning for month %q: %w", args.Month, err))
+		}
+		u, err := accounts.UsageOf(ctx, w.DB, args.AccountID, month)
+		if err != nil {
+			return nil, 0, err
+		}
+		id := mail.MessageID(host, args.Template, strconv.FormatInt(args.AccountID, 10), args.Month, strconv.Itoa(args.Percent), args.To)
+		q := mail.QuotaWarning{PlanName: u.Plan.Name, Percent: args.Percent, Used: u.Used, Quota: u.Plan.MonthlySubmissions,
+			Month: u.Month, DashboardURL: w.dashboard("account")}
+		return mail.QuotaWarningEmail(w.From, args.To, q, id), args.AccountID, nil
 	}
 	sub, err := submissions.ByID(ctx, w.DB, args.SubmissionID)
 	if err != nil {

@@ -40,6 +40,10 @@ type EmailArgs struct {
 	// disabled again within River's uniqueness window).
 	At     int64  `json:"at,omitempty" river:"unique"`
 	Reason string `json:"reason,omitempty"`
+	// A quota warning is about an account's month and the share reached.
+	AccountID int64  `json:"account_id,omitempty" river:"unique"`
+	Month     string `json:"month,omitempty" river:"unique"` // 2006-01
+	Percent   int    `json:"percent,omitempty" river:"unique"`
 }
 
 // Kind implements river.JobArgs.

@@ -54,6 +54,7 @@ func Workers(d Deps) *river.Workers {
 	river.AddWorker(workers, delivery)
 	river.AddWorker(workers, email)
 	river.AddWorker(workers, &idempotency.SweepWorker{DB: d.DB})
+	river.AddWorker(workers, &QuotaWorker{DB: d.DB})
 	return workers
 }
 
@@ -69,5 +70,5 @@ func Queues() map[string]river.QueueConfig {
 
 // PeriodicJobs are the jobs River's elected leader enqueues on a schedule.
 func PeriodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{idempotency.PeriodicSweep()}
+	return []*river.PeriodicJob{idempotency.PeriodicSweep(), PeriodicQuotaCheck()}
 }

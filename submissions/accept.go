@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
@@ -82,12 +83,14 @@ type Result struct {
 }
 
 // Accept takes a submission exactly once. In one transaction it claims the
-// idempotency key, inserts the submission and its jobs, and stores the
-// response; a repeat of a stored key gets the stored response. It returns
-// forms.ErrNotFound, forms.ErrArchived, ErrEmpty, a *forms.ValidationError,
-// idempotency.ErrKeyInvalid, ErrKeyMissing, ErrKeyReused or ErrInFlight, or a
-// database error (nothing is then stored, so a retry is safe). Every error
-// that comes with a known form also returns a Result carrying that form.
+// idempotency key, inserts the submission and its jobs, counts it against
+// the account's quota, and stores the response; a repeat of a stored key
+// gets the stored response. It returns forms.ErrNotFound,
+// forms.ErrArchived, an *accounts.QuotaError, ErrEmpty, a
+// *forms.ValidationError, idempotency.ErrKeyInvalid, ErrKeyMissing,
+// ErrKeyReused or ErrInFlight, or a database error (nothing is then stored,
+// so a retry is safe). Every error that comes with a known form also
+// returns a Result carrying that form.
 func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	// The key and the fingerprint need only the request, so the form and a
 	// stored answer for the key are read together, in one round trip: a
@@ -107,7 +110,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		implicit = idempotency.ImplicitKey(req.IP, req.UserAgent, fp)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	form, stored, err := s.load(ctx, req.FormID, cmp.Or(key, implicit), now)
+	form, stored, usage, err := s.load(ctx, req.FormID, cmp.Or(key, implicit), now)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +139,11 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	}
 	if form.ArchivedAt != nil {
 		return res, forms.ErrArchived
+	}
+	if usage != nil && usage.Over() {
+		// Checked against the count read above: submissions in flight when
+		// the quota runs out still land, so a month can end a few over.
+		return res, &accounts.QuotaError{Usage: usage}
 	}
 	data, reserved := split(req.Payload, settings.HoneypotField)
 	if len(data) == 0 {
@@ -208,6 +216,9 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		if err := queueInsert(b, sub, filesOf(data)); err != nil {
 			return err
 		}
+		if !sub.Spam {
+			accounts.QueueCount(b, form.AccountID, now) // spam does not count against the quota
+		}
 		var planned func() ([]river.InsertManyParams, error)
 		if s.Planner != nil {
 			planned = s.Planner.Plan(b, form, sub)
@@ -269,22 +280,24 @@ func (s *Service) lockWait() time.Duration {
 	return DefaultLockWait
 }
 
-// load reads the form and, when key is not empty, the live answer stored
-// for (form, key), in one round trip.
-func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (*forms.Form, *idempotency.Record, error) {
+// load reads the form, its account's quota usage and, when key is not
+// empty, the live answer stored for (form, key), in one round trip.
+func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (*forms.Form, *idempotency.Record, *accounts.Usage, error) {
 	b := &pgx.Batch{}
 	var form *forms.Form
 	if err := forms.QueueByPublicID(b, formID, &form); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	var usage *accounts.Usage
+	accounts.QueueUsageByForm(b, formID, now, &usage)
 	var stored *idempotency.Record
 	if key != "" {
 		idempotency.QueueLookup(b, formID, key, now, &stored)
 	}
 	if err := s.DB.SendBatch(ctx, b).Close(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return form, stored, nil
+	return form, stored, usage, nil
 }
 
 func (s *Service) replayed(res *Result, rec *idempotency.Record) *Result {

@@ -24,9 +24,10 @@ import (
 )
 
 type testBundle struct {
-	db   *pgxpool.Pool
-	svc  *submissions.Service
-	form *forms.Form
+	db      *pgxpool.Pool
+	svc     *submissions.Service
+	form    *forms.Form
+	account int64
 }
 
 func setup(t testing.TB) *testBundle {
@@ -35,9 +36,10 @@ func setup(t testing.TB) *testBundle {
 	db, _ := testdb.New(t)
 	acct := testfactory.NewAccount(ctx, t, db)
 	return &testBundle{
-		db:   db,
-		svc:  testfactory.Submissions(t, db, "http://intake.test"),
-		form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil),
+		db:      db,
+		svc:     testfactory.Submissions(t, db, "http://intake.test"),
+		form:    testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil),
+		account: acct.User.AccountID,
 	}
 }
 

@@ -35,6 +35,7 @@ type signupView struct {
 type accountView struct {
 	base
 	Errors map[string]string // by input: "current", "new", "confirm"
+	Usage  *accounts.Usage   // the plan and this month's submissions; nil if unreadable
 }
 
 // apiKeysView is the data of the API keys page.
@@ -229,7 +230,19 @@ func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) accountPage(w http.ResponseWriter, r *http.Request) {
-	renderPage(d, w, r, http.StatusOK, tmplAccount, accountView{base: d.base(w, r, "Account", "account", crumb{Label: "Account"})})
+	d.renderAccount(w, r, http.StatusOK, accountView{})
+}
+
+// renderAccount shows the account page with its plan and usage.
+func (d *Dashboard) renderAccount(w http.ResponseWriter, r *http.Request, status int, v accountView) {
+	v.base = d.base(w, r, "Account", "account", crumb{Label: "Account"})
+	u, err := accounts.UsageOf(r.Context(), d.DB, user(r).AccountID, time.Now())
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	v.Usage = u
+	renderPage(d, w, r, status, tmplAccount, v)
 }
 
 // changePassword sets a new password, ends every session of the user —
@@ -275,8 +288,7 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v.base = d.base(w, r, "Account", "account", crumb{Label: "Account"})
-	renderPage(d, w, r, http.StatusUnprocessableEntity, tmplAccount, v)
+	d.renderAccount(w, r, http.StatusUnprocessableEntity, v)
 }
 
 // API keys

@@ -342,7 +342,7 @@ func TestDashboardPages(t *testing.T) {
 		{"/outbox", []string{"New submission to Contact", "outbox", "owner@example.com", `aria-current="page">Email outbox`}},
 		{"/outbox/" + strconv.FormatInt(mail, 10), []string{"Hello from the outbox.", "View the submission"}},
 		{"/apikeys", []string{"Create a key", b.acct.APIKey[:11] + "…", "Revoke"}},
-		{"/account", []string{"Change your password", b.acct.User.Email}},
+		{"/account", []string{"Change your password", b.acct.User.Email, "<strong>Free</strong> plan", "of 1000 used in", "<progress"}},
 	}
 	for _, p := range pages {
 		a := br.get(t, p.path)

@@ -46,6 +46,10 @@ func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*targe
 		if err != nil {
 			return nil, fmt.Errorf("create user (is the database migrated? run intake serve or intake migrate up first): %w", err)
 		}
+		// The load goes past the free plan's monthly quota.
+		if err := accounts.SetPlan(ctx, db, u.AccountID, "unlimited"); err != nil {
+			return nil, fmt.Errorf("put the bench account on the unlimited plan: %w", err)
+		}
 		_, key, err := accounts.CreateAPIKey(ctx, db, u, "intake-bench")
 		if err != nil {
 			return nil, fmt.Errorf("create API key: %w", err)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pressly/goose/v3"
@@ -68,8 +70,11 @@ func migrate(ctx context.Context, cfg Config, logger *slog.Logger, args []string
 }
 
 func users(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "plan" {
+		return userPlan(ctx, cfg, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return usageError{"want: users create --email E --password P"}
+		return usageError{"want: users create --email E --password P, or users plan --email E [--plan P]"}
 	}
 	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
 	email := fs.String("email", "", "the user's email (required)")
@@ -98,6 +103,72 @@ func users(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 		fmt.Fprintf(stdout, "user %s already exists (account %d); nothing changed\n", u.Email, u.AccountID)
 	}
 	return nil
+}
+
+// userPlan shows the plan and this month's usage of a user's account, and
+// with --plan moves the account to another plan.
+func userPlan(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("users plan", flag.ContinueOnError)
+	email := fs.String("email", "", "the user whose account it is (required)")
+	plan := fs.String("plan", "", "the plan to move the account to; empty: only show")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return usageError{"--email is required"}
+	}
+	pool, err := openDB(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := ensureMigrated(ctx, pool); err != nil {
+		return err
+	}
+	u, err := accounts.UserByEmail(ctx, pool, *email)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return fmt.Errorf("no user %s: create it first with intake users create", *email)
+	}
+	if err != nil {
+		return err
+	}
+	plans, err := accounts.Plans(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if *plan != "" {
+		err := accounts.SetPlan(ctx, pool, u.AccountID, *plan)
+		if errors.Is(err, accounts.ErrUnknownPlan) {
+			return fmt.Errorf("no plan %q; the plans are: %s", *plan, planIDs(plans))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	usage, err := accounts.UsageOf(ctx, pool, u.AccountID, time.Now())
+	if err != nil {
+		return err
+	}
+	quota := "no quota"
+	if !usage.Plan.Unlimited() {
+		quota = fmt.Sprintf("%d of %d submissions used in %s", usage.Used, usage.Plan.MonthlySubmissions, usage.Month.Format("January 2006"))
+	}
+	fmt.Fprintf(stdout, "account %d is on the %s plan (%s): %s\n", u.AccountID, usage.Plan.ID, usage.Plan.Name, quota)
+	if *plan == "" {
+		fmt.Fprintf(stdout, "plans: %s\n", planIDs(plans))
+	}
+	return nil
+}
+
+func planIDs(plans []accounts.Plan) string {
+	ids := make([]string, len(plans))
+	for i, p := range plans {
+		ids[i] = p.ID
+		if !p.Unlimited() {
+			ids[i] += fmt.Sprintf(" (%d a month)", p.MonthlySubmissions)
+		}
+	}
+	return strings.Join(ids, ", ")
 }
 
 func apikeys(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {

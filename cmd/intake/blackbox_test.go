@@ -60,6 +60,12 @@ func TestBinary(t *testing.T) {
 	if out := run("users", "create", "--email", "owner@example.com", "--password", "s3cret-pass"); !strings.Contains(out, "already exists") {
 		t.Errorf("second users create printed %q", out)
 	}
+	if out := run("users", "plan", "--email", "owner@example.com"); !strings.Contains(out, "on the free plan (Free): 0 of 1000 submissions used") || !strings.Contains(out, "unlimited") {
+		t.Errorf("users plan printed %q, want the free plan, its usage and the plans", out)
+	}
+	if out := run("users", "plan", "--email", "owner@example.com", "--plan", "pro"); !strings.Contains(out, "on the pro plan (Pro): 0 of 50000") {
+		t.Errorf("users plan --plan pro printed %q", out)
+	}
 	key := strings.TrimSpace(run("apikeys", "create", "--email", "owner@example.com", "--name", "ci"))
 	if !strings.HasPrefix(key, "intk_") || strings.ContainsAny(key, " \n") {
 		t.Fatalf("apikeys create printed %q, want only the key", key)
@@ -165,7 +171,7 @@ func TestBinary(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
-	for _, args := range [][]string{{"frobnicate"}, {"users", "create"}, {"migrate", "sideways"}} {
+	for _, args := range [][]string{{"frobnicate"}, {"users", "create"}, {"migrate", "sideways"}, {"users", "plan"}} {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+testdb.URLFor("intake_never_created"))
 		out, err := cmd.CombinedOutput()

@@ -25,6 +25,7 @@ Usage:
   intake worker                                     River workers only
   intake migrate up|down|status                     goose migrations (embedded)
   intake users create --email E --password P        create an account and its owner
+  intake users plan --email E [--plan P]            show (or change) the account's plan and usage
   intake apikeys create --email E [--name N]        create an API key; prints only the key
   intake version                                    version, commit, Go version
 
