@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/database"
@@ -111,19 +112,21 @@ func UsageOf(ctx context.Context, db database.Executor, accountID int64, now tim
 	return u, err
 }
 
-// countSQL adds one to the account's usage of a month. The shard is the
-// backend's pid, so each pooled connection mostly writes its own row and
-// concurrent submissions do not wait on one another's row lock.
+// countSQL adds one to the account's usage of a month if the submission $4
+// was written (in the same transaction). The shard is the backend's pid, so
+// each pooled connection mostly writes its own row and concurrent
+// submissions do not wait on one another's row lock.
 const countSQL = `
 INSERT INTO account_usage (account_id, month, shard, submissions)
-VALUES ($1, $2, pg_backend_pid() % 16, 1)
+SELECT $1, $2, pg_backend_pid() % 16, 1
+WHERE EXISTS (SELECT 1 FROM submissions WHERE id = $3)
 ON CONFLICT (account_id, month, shard) DO UPDATE SET submissions = account_usage.submissions + 1`
 
-// QueueCount queues on b the counting of one submission against the
-// account's quota for the month of now. It belongs in the submission's own
-// transaction, so the count is exact whatever happens to the process.
-func QueueCount(b *pgx.Batch, accountID int64, now time.Time) {
-	b.Queue(countSQL, accountID, MonthOf(now))
+// QueueCount queues on b the counting of submission submissionID against
+// the account's quota for the month of now, if the submission is written
+// (earlier in b's transaction), so the count is exact whatever happens.
+func QueueCount(b *pgx.Batch, accountID int64, now time.Time, submissionID uuid.UUID) {
+	b.Queue(countSQL, accountID, MonthOf(now), submissionID)
 }
 
 // Plans lists every plan, smallest quota first (no quota last).

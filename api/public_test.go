@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -821,18 +820,13 @@ func TestIdempotencyInFlight(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	f := b.form
-	entered, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(unblock)
+	gate := testfactory.NewGate(t, b.db)
 	var calls atomic.Int32
 	b.api.Submissions.LockWait = 300 * time.Millisecond
-	b.api.Submissions.AfterInsert = func(ctx context.Context, tx pgx.Tx) error {
+	b.api.Submissions.AfterInsert = func(batch *pgx.Batch) {
 		if calls.Add(1) == 1 {
-			close(entered)
-			<-release
+			gate.Queue(batch)
 		}
-		return nil
 	}
 	body := `{"email":"inflight@example.com"}`
 	firstc := make(chan reply, 1)
@@ -843,11 +837,7 @@ func TestIdempotencyInFlight(t *testing.T) {
 		}
 		firstc <- r
 	}()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the first request never reached its transaction")
-	}
+	gate.WaitEntered(t)
 
 	r := b.submit(t, f.PublicID, ctJSON, body, "Idempotency-Key", "slow")
 	p := mustProblem(t, r, http.StatusConflict, "idempotency-key-in-flight")
@@ -861,7 +851,7 @@ func TestIdempotencyInFlight(t *testing.T) {
 		t.Errorf("Idempotency-Key echoed %q, want slow", r.Header.Get("Idempotency-Key"))
 	}
 
-	unblock()
+	gate.Open()
 	first := <-firstc
 	mustAccepted(t, b, f, first)
 	mustReplay(t, first, b.submit(t, f.PublicID, ctJSON, body, "Idempotency-Key", "slow"))
@@ -874,14 +864,12 @@ func TestIdempotencyWaitsForInFlight(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	f := b.form
-	entered := make(chan struct{})
+	gate := testfactory.NewGate(t, b.db)
 	var calls atomic.Int32
-	b.api.Submissions.AfterInsert = func(ctx context.Context, tx pgx.Tx) error {
+	b.api.Submissions.AfterInsert = func(batch *pgx.Batch) {
 		if calls.Add(1) == 1 {
-			close(entered)
-			time.Sleep(500 * time.Millisecond)
+			gate.Queue(batch)
 		}
-		return nil
 	}
 	body := `{"email":"wait@example.com"}`
 	firstc := make(chan reply, 1)
@@ -892,11 +880,8 @@ func TestIdempotencyWaitsForInFlight(t *testing.T) {
 		}
 		firstc <- r
 	}()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the first request never reached its transaction")
-	}
+	gate.WaitEntered(t)
+	time.AfterFunc(500*time.Millisecond, gate.Open)
 	second := b.submit(t, f.PublicID, ctJSON, body, "Idempotency-Key", "benign-race")
 	first := <-firstc
 	mustAccepted(t, b, f, first)
@@ -911,11 +896,10 @@ func TestIdempotencyServerErrorStoresNothing(t *testing.T) {
 	b := setup(t)
 	f := b.form
 	var calls atomic.Int32
-	b.api.Submissions.AfterInsert = func(ctx context.Context, tx pgx.Tx) error {
+	b.api.Submissions.AfterInsert = func(batch *pgx.Batch) {
 		if calls.Add(1) == 1 {
-			return errors.New("injected failure after the insert")
+			testfactory.FailWrite(batch)
 		}
-		return nil
 	}
 	body := `{"email":"fault@example.com"}`
 	r := b.submit(t, f.PublicID, ctJSON, body, "Idempotency-Key", "after-a-fault")

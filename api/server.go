@@ -39,6 +39,8 @@ type Server struct {
 	RateLimit   *RateLimiter // per API key; nil: unlimited
 	// SubmitLimit limits /f/ per client address and form; nil: unlimited.
 	SubmitLimit *SubmitLimiter
+	// River enqueues webhook redeliveries.
+	River webhooks.Inserter
 	// Sealer encrypts webhook secrets at rest; nil keeps them in clear.
 	Sealer *webhooks.Sealer
 	// TrustedProxies are the load balancers whose X-Forwarded-For is

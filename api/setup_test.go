@@ -59,6 +59,7 @@ func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	t.Cleanup(ts.Close)
 	srv.BaseURL = ts.URL
 	srv.Submissions = testfactory.Submissions(t, db, ts.URL)
+	srv.River = testfactory.River(t, db)
 	if srv.Sealer, err = webhooks.NewSealer("test secret key"); err != nil {
 		t.Fatal(err)
 	}

@@ -232,7 +232,7 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := webhooks.Redeliver(ctx, s.DB, s.Submissions.River, d); err != nil {
+	if err := webhooks.Redeliver(ctx, s.DB, s.River, d); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -29,18 +29,39 @@ type Executor interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// Open connects to the database at url, creating it first when it does not
-// exist, and returns a pool. It returns an error when the server cannot be
-// reached or the database cannot be created.
-func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// DefaultLockTimeout bounds every wait for a lock on Intake's connections,
+// so a request held up by a lock (a migration's, say) fails with a 503
+// instead of hanging. Statements that mean to wait longer or shorter set
+// their own (AtomicBatch does).
+const DefaultLockTimeout = 5 * time.Second
+
+// PoolConfig parses url into the pool configuration Intake uses: at most
+// 20 connections unless the URL says (pgxpool's default of max(4, NumCPU)
+// starves River and HTTP on a small machine), and DefaultLockTimeout unless
+// the URL sets lock_timeout. The timeout must be a connection setting: a
+// statement's first use on a connection parses it, which takes its table's
+// lock before any statement of its batch has run.
+func PoolConfig(url string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+		return nil, err
 	}
-	// pgxpool's default (max(4, NumCPU)) starves River and HTTP on a small
-	// machine; a URL's pool_max_conns still wins.
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = 20
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["lock_timeout"]; !ok && !strings.Contains(url, "lock_timeout") {
+		cfg.ConnConfig.RuntimeParams["lock_timeout"] = fmt.Sprintf("%dms", DefaultLockTimeout.Milliseconds())
+	}
+	return cfg, nil
+}
+
+// Open connects to the database at url, creating it first when it does not
+// exist, and returns a pool configured by PoolConfig. It returns an error
+// when the server cannot be reached or the database cannot be created.
+func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := PoolConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
 	if err := EnsureDatabase(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
@@ -78,10 +99,22 @@ func EnsureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
 	return nil
 }
 
-// LockTimeoutTx begins a transaction that waits at most d for any row lock,
-// in the same round trip as BEGIN.
-func LockTimeoutTx(d time.Duration) pgx.TxOptions {
-	return pgx.TxOptions{BeginQuery: fmt.Sprintf("BEGIN; SET LOCAL lock_timeout = '%dms'", d.Milliseconds())}
+// AtomicBatch returns an empty batch for statements that must take effect
+// together, in one round trip. Sent with SendBatch on a pool (outside any
+// transaction), a batch is one pipeline ending in a single Sync, which
+// Postgres runs as one implicit transaction: an error in any statement rolls
+// them all back, and the commit happens at the Sync without a round trip of
+// its own. Row locks wait at most lockWait (a local setting that ends with
+// the transaction).
+//
+// The commit does not wait for the client to read the results: whatever
+// decides whether a later statement may write must be a condition in its
+// SQL (a WHERE EXISTS on what an earlier one wrote), never a decision made
+// in Go after reading.
+func AtomicBatch(lockWait time.Duration) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('lock_timeout', $1, true)`, fmt.Sprintf("%dms", lockWait.Milliseconds()))
+	return b
 }
 
 // WithTx runs fn in a transaction begun with opts, commits when fn returns

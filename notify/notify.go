@@ -62,24 +62,23 @@ type Planner struct{}
 
 const ownerEmailSQL = `SELECT email FROM users WHERE account_id = $1 ORDER BY id LIMIT 1`
 
-// Plan implements submissions.Planner. Its reads join the submission's
-// batch, so planning costs no round trip.
-func (Planner) Plan(b *pgx.Batch, form *forms.Form, sub *submissions.Submission) func() ([]river.InsertManyParams, error) {
+const formOwnerEmailSQL = `SELECT u.email FROM forms f JOIN users u ON u.account_id = f.account_id
+WHERE f.public_id = $1 ORDER BY u.id LIMIT 1`
+
+// Prepare implements submissions.Planner. Its reads travel with the form's,
+// so planning costs no round trip.
+func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *submissions.Submission) ([]river.InsertManyParams, error) {
 	var targets []webhooks.Target
-	webhooks.QueueTargets(b, form.ID, &targets)
-	recipients := form.Settings.NotifyEmails
-	if !sub.Spam && len(recipients) == 0 {
-		b.Queue(ownerEmailSQL, form.AccountID).QueryRow(func(row pgx.Row) error {
-			var owner string
-			err := row.Scan(&owner)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil // an account without users has no one to tell
-			}
-			recipients = []string{owner}
-			return err
-		})
-	}
-	return func() ([]river.InsertManyParams, error) {
+	webhooks.QueueTargets(b, formPublicID, &targets)
+	var owner string
+	b.Queue(formOwnerEmailSQL, formPublicID).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&owner)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // no such form, or an account without users: no one to tell
+		}
+		return err
+	})
+	return func(form *forms.Form, sub *submissions.Submission) ([]river.InsertManyParams, error) {
 		var jobs []river.InsertManyParams
 		for _, t := range targets {
 			if sub.Spam && !t.IncludeSpam {
@@ -90,11 +89,15 @@ func (Planner) Plan(b *pgx.Batch, form *forms.Form, sub *submissions.Submission)
 		if sub.Spam {
 			return jobs, nil
 		}
+		recipients := form.Settings.NotifyEmails
+		if len(recipients) == 0 && owner != "" {
+			recipients = []string{owner}
+		}
 		seen := map[string]bool{}
 		for _, to := range recipients {
-			// Two equal unique jobs in one InsertMany fail the whole insert
-			// (and so the submission); settings refuse duplicates, and this
-			// keeps a stored duplicate from ever doing that.
+			// Two equal unique jobs in one insert would be one job; settings
+			// refuse duplicates, and this keeps a stored duplicate from
+			// ever mattering.
 			if seen[strings.ToLower(to)] {
 				continue
 			}

@@ -3,7 +3,6 @@ package submissions
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -26,7 +25,6 @@ const DefaultLockWait = 5 * time.Second
 // of the hot path.
 type Service struct {
 	DB        *pgxpool.Pool
-	River     *river.Client[pgx.Tx] // inserts jobs; need not be started
 	Validator *forms.Validator
 	BaseURL   string        // for the hosted thank-you page
 	LockWait  time.Duration // 0: DefaultLockWait
@@ -38,10 +36,13 @@ type Service struct {
 	// Replays, when set, counts duplicates absorbed.
 	Replays *ReplayCounter
 
-	// AfterInsert, when set, runs inside the transaction after the key and
-	// the submission are written and before the jobs are. Tests use it to
-	// fail or stall a transaction at its most delicate point.
-	AfterInsert func(ctx context.Context, tx pgx.Tx) error
+	// AfterInsert, when set, may queue statements into the submission's
+	// write after the key, the submission and its count and before its
+	// jobs: tests use it to fail the write at its most delicate point (a
+	// statement that errs) or to hold the key's lock there (one that waits).
+	AfterInsert func(b *pgx.Batch)
+
+	wakeups wakeups
 }
 
 // Request is one submission as the HTTP edge hands it over.
@@ -110,7 +111,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		implicit = idempotency.ImplicitKey(req.IP, req.UserAgent, fp)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	form, stored, usage, err := s.load(ctx, req.FormID, cmp.Or(key, implicit), now)
+	form, stored, usage, plan, err := s.load(ctx, req.FormID, cmp.Or(key, implicit), now)
 	if err != nil {
 		return nil, err
 	}
@@ -200,78 +201,59 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		res.Outcome = OutcomeSpam
 	}
 
-	var twin *idempotency.Record
-	var claim idempotency.ClaimResult
-	err = database.WithTx(ctx, s.DB, database.LockTimeoutTx(s.lockWait()), func(tx pgx.Tx) error {
-		twin = nil
-		b := &pgx.Batch{}
-		claim = idempotency.ClaimResult{Claimed: true}
-		if key != "" {
-			c := &idempotency.Claim{FormID: form.ID, Key: key, Fingerprint: fp, SubmissionID: sub.ID,
-				Response: resp, CreatedAt: now, ExpiresAt: now.Add(retention)}
-			if err := idempotency.QueueClaim(b, c, &claim); err != nil {
-				return err
-			}
+	var jobs []river.InsertManyParams
+	if plan != nil {
+		if jobs, err = plan(form, sub); err != nil {
+			return res, fmt.Errorf("plan jobs: %w", err)
 		}
-		if err := queueInsert(b, sub, filesOf(data)); err != nil {
-			return err
-		}
-		if !sub.Spam {
-			accounts.QueueCount(b, form.AccountID, now) // spam does not count against the quota
-		}
-		var planned func() ([]river.InsertManyParams, error)
-		if s.Planner != nil {
-			planned = s.Planner.Plan(b, form, sub)
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if !claim.Claimed {
-			// The key is held by a committed request. Roll back (nothing was
-			// written) and answer with what it stored.
-			rec, err := idempotency.Lookup(ctx, tx, form.ID, key, now)
-			if err != nil {
-				return fmt.Errorf("key %q conflicted but cannot be read: %w", key, err)
-			}
-			twin = rec
-			return errReplay
-		}
-		if s.AfterInsert != nil {
-			if err := s.AfterInsert(ctx, tx); err != nil {
-				return err
-			}
-		}
-		if planned == nil {
-			return nil
-		}
-		jobs, err := planned()
-		if err != nil {
-			return fmt.Errorf("plan jobs: %w", err)
-		}
-		if len(jobs) > 0 {
-			if _, err := s.River.InsertManyTx(ctx, tx, jobs); err != nil {
-				return fmt.Errorf("enqueue jobs: %w", err)
-			}
-		}
-		return nil
-	})
-	switch {
-	case errors.Is(err, errReplay):
-		if _, err := twin.Replay(fp); err != nil {
+	}
+
+	// The write is one batch, one implicit transaction, one round trip:
+	// claim the key, then — each only if the key is this request's — insert
+	// the submission, count it against the quota, insert its jobs.
+	b := database.AtomicBatch(s.lockWait())
+	claim := idempotency.ClaimResult{Claimed: true}
+	if key != "" {
+		c := &idempotency.Claim{FormID: form.ID, Key: key, Fingerprint: fp, SubmissionID: sub.ID,
+			Response: resp, CreatedAt: now, ExpiresAt: now.Add(retention)}
+		if err := idempotency.QueueClaim(b, c, &claim); err != nil {
 			return res, err
 		}
-		return s.replayed(res, twin), nil
+	}
+	if err := queueInsert(b, sub, filesOf(data)); err != nil {
+		return res, err
+	}
+	if !sub.Spam {
+		accounts.QueueCount(b, form.AccountID, now, sub.ID) // spam does not count against the quota
+	}
+	if s.AfterInsert != nil {
+		s.AfterInsert(b)
+	}
+	if err := s.queueJobs(b, sub.ID, jobs); err != nil {
+		return res, err
+	}
+	err = s.DB.SendBatch(ctx, b).Close()
+	switch {
 	case database.IsLockTimeout(claim.Err):
 		// The wait was on the key's row: a twin still holds it. (A lock
 		// timeout elsewhere — a migration holding a table — is a 503.)
 		return res, idempotency.ErrInFlight
 	case err != nil:
 		return res, err
+	case !claim.Claimed:
+		// The key was taken by a committed twin; nothing of this request
+		// was written. Answer with what the twin stored.
+		twin, err := idempotency.Lookup(ctx, s.DB, form.ID, key, now)
+		if err != nil {
+			return res, fmt.Errorf("key %q conflicted but cannot be read: %w", key, err)
+		}
+		if _, err := twin.Replay(fp); err != nil {
+			return res, err
+		}
+		return s.replayed(res, twin), nil
 	}
 	return res, nil
 }
-
-var errReplay = errors.New("replay the stored response")
 
 func (s *Service) lockWait() time.Duration {
 	if s.LockWait > 0 {
@@ -280,13 +262,14 @@ func (s *Service) lockWait() time.Duration {
 	return DefaultLockWait
 }
 
-// load reads the form, its account's quota usage and, when key is not
-// empty, the live answer stored for (form, key), in one round trip.
-func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (*forms.Form, *idempotency.Record, *accounts.Usage, error) {
+// load reads, in one round trip, the form, its account's quota usage, the
+// reads its planner needs and, when key is not empty, the live answer
+// stored for (form, key). plan is nil without a planner.
+func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (*forms.Form, *idempotency.Record, *accounts.Usage, planFunc, error) {
 	b := &pgx.Batch{}
 	var form *forms.Form
 	if err := forms.QueueByPublicID(b, formID, &form); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var usage *accounts.Usage
 	accounts.QueueUsageByForm(b, formID, now, &usage)
@@ -294,11 +277,17 @@ func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (
 	if key != "" {
 		idempotency.QueueLookup(b, formID, key, now, &stored)
 	}
-	if err := s.DB.SendBatch(ctx, b).Close(); err != nil {
-		return nil, nil, nil, err
+	var plan planFunc
+	if s.Planner != nil {
+		plan = s.Planner.Prepare(b, formID)
 	}
-	return form, stored, usage, nil
+	if err := s.DB.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return form, stored, usage, plan, nil
 }
+
+type planFunc = func(form *forms.Form, sub *Submission) ([]river.InsertManyParams, error)
 
 func (s *Service) replayed(res *Result, rec *idempotency.Record) *Result {
 	res.Response, res.SubmissionID, res.Outcome = rec.Response, rec.SubmissionID, OutcomeReplayed

@@ -172,15 +172,17 @@ func TestFaultAfterInsertRollsBackEverything(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	boom := errors.New("injected fault")
-	b.svc.AfterInsert = func(ctx context.Context, tx pgx.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM submissions").Scan(&n); err != nil || n != 1 {
-			t.Errorf("inside the transaction the submission should exist: n=%d err=%v", n, err)
-		}
-		return boom
+	b.svc.AfterInsert = func(batch *pgx.Batch) {
+		batch.Queue("SELECT count(*) FROM submissions").QueryRow(func(row pgx.Row) error {
+			var n int
+			if err := row.Scan(&n); err != nil || n != 1 {
+				t.Errorf("inside the transaction the submission should exist: n=%d err=%v", n, err)
+			}
+			return nil
+		})
+		testfactory.FailWrite(batch)
 	}
-	if _, err := b.svc.Accept(ctx, b.request(t, "fault-key", contact(1))); !errors.Is(err, boom) {
+	if _, err := b.svc.Accept(ctx, b.request(t, "fault-key", contact(1))); !testfactory.IsInjectedFault(err) {
 		t.Fatalf("Accept = %v, want the injected fault", err)
 	}
 	for _, table := range []string{"submissions", "idempotency_keys", "river_job"} {
@@ -220,13 +222,9 @@ func TestInFlightWaitsThenReplaysOrConflicts(t *testing.T) {
 		{"long stall conflicts", 1200 * time.Millisecond, idempotency.ErrInFlight},
 	} {
 		key := "inflight-" + strings.ReplaceAll(tc.name, " ", "-")
-		inside := make(chan struct{})
-		svc := *b.svc
-		svc.AfterInsert = func(ctx context.Context, tx pgx.Tx) error {
-			close(inside)
-			time.Sleep(tc.stall)
-			return nil
-		}
+		gate := testfactory.NewGate(t, b.db)
+		svc := &submissions.Service{DB: b.svc.DB, Validator: b.svc.Validator, BaseURL: b.svc.BaseURL,
+			Planner: b.svc.Planner, LockWait: b.svc.LockWait, AfterInsert: gate.Queue}
 		firstDone := make(chan *submissions.Result)
 		go func() {
 			res, err := svc.Accept(ctx, b.request(t, key, contact(7)))
@@ -235,7 +233,8 @@ func TestInFlightWaitsThenReplaysOrConflicts(t *testing.T) {
 			}
 			firstDone <- res
 		}()
-		<-inside
+		gate.WaitEntered(t)
+		time.AfterFunc(tc.stall, gate.Open)
 		second, err := b.svc.Accept(ctx, b.request(t, key, contact(7)))
 		first := <-firstDone
 		if !errors.Is(err, tc.want) {

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/submissions"
 )
 
@@ -114,8 +113,8 @@ func TestQuotaCountIsExactUnderConcurrencyAndFaults(t *testing.T) {
 	b.withQuota(t, 1000)
 	ctx := context.Background()
 
-	b.svc.AfterInsert = func(context.Context, pgx.Tx) error { return errors.New("injected fault") }
-	if _, err := b.svc.Accept(ctx, b.request(t, "doomed", contact(0))); err == nil {
+	b.svc.AfterInsert = testfactory.FailWrite
+	if _, err := b.svc.Accept(ctx, b.request(t, "doomed", contact(0))); !testfactory.IsInjectedFault(err) {
 		t.Fatal("the injected fault did not fail the submission")
 	}
 	b.svc.AfterInsert = nil

@@ -55,7 +55,7 @@ func setupDashboard(t *testing.T) *dashBundle {
 	t.Cleanup(ts.Close)
 	srv.BaseURL = ts.URL
 	srv.Submissions = testfactory.Submissions(t, db, ts.URL)
-	dash, err := web.NewDashboard(db, srv.Submissions.River, val, ts.URL, logger)
+	dash, err := web.NewDashboard(db, testfactory.River(t, db), val, ts.URL, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

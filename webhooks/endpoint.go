@@ -239,11 +239,12 @@ type Target struct {
 	IncludeSpam bool
 }
 
-// QueueTargets adds to b the read of form's enabled endpoints; after b is
-// read, *out holds them. It lets the submission's transaction plan its
-// deliveries without a round trip of its own.
-func QueueTargets(b *pgx.Batch, formID int64, out *[]Target) {
-	b.Queue(`SELECT id, include_spam FROM webhook_endpoints WHERE form_id = $1 AND enabled`, formID).Query(func(rows pgx.Rows) error {
+// QueueTargets adds to b the read of the enabled endpoints of the form
+// named by its public id; after b is read, *out holds them. It lets a
+// submission plan its deliveries in the round trip that reads its form.
+func QueueTargets(b *pgx.Batch, formPublicID string, out *[]Target) {
+	b.Queue(`SELECT e.id, e.include_spam FROM webhook_endpoints e JOIN forms f ON f.id = e.form_id
+WHERE f.public_id = $1 AND e.enabled`, formPublicID).Query(func(rows pgx.Rows) error {
 		targets, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Target, error) {
 			var t Target
 			return t, row.Scan(&t.EndpointID, &t.IncludeSpam)

@@ -86,7 +86,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		SubmitLimit:    &api.SubmitLimiter{PerMinute: cfg.SubmitPerMinute},
 		TrustedProxies: cfg.TrustedProxies,
 		Sealer:         sealer,
-		Submissions:    &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
+		River:          rc,
+		Submissions:    &submissions.Service{DB: pool, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
 	}
 	dash, err := web.NewDashboard(pool, rc, val, cfg.BaseURL, logger)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/migrations"
 )
 
@@ -64,7 +65,11 @@ func New(t testing.TB) (*pgxpool.Pool, string) {
 		t.Fatalf("testdb: create database: %v", err)
 	}
 	dbURL := URLFor(name)
-	pool, err := pgxpool.New(ctx, dbURL)
+	cfg, err := database.PoolConfig(dbURL) // as serve configures its pool
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatalf("testdb: open pool: %v", err)
 	}

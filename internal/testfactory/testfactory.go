@@ -93,7 +93,7 @@ func River(t testing.TB, db *pgxpool.Pool) *river.Client[pgx.Tx] {
 // inserts, notify's planner, a validator.
 func Submissions(t testing.TB, db *pgxpool.Pool, baseURL string) *submissions.Service {
 	t.Helper()
-	return &submissions.Service{DB: db, River: River(t, db), Validator: forms.NewValidator(), BaseURL: baseURL, Planner: notify.Planner{}}
+	return &submissions.Service{DB: db, Validator: forms.NewValidator(), BaseURL: baseURL, Planner: notify.Planner{}}
 }
 
 // BulkSubmissions inserts n submissions into form straight in SQL — fast
