@@ -32,6 +32,7 @@ import (
 type dashBundle struct {
 	db     *pgxpool.Pool
 	url    string
+	dash   *web.Dashboard
 	acct   *testfactory.Account
 	form   *forms.Form
 	sealer *webhooks.Sealer
@@ -67,7 +68,7 @@ func setupDashboard(t *testing.T) *dashBundle {
 	srv.Dashboard = dash
 	ts.Config.Handler = srv.Handler()
 	acct := testfactory.NewAccount(ctx, t, db)
-	return &dashBundle{db: db, url: ts.URL, acct: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil), sealer: sealer}
+	return &dashBundle{db: db, url: ts.URL, dash: dash, acct: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil), sealer: sealer}
 }
 
 func (b *dashBundle) count(t *testing.T, sql string, args ...any) int {
