@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/internal/testdb"
@@ -112,5 +113,40 @@ func TestUsersKeysAndSessions(t *testing.T) {
 	}
 	if n, err := accounts.SweepSessions(ctx, db); err != nil || n != 1 {
 		t.Errorf("sweep: %d %v", n, err)
+	}
+}
+
+// A session last seen over an hour ago is extended by its next use, which
+// says so and gives the new expiry, so the dashboard can renew its cookie;
+// uses within the hour leave it alone.
+func TestSessionExtended(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	u, _, err := accounts.CreateUser(ctx, db, "grace@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := accounts.NewSession(ctx, db, u, "192.0.2.1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := accounts.SessionFor(ctx, db, token)
+	if err != nil || s.Extended {
+		t.Fatalf("a fresh session: %+v %v, want it not extended", s, err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE sessions SET last_seen_at = now() - interval '2 hours', expires_at = now() + interval '1 day'`); err != nil {
+		t.Fatal(err)
+	}
+	s, err = accounts.SessionFor(ctx, db, token)
+	if err != nil || !s.Extended {
+		t.Fatalf("a session last seen 2 hours ago: %+v %v, want it extended", s, err)
+	}
+	if left := time.Until(s.ExpiresAt); left < accounts.SessionLifetime-time.Minute || left > accounts.SessionLifetime {
+		t.Errorf("extended to %v from now, want %v", left, accounts.SessionLifetime)
+	}
+	again, err := accounts.SessionFor(ctx, db, token)
+	if err != nil || again.Extended || !again.ExpiresAt.Equal(s.ExpiresAt) {
+		t.Errorf("used again at once: %+v %v, want the same expiry, not extended", again, err)
 	}
 }

@@ -32,6 +32,11 @@ type Session struct {
 	AccountID int64
 	Email     string
 	ExpiresAt time.Time
+	// Extended reports that this look-up pushed ExpiresAt out (it does so
+	// at most once an hour): the cookie holding the token should be set
+	// again with the new lifetime, or the browser drops it when the first
+	// one runs out while the server still honours the session.
+	Extended bool
 }
 
 // SignUp creates an account and its owner user. It returns ErrEmailTaken
@@ -113,7 +118,8 @@ func NewSession(ctx context.Context, db database.Executor, u *User, ip, userAgen
 	return token, nil
 }
 
-// Expiry is extended at most once an hour, so page views stay reads.
+// Expiry is extended at most once an hour, so page views stay reads. The
+// answer carries the new expiry when this look-up extended it.
 const sessionSQL = `
 WITH s AS (
 	SELECT s.token_hash, s.user_id, u.account_id, u.email, s.expires_at, s.last_seen_at
@@ -122,16 +128,18 @@ WITH s AS (
 ), touch AS (
 	UPDATE sessions SET last_seen_at = now(), expires_at = now() + $2 * interval '1 second'
 	FROM s WHERE sessions.token_hash = s.token_hash AND s.last_seen_at < now() - interval '1 hour'
+	RETURNING sessions.expires_at
 )
-SELECT user_id, account_id, email, expires_at FROM s`
+SELECT user_id, account_id, email, coalesce((SELECT expires_at FROM touch), expires_at), EXISTS (SELECT FROM touch) FROM s`
 
-// SessionFor returns the live session of token. It returns ErrNoSession.
+// SessionFor returns the live session of token, extending it when it was
+// last seen over an hour ago (Session.Extended). It returns ErrNoSession.
 func SessionFor(ctx context.Context, db database.Executor, token string) (*Session, error) {
 	if token == "" || len(token) > 100 {
 		return nil, ErrNoSession
 	}
 	s := &Session{}
-	err := db.QueryRow(ctx, sessionSQL, tokenHash(token), int(SessionLifetime.Seconds())).Scan(&s.UserID, &s.AccountID, &s.Email, &s.ExpiresAt)
+	err := db.QueryRow(ctx, sessionSQL, tokenHash(token), int(SessionLifetime.Seconds())).Scan(&s.UserID, &s.AccountID, &s.Email, &s.ExpiresAt, &s.Extended)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoSession
 	}

@@ -40,7 +40,9 @@ type Problem struct {
 	hint       string // what to do next, for the HTML page
 }
 
-// The problem types. Each is documented in docs/errors.md.
+// The problem types. Each is documented in docs/errors.md, with the
+// statuses problem() is called with for it (TestErrorsDocumented reads
+// every Type… constant of the package and holds the page to them).
 const (
 	TypeValidation       = "validation-error"
 	TypeEmpty            = "empty"

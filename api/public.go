@@ -102,6 +102,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		fail(err, "")
 		return
 	}
+	// The address's limit over all forms comes before the body is read and
+	// before the database is asked anything; a replay gives its token back.
+	ip := s.clientIP(r)
+	if err := s.SubmitLimit.takeAddress(ip, s.SubmitLimit.now()); err != nil {
+		fail(err, key)
+		return
+	}
 	limit := s.Limits.MaxBody
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 		limit += s.Limits.MaxFiles + 64<<10 // part headers
@@ -120,7 +127,6 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	ip := s.clientIP(r)
 	res, err := s.Submissions.Accept(ctx, submissions.Request{
 		FormID:    formID,
 		Payload:   payload,
@@ -130,7 +136,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		UserAgent: r.UserAgent(),
 		Referrer:  r.Referer(),
 		Origin:    r.Header.Get("Origin"),
-		Admit:     func(f *forms.Form) error { return s.SubmitLimit.take(ip, f.ID, time.Now()) },
+		Admit:     func(f *forms.Form) error { return s.SubmitLimit.take(ip, f.ID, s.SubmitLimit.now()) },
 		Respond: func(sub *submissions.Submission, next string) (idempotency.Response, error) {
 			if jsonMode {
 				return s.jsonAccepted(sub, next)
@@ -150,6 +156,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		fail(err, echo)
 		return
+	}
+	if res.Outcome == submissions.OutcomeReplayed {
+		s.SubmitLimit.giveBack(ip, s.SubmitLimit.now())
 	}
 	outcome = string(res.Outcome)
 	log.InfoContext(ctx, "submission", "key", res.Key, "outcome", outcome, "submission", submissions.FormatID(res.SubmissionID))
@@ -312,7 +321,7 @@ func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *fo
 // showForm is GET /f/{formID}: the contract as JSON Schema for agents, the
 // hosted form page for browsers.
 func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
-	form, err := forms.ByPublicID(r.Context(), s.DB, chi.URLParam(r, "formID"))
+	form, err := s.publicForm(r)
 	if err == nil && form.ArchivedAt != nil {
 		err = forms.ErrArchived
 	}
@@ -337,6 +346,16 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
 		v.Fields = append(v.Fields, web.FormField{Name: f.Name, Label: f.Label, Type: string(f.Type), Required: f.Required, Options: f.Options})
 	}
 	s.Pages.HostedForm(w, r, v)
+}
+
+// publicForm reads the form GET /f/{formID} names, once the client
+// address's limit over all forms lets it: a flood of made-up ids is cut
+// off before it reaches the database.
+func (s *Server) publicForm(r *http.Request) (*forms.Form, error) {
+	if err := s.SubmitLimit.takeAddress(s.clientIP(r), s.SubmitLimit.now()); err != nil {
+		return nil, err
+	}
+	return forms.ByPublicID(r.Context(), s.DB, chi.URLParam(r, "formID"))
 }
 
 func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {

@@ -1,13 +1,19 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/intakehq/intake/api"
+	"github.com/intakehq/intake/forms"
 )
 
 // A flood from one address is held at the limit — with Formspree's members
@@ -79,5 +85,140 @@ func TestSubmitLimitCountsIPv6ByPrefix(t *testing.T) {
 	}
 	if err := api.TakeForTest(l, "2001:db8:1:3::1", 1, now); err != nil {
 		t.Errorf("another /64: %v", err)
+	}
+}
+
+// A flood of made-up form ids from one address is cut off at the
+// address's limit over all forms — before the database is asked anything,
+// so it costs no reads — while another address still submits; replays of
+// a stored key are never counted against it.
+func TestSubmitLimitPerAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.api.SubmitLimit = &api.SubmitLimiter{PerMinute: 1} // so AddressFactor a minute over all forms
+	api.FreezeForTest(b.api.SubmitLimit, time.Now())     // no token comes back while the test runs
+	b.api.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	b.server.Config.Handler = b.api.Handler()
+	const limit = api.AddressFactor
+	const flooder, neighbour, retrier = "203.0.113.7", "203.0.113.8", "2001:db8:7::1"
+
+	statuses := map[int]int{}
+	for range 3 * limit {
+		r := b.submit(t, forms.NewPublicID(), ctJSON, `{"email":"flood@example.com"}`, "X-Forwarded-For", flooder)
+		statuses[r.Status]++
+	}
+	if statuses[http.StatusNotFound] != limit || statuses[http.StatusTooManyRequests] != 2*limit {
+		t.Fatalf("a flood of %d made-up ids: statuses %v, want %d not found and the rest refused", 3*limit, statuses, limit)
+	}
+	// The flooder's real submissions and form pages wait too, in JSON
+	// (with Formspree's members) and in a browser.
+	r := b.submit(t, b.form.PublicID, ctJSON, `{"email":"flood@example.com"}`, "X-Forwarded-For", flooder, "Idempotency-Key", "f1")
+	p := mustProblem(t, r, http.StatusTooManyRequests, "rate-limited")
+	mustFormspree(t, p, "RATE_LIMITED")
+	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra != 60/limit {
+		t.Errorf("Retry-After = %q", r.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(p["detail"].(string), "from your address") || r.Header.Get("Idempotency-Key") != "f1" {
+		t.Errorf("the refusal: %s, Idempotency-Key %q", r, r.Header.Get("Idempotency-Key"))
+	}
+	if page := b.submit(t, b.form.PublicID, ctForm, "email=flood@example.com", "X-Forwarded-For", flooder, "Accept", "text/html"); page.Status != http.StatusTooManyRequests ||
+		!strings.Contains(page.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("browser mode = %s", page)
+	}
+	mustProblem(t, b.call(t, "GET", "/f/"+forms.NewPublicID(), nil, hdr("Accept", "application/json", "X-Forwarded-For", flooder)),
+		http.StatusTooManyRequests, "rate-limited")
+
+	// Before the database: with it gone, the flooder still hears 429, not 503.
+	closed, err := pgxpool.NewWithConfig(ctx, b.db.Config().Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	b.api.DB, b.api.Submissions.DB = closed, closed
+	for _, path := range []string{"/f/" + forms.NewPublicID(), "/f/" + b.form.PublicID} {
+		mustProblem(t, b.call(t, "POST", path, []byte(`{"email":"flood@example.com"}`), hdr("Content-Type", ctJSON, "X-Forwarded-For", flooder)),
+			http.StatusTooManyRequests, "rate-limited")
+		mustProblem(t, b.call(t, "GET", path, nil, hdr("Accept", "application/json", "X-Forwarded-For", flooder)),
+			http.StatusTooManyRequests, "rate-limited")
+	}
+	b.api.DB, b.api.Submissions.DB = b.db, b.db
+
+	// Another address is not held up.
+	if r := b.submit(t, b.form.PublicID, ctJSON, `{"email":"neighbour@example.com"}`, "X-Forwarded-For", neighbour); r.Status != http.StatusCreated {
+		t.Fatalf("another address = %s", r)
+	}
+
+	// Replays: any number, each answered as stored, and none counted.
+	first := b.submit(t, b.form.PublicID, ctJSON, `{"email":"retry@example.com"}`, "X-Forwarded-For", retrier, "Idempotency-Key", "r1")
+	if first.Status != http.StatusCreated {
+		t.Fatalf("first = %s", first)
+	}
+	for range 3 * limit {
+		r := b.submit(t, b.form.PublicID, ctJSON, `{"email":"retry@example.com"}`, "X-Forwarded-For", retrier, "Idempotency-Key", "r1")
+		if r.Status != first.Status || r.Body != first.Body || r.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay = %s, want the stored %s", r, first)
+		}
+	}
+	statuses = map[int]int{}
+	for range limit {
+		r := b.submit(t, forms.NewPublicID(), ctJSON, `{"email":"retry@example.com"}`, "X-Forwarded-For", retrier)
+		statuses[r.Status]++
+	}
+	if statuses[http.StatusNotFound] != limit-1 || statuses[http.StatusTooManyRequests] != 1 {
+		t.Errorf("after the first submission and %d replays, %v: the replays were counted", 3*limit, statuses)
+	}
+	if n := b.count(t, `SELECT count(*) FROM submissions`); n != 2 {
+		t.Errorf("%d submissions stored, want the neighbour's and the retrier's", n)
+	}
+}
+
+func TestSubmitLimitPerAddressBucket(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	l := &api.SubmitLimiter{PerMinute: 3} // 30 a minute over all forms: one token every 2 s
+	for i := range 3 * api.AddressFactor {
+		if err := api.TakeAddressForTest(l, "192.0.2.1", now); err != nil {
+			t.Fatalf("take %d of %d: %v", i+1, 3*api.AddressFactor, err)
+		}
+	}
+	if err := api.TakeAddressForTest(l, "192.0.2.1", now); err == nil {
+		t.Fatal("the bucket does not run out")
+	}
+	// A token given back (the request was a replay) can be taken again;
+	// a second cannot until one has come back in.
+	api.GiveBackForTest(l, "192.0.2.1", now)
+	if err := api.TakeAddressForTest(l, "192.0.2.1", now); err != nil {
+		t.Errorf("the token given back: %v", err)
+	}
+	if err := api.TakeAddressForTest(l, "192.0.2.1", now.Add(time.Second)); err == nil {
+		t.Error("a token came back in 1 s, want 2 s")
+	}
+	if err := api.TakeAddressForTest(l, "192.0.2.1", now.Add(2*time.Second)); err != nil {
+		t.Errorf("no token back after 2 s: %v", err)
+	}
+	// Giving back never fills the bucket past its size.
+	for range 5 {
+		api.GiveBackForTest(l, "192.0.2.2", now)
+	}
+	for i := range 3*api.AddressFactor + 1 {
+		if err := api.TakeAddressForTest(l, "192.0.2.2", now); (err != nil) != (i == 3*api.AddressFactor) {
+			t.Fatalf("take %d: %v", i+1, err)
+		}
+	}
+
+	// One IPv6 /64 is one address; PerAddress overrides the factor.
+	l = &api.SubmitLimiter{PerMinute: 3, PerAddress: 1}
+	for i, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::ffff", "2001:db8:1:3::1"} {
+		if err := api.TakeAddressForTest(l, ip, now); (err != nil) != (i == 1) {
+			t.Errorf("%s: %v", ip, err)
+		}
+	}
+	// A PerMinute of 0 turns both limits off.
+	l = &api.SubmitLimiter{PerMinute: 0, PerAddress: 1}
+	for range 5 {
+		if err := api.TakeAddressForTest(l, "192.0.2.1", now); err != nil {
+			t.Fatalf("with the limit off: %v", err)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,10 +13,9 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/submissions"
 )
 
 // formsView is the data of the forms list.
@@ -93,8 +91,11 @@ func (d *Dashboard) formsPage(w http.ResponseWriter, r *http.Request) {
 		list = list[:formsPerPage]
 		v.NextURL = "/forms?before=" + base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[formsPerPage-1].ID, 10)))
 	}
-	now := time.Now()
-	sums, err := formSummaries(ctx, d.DB, list, chartDays, now)
+	ids := make([]int64, len(list))
+	for i, f := range list {
+		ids[i] = f.ID
+	}
+	sums, err := submissions.Summaries(ctx, d.DB, ids, chartDays, time.Now())
 	if err != nil {
 		d.error(w, r, err)
 		return
@@ -103,126 +104,41 @@ func (d *Dashboard) formsPage(w http.ResponseWriter, r *http.Request) {
 		s := sums[f.ID]
 		v.Forms = append(v.Forms, formCard{
 			ID: f.PublicID, Name: f.Name, Endpoint: d.endpoint(f), Fields: len(f.Contract.Fields),
-			Total: s.total, Last: s.last, Chart: drawChart("chart-"+strconv.Itoa(i+1), s.days, now),
+			Total: s.Total, Last: s.Last, Chart: drawChart("chart-"+strconv.Itoa(i+1), s.Days),
 		})
 	}
 	v.base = d.base(w, r, "Forms", "forms")
 	renderPage(d, w, r, http.StatusOK, tmplForms, v)
 }
 
-// formSummary is what the forms list shows of one form's submissions.
-type formSummary struct {
-	total int64
-	last  time.Time
-	days  map[time.Time]*dayCount // by UTC midnight
-}
-
-type dayCount struct{ ok, spam, dup int64 }
-
-// The forms list's numbers for every form on the page, in one round trip
-// (a batch of two statements) rather than one per form. Both read through
-// submissions_form_created_idx; the totals are index-only counts.
-//
-// These belong in package submissions beside Stats (a Stats for many
-// forms); they live here until that package grows one.
-const (
-	summaryTotalsSQL = `
-SELECT f.id, (SELECT count(*) FROM submissions s WHERE s.form_id = f.id),
-	(SELECT max(s.created_at) FROM submissions s WHERE s.form_id = f.id)
-FROM unnest($1::bigint[]) AS f(id)`
-	summaryDaysSQL = `
-SELECT form_id, day, sum(ok), sum(spam), sum(dup) FROM (
-	SELECT s.form_id, (s.created_at AT TIME ZONE 'UTC')::date AS day,
-		count(*) FILTER (WHERE NOT s.spam) AS ok, count(*) FILTER (WHERE s.spam) AS spam, 0 AS dup
-	FROM submissions s WHERE s.form_id = ANY($1) AND s.created_at >= $2::timestamp AT TIME ZONE 'UTC'
-	GROUP BY 1, 2
-	UNION ALL
-	SELECT form_id, day, 0, 0, replays FROM form_daily_replays WHERE form_id = ANY($1) AND day >= $2::date
-) t GROUP BY 1, 2`
-)
-
-func formSummaries(ctx context.Context, db database.Executor, list []*forms.Form, days int, now time.Time) (map[int64]*formSummary, error) {
-	out := make(map[int64]*formSummary, len(list))
-	ids := make([]int64, len(list))
-	for i, f := range list {
-		ids[i] = f.ID
-		out[f.ID] = &formSummary{days: map[time.Time]*dayCount{}}
-	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	first := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(days - 1))
-	b := &pgx.Batch{}
-	b.Queue(summaryTotalsSQL, ids).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var (
-				id    int64
-				total int64
-				last  *time.Time
-			)
-			if err := rows.Scan(&id, &total, &last); err != nil {
-				return err
-			}
-			out[id].total = total
-			if last != nil {
-				out[id].last = *last
-			}
-		}
-		return rows.Err()
-	})
-	b.Queue(summaryDaysSQL, ids, first).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var (
-				id           int64
-				day          time.Time
-				ok, spam, dp int64
-			)
-			if err := rows.Scan(&id, &day, &ok, &spam, &dp); err != nil {
-				return err
-			}
-			out[id].days[day.UTC()] = &dayCount{ok: ok, spam: spam, dup: dp}
-		}
-		return rows.Err()
-	})
-	return out, db.SendBatch(ctx, b).Close()
-}
-
-// drawChart lays out the bars of the days up to now's (UTC), oldest first.
-func drawChart(id string, days map[time.Time]*dayCount, now time.Time) chartView {
+// drawChart lays out the bars of days (oldest first, one entry per day,
+// as submissions.Summaries gives them).
+func drawChart(id string, days []submissions.Day) chartView {
 	const (
 		barW, gap = 8, 2
 		plotH     = 48
 		top       = 2
 	)
-	c := chartView{ID: id, Title: fmt.Sprintf("Submissions over the last %d days", chartDays),
-		Width: chartDays * (barW + gap), Height: top + plotH + 1, Baseline: top + plotH}
-	today := now.UTC().Truncate(24 * time.Hour)
+	c := chartView{ID: id, Title: fmt.Sprintf("Submissions over the last %d days", len(days)),
+		Width: len(days) * (barW + gap), Height: top + plotH + 1, Baseline: top + plotH}
 	var peak int64
 	var peakDay time.Time
-	for i := range chartDays {
-		day := today.AddDate(0, 0, i-(chartDays-1))
-		if n := days[day]; n != nil {
-			c.Submitted += n.ok
-			c.Spam += n.spam
-			c.Duplicates += n.dup
-			if t := n.ok + n.spam + n.dup; t > peak {
-				peak, peakDay = t, day
-			}
+	for _, n := range days {
+		c.Submitted += n.Submissions
+		c.Spam += n.Spam
+		c.Duplicates += n.Duplicates
+		if t := n.Submissions + n.Spam + n.Duplicates; t > peak {
+			peak, peakDay = t, n.Date
 		}
 	}
-	for i := range chartDays {
-		day := today.AddDate(0, 0, i-(chartDays-1))
-		n := days[day]
-		if n == nil {
-			n = &dayCount{}
-		}
-		cd := chartDay{X: i * (barW + gap), Label: fmt.Sprintf("%s: %s, %d spam, %s absorbed", day.Format("2 Jan"),
-			plural(int(n.ok), "submission", "submissions"), n.spam, plural(int(n.dup), "duplicate", "duplicates"))}
+	for i, n := range days {
+		cd := chartDay{X: i * (barW + gap), Label: fmt.Sprintf("%s: %s, %d spam, %s absorbed", n.Date.Format("2 Jan"),
+			plural(int(n.Submissions), "submission", "submissions"), n.Spam, plural(int(n.Duplicates), "duplicate", "duplicates"))}
 		y := top + plotH
 		for _, s := range []struct {
 			class string
 			n     int64
-		}{{"chart-ok", n.ok}, {"chart-spam", n.spam}, {"chart-dup", n.dup}} {
+		}{{"chart-ok", n.Submissions}, {"chart-spam", n.Spam}, {"chart-dup", n.Duplicates}} {
 			if s.n == 0 || peak == 0 {
 				continue
 			}
@@ -233,11 +149,11 @@ func drawChart(id string, days map[time.Time]*dayCount, now time.Time) chartView
 		c.Days = append(c.Days, cd)
 	}
 	if peak == 0 {
-		c.Desc = fmt.Sprintf("No submissions in the last %d days.", chartDays)
+		c.Desc = fmt.Sprintf("No submissions in the last %d days.", len(days))
 	} else {
 		c.Desc = fmt.Sprintf("%s, %d spam and %s absorbed in the last %d days; the busiest day was %s with %d.",
 			plural(int(c.Submitted), "submission", "submissions"), c.Spam, plural(int(c.Duplicates), "duplicate", "duplicates"),
-			chartDays, peakDay.Format("2 January"), peak)
+			len(days), peakDay.Format("2 January"), peak)
 	}
 	return c
 }

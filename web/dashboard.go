@@ -237,6 +237,10 @@ func (d *Dashboard) loadSession(next http.Handler) http.Handler {
 			switch {
 			case err == nil:
 				st.session, st.token = s, c.Value
+				if s.Extended {
+					// The server gave the session a new lifetime: so does the cookie.
+					d.setSessionCookie(w, c.Value, time.Until(s.ExpiresAt))
+				}
 			case errors.Is(err, accounts.ErrNoSession):
 				d.clearCookie(w, sessionCookie) // expired or ended elsewhere
 			default:
@@ -283,11 +287,17 @@ func (d *Dashboard) startSession(w http.ResponseWriter, r *http.Request, u *acco
 	}
 	st.token = token
 	st.session = &accounts.Session{UserID: u.ID, AccountID: u.AccountID, Email: u.Email, ExpiresAt: time.Now().Add(accounts.SessionLifetime)}
+	d.setSessionCookie(w, token, accounts.SessionLifetime)
+	return nil
+}
+
+// setSessionCookie sets the cookie that holds the session's token, to last
+// as long as the session does on the server.
+func (d *Dashboard) setSessionCookie(w http.ResponseWriter, token string, lifetime time.Duration) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: token, Path: "/",
-		MaxAge: int(accounts.SessionLifetime.Seconds()), HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteLaxMode,
+		MaxAge: max(int(lifetime.Seconds()), 1), HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteLaxMode,
 	})
-	return nil
 }
 
 func (d *Dashboard) clearCookie(w http.ResponseWriter, name string) {

@@ -32,6 +32,7 @@ import (
 type dashBundle struct {
 	db     *pgxpool.Pool
 	url    string
+	dash   *web.Dashboard
 	acct   *testfactory.Account
 	form   *forms.Form
 	sealer *webhooks.Sealer
@@ -67,7 +68,7 @@ func setupDashboard(t *testing.T) *dashBundle {
 	srv.Dashboard = dash
 	ts.Config.Handler = srv.Handler()
 	acct := testfactory.NewAccount(ctx, t, db)
-	return &dashBundle{db: db, url: ts.URL, acct: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil), sealer: sealer}
+	return &dashBundle{db: db, url: ts.URL, dash: dash, acct: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil), sealer: sealer}
 }
 
 func (b *dashBundle) count(t *testing.T, sql string, args ...any) int {
@@ -588,6 +589,43 @@ func TestDashboardAccountLifecycle(t *testing.T) {
 		t.Errorf("forms after log-out: %d", a.Status)
 	}
 	b.browser(t).login(t, email, pw2)
+}
+
+// When the server extends a session (at most once an hour), the cookie is
+// set again with the new lifetime: else the browser would drop it when the
+// log-in's Max-Age runs out, while the server still honours the session.
+func TestDashboardSessionCookieRenewed(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.loggedIn(t)
+	token := br.sessionCookie(t).Value
+	sessionSetCookie := func(a answer) *http.Cookie {
+		for _, c := range (&http.Response{Header: a.Header}).Cookies() {
+			if c.Name == "intake_session" {
+				return c
+			}
+		}
+		return nil
+	}
+	if c := sessionSetCookie(br.get(t, "/forms")); c != nil {
+		t.Errorf("a page view within the hour sets the session cookie again: %v", c)
+	}
+	if _, err := b.db.Exec(context.Background(), `UPDATE sessions SET last_seen_at = now() - interval '2 hours', expires_at = now() + interval '1 day'`); err != nil {
+		t.Fatal(err)
+	}
+	a := br.get(t, "/forms")
+	wantStatus(t, "forms", a, http.StatusOK)
+	c := sessionSetCookie(a)
+	if c == nil {
+		t.Fatal("the server extended the session but not its cookie")
+	}
+	lifetime := int(accounts.SessionLifetime.Seconds())
+	if c.Value != token || c.MaxAge < lifetime-60 || c.MaxAge > lifetime || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+		t.Errorf("renewed cookie %+v, want the same token for %d s, HttpOnly, SameSite=Lax, Path=/", c, lifetime)
+	}
+	if c := sessionSetCookie(br.get(t, "/forms")); c != nil {
+		t.Errorf("the next page view sets the cookie again: %v", c)
+	}
 }
 
 func TestDashboardLoginThrottle(t *testing.T) {

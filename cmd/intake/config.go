@@ -66,7 +66,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	if v := get("INTAKE_SUBMIT_RATE_LIMIT", ""); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("INTAKE_SUBMIT_RATE_LIMIT=%q: want submissions per minute per client address and form (0 turns the limit off)", v))
+			errs = append(errs, fmt.Errorf("INTAKE_SUBMIT_RATE_LIMIT=%q: want submissions per minute per client address and form, ten times that per address over all forms (0 turns both off)", v))
 		}
 		c.SubmitPerMinute = n
 	}
