@@ -12,11 +12,11 @@ import (
 // The plot's canvas and the plotting area inside it, in SVG user units.
 const (
 	plotWidth  = 760.0
-	plotHeight = 460.0
+	plotHeight = 500.0
 	plotLeft   = 80.0
 	plotRight  = plotWidth - 80
-	plotTop    = 60.0
-	plotBottom = plotHeight - 90
+	plotTop    = 50.0
+	plotBottom = plotHeight - 130 // below: ticks, the axis title, the legend, the caption
 )
 
 // Series colours (the colour-blind-safe Okabe–Ito palette).
@@ -43,8 +43,9 @@ func plotSVG(rows []sweepRow, caption string) []byte {
 		p99Max = max(p99Max, millis(r.p99))
 		withCeiling = withCeiling || r.ceiling > 0
 	}
-	rateStep, rateTop := niceScale(rateMax)
-	p99Step, p99Top := niceScale(p99Max)
+	// A little headroom, so a point at the maximum is not on the frame.
+	rateStep, rateTop := niceScale(rateMax * 1.05)
+	p99Step, p99Top := niceScale(p99Max * 1.05)
 	yRate := func(v float64) float64 { return plotBottom - v/rateTop*(plotBottom-plotTop) }
 	yP99 := func(v float64) float64 { return plotBottom - v/p99Top*(plotBottom-plotTop) }
 
@@ -92,23 +93,25 @@ func plotSVG(rows []sweepRow, caption string) []byte {
 	series(&b, rate, colourRate, "", "circle")
 	series(&b, p99, colourP99, "", "square")
 
-	// Legend, top left inside the plot.
-	entries := []struct{ label, colour, dash, marker string }{
-		{"Intake: acknowledged intents/s (left)", colourRate, "", "circle"},
-		{"p99 of new submissions, ms (right)", colourP99, "", "square"},
-	}
+	// Legend, under the x axis: the left axis's series on one row, the
+	// right axis's on the next.
+	type entry struct{ label, colour, dash, marker string }
+	rowsOf := [][]entry{{{"Intake: acknowledged intents/s (left)", colourRate, "", "circle"}},
+		{{"p99 of new submissions, ms (right)", colourP99, "", "square"}}}
 	if withCeiling {
-		entries = append(entries, struct{ label, colour, dash, marker string }{"naive SQL ceiling, submissions/s (left)", colourCeiling, "6 4", "circle"})
+		rowsOf[0] = append(rowsOf[0], entry{"naive SQL ceiling, submissions/s (left)", colourCeiling, "6 4", "circle"})
 	}
-	lx, ly := plotLeft+12, plotTop+12
-	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="280" height="%d" fill="white" fill-opacity="0.9" stroke="#ccc"/>`+"\n", lx, ly, 10+20*len(entries))
-	for i, e := range entries {
-		y := ly + 15 + float64(20*i)
-		series(&b, []point{{lx + 10, y}, {lx + 40, y}}, e.colour, e.dash, "")
-		marker(&b, point{lx + 25, y}, e.colour, e.marker)
-		text(&b, lx+50, y+4, "start", 12, e.label)
+	for i, row := range rowsOf {
+		y := plotBottom + 66 + float64(20*i)
+		lx := plotLeft
+		for _, e := range row {
+			series(&b, []point{{lx, y}, {lx + 30, y}}, e.colour, e.dash, "")
+			marker(&b, point{lx + 15, y}, e.colour, e.marker)
+			text(&b, lx+38, y+4, "start", 12, e.label)
+			lx += 300
+		}
 	}
-	text(&b, plotWidth/2, plotHeight-14, "middle", 11, caption)
+	text(&b, plotWidth/2, plotHeight-12, "middle", 11, caption)
 	b.WriteString("</svg>\n")
 	return b.Bytes()
 }

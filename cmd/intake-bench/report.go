@@ -72,7 +72,11 @@ func printVerdict(out io.Writer, v *Verdict) {
 	problem(out, "stored more than once", v.Duplicated)
 	problem(out, "submissions of no intent", v.Unknown)
 	problem(out, "different answers to one intent", v.Inconsistent)
-	fmt.Fprintf(out, "  River jobs: %d for %d submissions, expected %d; %d completed\n", v.Jobs, v.Submissions, v.JobsExpected, v.JobsCompleted)
+	fmt.Fprintf(out, "  River jobs: %d for %d submissions, expected %d", v.Jobs, v.Submissions, v.JobsExpected)
+	if v.Drained {
+		fmt.Fprintf(out, "; %d completed", v.JobsCompleted)
+	}
+	fmt.Fprintln(out)
 	problem(out, "submissions with the wrong number of jobs", v.JobsWrong)
 	if v.Drained {
 		problem(out, "jobs not completed after the wait", v.JobsOpen)
