@@ -114,7 +114,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&c.Ceiling, "ceiling", false, "also run the naive SQL of one submission straight through pgx and print Intake's rate as a fraction of it")
 	fs.DurationVar(&c.RetryFor, "retry-for", 0, "clients retry a send that failed (connection error, timeout, 5xx, 408, 409, 425, 429) with the same key, backing off, for up to this long (default 0: never; 1m with -chaos)")
 
-	fs.StringVar(&c.Intake, "intake", "", "path of an intake binary: start `intake serve` at -url's address on -database-url, supervise it, report its peak RSS and stop it at the end")
+	fs.StringVar(&c.Intake, "intake", "", "path of an intake binary: start \"intake serve\" at -url's address on -database-url, supervise it, report its peak RSS and stop it at the end")
 	fs.Func("intake-env", "`KEY=VALUE` added to the started Intake's environment (repeatable)", func(v string) error {
 		if !strings.Contains(v, "=") {
 			return errors.New("want KEY=VALUE")
@@ -124,17 +124,17 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	})
 	fs.StringVar(&c.IntakeLog, "intake-log", "", "file the started Intake's output is appended to (default: a file in the temporary directory, named in the report)")
 	fs.IntVar(&c.IntakePID, "intake-pid", 0, "pid of an Intake started elsewhere (on this machine): its peak RSS is in the report")
-	fs.BoolVar(&c.SeparateWorker, "separate-worker", false, "with -intake: run River's workers in their own `intake worker`, which chaos never kills (serve runs --workers=false)")
+	fs.BoolVar(&c.SeparateWorker, "separate-worker", false, "with -intake: run River's workers in their own \"intake worker\", which chaos never kills (serve runs --workers=false)")
 
 	fs.BoolVar(&c.Webhooks, "webhooks", false, "register a loopback receiver as the form's webhook endpoint (Intake needs INTAKE_WEBHOOK_ALLOW_PRIVATE=true), wait for River after the load and check every delivery")
 	fs.DurationVar(&c.Drain, "drain", 3*time.Minute, "with -webhooks or -chaos: wait up to this long for River to finish the run's jobs")
 
 	fs.BoolVar(&c.Chaos, "chaos", false, "chaos mode (needs -intake): SIGKILL and restart Intake -kills times, restart Postgres with -pg-restart, stall the webhook receiver for -stall; implies -webhooks")
-	fs.IntVar(&c.Kills, "kills", 3, "with -chaos: SIGKILLs of Intake, spread over the second and third tenths to the middle of -duration")
+	fs.IntVar(&c.Kills, "kills", 3, "with -chaos: SIGKILLs of Intake (each restarted at once), spread from 15 % to 45 % of -duration")
 	fs.DurationVar(&c.Stall, "stall", 10*time.Second, "with -chaos: how long the receiver holds every delivery before it answers (0: no stall); above Intake's 15 s webhook timeout attempts fail, and a second failure waits 5 min")
 	fs.StringVar(&c.PGRestart, "pg-restart", "", "with -chaos: shell command that restarts Postgres, run at 60 % of -duration, e.g. 'pg_ctlcluster --skip-systemctl-redirect 15 main restart' (default: no restart)")
 
-	fs.Func("sweep", "comma-separated concurrencies, e.g. 1,2,4,8,16,32,64,128: the load at each in turn against the same server, then a table", func(v string) error {
+	fs.Func("sweep", "`LIST` of concurrencies, e.g. 1,2,4,8,16,32,64,128: the load at each in turn for -step against the same server, then a table", func(v string) error {
 		for _, f := range strings.Split(v, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil || n < 1 {
