@@ -25,6 +25,8 @@ type bench struct {
 	worker   *process  // intake worker, with -separate-worker
 	receiver *receiver // with -webhooks (and -chaos)
 	log      *os.File  // the supervised processes' output
+
+	rescueAfter string // the supervised Intake's INTAKE_RESCUE_STUCK_JOBS_AFTER, for the drain's hints
 }
 
 // stopGrace is how long a supervised process gets between SIGTERM and
@@ -137,6 +139,12 @@ func (b *bench) intakeEnv() (env []string, settings string) {
 		own = append(own, "INTAKE_RESCUE_STUCK_JOBS_AFTER="+chaosRescueAfter)
 	}
 	own = append(own, cfg.IntakeEnv...)
+	b.rescueAfter = "5m (Intake's default)"
+	for _, kv := range own {
+		if v, ok := strings.CutPrefix(kv, "INTAKE_RESCUE_STUCK_JOBS_AFTER="); ok {
+			b.rescueAfter = v
+		}
+	}
 	// Later entries win (os/exec keeps the last of a duplicated key).
 	env = append(os.Environ(), "DATABASE_URL="+cfg.DatabaseURL, "INTAKE_ADDR="+u.Host, "INTAKE_BASE_URL="+cfg.URL)
 	return append(env, own...), strings.Join(own, " ")

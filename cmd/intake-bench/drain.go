@@ -109,7 +109,7 @@ func (b *bench) rescueHint(states map[string]int) string {
 	if !b.cfg.Chaos || b.cfg.Kills == 0 || b.cfg.SeparateWorker || states["running"] == 0 || open != states["running"] {
 		return ""
 	}
-	return fmt.Sprintf("; jobs a SIGKILL caught mid-run wait for River's rescue: INTAKE_RESCUE_STUCK_JOBS_AFTER (%s) after they started, plus up to 30 s", chaosRescueAfter)
+	return fmt.Sprintf("; jobs a SIGKILL caught mid-run wait for River's rescue: INTAKE_RESCUE_STUCK_JOBS_AFTER (%s) after they started, plus up to 30 s", b.rescueAfter)
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
