@@ -7,7 +7,7 @@ LDFLAGS      := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test test-race lint bench load fuzz generate
+.PHONY: help run build test test-race lint bench load sweep chaos fuzz generate
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,25 +29,51 @@ lint: ## gofmt and go vet
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 
-bench: ## benchmarks of the accept path against the local Postgres
-	go test -run '^$$' -bench . -benchtime 3s -count 1 ./submissions/
-
-# make load: the server its fresh database is made on (a database per run,
-# named intake_load_<time>, dropped afterwards when psql is at hand).
+# The load targets (bench, load, sweep, chaos) share BENCH_SHELL: it builds
+# bin/intake and bin/intake-bench, picks a free port ($$port) and a fresh
+# database on LOAD_SERVER ($$db, $$dburl; intake creates it, and it is
+# dropped on exit when psql is at hand), and on exit stops the intake a
+# recipe started in the background ($$pid) with SIGTERM. SERVE_INTAKE starts
+# that intake, its log in $(1); BENCH is intake-bench pointed at it.
 LOAD_SERVER ?= postgres://postgres@127.0.0.1:5432
-load: SHELL := /bin/bash
-load: ## build intake and intake-bench, serve a fresh database, 15 s of load + the naive SQL ceiling; fails on a bad verdict
-	@set -euo pipefail; mkdir -p bin; \
+BENCH_SHELL = set -euo pipefail; mkdir -p bin; \
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/intake ./cmd/intake; \
 	CGO_ENABLED=0 go build -trimpath -o bin/intake-bench ./cmd/intake-bench; \
-	db=intake_load_$$(date +%s); dburl="$(LOAD_SERVER)/$$db?sslmode=disable"; \
+	db=intake_load_$$(date +%s); dburl="$(LOAD_SERVER)/$$db?sslmode=disable"; pid=; \
 	port=$$(for p in $$(seq 18080 18280); do (exec 3<>/dev/tcp/127.0.0.1/$$p) 2>/dev/null || { echo $$p; break; }; done); \
-	echo "intake serve on 127.0.0.1:$$port, fresh database $$db; its log in bin/load-serve.log"; \
+	trap 'if [ -n "$$pid" ]; then kill -TERM $$pid 2>/dev/null; wait $$pid 2>/dev/null || true; fi; \
+		if command -v psql >/dev/null; then psql "$(LOAD_SERVER)/postgres" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; fi' EXIT
+SERVE_INTAKE = echo "intake serve on 127.0.0.1:$$port, fresh database $$db; its log in $(1)"; \
 	DATABASE_URL="$$dburl" INTAKE_ADDR=127.0.0.1:$$port INTAKE_BASE_URL=http://127.0.0.1:$$port \
-		INTAKE_SUBMIT_RATE_LIMIT=0 INTAKE_LOG_LEVEL=warn bin/intake serve >bin/load-serve.log 2>&1 & pid=$$!; \
-	trap 'kill -TERM $$pid 2>/dev/null; wait $$pid 2>/dev/null || true; \
-		if command -v psql >/dev/null; then psql "$(LOAD_SERVER)/postgres" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; fi' EXIT; \
-	bin/intake-bench -url http://127.0.0.1:$$port -database-url "$$dburl" -wait 60s -duration 15s -ceiling
+		INTAKE_SUBMIT_RATE_LIMIT=0 INTAKE_LOG_LEVEL=warn bin/intake serve >$(1) 2>&1 & pid=$$!
+BENCH = bin/intake-bench -url http://127.0.0.1:$$port -database-url "$$dburl"
+
+bench: SHELL := /bin/bash
+bench: ## under 2 min: the accept-path Go benchmarks (1 s each), then 5 s of load + the ceiling; fails on a bad verdict
+	go test -run '^$$' -bench . -benchtime 1s -count 1 ./submissions/
+	@$(BENCH_SHELL); $(call SERVE_INTAKE,bin/bench-serve.log); \
+	$(BENCH) -intake-pid $$pid -wait 60s -duration 5s -ceiling
+
+load: SHELL := /bin/bash
+load: ## build intake and intake-bench, serve a fresh database, 15 s of load + the naive SQL ceiling; fails on a bad verdict
+	@$(BENCH_SHELL); $(call SERVE_INTAKE,bin/load-serve.log); \
+	$(BENCH) -intake-pid $$pid -wait 60s -duration 15s -ceiling
+
+SWEEP ?= 1,2,4,8,16,32,64,128
+STEP  ?= 10s
+sweep: SHELL := /bin/bash
+sweep: ## the load at each concurrency in SWEEP for STEP, with the ceiling: a table and docs/concurrency.svg
+	@$(BENCH_SHELL); $(call SERVE_INTAKE,bin/sweep-serve.log); \
+	$(BENCH) -intake-pid $$pid -wait 60s -sweep $(SWEEP) -step $(STEP) -ceiling -plot docs/concurrency.svg
+
+# make chaos restarts the Postgres server with PG_RESTART: do not run it
+# where others share that server (docs/BENCHMARKS.md shows a private one).
+PG_RESTART ?= pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main restart
+chaos: SHELL := /bin/bash
+chaos: ## ~2.5 min: load while intake is SIGKILLed 3 times, Postgres restarts (PG_RESTART) and webhooks stall; fails on a bad verdict
+	@$(BENCH_SHELL); \
+	$(BENCH) -chaos -intake bin/intake -intake-log bin/chaos-serve.log -duration 40s -concurrency 16 \
+		-kills 3 -stall 10s -pg-restart '$(PG_RESTART)'
 
 FUZZTIME ?= 10s
 fuzz: ## run each fuzz target for FUZZTIME (default 10s); seed corpora in testdata/fuzz

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,12 +29,14 @@ func TestBenchGoodVerdict(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := Run(context.Background(), []string{
 		"-url", b.base, "-database-url", b.dbURL, "-wait", "10s", "-duration", "3s", "-concurrency", "16", "-ceiling",
+		"-intake-pid", strconv.Itoa(b.pid),
 	}, &stdout, &stderr)
 	out := stdout.String()
 	if code != 0 || !strings.Contains(out, "VERDICT: GOOD") {
 		t.Fatalf("exit %d, want 0 and a good verdict\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
 	}
-	for _, want := range []string{"requests  ", "intents   ", "p99", "replay (later)", "201 ×", "× the naive SQL ceiling of "} {
+	for _, want := range []string{"requests  ", "intents   ", "p99", "replay (later)", "201 ×", "× the naive SQL ceiling of ",
+		fmt.Sprintf("memory: intake (pid %d) peak RSS (VmHWM) ", b.pid)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
@@ -99,9 +102,75 @@ func TestVerdictFlags(t *testing.T) {
 	}
 }
 
+// TestChaos runs chaos mode briefly against the built binary: two
+// SIGKILLs of intake serve while the receiver stalls and is released. It
+// runs River's workers apart (-separate-worker), so the kills never catch
+// a job mid-run: such a job waits for River's rescuer, at least a minute
+// and a half, too long for a test (make chaos covers it, and the Postgres
+// restart, which a test must not do to a server other tests share).
+func TestChaos(t *testing.T) {
+	t.Parallel()
+	bin := buildIntake(t)
+	_, dbURL := testdb.New(t)
+	logPath := filepath.Join(t.TempDir(), "intake.log")
+	var stdout, stderr bytes.Buffer
+	code := Run(context.Background(), []string{
+		"-chaos", "-intake", bin, "-separate-worker", "-intake-log", logPath, "-url", "http://" + freeAddr(t),
+		"-database-url", dbURL, "-duration", "6s", "-concurrency", "8", "-kills", "2", "-stall", "2s", "-drain", "30s",
+	}, &stdout, &stderr)
+	out := stdout.String()
+	if code != 0 || !strings.Contains(out, "VERDICT: GOOD") {
+		logs, _ := os.ReadFile(logPath)
+		t.Fatalf("exit %d, want 0 and a good verdict\nstdout:\n%s\nstderr:\n%s\nintake's log:\n%s", code, out, stderr.String(), logs)
+	}
+	for _, want := range []string{"webhook receiver stalls", "webhook receiver released", "every job completed",
+		"every webhook arrived under one stable webhook-id", "memory: intake serve peak RSS (VmHWM) ", "the highest of its 3 runs",
+		"memory: intake worker peak RSS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "SIGKILL intake serve pid"); n != 2 {
+		t.Errorf("%d SIGKILLs reported, want 2:\n%s", n, out)
+	}
+}
+
+// TestSweep runs a two-step sweep with the ceiling and expects the table,
+// a good verdict and a plot.
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	plot := filepath.Join(t.TempDir(), "sweep.svg")
+	var stdout, stderr bytes.Buffer
+	code := Run(context.Background(), []string{
+		"-url", b.base, "-database-url", b.dbURL, "-sweep", "1,4", "-step", "1s", "-ceiling", "-plot", plot,
+	}, &stdout, &stderr)
+	out := stdout.String()
+	if code != 0 || !strings.Contains(out, "VERDICT: GOOD — at every concurrency") {
+		t.Fatalf("exit %d, want 0 and a good verdict\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
+	}
+	for _, want := range []string{"clients  intents/s", "p99 new", "ceiling/s  × ceiling  verdict", "   1 clients: ", "   4 clients: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	svg, err := os.ReadFile(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wellFormed(svg); err != nil || !bytes.Contains(svg, []byte("naive SQL ceiling")) {
+		t.Errorf("the plot is not a well-formed SVG with the ceiling (%v):\n%s", err, svg)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"-concurrency", "0"}, {"-browser", "2"}, {"-url", "localhost"}, {"extra"}, {"-payload", "5000"}} {
+	for _, args := range [][]string{
+		{"-concurrency", "0"}, {"-browser", "2"}, {"-url", "localhost"}, {"extra"}, {"-payload", "5000"},
+		{"-chaos"}, {"-kills", "2"}, {"-step", "1s"}, {"-sweep", "1,x"}, {"-sweep", "1,2", "-chaos", "-intake", "bin/intake"},
+		{"-intake", "bin/intake", "-intake-pid", "1"}, {"-intake-env", "X=1"}, {"-webhooks", "-form", "abc"},
+		{"-intake", "bin/intake", "-url", "http://localhost"}, {"-chaos", "-intake", "bin/intake", "-count", "10"},
+	} {
 		var out, errOut bytes.Buffer
 		if code := Run(context.Background(), args, &out, &errOut); code != 2 {
 			t.Errorf("Run(%q) = %d, want 2\n%s", args, code, errOut.String())
@@ -113,6 +182,17 @@ type testBundle struct {
 	base  string
 	dbURL string
 	db    *pgxpool.Pool
+	pid   int // intake serve's
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // setup starts the built intake binary on a free port against a fresh
@@ -121,12 +201,7 @@ func setup(t *testing.T) *testBundle {
 	t.Helper()
 	bin := buildIntake(t)
 	db, dbURL := testdb.New(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	base := "http://" + addr
 	serve := exec.Command(bin, "serve")
 	serve.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL="+base,
@@ -157,7 +232,7 @@ func setup(t *testing.T) *testBundle {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return &testBundle{base: base, dbURL: dbURL, db: db}
+	return &testBundle{base: base, dbURL: dbURL, db: db, pid: serve.Process.Pid}
 }
 
 var (

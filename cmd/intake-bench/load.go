@@ -50,6 +50,8 @@ type loadResult struct {
 	statuses map[string]int
 	latency  [numClasses][]time.Duration
 	limited  bool // a 429 was seen: Intake's submit rate limit is on
+	retries  int  // requests that repeated a failed one (-retry-for)
+	gaveUp   int  // sends that ended without a success after their retries
 }
 
 func (r *loadResult) requests() int {
@@ -83,6 +85,8 @@ type loader struct {
 	intents  []*intent
 	statuses map[string]int
 	latency  [numClasses][]time.Duration
+	retries  int
+	gaveUp   int
 }
 
 // drive sends the load and returns what it saw. It stops starting intents at
@@ -119,7 +123,8 @@ func drive(ctx context.Context, cfg Config, formID string) (*loadResult, error) 
 		wg.Go(func() { l.worker(ctx) })
 	}
 	wg.Wait()
-	res := &loadResult{runID: l.runID, intents: l.intents, elapsed: time.Since(start), statuses: l.statuses, latency: l.latency}
+	res := &loadResult{runID: l.runID, intents: l.intents, elapsed: time.Since(start), statuses: l.statuses, latency: l.latency,
+		retries: l.retries, gaveUp: l.gaveUp}
 	res.limited = l.statuses["429"] > 0
 	return res, ctx.Err()
 }
@@ -224,11 +229,61 @@ func (l *loader) start(ctx context.Context, in *intent, later []resend) []resend
 	return later
 }
 
-// send sends in once: a browser post, or JSON with the key in the header or
-// (bodyKey) in the _idempotency_key field. class says how it was sent (new,
-// a later resend, a racing resend); the answer decides where its latency
-// counts: not a replay is new, a replay of a racing send is racing.
+// send sends in as a real client would: once, and with -retry-for again
+// after a connection error, a timeout or an answer that says to retry
+// (5xx, 408, 409, 425, 429), with the same key and body, backing off, until
+// it succeeds or the time is up.
 func (l *loader) send(ctx context.Context, in *intent, bodyKey bool, class int) {
+	giveUp := time.Now().Add(l.cfg.RetryFor)
+	backoff := 100 * time.Millisecond
+	for {
+		ok, retry, after := l.attempt(ctx, in, bodyKey, class)
+		if ok || !retry || l.cfg.RetryFor <= 0 || ctx.Err() != nil {
+			if !ok && l.cfg.RetryFor > 0 {
+				l.count(&l.gaveUp)
+			}
+			return
+		}
+		wait := max(after, backoff/2+rand.N(backoff/2+1)) // jittered, Retry-After honoured
+		if time.Now().Add(wait).After(giveUp) {
+			l.count(&l.gaveUp)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+		l.count(&l.retries)
+	}
+}
+
+func (l *loader) count(n *int) {
+	l.mu.Lock()
+	*n++
+	l.mu.Unlock()
+}
+
+// retryStatus reports whether a client should send again after status.
+func retryStatus(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooEarly, http.StatusTooManyRequests:
+		return true
+	}
+	return status >= 500
+}
+
+// maxRetryAfter caps a Retry-After: the bench's clients are patient, not
+// that patient.
+const maxRetryAfter = 5 * time.Second
+
+// attempt sends in once: a browser post, or JSON with the key in the header
+// or (bodyKey) in the _idempotency_key field. It returns whether the answer
+// was a success, whether a client should retry, and the Retry-After asked
+// for. class says how it was sent (new, a later resend, a racing resend);
+// the answer decides where its latency counts: not a replay is new, a
+// replay of a racing send is racing.
+func (l *loader) attempt(ctx context.Context, in *intent, bodyKey bool, class int) (ok, retry bool, after time.Duration) {
 	message := in.token + " " + l.filler
 	email := "load@example.com"
 	var body []byte
@@ -265,12 +320,17 @@ func (l *loader) send(ctx context.Context, in *intent, bodyKey bool, class int) 
 		if resp.StatusCode == http.StatusSeeOther {
 			answer = []byte(resp.Header.Get("Location"))
 		}
+		retry = retryStatus(resp.StatusCode)
+		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
+			after = min(time.Duration(secs)*time.Second, maxRetryAfter)
+		}
 	}
 	d := time.Since(start)
 	if err != nil {
 		status = "error: " + errorKind(err)
+		retry = ctx.Err() == nil
 	}
-	ok := err == nil && (resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusSeeOther)
+	ok = err == nil && (resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusSeeOther)
 	switch {
 	case !ok:
 		class = classRefused
@@ -297,6 +357,7 @@ func (l *loader) send(ctx context.Context, in *intent, bodyKey bool, class int) 
 	l.statuses[status]++
 	l.latency[class] = append(l.latency[class], d)
 	l.mu.Unlock()
+	return ok, retry, after
 }
 
 func errorKind(err error) string {

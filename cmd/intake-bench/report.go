@@ -24,6 +24,9 @@ func printLoad(out io.Writer, r *loadResult) {
 		parts = append(parts, fmt.Sprintf("%s ×%d", k, r.statuses[k]))
 	}
 	fmt.Fprintf(out, "statuses  %s\n", strings.Join(parts, ", "))
+	if r.retries > 0 || r.gaveUp > 0 {
+		fmt.Fprintf(out, "retries   %d requests repeated a failed one; %d sends gave up\n", r.retries, r.gaveUp)
+	}
 	if r.limited {
 		fmt.Fprintln(out, "          429s: start Intake with INTAKE_SUBMIT_RATE_LIMIT=0, or the numbers measure its rate limit")
 	}
@@ -60,7 +63,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float6
 func printVerdict(out io.Writer, v *Verdict) {
 	fmt.Fprintln(out)
 	if v.Good() {
-		fmt.Fprintln(out, "VERDICT: GOOD — every acknowledged intent stored exactly once, with its jobs")
+		fmt.Fprintf(out, "VERDICT: GOOD — %s\n", strings.Join(v.promises(), "; "))
 	} else {
 		fmt.Fprintln(out, "VERDICT: BAD")
 	}
@@ -69,8 +72,39 @@ func printVerdict(out io.Writer, v *Verdict) {
 	problem(out, "stored more than once", v.Duplicated)
 	problem(out, "submissions of no intent", v.Unknown)
 	problem(out, "different answers to one intent", v.Inconsistent)
-	fmt.Fprintf(out, "  River jobs: %d for %d submissions, expected %d\n", v.Jobs, v.Submissions, v.JobsExpected)
+	fmt.Fprintf(out, "  River jobs: %d for %d submissions, expected %d", v.Jobs, v.Submissions, v.JobsExpected)
+	if v.Drained {
+		fmt.Fprintf(out, "; %d completed", v.JobsCompleted)
+	}
+	fmt.Fprintln(out)
 	problem(out, "submissions with the wrong number of jobs", v.JobsWrong)
+	if v.Drained {
+		problem(out, "jobs not completed after the wait", v.JobsOpen)
+	}
+	if w := v.Webhooks; w != nil {
+		fmt.Fprintf(out, "  webhooks: %d of %d non-spam submissions arrived, in %d requests (%d submissions more than once)\n",
+			w.Delivered, w.Expected, w.Arrivals, w.Repeated)
+		problem(out, "submissions that never arrived", w.Missing)
+		problem(out, "submissions under more than one webhook-id", w.Unstable)
+		problem(out, "webhook-ids of more than one submission", w.Shared)
+		problem(out, "requests whose signature, timestamp or body failed", w.BadRequest)
+		problem(out, "requests of no stored non-spam submission", w.Unexpected)
+	}
+	if v.Crashes != nil || v.Drained {
+		problem(out, "intake exits nobody asked for", v.Crashes)
+	}
+}
+
+// promises lists what a good verdict has shown.
+func (v *Verdict) promises() []string {
+	p := []string{"every acknowledged intent stored exactly once, none twice, with its jobs"}
+	if v.Drained {
+		p = append(p, "every job completed")
+	}
+	if v.Webhooks != nil {
+		p = append(p, "every webhook arrived under one stable webhook-id, signed")
+	}
+	return p
 }
 
 func problem(out io.Writer, what string, list []string) {

@@ -23,6 +23,7 @@ type target struct {
 	created   bool   // made by this run
 	email     string // the user made with it
 	keyPrefix string // the API key made with it, for the record
+	apiKey    string // the API key itself, to register the webhook receiver
 
 	jobs     int // River jobs per non-spam submission
 	spamJobs int // River jobs per spam submission
@@ -59,7 +60,7 @@ func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*targe
 			return nil, fmt.Errorf("create form: %w", err)
 		}
 		publicID = f.PublicID
-		t.created, t.email, t.keyPrefix = true, email, key[:min(len(key), 12)]
+		t.created, t.email, t.keyPrefix, t.apiKey = true, email, key[:min(len(key), 12)], key
 	}
 	f, err := forms.ByPublicID(ctx, db, publicID)
 	if errors.Is(err, forms.ErrNotFound) {
@@ -74,6 +75,17 @@ func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*targe
 	t.id, t.publicID, t.accountID = f.ID, f.PublicID, f.AccountID
 	t.jobs, t.spamJobs, err = expectedJobs(ctx, db, f)
 	return t, err
+}
+
+// recountJobs works out the jobs each submission should enqueue again,
+// after the form's webhook endpoints changed.
+func recountJobs(ctx context.Context, db *pgxpool.Pool, t *target) error {
+	f, err := forms.ByPublicID(ctx, db, t.publicID)
+	if err != nil {
+		return fmt.Errorf("read form %s: %w", t.publicID, err)
+	}
+	t.jobs, t.spamJobs, err = expectedJobs(ctx, db, f)
+	return err
 }
 
 // expectedJobs mirrors notify.Planner: a delivery per enabled endpoint (for

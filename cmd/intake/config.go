@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/database"
@@ -27,7 +28,20 @@ type Config struct {
 	APIRatePerMinute    int
 	SubmitPerMinute     int
 	TrustedProxies      []netip.Prefix
+
+	// RescueStuckJobsAfter is how long a job whose process died mid-run
+	// (SIGKILL, a lost machine) waits before River runs it again.
+	RescueStuckJobsAfter time.Duration
 }
+
+// DefaultRescueStuckJobsAfter is River's wait before it reruns a job whose
+// process died: River's own default of an hour would hold a webhook that long.
+const DefaultRescueStuckJobsAfter = 5 * time.Minute
+
+// minRescueStuckJobsAfter is River's default job timeout: River rescues no
+// job before its timeout has passed, so a shorter setting would not mean
+// what it says.
+const minRescueStuckJobsAfter = time.Minute
 
 // configFromEnv reads Config with its defaults and validates it.
 func configFromEnv(getenv func(string) string) (Config, error) {
@@ -69,6 +83,14 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("INTAKE_SUBMIT_RATE_LIMIT=%q: want submissions per minute per client address and form, ten times that per address over all forms (0 turns both off)", v))
 		}
 		c.SubmitPerMinute = n
+	}
+	c.RescueStuckJobsAfter = DefaultRescueStuckJobsAfter
+	if v := get("INTAKE_RESCUE_STUCK_JOBS_AFTER", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < minRescueStuckJobsAfter {
+			errs = append(errs, fmt.Errorf("INTAKE_RESCUE_STUCK_JOBS_AFTER=%q: want a duration of at least %s, such as 5m", v, minRescueStuckJobsAfter))
+		}
+		c.RescueStuckJobsAfter = d
 	}
 	for _, p := range strings.FieldsFunc(get("INTAKE_TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
 		prefix, err := netip.ParsePrefix(p)

@@ -213,10 +213,9 @@ func newRiver(pool *pgxpool.Pool, cfg Config, sealer *webhooks.Sealer, logger *s
 		Workers: notify.Workers(deps),
 		Logger:  logger.With("component", "river"),
 		// A job whose process died mid-run (SIGKILL, a lost machine) runs
-		// again after this; River's default of an hour would hold a webhook
-		// that long. It must exceed every job's timeout (the longest is a
-		// delivery's 30 s).
-		RescueStuckJobsAfter: 5 * time.Minute,
+		// again after this (INTAKE_RESCUE_STUCK_JOBS_AFTER, 5 min by
+		// default; intake-bench -chaos shortens it to see every job finish).
+		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 	}
 	if work {
 		rcfg.Queues = notify.Queues()
