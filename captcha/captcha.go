@@ -84,6 +84,33 @@ func (p Provider) DefaultVerifyURL() string {
 	return ""
 }
 
+// WidgetScript is the URL of p's widget script, for pages that show it.
+func (p Provider) WidgetScript() string {
+	switch p {
+	case Turnstile:
+		return "https://challenges.cloudflare.com/turnstile/v0/api.js"
+	case HCaptcha:
+		return "https://js.hcaptcha.com/1/api.js"
+	case ReCAPTCHA:
+		return "https://www.google.com/recaptcha/api.js"
+	}
+	return ""
+}
+
+// WidgetClass is the class of the element p's script turns into its
+// widget (with the site key in data-sitekey).
+func (p Provider) WidgetClass() string {
+	switch p {
+	case Turnstile:
+		return "cf-turnstile"
+	case HCaptcha:
+		return "h-captcha"
+	case ReCAPTCHA:
+		return "g-recaptcha"
+	}
+	return ""
+}
+
 // DefaultTimeout bounds one verification: the submitter is waiting, and a
 // provider that has not answered by then is treated as down.
 const DefaultTimeout = 5 * time.Second

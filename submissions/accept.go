@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
@@ -36,6 +37,13 @@ type Service struct {
 
 	// Replays, when set, counts duplicates absorbed.
 	Replays *ReplayCounter
+
+	// Captcha checks the tokens of forms that ask for a CAPTCHA; nil asks
+	// the providers' own siteverify URLs.
+	Captcha *captcha.Verifier
+	// Secrets opens the forms' sealed CAPTCHA secrets; nil reads them as
+	// stored.
+	Secrets forms.Sealer
 
 	// AfterInsert, when set, runs inside the transaction after the key and
 	// the submission are written and before the jobs are. Tests use it to
@@ -79,15 +87,23 @@ type Result struct {
 	SubmissionID uuid.UUID
 	Key          string // the key used, implicit ones included; "" if none
 	Form         *forms.Form
+	// CaptchaUnverified says why a form that fails open took the
+	// submission without a verified CAPTCHA; "" otherwise.
+	CaptchaUnverified string
 }
 
 // Accept takes a submission exactly once. In one transaction it claims the
 // idempotency key, inserts the submission and its jobs, and stores the
-// response; a repeat of a stored key gets the stored response. It returns
-// forms.ErrNotFound, forms.ErrArchived, ErrEmpty, a *forms.ValidationError,
-// idempotency.ErrKeyInvalid, ErrKeyMissing, ErrKeyReused or ErrInFlight, or a
-// database error (nothing is then stored, so a retry is safe). Every error
-// that comes with a known form also returns a Result carrying that form.
+// response; a repeat of a stored key gets the stored response. A form's
+// CAPTCHA is verified after the stored answer was looked for (a replay is
+// never verified again: tokens are single-use) and before the transaction.
+// It returns forms.ErrNotFound, forms.ErrArchived, ErrEmpty, a
+// *forms.ValidationError, idempotency.ErrKeyInvalid, ErrKeyMissing,
+// ErrKeyReused or ErrInFlight, a *captcha.MissingTokenError or
+// *captcha.RejectedError, a *captcha.UnverifiedError (a form that fails
+// closed), or a database error. Nothing is stored on any error, so a retry
+// is safe. Every error that comes with a known form also returns a Result
+// carrying that form.
 func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	// The key and the fingerprint need only the request, so the form and a
 	// stored answer for the key are read together, in one round trip: a
@@ -156,7 +172,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		Meta: Meta{
 			IP: req.IP, UserAgent: req.UserAgent, Referrer: req.Referrer, Origin: req.Origin,
 			Subject: reserved[FieldSubject], ReplyTo: reserved[FieldReplyTo], CC: splitCC(reserved[FieldCC]),
-			Language: reserved[FieldLanguage], Next: reserved[FieldNext],
+			Language: reserved[FieldLanguage], Next: reserved[FieldNext], FillMS: fillMS(reserved[FieldFillMS]),
 		},
 	}
 	if sub.Meta.ReplyTo == "" {
@@ -168,6 +184,8 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		sub.Spam, sub.SpamReason = true, "honeypot"
 	case !settings.AllowsOrigin(req.Origin):
 		sub.Spam, sub.SpamReason = true, "origin "+req.Origin+" is not an allowed origin"
+	case settings.TooFast(sub.Meta.FillMS) != "":
+		sub.Spam, sub.SpamReason = true, settings.TooFast(sub.Meta.FillMS)
 	default:
 		if why := settings.Blocked(req.IP, sub.Meta.ReplyTo, valueTexts(data)); why != "" {
 			sub.Spam, sub.SpamReason = true, why
@@ -178,6 +196,17 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		// contract accepted before it changed still gets its answer.
 		if err := s.Validator.Check(form.Contract, settings.UnknownFields, contractValues(data)); err != nil {
 			return res, err
+		}
+	}
+	if settings.Captcha.Provider != "" {
+		// Last before the transaction: a payload refused above has not
+		// spent its single-use token, and the check, a network call, holds
+		// no connection or lock.
+		if err := s.checkCaptcha(ctx, form, reserved[settings.Captcha.Provider.TokenField()], req.IP, sub); err != nil {
+			return res, err
+		}
+		if c := sub.Meta.Captcha; !c.Verified {
+			res.CaptchaUnverified = c.Reason
 		}
 	}
 
@@ -261,6 +290,29 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 }
 
 var errReplay = errors.New("replay the stored response")
+
+// checkCaptcha verifies token for form and records the outcome on sub. A
+// token the provider could not judge is accepted, unverified, when the
+// form fails open; otherwise the verifier's error comes back.
+func (s *Service) checkCaptcha(ctx context.Context, form *forms.Form, token, ip string, sub *Submission) error {
+	c := form.Settings.Captcha
+	secret, err := form.CaptchaSecret(s.Secrets)
+	if err != nil {
+		err = &captcha.UnverifiedError{Provider: c.Provider, Reason: "the form's secret cannot be decrypted (was INTAKE_SECRET_KEY changed?)", Err: err}
+	} else {
+		err = s.Captcha.Verify(ctx, c.Provider, secret, token, ip)
+	}
+	var unverified *captcha.UnverifiedError
+	switch {
+	case err == nil:
+		sub.Meta.Captcha = &CaptchaCheck{Provider: c.Provider, Verified: true}
+	case errors.As(err, &unverified) && c.OnOutage == forms.CaptchaFailOpen:
+		sub.Meta.Captcha = &CaptchaCheck{Provider: c.Provider, Reason: unverified.Reason}
+	default:
+		return err
+	}
+	return nil
+}
 
 func (s *Service) lockWait() time.Duration {
 	if s.LockWait > 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/intakehq/intake/api"
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/mail"
@@ -86,7 +87,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		SubmitLimit:    &api.SubmitLimiter{PerMinute: cfg.SubmitPerMinute},
 		TrustedProxies: cfg.TrustedProxies,
 		Sealer:         sealer,
-		Submissions:    &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
+		Submissions: &submissions.Service{DB: pool, River: rc, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays,
+			Captcha: &captcha.Verifier{URLs: cfg.CaptchaVerifyURLs}, Secrets: sealer},
 	}
 	dash, err := web.NewDashboard(pool, rc, val, cfg.BaseURL, logger)
 	if err != nil {
