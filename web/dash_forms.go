@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 )
@@ -334,7 +335,10 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 		{"Fields not in the contract", map[string]string{forms.UnknownAccept: "accepted", forms.UnknownReject: "rejected"}[s.UnknownFields]},
 		{"Notifications go to", orNone(s.NotifyEmails, "the account owner")},
 		{"Autoresponse", ar},
+		{"_cc copies the notification", map[bool]string{true: "yes", false: "no (kept with the submission, no one copied)"}[s.AllowCC]},
 		{"Honeypot field", s.HoneypotField},
+		{"Minimum time to fill", minFillText(s.MinFillSeconds)},
+		{"CAPTCHA", captchaText(s.Captcha)},
 		{"Blocked words", orNone(s.BlockedWords, "none")},
 		{"Blocked emails", orNone(s.BlockedEmails, "none")},
 		{"Blocked addresses", orNone(s.BlockedIPs, "none")},
@@ -342,6 +346,34 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 	v.base = d.base(w, r, f.Name, "forms", formCrumbs(f)[:1]...)
 	v.Crumbs = append(v.Crumbs, crumb{Label: f.Name})
 	renderPage(d, w, r, http.StatusOK, tmplForm, v)
+}
+
+// minFillText is a minimum fill time as the form's page says it.
+func minFillText(sec float64) string {
+	if sec <= 0 {
+		return "off"
+	}
+	return strconv.FormatFloat(sec, 'f', -1, 64) + " s (when intake.js reports it)"
+}
+
+// captchaText is a form's CAPTCHA as the form's page says it.
+func captchaText(c forms.Captcha) string {
+	if c.Provider == "" {
+		return "off"
+	}
+	secret := "secret set"
+	if !c.SecretSet {
+		secret = "no secret: every submission is refused"
+	}
+	outage := "refuse submissions while the provider is down"
+	if c.OnOutage == forms.CaptchaFailOpen {
+		outage = "take submissions unverified while the provider is down"
+	}
+	site := "no site key (the hosted form shows no widget)"
+	if c.SiteKey != "" {
+		site = "site key " + c.SiteKey
+	}
+	return c.Provider.Name() + "; " + secret + "; " + site + "; " + outage
 }
 
 func (d *Dashboard) formSchema(w http.ResponseWriter, r *http.Request) {
@@ -399,6 +431,7 @@ type formEditView struct {
 	Fields          []fieldRow
 	Settings        settingsInput
 	Types           []string
+	CaptchaChoices  []captchaChoice
 	Errors          map[string]string // by input id, for the inputs outside the rows
 	Summary         []editError       // every error, linking to its input
 	Focus           string            // the id of the input to focus on load
@@ -436,6 +469,28 @@ type settingsInput struct {
 	BlockedWords          string // one per line
 	BlockedEmails         string // one per line
 	BlockedIPs            string // one per line
+	AllowCC               bool
+	MinFillSeconds        string
+	CaptchaProvider       string
+	CaptchaSiteKey        string
+	CaptchaSecret         string // a new secret as typed; never filled in from the form
+	CaptchaSecretSet      bool   // from the form, not from the post
+	CaptchaOnOutage       string
+}
+
+// captchaChoice is one provider in the editor's list.
+type captchaChoice struct {
+	Value string
+	Label string
+}
+
+// captchaChoices are the editor's CAPTCHA options, "off" first.
+func captchaChoices() []captchaChoice {
+	out := []captchaChoice{{"", "Off"}}
+	for _, p := range captcha.Providers {
+		out = append(out, captchaChoice{string(p), p.Name()})
+	}
+	return out
 }
 
 // editError is one problem in the summary above the editor.
@@ -483,6 +538,9 @@ func (d *Dashboard) editFormPage(w http.ResponseWriter, r *http.Request) {
 
 func (d *Dashboard) renderEditor(w http.ResponseWriter, r *http.Request, status int, f *forms.Form, v formEditView) {
 	v.Types = typeNames()
+	v.CaptchaChoices = captchaChoices()
+	v.Settings.CaptchaSecret = "" // a secret is never written into a page
+	v.Settings.CaptchaSecretSet = f != nil && f.Settings.Captcha.SecretSet
 	for i := range v.Fields {
 		row := &v.Fields[i]
 		row.Index, row.First, row.Last = i, i == 0, i == len(v.Fields)-1
@@ -517,7 +575,10 @@ func settingsOf(s forms.Settings) settingsInput {
 		AutoresponseEnabled: s.Autoresponse.Enabled, AutoresponseSubject: s.Autoresponse.Subject,
 		AutoresponseBody: s.Autoresponse.Body, HoneypotField: s.HoneypotField,
 		BlockedWords: strings.Join(s.BlockedWords, "\n"), BlockedEmails: strings.Join(s.BlockedEmails, "\n"),
-		BlockedIPs: strings.Join(s.BlockedIPs, "\n"),
+		BlockedIPs: strings.Join(s.BlockedIPs, "\n"), AllowCC: s.AllowCC,
+		MinFillSeconds:  strconv.FormatFloat(s.MinFillSeconds, 'f', -1, 64),
+		CaptchaProvider: string(s.Captcha.Provider), CaptchaSiteKey: s.Captcha.SiteKey,
+		CaptchaSecretSet: s.Captcha.SecretSet, CaptchaOnOutage: s.Captcha.OnOutage,
 	}
 }
 
@@ -555,6 +616,12 @@ func readEditor(r *http.Request) formEditView {
 		BlockedWords:          strings.Join(lines(r.PostFormValue("blocked_words")), "\n"),
 		BlockedEmails:         strings.Join(lines(r.PostFormValue("blocked_emails")), "\n"),
 		BlockedIPs:            strings.Join(lines(r.PostFormValue("blocked_ips")), "\n"),
+		AllowCC:               r.PostFormValue("allow_cc") != "",
+		MinFillSeconds:        strings.TrimSpace(r.PostFormValue("min_fill_seconds")),
+		CaptchaProvider:       r.PostFormValue("captcha.provider"),
+		CaptchaSiteKey:        strings.TrimSpace(r.PostFormValue("captcha.site_key")),
+		CaptchaSecret:         strings.TrimSpace(r.PostFormValue("captcha.secret")),
+		CaptchaOnOutage:       r.PostFormValue("captcha.on_outage"),
 	}
 	return v
 }
@@ -623,6 +690,24 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 			Message: "Write the window as a duration such as 10m or 1h, or 0 to turn it off.",
 			Pointer: forms.Pointer("settings", "implicit_dedupe_window")})
 	}
+	minFill, err := strconv.ParseFloat(strings.ReplaceAll(s.MinFillSeconds, ",", "."), 64)
+	if s.MinFillSeconds == "" {
+		minFill, err = 0, nil
+	}
+	if err != nil {
+		errs.Errors = append(errs.Errors, forms.FieldError{Field: "min_fill_seconds", Code: forms.CodeInvalid,
+			Message: "Write the minimum as a number of seconds, such as 3 or 2.5, or 0 to turn it off.",
+			Pointer: forms.Pointer("settings", "min_fill_seconds")})
+	}
+	// An empty secret input keeps the stored secret; turning the CAPTCHA
+	// off forgets it.
+	var secret *string
+	switch {
+	case s.CaptchaSecret != "":
+		secret = &s.CaptchaSecret
+	case s.CaptchaProvider == "":
+		secret = new(string)
+	}
 	in.Settings = forms.Settings{
 		RedirectURL:           s.RedirectURL,
 		AllowedRedirectHosts:  lines(s.AllowedRedirectHosts),
@@ -637,6 +722,10 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		BlockedWords:          lines(s.BlockedWords),
 		BlockedEmails:         lines(s.BlockedEmails),
 		BlockedIPs:            lines(s.BlockedIPs),
+		AllowCC:               s.AllowCC,
+		MinFillSeconds:        minFill,
+		Captcha: forms.Captcha{Provider: captcha.Provider(s.CaptchaProvider), SiteKey: s.CaptchaSiteKey, Secret: secret,
+			SecretSet: s.CaptchaSecretSet, OnOutage: s.CaptchaOnOutage},
 	}
 	return in, errs, rowOf
 }
@@ -727,6 +816,7 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 		d.renderEditor(w, r, http.StatusOK, f, v)
 		return
 	}
+	v.Settings.CaptchaSecretSet = f.Settings.Captcha.SecretSet
 	in, errs, rowOf := v.input()
 	var updated *forms.Form
 	err = d.Validator.CheckInput(in)
@@ -879,9 +969,9 @@ func (v *formEditView) place(fe forms.FieldError, rowOf []int) string {
 
 // settingKeys are the settings the editor has an input for, in the order
 // of the page; the input of key has the id "s-"+key.
-var settingKeys = []string{"redirect_url", "allowed_redirect_hosts", "notify_emails", "autoresponse", "require_idempotency_key",
-	"idempotency_retention", "implicit_dedupe_window", "unknown_fields", "honeypot_field", "allowed_origins",
-	"blocked_words", "blocked_emails", "blocked_ips"}
+var settingKeys = []string{"redirect_url", "allowed_redirect_hosts", "notify_emails", "allow_cc", "autoresponse", "require_idempotency_key",
+	"idempotency_retention", "implicit_dedupe_window", "unknown_fields", "honeypot_field", "min_fill_seconds", "allowed_origins",
+	"captcha", "blocked_words", "blocked_emails", "blocked_ips"}
 
 var (
 	fieldMessage   = regexp.MustCompile(`^fields\[\d+\](?:\.(\w+))?\s*`)
