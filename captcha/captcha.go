@@ -134,6 +134,18 @@ type RejectedError struct {
 	Codes    []string // the provider's error-codes, e.g. timeout-or-duplicate
 }
 
+// Spent reports whether the provider refused the token as one already
+// used (or expired: Turnstile and reCAPTCHA do not tell the two apart).
+func (e *RejectedError) Spent() bool {
+	for _, c := range e.Codes {
+		switch c {
+		case "timeout-or-duplicate", "already-seen-response", "invalid-or-already-seen-response":
+			return true
+		}
+	}
+	return false
+}
+
 func (e *RejectedError) Error() string {
 	if len(e.Codes) == 0 {
 		return "captcha: " + e.Provider.Name() + " refused the token"

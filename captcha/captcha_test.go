@@ -34,13 +34,13 @@ func TestVerifyEachProvider(t *testing.T) {
 			// Tokens are single-use.
 			var rej *captcha.RejectedError
 			err := v.Verify(ctx, p, "form-secret", "good-1", "203.0.113.7")
-			if !errors.As(err, &rej) || rej.Provider != p || len(rej.Codes) != 1 {
+			if !errors.As(err, &rej) || rej.Provider != p || len(rej.Codes) != 1 || !rej.Spent() {
 				t.Fatalf("the same token again: %v, want a *RejectedError with the provider's duplicate code", err)
 			}
 			if want := map[captcha.Provider]string{captcha.HCaptcha: "already-seen-response"}[p]; want != "" && rej.Codes[0] != want {
 				t.Errorf("codes = %v, want %s", rej.Codes, want)
 			}
-			if err := v.Verify(ctx, p, "form-secret", captchatest.BadToken, ""); !errors.As(err, &rej) || !slices.Equal(rej.Codes, []string{"invalid-input-response"}) {
+			if err := v.Verify(ctx, p, "form-secret", captchatest.BadToken, ""); !errors.As(err, &rej) || !slices.Equal(rej.Codes, []string{"invalid-input-response"}) || rej.Spent() {
 				t.Errorf("a bad token: %v, want refused with invalid-input-response", err)
 			}
 			if got := srv.Hits()[2].RemoteIP; got != "" {

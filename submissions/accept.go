@@ -203,6 +203,18 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		// spent its single-use token, and the check, a network call, holds
 		// no connection or lock.
 		if err := s.checkCaptcha(ctx, form, reserved[settings.Captcha.Provider.TokenField()], req.IP, sub); err != nil {
+			var rejected *captcha.RejectedError
+			if key != "" && errors.As(err, &rejected) && rejected.Spent() {
+				// A double click posts one token twice: the twin that spent
+				// it may be storing the submission now, and its answer is
+				// this request's too.
+				if twin := s.awaitTwin(ctx, form.ID, key); twin != nil {
+					if _, err := twin.Replay(fp); err != nil {
+						return res, err
+					}
+					return s.replayed(res, twin), nil
+				}
+			}
 			return res, err
 		}
 		if c := sub.Meta.Captcha; !c.Verified {
@@ -290,6 +302,27 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 }
 
 var errReplay = errors.New("replay the stored response")
+
+// twinPolls are the waits between looks for a twin's stored answer: the
+// twin got past its CAPTCHA check before this request, so it is in its
+// transaction or about to be; about a second and a half in all.
+var twinPolls = []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+
+// awaitTwin returns the answer stored for (form, key) by a request that is
+// committing it now, or nil when none appears.
+func (s *Service) awaitTwin(ctx context.Context, formID int64, key string) *idempotency.Record {
+	for _, wait := range twinPolls {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		if rec, err := idempotency.Lookup(ctx, s.DB, formID, key, time.Now()); err == nil {
+			return rec
+		}
+	}
+	return nil
+}
 
 // checkCaptcha verifies token for form and records the outcome on sub. A
 // token the provider could not judge is accepted, unverified, when the

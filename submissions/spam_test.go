@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/forms"
@@ -346,5 +349,57 @@ func TestMinFillTime(t *testing.T) {
 	first, _ := b.svc.Accept(ctx, b.request(t, "fast", fill(1, "98765")))
 	if first.Outcome != submissions.OutcomeReplayed {
 		t.Errorf("a retry with another _fill_ms: %s, want a replay", first.Outcome)
+	}
+}
+
+// A double click posts one token twice with one key. The first request
+// spends the token; the provider refuses it to the second, which must not
+// answer "CAPTCHA not passed" while the first is storing the submission:
+// it waits for that answer and replays it.
+func TestCaptchaDoubleClick(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	srv := b.captchaForm(t, captcha.Turnstile, forms.CaptchaFailClosed)
+	ctx := context.Background()
+	inTx := make(chan struct{})
+	var once sync.Once
+	b.svc.AfterInsert = func(context.Context, pgx.Tx) error {
+		once.Do(func() { close(inTx) })
+		time.Sleep(300 * time.Millisecond) // the first is still committing when the second is refused
+		return nil
+	}
+	first := make(chan *submissions.Result, 1)
+	go func() {
+		res, err := b.svc.Accept(ctx, b.request(t, "click", withToken(1, "cf-turnstile-response", "good-1")))
+		if err != nil {
+			t.Errorf("the first click: %v", err)
+		}
+		first <- res
+	}()
+	<-inTx
+	second, err := b.svc.Accept(ctx, b.request(t, "click", withToken(1, "cf-turnstile-response", "good-1")))
+	if err != nil {
+		t.Fatalf("the second click: %v, want the first one's answer", err)
+	}
+	one := <-first
+	if one == nil || second.Outcome != submissions.OutcomeReplayed || second.SubmissionID != one.SubmissionID {
+		t.Fatalf("second = %+v, first = %+v; want the second to replay the first", second, one)
+	}
+	if n := len(srv.Hits()); n != 2 {
+		t.Errorf("the provider was asked %d times, want 2 (the second time it refused the spent token)", n)
+	}
+	if n := b.formCount(t, "submissions"); n != 1 {
+		t.Errorf("%d submissions stored, want 1", n)
+	}
+
+	// A spent token with a key nothing was stored under is refused, after
+	// the short wait for a twin that never comes.
+	start := time.Now()
+	var rejected *captcha.RejectedError
+	if _, err := b.svc.Accept(ctx, b.request(t, "other", withToken(2, "cf-turnstile-response", "good-1"))); !errors.As(err, &rejected) || !rejected.Spent() {
+		t.Fatalf("a spent token: %v, want it refused", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the refusal took %v", d)
 	}
 }
