@@ -45,7 +45,7 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	f, err := forms.Create(r.Context(), s.DB, s.Validator, principal(r).AccountID, in)
+	f, err := forms.Create(r.Context(), s.DB, s.Validator, s.Sealer, principal(r).AccountID, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -145,7 +145,7 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, err := forms.Update(r.Context(), s.DB, s.Validator, principal(r).AccountID, chi.URLParam(r, "formID"), p)
+	f, err := forms.Update(r.Context(), s.DB, s.Validator, s.Sealer, principal(r).AccountID, chi.URLParam(r, "formID"), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
@@ -38,6 +39,7 @@ type Problem struct {
 	retryAfter string
 	code       string // Formspree's form-level code, when one fits
 	hint       string // what to do next, for the HTML page
+	page       string // what happened, for the HTML page, when Detail speaks to programs
 }
 
 // The problem types. Each is documented in docs/errors.md, with the
@@ -63,6 +65,17 @@ const (
 	TypeRateLimited      = "rate-limited"
 	TypeWebhookDisabled  = "webhook-disabled"
 	TypePlanLimit        = "plan-limit"
+	TypeCaptchaFailed    = "captcha-failed"
+	TypeCaptchaDown      = "captcha-unavailable"
+)
+
+// Formspree-style codes of the CAPTCHA problems. Formspree's own client
+// knows no CAPTCHA code (it reads them as UNSPECIFIED and shows the
+// message), so these follow its naming.
+const (
+	codeCaptchaMissing = "CAPTCHA_MISSING"
+	codeCaptchaFailed  = "CAPTCHA_FAILED"
+	codeCaptchaDown    = "CAPTCHA_UNAVAILABLE"
 )
 
 func problem(status int, typ, title, detail string) *Problem {
@@ -82,6 +95,9 @@ func problemFor(err error) *Problem {
 	)
 	if p, ok := submitLimitedProblem(err); ok {
 		return p
+	}
+	if p, ok := captchaProblem(err); ok {
+		return p // before the generic 503: a provider's timeout is not the database's
 	}
 	switch {
 	case errors.As(err, &verr):
@@ -160,6 +176,46 @@ func problemFor(err error) *Problem {
 		return problem(http.StatusInternalServerError, TypeInternal, "Internal error",
 			"Something went wrong on our side and nothing was stored. Retrying with the same Idempotency-Key is safe.")
 	}
+}
+
+// captchaProblem answers the CAPTCHA errors of a submission: a token
+// missing or refused is the submitter's to fix (422, nothing stored, the
+// same key may be sent again with a fresh token); a provider that could not
+// judge it, on a form that fails closed, is a 503.
+func captchaProblem(err error) (*Problem, bool) {
+	var (
+		missing    *captcha.MissingTokenError
+		rejected   *captcha.RejectedError
+		unverified *captcha.UnverifiedError
+	)
+	const hint = "Go back, complete the CAPTCHA (the “I am human” check) again, and send the form again."
+	switch {
+	case errors.As(err, &missing):
+		p := problem(http.StatusUnprocessableEntity, TypeCaptchaFailed, "CAPTCHA not passed",
+			"This form requires a "+missing.Provider.Name()+" CAPTCHA: send its token in the "+missing.Provider.TokenField()+
+				" field. Nothing was stored; the same Idempotency-Key may be reused.")
+		p.code, p.hint = codeCaptchaMissing, hint
+		p.page = "The form was not sent: it asks for a CAPTCHA, and none came with it (the check may not have loaded, or was not completed)."
+		return p, true
+	case errors.As(err, &rejected):
+		detail := "The " + rejected.Provider.Name() + " CAPTCHA token was refused"
+		if len(rejected.Codes) > 0 {
+			detail += " (" + strings.Join(rejected.Codes, ", ") + ")"
+		}
+		p := problem(http.StatusUnprocessableEntity, TypeCaptchaFailed, "CAPTCHA not passed", detail+
+			". Tokens are single-use and expire: complete the CAPTCHA again and send a fresh token. Nothing was stored; the same Idempotency-Key may be reused.")
+		p.code, p.hint = codeCaptchaFailed, hint
+		p.page = "The form was not sent: its CAPTCHA check did not pass, or had expired."
+		return p, true
+	case errors.As(err, &unverified):
+		p := problem(http.StatusServiceUnavailable, TypeCaptchaDown, "CAPTCHA cannot be checked",
+			"The CAPTCHA provider cannot check tokens right now. Nothing was stored; retry in a few seconds with the same Idempotency-Key and a fresh CAPTCHA token.")
+		p.code, p.retryAfter = codeCaptchaDown, "5"
+		p.hint = "Wait a few seconds, complete the CAPTCHA again if it asks, and send the form again; it will not be stored twice."
+		p.page = "The form was not sent: its CAPTCHA cannot be checked right now."
+		return p, true
+	}
+	return nil, false
 }
 
 // badRequestError carries a ready problem for errors found by the edge

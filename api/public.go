@@ -162,6 +162,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	outcome = string(res.Outcome)
 	log.InfoContext(ctx, "submission", "key", res.Key, "outcome", outcome, "submission", submissions.FormatID(res.SubmissionID))
+	if res.CaptchaUnverified != "" {
+		// Taken because the form fails open; its owner sees it on the
+		// submission, the operator here.
+		log.WarnContext(ctx, "submission taken without a verified CAPTCHA", "provider", res.Form.Settings.Captcha.Provider,
+			"reason", res.CaptchaUnverified, "submission", submissions.FormatID(res.SubmissionID))
+	}
 
 	h := w.Header()
 	for k, v := range res.Response.Header {
@@ -301,7 +307,11 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *Problem) {
 	if hint == "" && (p.Status >= 500 || p.Status == http.StatusConflict) {
 		hint = "Wait a moment and send the form again; it will not be stored twice."
 	}
-	s.Pages.Error(w, r, p.Status, web.ErrorView{Title: p.Title, Message: p.Detail, Hint: hint, BackURL: s.backURL(r)})
+	msg := p.Detail
+	if p.page != "" {
+		msg = p.page
+	}
+	s.Pages.Error(w, r, p.Status, web.ErrorView{Title: p.Title, Message: msg, Hint: hint, BackURL: s.backURL(r)})
 }
 
 // validationPage renders the 422 page listing what to fix.
@@ -342,6 +352,9 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := web.FormView{FormID: form.PublicID, Name: form.Name, Action: endpoint, HoneypotField: form.Settings.HoneypotField}
+	if c := form.Settings.Captcha; c.Provider != "" && c.SiteKey != "" {
+		v.Captcha = web.CaptchaWidget{Provider: string(c.Provider), SiteKey: c.SiteKey}
+	}
 	for _, f := range form.Contract.Fields {
 		v.Fields = append(v.Fields, web.FormField{Name: f.Name, Label: f.Label, Type: string(f.Type), Required: f.Required, Options: f.Options})
 	}

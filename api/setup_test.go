@@ -63,6 +63,7 @@ func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	if srv.Sealer, err = webhooks.NewSealer("test secret key"); err != nil {
 		t.Fatal(err)
 	}
+	srv.Submissions.Secrets = srv.Sealer                         // as serve wires it: CAPTCHA secrets sealed by the API open here
 	srv.Submissions.Replays = &submissions.ReplayCounter{DB: db} // flushed by the tests that read it
 	// The API's rate limit as served by default, so its headers are
 	// checked against the description on every answer.

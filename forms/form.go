@@ -16,6 +16,36 @@ type Form struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	ArchivedAt *time.Time
+
+	captchaSecret string // sealed, as stored; "" when none
+}
+
+// Sealer encrypts secrets kept at rest, bound to an owner (a
+// *webhooks.Sealer). A nil Sealer keeps them as they are.
+type Sealer interface {
+	Seal(plain, owner string) string
+	Open(stored, owner string) (string, error)
+}
+
+// captchaOwner binds a sealed CAPTCHA secret to its form: copied into
+// another form's row it does not open.
+func captchaOwner(publicID string) string { return "form " + publicID + " captcha secret" }
+
+// CaptchaSecret returns the form's CAPTCHA secret, opened with s, or ""
+// when none is set. It returns the Sealer's error for a secret that does
+// not open (INTAKE_SECRET_KEY changed).
+func (f *Form) CaptchaSecret(s Sealer) (string, error) {
+	if f.captchaSecret == "" || s == nil {
+		return f.captchaSecret, nil
+	}
+	return s.Open(f.captchaSecret, captchaOwner(f.PublicID))
+}
+
+func sealCaptcha(s Sealer, plain, publicID string) string {
+	if s == nil || plain == "" {
+		return plain
+	}
+	return s.Seal(plain, captchaOwner(publicID))
 }
 
 // FieldType is the kind of input a field is.

@@ -22,6 +22,13 @@ func (f *Form) JSONSchema(endpoint string) map[string]any {
 		"type": "string", "minLength": 1, "maxLength": 255,
 		"description": "Optional: the same key as the Idempotency-Key header, for clients that cannot set headers.",
 	}
+	if p := f.Settings.Captcha.Provider; p != "" {
+		props[p.TokenField()] = map[string]any{
+			"type": "string", "minLength": 1,
+			"description": "The " + p.Name() + " token of the form's CAPTCHA widget: single-use, verified before the submission is stored.",
+		}
+		required = append(required, p.TokenField())
+	}
 	s := map[string]any{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
 		"$id":                  endpoint,

@@ -3,6 +3,7 @@ package forms
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/mail"
 )
 
@@ -34,6 +36,63 @@ type Settings struct {
 	BlockedWords  []string `json:"blocked_words"`
 	BlockedEmails []string `json:"blocked_emails"`
 	BlockedIPs    []string `json:"blocked_ips"`
+	// Captcha, when it names a provider, makes every submission carry a
+	// token of that provider, verified before anything is stored.
+	Captcha Captcha `json:"captcha"`
+	// MinFillSeconds, when above 0, stores as spam a submission whose form
+	// was open for less time, as intake.js reports it (_fill_ms). Without
+	// the report (no intake.js) the rule does not judge.
+	MinFillSeconds float64 `json:"min_fill_seconds"`
+	// AllowCC lets a submission's _cc copy the notification email to the
+	// addresses it names. Off, _cc is kept in the metadata and not sent to.
+	AllowCC bool `json:"allow_cc"`
+}
+
+// Captcha is a form's CAPTCHA: which provider, its public site key, what
+// to do when the provider cannot be asked, and whether a secret is set.
+type Captcha struct {
+	// Provider is "" (no CAPTCHA), turnstile, hcaptcha or recaptcha.
+	Provider captcha.Provider `json:"provider"`
+	// SiteKey is the provider's public key, for the hosted form and the
+	// dashboard's snippets; verification does not need it.
+	SiteKey string `json:"site_key"`
+	// Secret is write-only: a new secret to store (sealed, beside the
+	// settings), or "" to forget the stored one; nil leaves it. It is never
+	// stored in the settings nor shown.
+	Secret *string `json:"secret,omitempty"`
+	// SecretSet says whether a secret is stored. Read-only: it is worked
+	// out from the stored secret, whatever a client sends.
+	SecretSet bool `json:"secret_set"`
+	// OnOutage is what a submission gets when its token cannot be checked
+	// (the provider is down, slow or answers nonsense): CaptchaFailClosed
+	// refuses it (503, nothing stored), CaptchaFailOpen accepts it and
+	// records that the CAPTCHA was not verified.
+	OnOutage string `json:"on_outage"`
+}
+
+// Outage policies of a form's CAPTCHA.
+const (
+	CaptchaFailClosed = "fail_closed"
+	CaptchaFailOpen   = "fail_open"
+)
+
+// Bounds of the spam settings.
+const (
+	MaxMinFillSeconds = 3600
+	maxCaptchaSecret  = 1000
+	maxSiteKey        = 200
+)
+
+// TooFast returns why a submission whose form was open fillMS milliseconds
+// (nil: not reported) is spam under the form's minimum fill time, or "".
+func (s Settings) TooFast(fillMS *int64) string {
+	if s.MinFillSeconds <= 0 || fillMS == nil || float64(*fillMS) >= s.MinFillSeconds*1000 {
+		return ""
+	}
+	// Rounded down, so that 2999 ms is not "3.0 s" under a minimum of 3 s.
+	took := math.Floor(float64(*fillMS)/100) / 10
+	return "filled in " + strconv.FormatFloat(took, 'f', 1, 64) + " s; the form's minimum is " +
+		strconv.FormatFloat(s.MinFillSeconds, 'f', -1, 64) + " s"
 }
 
 // Autoresponse is the optional email sent back to the submitter.
@@ -139,6 +198,22 @@ func (s Settings) WithDefaults() Settings {
 	if s.HoneypotField == "" {
 		s.HoneypotField = DefaultHoneypot
 	}
+	if s.Captcha.OnOutage == "" {
+		s.Captcha.OnOutage = CaptchaFailClosed
+	}
+	return s
+}
+
+// stored is s as the settings column holds it: without the write-only
+// secret and the read-only flag, which come from the secret's own column,
+// and without the default outage policy, which WithDefaults puts back when
+// the form is read (so that reading a form on the hot path decodes no
+// string for it).
+func (s Settings) stored() Settings {
+	s.Captcha.Secret, s.Captcha.SecretSet = nil, false
+	if s.Captcha.OnOutage == CaptchaFailClosed {
+		s.Captcha.OnOutage = ""
+	}
 	return s
 }
 
@@ -209,7 +284,38 @@ func (s Settings) check(errs *ValidationError) {
 	if s.HoneypotField == "" || strings.ContainsAny(s.HoneypotField, " \t\r\n") {
 		errs.add("honeypot_field", CodeInvalid, "name", "honeypot_field must be a field name without spaces", Pointer("settings", "honeypot_field"))
 	}
+	s.Captcha.check(errs)
+	if m := s.MinFillSeconds; math.IsNaN(m) || m < 0 || m > MaxMinFillSeconds {
+		errs.add("min_fill_seconds", CodeInvalid, "range", fmt.Sprintf("min_fill_seconds must be between 0 (off) and %d", MaxMinFillSeconds), Pointer("settings", "min_fill_seconds"))
+	}
 }
+
+func (c Captcha) check(errs *ValidationError) {
+	if c.Provider != "" && !c.Provider.Valid() {
+		errs.add("captcha", CodeInvalid, "oneof", `captcha.provider must be "turnstile", "hcaptcha", "recaptcha" or "" (none)`, Pointer("settings", "captcha", "provider"))
+	}
+	if c.OnOutage != CaptchaFailClosed && c.OnOutage != CaptchaFailOpen {
+		errs.add("captcha", CodeInvalid, "oneof", `captcha.on_outage must be "fail_closed" or "fail_open"`, Pointer("settings", "captcha", "on_outage"))
+	}
+	switch {
+	case c.Secret != nil && (len(*c.Secret) > maxCaptchaSecret || strings.IndexFunc(*c.Secret, notSecretRune) >= 0):
+		errs.add("captcha", CodeInvalid, "secret", fmt.Sprintf("captcha.secret must be the provider's secret key: printable, without spaces, at most %d characters", maxCaptchaSecret), Pointer("settings", "captcha", "secret"))
+	case c.Provider != "" && (c.Secret == nil && !c.SecretSet || c.Secret != nil && *c.Secret == ""):
+		errs.add("captcha", CodeInvalid, "required", "captcha.secret is required with a provider: the secret key from the provider's dashboard, used to verify tokens", Pointer("settings", "captcha", "secret"))
+	}
+	if len(c.SiteKey) > maxSiteKey || strings.IndexFunc(c.SiteKey, notKeyRune) >= 0 {
+		errs.add("captcha", CodeInvalid, "site_key", fmt.Sprintf("captcha.site_key must be the provider's site key: letters, digits, '-', '_' and '.', at most %d characters", maxSiteKey), Pointer("settings", "captcha", "site_key"))
+	}
+}
+
+// notKeyRune reports a rune no provider's site key contains (they are
+// written into pages).
+func notKeyRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+}
+
+// notSecretRune reports a rune that no provider's key contains.
+func notSecretRune(r rune) bool { return r <= ' ' || r > '~' }
 
 // AllowsOrigin reports whether a request from origin (scheme://host[:port])
 // is one the form accepts. An empty list accepts any origin; a request

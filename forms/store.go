@@ -14,7 +14,7 @@ import (
 )
 
 const formColumns = `f.id, f.public_id, f.account_id, f.name, f.settings, f.contract_version,
-	f.created_at, f.updated_at, f.archived_at, c.fields`
+	f.created_at, f.updated_at, f.archived_at, c.fields, f.captcha_secret`
 
 const formFrom = `FROM forms f JOIN form_contracts c ON c.form_id = f.id AND c.version = f.contract_version`
 
@@ -24,7 +24,7 @@ func scanForm(row pgx.Row) (*Form, error) {
 		settings, flds []byte
 	)
 	err := row.Scan(&f.ID, &f.PublicID, &f.AccountID, &f.Name, &settings, &f.Contract.Version,
-		&f.CreatedAt, &f.UpdatedAt, &f.ArchivedAt, &flds)
+		&f.CreatedAt, &f.UpdatedAt, &f.ArchivedAt, &flds, &f.captchaSecret)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -35,6 +35,7 @@ func scanForm(row pgx.Row) (*Form, error) {
 		return nil, fmt.Errorf("form %s: decode settings: %w", f.PublicID, err)
 	}
 	f.Settings = f.Settings.WithDefaults()
+	f.Settings.Captcha.Secret, f.Settings.Captcha.SecretSet = nil, f.captchaSecret != ""
 	if err := json.Unmarshal(flds, &f.Contract.Fields); err != nil {
 		return nil, fmt.Errorf("form %s: decode contract: %w", f.PublicID, err)
 	}
@@ -105,8 +106,8 @@ func List(ctx context.Context, db database.Executor, accountID int64, before *in
 // transaction, one round trip.
 const insertSQL = `
 WITH f AS (
-	INSERT INTO forms (public_id, account_id, name, settings, contract_version, created_at, updated_at)
-	VALUES ($1, $2, $3, $4, 1, $6, $6)
+	INSERT INTO forms (public_id, account_id, name, settings, contract_version, created_at, updated_at, captcha_secret)
+	VALUES ($1, $2, $3, $4, 1, $6, $6, $7)
 	RETURNING id
 )
 INSERT INTO form_contracts (form_id, version, fields, created_at)
@@ -114,7 +115,7 @@ SELECT id, 1, $5, $6 FROM f
 RETURNING form_id`
 
 func insert(ctx context.Context, db database.Executor, f *Form) error {
-	settings, err := json.Marshal(f.Settings)
+	settings, err := json.Marshal(f.Settings.stored())
 	if err != nil {
 		return err
 	}
@@ -122,15 +123,22 @@ func insert(ctx context.Context, db database.Executor, f *Form) error {
 	if err != nil {
 		return err
 	}
-	return db.QueryRow(ctx, insertSQL, f.PublicID, f.AccountID, f.Name, settings, fields, f.CreatedAt).Scan(&f.ID)
+	return db.QueryRow(ctx, insertSQL, f.PublicID, f.AccountID, f.Name, settings, fields, f.CreatedAt, f.captchaSecret).Scan(&f.ID)
 }
 
 // Create stores a new form for the account after checking in; it makes the
-// public id. It returns a *ValidationError when in is not a valid form.
-func Create(ctx context.Context, db database.Executor, val *Validator, accountID int64, in Input) (*Form, error) {
+// public id and seals a CAPTCHA secret with box. It returns a
+// *ValidationError when in is not a valid form.
+func Create(ctx context.Context, db database.Executor, val *Validator, box Sealer, accountID int64, in Input) (*Form, error) {
+	in.Settings.Captcha.SecretSet = false // read-only: a new form has none
 	if err := val.CheckInput(in); err != nil {
 		return nil, err
 	}
+	secret := ""
+	if in.Settings.Captcha.Secret != nil {
+		secret = *in.Settings.Captcha.Secret
+	}
+	in.Settings.Captcha.Secret, in.Settings.Captcha.SecretSet = nil, secret != ""
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	f := &Form{
 		AccountID: accountID,
@@ -145,6 +153,7 @@ func Create(ctx context.Context, db database.Executor, val *Validator, accountID
 	}
 	for attempt := 0; ; attempt++ {
 		f.PublicID = NewPublicID()
+		f.captchaSecret = sealCaptcha(box, secret, f.PublicID)
 		err := insert(ctx, db, f)
 		if err == nil {
 			return f, nil
@@ -189,11 +198,11 @@ type Patch struct {
 	UnchangedSince *time.Time `json:"-"`
 }
 
-// Update applies p to the account's form publicID. A change to the fields
-// makes a new contract version; submissions keep the version they met. It
-// returns ErrNotFound, or a *ValidationError when the result is not a valid
-// form.
-func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, accountID int64, publicID string, p Patch) (*Form, error) {
+// Update applies p to the account's form publicID, sealing a new CAPTCHA
+// secret with box. A change to the fields makes a new contract version;
+// submissions keep the version they met. It returns ErrNotFound, ErrStale,
+// or a *ValidationError when the result is not a valid form.
+func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, accountID int64, publicID string, p Patch) (*Form, error) {
 	if !ValidPublicID(publicID) {
 		return nil, ErrNotFound
 	}
@@ -222,8 +231,14 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, accountID int
 				return &ValidationError{Errors: []FieldError{{Field: "settings", Code: CodeInvalid, Message: "settings: " + err.Error(), Pointer: Pointer("settings")}}}
 			}
 		}
+		// Whether a secret is stored is the column's to say, not the patch's.
+		in.Settings.Captcha.SecretSet = f.captchaSecret != ""
 		if err := val.CheckInput(in); err != nil {
 			return err
+		}
+		secret := f.captchaSecret
+		if s := in.Settings.Captcha.Secret; s != nil {
+			secret = sealCaptcha(box, *s, f.PublicID)
 		}
 		version := f.Contract.Version
 		oldFields, _ := json.Marshal(f.Contract.Fields)
@@ -240,12 +255,12 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, accountID int
 				return err
 			}
 		}
-		settings, err := json.Marshal(in.Settings.WithDefaults())
+		settings, err := json.Marshal(in.Settings.WithDefaults().stored())
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE forms SET name = $2, settings = $3, contract_version = $4, updated_at = now() WHERE id = $1`,
-			f.ID, in.Name, settings, version); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE forms SET name = $2, settings = $3, contract_version = $4, captcha_secret = $5, updated_at = now() WHERE id = $1`,
+			f.ID, in.Name, settings, version, secret); err != nil {
 			return err
 		}
 		out, err = scanForm(tx.QueryRow(ctx, forAccountSQL, publicID, accountID))

@@ -188,7 +188,14 @@ func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (*mail.Messag
 	id := mail.MessageID(host, args.Template, sub.PublicID(), args.To)
 	switch args.Template {
 	case TemplateNotification:
-		return mail.Notification(w.From, args.To, sub.Meta.CC, sub.Meta.ReplyTo, sub.Meta.Subject, view, id), form.AccountID, nil
+		// _cc makes Intake mail addresses the submitter chose: only for
+		// forms whose owner allowed it, as the form says at send time (an
+		// owner who turns it off stops retries from copying too).
+		var cc []string
+		if form.Settings.AllowCC {
+			cc = sub.Meta.CC
+		}
+		return mail.Notification(w.From, args.To, cc, sub.Meta.ReplyTo, sub.Meta.Subject, view, id), form.AccountID, nil
 	case TemplateAutoresponse:
 		ar := form.Settings.Autoresponse
 		return mail.Autoresponse(w.From, args.To, ar.Subject, ar.Body, view, id), form.AccountID, nil

@@ -563,14 +563,17 @@ func TestPermanentEmailFailureIsNotRetried(t *testing.T) {
 // A submitter's _cc that the mail server refuses must not cost the owner
 // the notification: it is sent again without the Cc list.
 type ccRefusingMailer struct {
-	mu   sync.Mutex
-	sent []*mail.Message
+	acceptCc bool // record messages with a Cc list instead of refusing them
+	mu       sync.Mutex
+	sent     []*mail.Message
+	refused  int
 }
 
 func (m *ccRefusingMailer) Send(_ context.Context, msg *mail.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(msg.Cc) > 0 {
+	if len(msg.Cc) > 0 && !m.acceptCc {
+		m.refused++
 		return &mail.PermanentError{Code: 550, Err: fmt.Errorf("no such user: %s", msg.Cc[0])}
 	}
 	m.sent = append(m.sent, msg)
@@ -581,6 +584,9 @@ func TestRefusedCcStillNotifiesOwner(t *testing.T) {
 	t.Parallel()
 	m := &ccRefusingMailer{}
 	b := setup(t, m)
+	b.form = testfactory.NewForm(context.Background(), t, b.db, b.account.User.AccountID, &testfactory.FormOpts{
+		Settings: forms.Settings{AllowCC: true},
+	})
 	fields := contact(1)
 	fields["_cc"] = "nobody@invalid.example"
 	fields["_subject"] = "Quote request"
@@ -601,6 +607,47 @@ func TestRefusedCcStillNotifiesOwner(t *testing.T) {
 	}
 	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE state = 'sent'`); n != 1 {
 		t.Errorf("sent emails recorded = %d, want 1", n)
+	}
+	if m.refused != 1 {
+		t.Errorf("the Cc was tried %d times, want once: the form allows _cc", m.refused)
+	}
+}
+
+// _cc copies the notification only on a form whose owner allowed it;
+// elsewhere it is kept in the metadata and no one is copied.
+func TestCcOnlyWhenAllowed(t *testing.T) {
+	t.Parallel()
+	m := &ccRefusingMailer{acceptCc: true}
+	b := setup(t, m)
+	ctx := context.Background()
+	closed := b.form
+	open := testfactory.NewForm(ctx, t, b.db, b.account.User.AccountID, &testfactory.FormOpts{Name: "Open", Settings: forms.Settings{AllowCC: true}})
+	fields := contact(1)
+	fields["_cc"] = "one@example.com, two@example.com"
+	b.submit(t, "closed", fields)
+	b.form = open
+	b.submit(t, "open", fields)
+	b.settle(t)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.sent) != 2 {
+		t.Fatalf("sent %d notifications, want 2", len(m.sent))
+	}
+	for _, msg := range m.sent {
+		wantCc := strings.Contains(msg.Subject, "Open")
+		if got := strings.Join(msg.Cc, ","); wantCc && got != "one@example.com,two@example.com" || !wantCc && got != "" {
+			t.Errorf("notification %q copied %q; want the _cc addresses only on the form that allows _cc", msg.Subject, got)
+		}
+	}
+	for _, f := range []*forms.Form{closed, open} {
+		var cc string
+		if err := b.db.QueryRow(ctx, `SELECT meta->>'cc' FROM submissions WHERE form_id = $1`, f.ID).Scan(&cc); err != nil {
+			t.Fatal(err)
+		}
+		if cc != `["one@example.com", "two@example.com"]` {
+			t.Errorf("form %s: meta cc = %s, want the list kept either way", f.Name, cc)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package submissions
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
@@ -35,6 +37,13 @@ type Service struct {
 
 	// Replays, when set, counts duplicates absorbed.
 	Replays *ReplayCounter
+
+	// Captcha checks the tokens of forms that ask for a CAPTCHA; nil asks
+	// the providers' own siteverify URLs.
+	Captcha *captcha.Verifier
+	// Secrets opens the forms' sealed CAPTCHA secrets; nil reads them as
+	// stored.
+	Secrets forms.Sealer
 
 	// AfterInsert, when set, may queue statements into the submission's
 	// write after the key, the submission and its count and before its
@@ -81,17 +90,24 @@ type Result struct {
 	SubmissionID uuid.UUID
 	Key          string // the key used, implicit ones included; "" if none
 	Form         *forms.Form
+	// CaptchaUnverified says why a form that fails open took the
+	// submission without a verified CAPTCHA; "" otherwise.
+	CaptchaUnverified string
 }
 
 // Accept takes a submission exactly once. In one transaction it claims the
 // idempotency key, inserts the submission and its jobs, counts it against
 // the account's quota, and stores the response; a repeat of a stored key
-// gets the stored response. It returns forms.ErrNotFound,
+// gets the stored response. A form's CAPTCHA is verified after the stored
+// answer was looked for (a replay is never verified again: tokens are
+// single-use) and before the transaction. It returns forms.ErrNotFound,
 // forms.ErrArchived, an *accounts.QuotaError, ErrEmpty, a
 // *forms.ValidationError, idempotency.ErrKeyInvalid, ErrKeyMissing,
-// ErrKeyReused or ErrInFlight, or a database error (nothing is then stored,
-// so a retry is safe). Every error that comes with a known form also
-// returns a Result carrying that form.
+// ErrKeyReused or ErrInFlight, a *captcha.MissingTokenError or
+// *captcha.RejectedError, a *captcha.UnverifiedError (a form that fails
+// closed), or a database error. Nothing is stored on any error, so a retry
+// is safe. Every error that comes with a known form also returns a Result
+// carrying that form.
 func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	// The key and the fingerprint need only the request, so the form and a
 	// stored answer for the key are read together, in one round trip: a
@@ -165,7 +181,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		Meta: Meta{
 			IP: req.IP, UserAgent: req.UserAgent, Referrer: req.Referrer, Origin: req.Origin,
 			Subject: reserved[FieldSubject], ReplyTo: reserved[FieldReplyTo], CC: splitCC(reserved[FieldCC]),
-			Language: reserved[FieldLanguage], Next: reserved[FieldNext],
+			Language: reserved[FieldLanguage], Next: reserved[FieldNext], FillMS: fillMS(reserved[FieldFillMS]),
 		},
 	}
 	if sub.Meta.ReplyTo == "" {
@@ -177,6 +193,8 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		sub.Spam, sub.SpamReason = true, "honeypot"
 	case !settings.AllowsOrigin(req.Origin):
 		sub.Spam, sub.SpamReason = true, "origin "+req.Origin+" is not an allowed origin"
+	case settings.TooFast(sub.Meta.FillMS) != "":
+		sub.Spam, sub.SpamReason = true, settings.TooFast(sub.Meta.FillMS)
 	default:
 		if why := settings.Blocked(req.IP, sub.Meta.ReplyTo, valueTexts(data)); why != "" {
 			sub.Spam, sub.SpamReason = true, why
@@ -187,6 +205,29 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		// contract accepted before it changed still gets its answer.
 		if err := s.Validator.Check(form.Contract, settings.UnknownFields, contractValues(data)); err != nil {
 			return res, err
+		}
+	}
+	if settings.Captcha.Provider != "" {
+		// Last before the transaction: a payload refused above has not
+		// spent its single-use token, and the check, a network call, holds
+		// no connection or lock.
+		if err := s.checkCaptcha(ctx, form, reserved[settings.Captcha.Provider.TokenField()], req.IP, sub); err != nil {
+			var rejected *captcha.RejectedError
+			if key != "" && errors.As(err, &rejected) && rejected.Spent() {
+				// A double click posts one token twice: the twin that spent
+				// it may be storing the submission now, and its answer is
+				// this request's too.
+				if twin := s.awaitTwin(ctx, form.ID, key); twin != nil {
+					if _, err := twin.Replay(fp); err != nil {
+						return res, err
+					}
+					return s.replayed(res, twin), nil
+				}
+			}
+			return res, err
+		}
+		if c := sub.Meta.Captcha; !c.Verified {
+			res.CaptchaUnverified = c.Reason
 		}
 	}
 
@@ -253,6 +294,50 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		return s.replayed(res, twin), nil
 	}
 	return res, nil
+}
+
+// twinPolls are the waits between looks for a twin's stored answer: the
+// twin got past its CAPTCHA check before this request, so it is in its
+// transaction or about to be; about a second and a half in all.
+var twinPolls = []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+
+// awaitTwin returns the answer stored for (form, key) by a request that is
+// committing it now, or nil when none appears.
+func (s *Service) awaitTwin(ctx context.Context, formID int64, key string) *idempotency.Record {
+	for _, wait := range twinPolls {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		if rec, err := idempotency.Lookup(ctx, s.DB, formID, key, time.Now()); err == nil {
+			return rec
+		}
+	}
+	return nil
+}
+
+// checkCaptcha verifies token for form and records the outcome on sub. A
+// token the provider could not judge is accepted, unverified, when the
+// form fails open; otherwise the verifier's error comes back.
+func (s *Service) checkCaptcha(ctx context.Context, form *forms.Form, token, ip string, sub *Submission) error {
+	c := form.Settings.Captcha
+	secret, err := form.CaptchaSecret(s.Secrets)
+	if err != nil {
+		err = &captcha.UnverifiedError{Provider: c.Provider, Reason: "the form's secret cannot be decrypted (was INTAKE_SECRET_KEY changed?)", Err: err}
+	} else {
+		err = s.Captcha.Verify(ctx, c.Provider, secret, token, ip)
+	}
+	var unverified *captcha.UnverifiedError
+	switch {
+	case err == nil:
+		sub.Meta.Captcha = &CaptchaCheck{Provider: c.Provider, Verified: true}
+	case errors.As(err, &unverified) && c.OnOutage == forms.CaptchaFailOpen:
+		sub.Meta.Captcha = &CaptchaCheck{Provider: c.Provider, Reason: unverified.Reason}
+	default:
+		return err
+	}
+	return nil
 }
 
 func (s *Service) lockWait() time.Duration {

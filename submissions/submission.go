@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
 )
@@ -48,6 +50,20 @@ type Meta struct {
 	CC        []string `json:"cc,omitempty"`
 	Language  string   `json:"language,omitempty"`
 	Next      string   `json:"next,omitempty"`
+	// FillMS is how long the form was open before it was sent, as intake.js
+	// reports it in _fill_ms; nil when not reported.
+	FillMS *int64 `json:"fill_ms,omitempty"`
+	// Captcha is what became of the form's CAPTCHA; nil when it has none.
+	Captcha *CaptchaCheck `json:"captcha,omitempty"`
+}
+
+// CaptchaCheck records a submission's CAPTCHA verification. A submission
+// is stored unverified only when the provider could not be asked and the
+// form fails open; Reason then says what went wrong.
+type CaptchaCheck struct {
+	Provider captcha.Provider `json:"provider"`
+	Verified bool             `json:"verified"`
+	Reason   string           `json:"reason,omitempty"`
 }
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -83,19 +99,28 @@ const (
 	FieldCC             = "_cc"
 	FieldLanguage       = "_language"
 	FieldIdempotencyKey = "_idempotency_key"
+	// FieldFillMS is intake.js's report of how long the form was open
+	// before it was sent, in milliseconds.
+	FieldFillMS = "_fill_ms"
 )
 
 // MaxCC caps the _cc addresses kept.
 const MaxCC = 5
 
-var captchaFields = []string{"g-recaptcha-response", "h-captcha-response", "cf-turnstile-response"}
-
 func isReserved(name, honeypot string) bool {
 	switch name {
-	case FieldNext, FieldSubject, FieldReplyTo, FieldCC, FieldLanguage, FieldIdempotencyKey, honeypot, forms.DefaultHoneypot:
+	case FieldNext, FieldSubject, FieldReplyTo, FieldCC, FieldLanguage, FieldIdempotencyKey, FieldFillMS, honeypot, forms.DefaultHoneypot:
 		return true
 	}
-	return slices.Contains(captchaFields, name)
+	return slices.Contains(captcha.TokenFields, name)
+}
+
+// unfingerprinted reports the fields the fingerprint leaves out: the key
+// itself, and what differs between two attempts of one submission by
+// nature — a CAPTCHA token is single-use, so a retry carries a fresh one,
+// and the fill time grows while the page stays open.
+func unfingerprinted(name string) bool {
+	return name == FieldIdempotencyKey || name == FieldFillMS || slices.Contains(captcha.TokenFields, name)
 }
 
 // split separates p into the form's data fields and the reserved ones.
@@ -113,11 +138,12 @@ func split(p *Payload, honeypot string) (data []Field, reserved map[string]strin
 	return data, reserved
 }
 
-// canonical returns p's fields for the fingerprint: everything but the key.
+// canonical returns p's fields for the fingerprint: everything but the
+// key, the CAPTCHA tokens and the fill time.
 func canonical(p *Payload) []idempotency.Field {
 	out := make([]idempotency.Field, 0, len(p.Fields))
 	for _, f := range p.Fields {
-		if f.Name == FieldIdempotencyKey {
+		if unfingerprinted(f.Name) {
 			continue
 		}
 		vals := make([]string, len(f.Values))
@@ -172,6 +198,19 @@ func storedData(data []Field) map[string]any {
 		}
 	}
 	return out
+}
+
+// fillMS reads _fill_ms: a whole number of milliseconds, or nil when it
+// is absent or not one (then the minimum fill time does not judge).
+func fillMS(s string) *int64 {
+	if s == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return nil
+	}
+	return &n
 }
 
 func splitCC(s string) []string {

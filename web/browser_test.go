@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/testfactory"
 )
 
 // TestBrowser drives the hosted pages and intake.js in headless Chromium
@@ -37,6 +39,7 @@ func TestBrowser(t *testing.T) {
 		{"NoScript", testNoScript},
 		{"ValidationError", testValidationError},
 		{"NoScriptValidationPage", testNoScriptValidationPage},
+		{"MinFillTime", testMinFillTime},
 		{"Dashboard", testDashboard},
 		{"DashboardSnippets", testDashboardSnippets},
 	} {
@@ -500,6 +503,63 @@ func testNoScriptValidationPage(t *testing.T, tb *tab) {
 // checkOnce checks that Postgres holds exactly one submission of f, with
 // the values in want, and exactly one idempotency key, the submission's;
 // it returns the key.
+// testMinFillTime: intake.js reports how long the hosted form was open.
+// Sent at once on a form whose minimum is 30 s, the submission is answered
+// as a success (the person sees the thank-you page) and stored as spam
+// with a reason people can read. On a form whose minimum is 1 s, a person
+// who takes longer is not spam. Either way the time is kept in the
+// metadata, not the data.
+func testMinFillTime(t *testing.T, tb *tab) {
+	a := newApp(t)
+	ctx := context.Background()
+	quick := testfactory.NewForm(ctx, t, a.db, a.account.User.AccountID, &testfactory.FormOpts{Name: "Quick", Fields: contactFields, Settings: forms.Settings{MinFillSeconds: 30}})
+	tb.do(chromedp.Navigate(a.url("/f/" + quick.PublicID)))
+	tb.waitVisible(sendButton)
+	tb.fill(jane)
+	tb.click(sendButton)
+	tb.waitPath("/f/" + quick.PublicID + "/thanks")
+	spam, reason, fill := a.spamAndFill(t, quick)
+	if !spam || !regexp.MustCompile(`^filled in \d+\.\d s; the form's minimum is 30 s$`).MatchString(reason) {
+		t.Errorf("spam %v, reason %q; want spam, filled in … s; the form's minimum is 30 s", spam, reason)
+	}
+	if fill <= 0 || fill >= 30000 {
+		t.Errorf("meta.fill_ms = %d, want the time the page was open (under 30 s)", fill)
+	}
+
+	patient := testfactory.NewForm(ctx, t, a.db, a.account.User.AccountID, &testfactory.FormOpts{Name: "Patient", Fields: contactFields, Settings: forms.Settings{MinFillSeconds: 1}})
+	tb.do(chromedp.Navigate(a.url("/f/" + patient.PublicID)))
+	tb.waitVisible(sendButton)
+	tb.fill(jane)
+	time.Sleep(1200 * time.Millisecond) // a person reading the form
+	tb.click(sendButton)
+	tb.waitPath("/f/" + patient.PublicID + "/thanks")
+	checkOnce(t, a, patient, janeStored)
+	if _, _, fill := a.spamAndFill(t, patient); fill < 1200 {
+		t.Errorf("meta.fill_ms = %d, want at least the 1.2 s waited", fill)
+	}
+}
+
+// spamAndFill returns the form's one submission's spam flag and reason and
+// its meta.fill_ms (-1 when absent), failing if _fill_ms is in the data.
+func (a *app) spamAndFill(t *testing.T, f *forms.Form) (bool, string, int64) {
+	t.Helper()
+	var (
+		spam    bool
+		reason  string
+		fill    int64
+		hasData bool
+	)
+	err := a.db.QueryRow(context.Background(), `SELECT spam, coalesce(spam_reason, ''), coalesce((meta->>'fill_ms')::bigint, -1), data ? '_fill_ms'
+		FROM submissions WHERE form_id = $1`, f.ID).Scan(&spam, &reason, &fill, &hasData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasData {
+		t.Error("_fill_ms is stored as data")
+	}
+	return spam, reason, fill
+}
+
 func checkOnce(t *testing.T, a *app, f *forms.Form, want map[string]string) string {
 	t.Helper()
 	s := a.stored(t, f)

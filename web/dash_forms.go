@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/submissions"
 )
@@ -250,7 +251,10 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 		{"Fields not in the contract", map[string]string{forms.UnknownAccept: "accepted", forms.UnknownReject: "rejected"}[s.UnknownFields]},
 		{"Notifications go to", orNone(s.NotifyEmails, "the account owner")},
 		{"Autoresponse", ar},
+		{"_cc copies the notification", map[bool]string{true: "yes", false: "no (kept with the submission, no one copied)"}[s.AllowCC]},
 		{"Honeypot field", s.HoneypotField},
+		{"Minimum time to fill", minFillText(s.MinFillSeconds)},
+		{"CAPTCHA", captchaText(s.Captcha)},
 		{"Blocked words", orNone(s.BlockedWords, "none")},
 		{"Blocked emails", orNone(s.BlockedEmails, "none")},
 		{"Blocked addresses", orNone(s.BlockedIPs, "none")},
@@ -258,6 +262,34 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 	v.base = d.base(w, r, f.Name, "forms", formCrumbs(f)[:1]...)
 	v.Crumbs = append(v.Crumbs, crumb{Label: f.Name})
 	renderPage(d, w, r, http.StatusOK, tmplForm, v)
+}
+
+// minFillText is a minimum fill time as the form's page says it.
+func minFillText(sec float64) string {
+	if sec <= 0 {
+		return "off"
+	}
+	return strconv.FormatFloat(sec, 'f', -1, 64) + " s (when intake.js reports it)"
+}
+
+// captchaText is a form's CAPTCHA as the form's page says it.
+func captchaText(c forms.Captcha) string {
+	if c.Provider == "" {
+		return "off"
+	}
+	secret := "secret set"
+	if !c.SecretSet {
+		secret = "no secret: every submission is refused"
+	}
+	outage := "refuse submissions while the provider is down"
+	if c.OnOutage == forms.CaptchaFailOpen {
+		outage = "take submissions unverified while the provider is down"
+	}
+	site := "no site key (the hosted form shows no widget)"
+	if c.SiteKey != "" {
+		site = "site key " + c.SiteKey
+	}
+	return c.Provider.Name() + "; " + secret + "; " + site + "; " + outage
 }
 
 func (d *Dashboard) formSchema(w http.ResponseWriter, r *http.Request) {
@@ -315,6 +347,7 @@ type formEditView struct {
 	Fields          []fieldRow
 	Settings        settingsInput
 	Types           []string
+	CaptchaChoices  []captchaChoice
 	Errors          map[string]string // by input id, for the inputs outside the rows
 	Summary         []editError       // every error, linking to its input
 	Focus           string            // the id of the input to focus on load
@@ -352,6 +385,28 @@ type settingsInput struct {
 	BlockedWords          string // one per line
 	BlockedEmails         string // one per line
 	BlockedIPs            string // one per line
+	AllowCC               bool
+	MinFillSeconds        string
+	CaptchaProvider       string
+	CaptchaSiteKey        string
+	CaptchaSecret         string // a new secret as typed; never filled in from the form
+	CaptchaSecretSet      bool   // from the form, not from the post
+	CaptchaOnOutage       string
+}
+
+// captchaChoice is one provider in the editor's list.
+type captchaChoice struct {
+	Value string
+	Label string
+}
+
+// captchaChoices are the editor's CAPTCHA options, "off" first.
+func captchaChoices() []captchaChoice {
+	out := []captchaChoice{{"", "Off"}}
+	for _, p := range captcha.Providers {
+		out = append(out, captchaChoice{string(p), p.Name()})
+	}
+	return out
 }
 
 // editError is one problem in the summary above the editor.
@@ -399,6 +454,9 @@ func (d *Dashboard) editFormPage(w http.ResponseWriter, r *http.Request) {
 
 func (d *Dashboard) renderEditor(w http.ResponseWriter, r *http.Request, status int, f *forms.Form, v formEditView) {
 	v.Types = typeNames()
+	v.CaptchaChoices = captchaChoices()
+	v.Settings.CaptchaSecret = "" // a secret is never written into a page
+	v.Settings.CaptchaSecretSet = f != nil && f.Settings.Captcha.SecretSet
 	for i := range v.Fields {
 		row := &v.Fields[i]
 		row.Index, row.First, row.Last = i, i == 0, i == len(v.Fields)-1
@@ -433,7 +491,10 @@ func settingsOf(s forms.Settings) settingsInput {
 		AutoresponseEnabled: s.Autoresponse.Enabled, AutoresponseSubject: s.Autoresponse.Subject,
 		AutoresponseBody: s.Autoresponse.Body, HoneypotField: s.HoneypotField,
 		BlockedWords: strings.Join(s.BlockedWords, "\n"), BlockedEmails: strings.Join(s.BlockedEmails, "\n"),
-		BlockedIPs: strings.Join(s.BlockedIPs, "\n"),
+		BlockedIPs: strings.Join(s.BlockedIPs, "\n"), AllowCC: s.AllowCC,
+		MinFillSeconds:  strconv.FormatFloat(s.MinFillSeconds, 'f', -1, 64),
+		CaptchaProvider: string(s.Captcha.Provider), CaptchaSiteKey: s.Captcha.SiteKey,
+		CaptchaSecretSet: s.Captcha.SecretSet, CaptchaOnOutage: s.Captcha.OnOutage,
 	}
 }
 
@@ -471,6 +532,12 @@ func readEditor(r *http.Request) formEditView {
 		BlockedWords:          strings.Join(lines(r.PostFormValue("blocked_words")), "\n"),
 		BlockedEmails:         strings.Join(lines(r.PostFormValue("blocked_emails")), "\n"),
 		BlockedIPs:            strings.Join(lines(r.PostFormValue("blocked_ips")), "\n"),
+		AllowCC:               r.PostFormValue("allow_cc") != "",
+		MinFillSeconds:        strings.TrimSpace(r.PostFormValue("min_fill_seconds")),
+		CaptchaProvider:       r.PostFormValue("captcha.provider"),
+		CaptchaSiteKey:        strings.TrimSpace(r.PostFormValue("captcha.site_key")),
+		CaptchaSecret:         strings.TrimSpace(r.PostFormValue("captcha.secret")),
+		CaptchaOnOutage:       r.PostFormValue("captcha.on_outage"),
 	}
 	return v
 }
@@ -539,6 +606,24 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 			Message: "Write the window as a duration such as 10m or 1h, or 0 to turn it off.",
 			Pointer: forms.Pointer("settings", "implicit_dedupe_window")})
 	}
+	minFill, err := strconv.ParseFloat(strings.ReplaceAll(s.MinFillSeconds, ",", "."), 64)
+	if s.MinFillSeconds == "" {
+		minFill, err = 0, nil
+	}
+	if err != nil {
+		errs.Errors = append(errs.Errors, forms.FieldError{Field: "min_fill_seconds", Code: forms.CodeInvalid,
+			Message: "Write the minimum as a number of seconds, such as 3 or 2.5, or 0 to turn it off.",
+			Pointer: forms.Pointer("settings", "min_fill_seconds")})
+	}
+	// An empty secret input keeps the stored secret; turning the CAPTCHA
+	// off forgets it.
+	var secret *string
+	switch {
+	case s.CaptchaSecret != "":
+		secret = &s.CaptchaSecret
+	case s.CaptchaProvider == "":
+		secret = new(string)
+	}
 	in.Settings = forms.Settings{
 		RedirectURL:           s.RedirectURL,
 		AllowedRedirectHosts:  lines(s.AllowedRedirectHosts),
@@ -553,6 +638,10 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		BlockedWords:          lines(s.BlockedWords),
 		BlockedEmails:         lines(s.BlockedEmails),
 		BlockedIPs:            lines(s.BlockedIPs),
+		AllowCC:               s.AllowCC,
+		MinFillSeconds:        minFill,
+		Captcha: forms.Captcha{Provider: captcha.Provider(s.CaptchaProvider), SiteKey: s.CaptchaSiteKey, Secret: secret,
+			SecretSet: s.CaptchaSecretSet, OnOutage: s.CaptchaOnOutage},
 	}
 	return in, errs, rowOf
 }
@@ -618,7 +707,7 @@ func (d *Dashboard) createForm(w http.ResponseWriter, r *http.Request) {
 	var f *forms.Form
 	err := d.Validator.CheckInput(in)
 	if err == nil && len(errs.Errors) == 0 {
-		f, err = forms.Create(r.Context(), d.DB, d.Validator, user(r).AccountID, in)
+		f, err = forms.Create(r.Context(), d.DB, d.Validator, d.Sealer, user(r).AccountID, in)
 	}
 	if d.editorFailed(w, r, nil, &v, errs, err, rowOf) {
 		return
@@ -643,6 +732,7 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 		d.renderEditor(w, r, http.StatusOK, f, v)
 		return
 	}
+	v.Settings.CaptchaSecretSet = f.Settings.Captcha.SecretSet
 	in, errs, rowOf := v.input()
 	var updated *forms.Form
 	err = d.Validator.CheckInput(in)
@@ -656,7 +746,7 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 		if since, perr := time.Parse(time.RFC3339Nano, v.UpdatedAt); perr == nil {
 			patch.UnchangedSince = &since
 		}
-		updated, err = forms.Update(r.Context(), d.DB, d.Validator, user(r).AccountID, f.PublicID, patch)
+		updated, err = forms.Update(r.Context(), d.DB, d.Validator, d.Sealer, user(r).AccountID, f.PublicID, patch)
 		if errors.Is(err, forms.ErrStale) {
 			// Another tab or person saved meanwhile. Keep what this owner
 			// typed, say so, and let the next save go through on purpose.
@@ -795,9 +885,9 @@ func (v *formEditView) place(fe forms.FieldError, rowOf []int) string {
 
 // settingKeys are the settings the editor has an input for, in the order
 // of the page; the input of key has the id "s-"+key.
-var settingKeys = []string{"redirect_url", "allowed_redirect_hosts", "notify_emails", "autoresponse", "require_idempotency_key",
-	"idempotency_retention", "implicit_dedupe_window", "unknown_fields", "honeypot_field", "allowed_origins",
-	"blocked_words", "blocked_emails", "blocked_ips"}
+var settingKeys = []string{"redirect_url", "allowed_redirect_hosts", "notify_emails", "allow_cc", "autoresponse", "require_idempotency_key",
+	"idempotency_retention", "implicit_dedupe_window", "unknown_fields", "honeypot_field", "min_fill_seconds", "allowed_origins",
+	"captcha", "blocked_words", "blocked_emails", "blocked_ips"}
 
 var (
 	fieldMessage   = regexp.MustCompile(`^fields\[\d+\](?:\.(\w+))?\s*`)

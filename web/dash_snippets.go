@@ -98,7 +98,15 @@ func htmlSnippet(f *forms.Form, endpoint, script string) string {
 	}
 	b.WriteString("  <!-- Honeypot: hidden from people; a bot that fills it is stored as spam. -->\n")
 	fmt.Fprintf(&b, "  <input type=\"text\" name=\"%s\" tabindex=\"-1\" autocomplete=\"off\" hidden>\n", e(f.Settings.HoneypotField))
+	c := f.Settings.Captcha
+	if c.Provider != "" {
+		fmt.Fprintf(&b, "  <!-- %s: its script puts the token in %s. -->\n", e(c.Provider.Name()), e(c.Provider.TokenField()))
+		fmt.Fprintf(&b, "  <div class=\"%s\" data-sitekey=\"%s\"></div>\n", e(c.Provider.WidgetClass()), e(orDefault(c.SiteKey, "YOUR_SITE_KEY")))
+	}
 	b.WriteString("  <button type=\"submit\">Send</button>\n</form>")
+	if c.Provider != "" {
+		fmt.Fprintf(&b, "\n<script src=\"%s\" async defer></script>", e(c.Provider.WidgetScript()))
+	}
 	if script != "" {
 		fmt.Fprintf(&b, "\n<script src=\"%s\" defer></script>", e(script))
 	}

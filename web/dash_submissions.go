@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +106,9 @@ func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 	if len(fields) == 0 {
 		v.Columns = []string{"Data"}
 	}
+	if spam {
+		v.Columns = append(v.Columns, "Why")
+	}
 	for _, s := range list {
 		row := submissionRow{URL: listURL + "/" + s.PublicID(), CreatedAt: s.CreatedAt, Replays: s.Replays}
 		for _, fl := range fields {
@@ -116,6 +120,9 @@ func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 				parts = append(parts, k+": "+valueText(s.Data[k]))
 			}
 			row.Cells = []string{truncate(strings.Join(parts, "; "), maxCell)}
+		}
+		if spam {
+			row.Cells = append(row.Cells, orDefault(s.SpamReason, "marked as spam"))
 		}
 		v.Rows = append(v.Rows, row)
 	}
@@ -158,6 +165,37 @@ func valueText(v any) string {
 	}
 }
 
+// ccText is a submission's _cc list, and whether it was copied.
+func ccText(cc []string, allowed bool) string {
+	if len(cc) == 0 {
+		return ""
+	}
+	if !allowed {
+		return strings.Join(cc, ", ") + " (not copied: the form does not let _cc copy the notification)"
+	}
+	return strings.Join(cc, ", ")
+}
+
+// fillText is how long the form was open before it was sent, as intake.js
+// reported it.
+func fillText(ms *int64) string {
+	if ms == nil {
+		return ""
+	}
+	return strconv.FormatFloat(float64(*ms)/1000, 'f', 1, 64) + " s"
+}
+
+// captchaCheckText is what became of a submission's CAPTCHA.
+func captchaCheckText(c *submissions.CaptchaCheck) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Verified:
+		return "verified by " + c.Provider.Name()
+	}
+	return "not verified: " + c.Provider.Name() + " " + c.Reason + ". Taken because the form takes submissions while its CAPTCHA provider is down."
+}
+
 // submissionView is the data of one submission's page.
 type submissionView struct {
 	base
@@ -169,8 +207,11 @@ type submissionView struct {
 	CreatedAt  time.Time
 	Spam       bool
 	SpamReason string
-	Fields     []dataField
-	Meta       []setting
+	// CaptchaUnverified: taken without a verified CAPTCHA (the provider
+	// could not be asked and the form fails open).
+	CaptchaUnverified bool
+	Fields            []dataField
+	Meta              []setting
 }
 
 // dataField is one field of the data: the contract's in order, then the
@@ -215,6 +256,7 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 	v := submissionView{
 		FormID: f.PublicID, FormName: f.Name, ID: s.PublicID(), URL: list + "/" + s.PublicID(), ListURL: list,
 		CreatedAt: s.CreatedAt, Spam: s.Spam, SpamReason: s.SpamReason,
+		CaptchaUnverified: s.Meta.Captcha != nil && !s.Meta.Captcha.Verified,
 	}
 	if s.Spam {
 		v.ListURL += "?spam=true"
@@ -250,9 +292,11 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 		{"Origin", m.Origin},
 		{"Subject (_subject)", m.Subject},
 		{"Reply-to", m.ReplyTo},
-		{"Cc", strings.Join(m.CC, ", ")},
+		{"Cc (_cc)", ccText(m.CC, f.Settings.AllowCC)},
 		{"Language", m.Language},
 		{"Next (_next)", m.Next},
+		{"Time to fill (_fill_ms)", fillText(m.FillMS)},
+		{"CAPTCHA", captchaCheckText(m.Captcha)},
 		{"Contract version", fmt.Sprint(s.ContractVersion)},
 		{"Idempotency key", key},
 		{"Duplicates absorbed", fmt.Sprint(s.Replays)},

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"text/template/parse"
+
+	"github.com/intakehq/intake/captcha"
 )
 
 //go:embed templates static
@@ -249,6 +251,15 @@ type FormView struct {
 	// HoneypotField is the name of the honeypot input, e.g. "_gotcha"; it is
 	// rendered visually hidden and out of the tab order. Empty: no honeypot.
 	HoneypotField string
+	// Captcha is the CAPTCHA widget to show; zero: none.
+	Captcha CaptchaWidget
+}
+
+// CaptchaWidget is a provider's CAPTCHA widget with the form's public site
+// key; the provider's script fills the token field the form then sends.
+type CaptchaWidget struct {
+	Provider string // turnstile, hcaptcha or recaptcha
+	SiteKey  string
 }
 
 // FormField is one field of a hosted form.
@@ -301,6 +312,15 @@ type formPage struct {
 	Enctype  string
 	Fields   []formControl
 	Honeypot string
+	Captcha  *captchaWidget // nil: none
+}
+
+// captchaWidget is a CAPTCHA as drawn: the provider's script and the
+// element it turns into the widget.
+type captchaWidget struct {
+	Script  string
+	Class   string
+	SiteKey string
 }
 
 // formControl is one field as drawn; Kind picks the markup.
@@ -329,6 +349,9 @@ func (p *Pages) HostedForm(w http.ResponseWriter, r *http.Request, v FormView) {
 	}
 	if page.Title == "" {
 		page.Title = "Send a message"
+	}
+	if p := captcha.Provider(v.Captcha.Provider); p.Valid() && v.Captcha.SiteKey != "" {
+		page.Captcha = &captchaWidget{Script: p.WidgetScript(), Class: p.WidgetClass(), SiteKey: v.Captcha.SiteKey}
 	}
 	for i, f := range v.Fields {
 		c := formControl{

@@ -291,7 +291,33 @@ func TestHostedForm(t *testing.T) {
 		if strings.Contains(body, "multipart") || strings.Contains(body, `class="hp"`) {
 			t.Error("multipart or honeypot without cause")
 		}
+		if strings.Contains(body, "captcha") {
+			t.Error("a CAPTCHA widget without cause")
+		}
 	})
+
+	// A form with a CAPTCHA shows its provider's widget with the site key;
+	// the widget's script fills the token field the form then sends.
+	for _, tc := range []struct{ provider, script, element string }{
+		{"turnstile", `<script src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>`, `<div class="cf-turnstile" data-sitekey="0x4AAAAAAAkey"></div>`},
+		{"hcaptcha", `<script src="https://js.hcaptcha.com/1/api.js" async defer></script>`, `<div class="h-captcha" data-sitekey="0x4AAAAAAAkey"></div>`},
+		{"recaptcha", `<script src="https://www.google.com/recaptcha/api.js" async defer></script>`, `<div class="g-recaptcha" data-sitekey="0x4AAAAAAAkey"></div>`},
+	} {
+		t.Run("Captcha-"+tc.provider, func(t *testing.T) {
+			t.Parallel()
+			res, body := render(t, func(w http.ResponseWriter, r *http.Request) {
+				p.HostedForm(w, r, FormView{Action: "/f/abcdefgh", Fields: fields[:2], Captcha: CaptchaWidget{Provider: tc.provider, SiteKey: "0x4AAAAAAAkey"}})
+			})
+			checkPage(t, p, res, body, http.StatusOK)
+			head, content, _ := strings.Cut(body, "</head>")
+			if !strings.Contains(head, tc.script) {
+				t.Errorf("head lacks %s", tc.script)
+			}
+			if form := content[strings.Index(content, "<form"):strings.Index(content, "</form>")]; !strings.Contains(form, tc.element) {
+				t.Errorf("form lacks %s", tc.element)
+			}
+		})
+	}
 }
 
 func TestStatic(t *testing.T) {

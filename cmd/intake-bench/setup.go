@@ -55,7 +55,7 @@ func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*targe
 		if err != nil {
 			return nil, fmt.Errorf("create API key: %w", err)
 		}
-		f, err := forms.Create(ctx, db, forms.NewValidator(), u.AccountID, forms.Input{Name: "intake-bench", Fields: contactFields})
+		f, err := forms.Create(ctx, db, forms.NewValidator(), nil, u.AccountID, forms.Input{Name: "intake-bench", Fields: contactFields})
 		if err != nil {
 			return nil, fmt.Errorf("create form: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/api"
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/database"
 )
 
@@ -32,6 +33,17 @@ type Config struct {
 	// RescueStuckJobsAfter is how long a job whose process died mid-run
 	// (SIGKILL, a lost machine) waits before River runs it again.
 	RescueStuckJobsAfter time.Duration
+	// CaptchaVerifyURLs replaces providers' siteverify URLs (a proxy, a
+	// test server); a provider not in it is asked at its own URL.
+	CaptchaVerifyURLs map[captcha.Provider]string
+}
+
+// captchaURLEnv names the variable that replaces each provider's
+// siteverify URL.
+var captchaURLEnv = map[captcha.Provider]string{
+	captcha.Turnstile: "INTAKE_TURNSTILE_VERIFY_URL",
+	captcha.HCaptcha:  "INTAKE_HCAPTCHA_VERIFY_URL",
+	captcha.ReCAPTCHA: "INTAKE_RECAPTCHA_VERIFY_URL",
 }
 
 // DefaultRescueStuckJobsAfter is River's wait before it reruns a job whose
@@ -104,6 +116,14 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
+	for _, p := range captcha.Providers {
+		if v := get(captchaURLEnv[p], ""); v != "" {
+			if c.CaptchaVerifyURLs == nil {
+				c.CaptchaVerifyURLs = map[captcha.Provider]string{}
+			}
+			c.CaptchaVerifyURLs[p] = v
+		}
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("INTAKE_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("INTAKE_LOG_LEVEL: want debug, info, warn or error"))
 	}
@@ -122,6 +142,13 @@ func (c Config) validate() error {
 	if c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("INTAKE_SMTP_URL: want smtp://user:pass@host:port or smtps://…"))
+		}
+	}
+	for _, p := range captcha.Providers {
+		if v, ok := c.CaptchaVerifyURLs[p]; ok {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s=%q: want an absolute http(s) URL (default %s)", captchaURLEnv[p], v, p.DefaultVerifyURL()))
+			}
 		}
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/intakehq/intake/api"
+	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/mail"
@@ -87,7 +88,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		TrustedProxies: cfg.TrustedProxies,
 		Sealer:         sealer,
 		River:          rc,
-		Submissions:    &submissions.Service{DB: pool, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays},
+		Submissions: &submissions.Service{DB: pool, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays,
+			Captcha: &captcha.Verifier{URLs: cfg.CaptchaVerifyURLs}, Secrets: sealer},
 	}
 	dash, err := web.NewDashboard(pool, rc, val, cfg.BaseURL, logger)
 	if err != nil {

@@ -5,11 +5,16 @@
  *     name derived from the form's action URL until a real answer arrives, so a
  *     reload or a retry after a network error sends the same key again;
  *   - puts the key in the hidden input _idempotency_key (and the
- *     Idempotency-Key header), adding no other field;
+ *     Idempotency-Key header), and how long the form was open before it was
+ *     sent, in milliseconds, in the hidden input _fill_ms (the form's
+ *     minimum fill time judges it; neither is stored as data);
  *   - locks the form on the first submit (any button, Enter in a field) and
  *     ignores every further submit until a real response arrives;
  *   - sends with fetch and shows the outcome in the form, or, without fetch,
- *     lets the browser post the form as plain HTML.
+ *     lets the browser post the form as plain HTML;
+ *   - after an answer that spent or refused a CAPTCHA token (Turnstile,
+ *     hCaptcha, reCAPTCHA widgets in the form), resets the widget so the
+ *     person can get a fresh token.
  *
  * Markup hooks (all optional): data-sending on a submit button (its text while
  * sending), data-success on the form (the success message), an element with
@@ -29,6 +34,15 @@
   }
 
   const KEY_FIELD = "_idempotency_key";
+  const FILL_FIELD = "_fill_ms";
+  // The providers' token fields, and for each the class of its widget's
+  // element and its script's global.
+  const CAPTCHAS = [
+    { field: "cf-turnstile-response", widget: "cf-turnstile", api: "turnstile" },
+    { field: "h-captcha-response", widget: "h-captcha", api: "hcaptcha" },
+    { field: "g-recaptcha-response", widget: "g-recaptcha", api: "grecaptcha" },
+  ];
+  const CAPTCHA_PROBLEMS = ["/captcha-failed", "/captcha-unavailable"];
   const KEY_PREFIX = "intake:idempotency-key:";
   const NATIVE_PREFIX = "intake:native-post:";
   const ANSWERED_PREFIX = "intake:answered:";
@@ -131,14 +145,37 @@
   }
 
   function setKeyField(form, key) {
-    let input = querySelector.call(form, 'input[name="' + KEY_FIELD + '"]');
+    setHidden(form, KEY_FIELD, key);
+  }
+
+  function setHidden(form, name, value) {
+    let input = querySelector.call(form, 'input[name="' + name + '"]');
     if (!input) {
       input = document.createElement("input");
       input.type = "hidden";
-      input.name = KEY_FIELD;
+      input.name = name;
       form.appendChild(input);
     }
-    input.value = key;
+    input.value = value;
+  }
+
+  // Fill time.
+
+  // now is a monotonic clock in milliseconds where there is one: a changed
+  // system clock must not make a person look fast.
+  function now() {
+    const perf = window.performance;
+    if (perf && typeof perf.now === "function") {
+      return perf.now();
+    }
+    return Date.now();
+  }
+
+  // setFillTime reports how long the form has been open: since the script
+  // took it on (the page was loaded, or the form added). A page restored
+  // from the back-forward cache keeps counting from its first load.
+  function setFillTime(form, st) {
+    setHidden(form, FILL_FIELD, String(Math.max(0, Math.round(now() - st.openedAt))));
   }
 
   // A form's DOM properties can be shadowed by its own fields (an input
@@ -194,7 +231,7 @@
     if (!(form instanceof HTMLFormElement) || states.has(form)) {
       return;
     }
-    const st = { locked: false, mode: "", buttons: [], cleanup: [] };
+    const st = { locked: false, mode: "", buttons: [], cleanup: [], openedAt: now() };
     states.set(form, st);
     forms.push(form);
     notice(form);
@@ -214,6 +251,7 @@
     const target = targetURL(form, submitter);
     const key = currentKey(target);
     setKeyField(form, key);
+    setFillTime(form, st);
     clearMessages(form, st);
 
     if (!canFetch()) {
@@ -262,11 +300,18 @@
 
   // Sending.
 
-  // signature is the submitted values (the key aside) as one string.
+  // unsigned reports the fields that differ between two sends of the same
+  // values by nature, as the server's fingerprint leaves them out: the key,
+  // the fill time and CAPTCHA tokens (single-use, so each send has a new one).
+  function unsigned(name) {
+    return name === KEY_FIELD || name === FILL_FIELD || CAPTCHAS.some((c) => c.field === name);
+  }
+
+  // signature is the submitted values (those aside) as one string.
   function signature(body) {
     const parts = [];
     body.forEach((value, name) => {
-      if (name !== KEY_FIELD) {
+      if (!unsigned(name)) {
         parts.push(name + "=" + (typeof value === "string" ? value : "file:" + value.name + ":" + value.size));
       }
     });
@@ -312,6 +357,9 @@
         return;
       }
       const data = await readJSON(res);
+      if (CAPTCHA_PROBLEMS.some((t) => problemType(data, t))) {
+        resetCaptchas(form); // that token is spent or refused: get a fresh one
+      }
 
       if (res.ok) {
         endIntent(target);
@@ -389,6 +437,34 @@
     resetForm.call(form);
     unlock(form, st);
     showMessage(form, st, "success", form.getAttribute("data-success") || MSG_SUCCESS);
+  }
+
+  // resetCaptchas asks each CAPTCHA widget in form for a fresh token, so
+  // the person can complete it again. Best effort: a provider's script
+  // that is missing or throws changes nothing else.
+  function resetCaptchas(form) {
+    const widgets = querySelectorAll.call(form, "[data-sitekey]");
+    for (let i = 0; i < widgets.length; i++) {
+      const el = widgets[i];
+      const classes = " " + (el.getAttribute("class") || "") + " ";
+      for (const c of CAPTCHAS) {
+        const api = window[c.api];
+        if (classes.indexOf(" " + c.widget + " ") < 0 || !api || typeof api.reset !== "function") {
+          continue;
+        }
+        try {
+          // Turnstile takes the widget's element; the others reset their
+          // first (usually only) widget.
+          if (c.api === "turnstile") {
+            api.reset(el);
+          } else {
+            api.reset();
+          }
+        } catch (e) {
+          // the widget stays as it was
+        }
+      }
+    }
   }
 
   // Locking.

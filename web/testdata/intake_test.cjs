@@ -246,7 +246,9 @@ function page(opts = {}) {
     h(doc, "input", { type: "text", name: "action" }), // shadows form.action in a browser
     h(doc, "button", { type: "submit", name: "intent", value: "send", "data-sending": "Wait…" }, h(doc, "span", {}, "Send")),
     h(doc, "input", { type: "submit", name: "intent", value: "draft" }));
+  for (const el of opts.extra ? opts.extra(doc) : []) form.appendChild(el);
   doc.body.appendChild(form);
+  const clock = opts.clock || { t: 1000 }; // performance.now(), advanced by the tests
 
   const calls = [];
   const replies = [];
@@ -268,11 +270,12 @@ function page(opts = {}) {
     crypto: opts.noRandomUUID ? { getRandomValues: (b) => webcrypto.getRandomValues(b) } : webcrypto,
     sessionStorage: session,
     location: { href: "https://site.example/contact", assign: (u) => assigned.push(u) },
-    performance: { getEntriesByType: () => [{ type: opts.navigation || "navigate" }] },
+    performance: { getEntriesByType: () => [{ type: opts.navigation || "navigate" }], now: () => clock.t },
     setTimeout: (fn) => timers.push(fn),
     listeners: {},
     addEventListener(type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); },
   };
+  Object.assign(win, opts.globals || {});
   if (!opts.noFetch) {
     win.FormData = FormData;
     win.fetch = (url, init) => {
@@ -294,7 +297,7 @@ function page(opts = {}) {
   const key = () => form.querySelector('input[name="_idempotency_key"]').value;
   const button = () => form.querySelector("button");
   const messages = () => form.querySelector("[data-intake-notice]").descendants().filter((e) => e.getAttribute("role"));
-  return { doc, form, win, session, calls, replies, assigned, timers, submit, key, button, messages };
+  return { doc, form, win, session, calls, replies, assigned, timers, clock, submit, key, button, messages };
 }
 
 const settle = () => new Promise((r) => setImmediate(r));
@@ -552,6 +555,90 @@ test("without fetch the browser posts the form, once", async () => {
   assert.equal(reload.key(), p.key());
   page({ noFetch: true, session: p.session, navigation: "back_forward" });
   assert.equal(p.session.size, 0);
+});
+
+// field returns the values sent under name in a call's body.
+const sent = (call, name) => call.body.filter((e) => e[0] === name).map((e) => e[1]);
+
+test("reports how long the form was open in _fill_ms, once per send", async () => {
+  const clock = { t: 1000 };
+  const p = page({ clock });
+  clock.t = 4500.4;
+  p.replies.push(response(500, {}));
+  p.submit();
+  await settle();
+  assert.deepEqual(sent(p.calls[0], "_fill_ms"), ["3500"]);
+  clock.t = 9000;
+  p.submit(); // the retry after the 500: the form has been open longer
+  await settle();
+  assert.deepEqual(sent(p.calls[1], "_fill_ms"), ["8000"]);
+  assert.equal(p.calls[1].headers["Idempotency-Key"], p.calls[0].headers["Idempotency-Key"]);
+  assert.equal(p.form.querySelectorAll('input[name="_fill_ms"]').length, 1);
+});
+
+test("a plain post carries _fill_ms too", async () => {
+  const clock = { t: 0 };
+  const p = page({ noFetch: true, clock });
+  clock.t = 2200;
+  p.submit();
+  assert.equal(p.form.querySelector('input[name="_fill_ms"]').value, "2200", "set before the browser reads the form");
+});
+
+// A form with a CAPTCHA widget, as its provider's script leaves it: the
+// element with the site key, and the hidden token field inside it.
+function widget(cls, field, token) {
+  return (doc) => [h(doc, "div", { class: cls, "data-sitekey": "site-key" }, h(doc, "input", { type: "hidden", name: field, value: token }))];
+}
+
+test("back and send again with a fresh token and a longer fill time is the same intent", async () => {
+  const session = new Storage();
+  const p = page({ session, extra: widget("cf-turnstile", "cf-turnstile-response", "token-1") });
+  p.replies.push(response(201, { ok: true }));
+  p.submit();
+  await settle();
+  const clock = { t: 50000 };
+  const back = page({ session, navigation: "back_forward", clock, extra: widget("cf-turnstile", "cf-turnstile-response", "token-2") });
+  back.replies.push(response(201, { ok: true }));
+  back.submit();
+  await settle();
+  assert.deepEqual(sent(back.calls[0], "cf-turnstile-response"), ["token-2"]);
+  assert.equal(back.calls[0].headers["Idempotency-Key"], p.calls[0].headers["Idempotency-Key"],
+    "the token and the fill time are not the values: the server leaves them out of the fingerprint too");
+});
+
+for (const [cls, field, api] of [["cf-turnstile", "cf-turnstile-response", "turnstile"], ["h-captcha", "h-captcha-response", "hcaptcha"], ["g-recaptcha", "g-recaptcha-response", "grecaptcha"]]) {
+  test("a refused " + api + " token resets the widget and keeps the key", async () => {
+    const resets = [];
+    const p = page({ extra: widget(cls + " extra", field, "spent"), globals: { [api]: { reset: (...args) => resets.push(args) } } });
+    p.replies.push(
+      response(422, { type: PROBLEMS + "/captcha-failed", detail: "refused", errors: [{ code: "CAPTCHA_FAILED", message: "The CAPTCHA token was refused." }] }),
+      response(503, { type: PROBLEMS + "/captcha-unavailable", detail: "down", errors: [{ code: "CAPTCHA_UNAVAILABLE", message: "down" }] }),
+      response(422, { type: PROBLEMS + "/validation-error", errors: [{ field: "email", code: "TYPE_EMAIL", message: "bad email" }] }));
+    p.submit();
+    await settle();
+    assert.equal(resets.length, 1);
+    if (api === "turnstile") {
+      assert.equal(resets[0][0], p.form.querySelector("[data-sitekey]"), "Turnstile is told which widget");
+    }
+    assert.match(p.messages()[0].textContent, /token was refused/);
+    assert.equal(p.button().disabled, false);
+    p.submit();
+    await settle();
+    assert.equal(resets.length, 2, "a 503 of the CAPTCHA provider resets it too");
+    assert.equal(p.calls[1].headers["Idempotency-Key"], p.calls[0].headers["Idempotency-Key"], "nothing was stored: the same key");
+    p.submit();
+    await settle();
+    assert.equal(resets.length, 2, "a validation error did not spend the token");
+  });
+}
+
+test("a widget whose script is missing or throws changes nothing else", async () => {
+  const p = page({ extra: widget("h-captcha", "h-captcha-response", "t"), globals: { grecaptcha: { reset: () => { throw new Error("no"); } } } });
+  p.replies.push(response(422, { type: PROBLEMS + "/captcha-failed", errors: [{ code: "CAPTCHA_FAILED", message: "refused" }] }));
+  p.submit();
+  await settle();
+  assert.match(p.messages()[0].textContent, /refused/);
+  assert.equal(p.button().disabled, false);
 });
 
 test("the key falls back to getRandomValues", async () => {

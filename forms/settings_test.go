@@ -1,0 +1,71 @@
+package forms_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/intakehq/intake/captcha"
+	"github.com/intakehq/intake/forms"
+)
+
+func TestSettingsCaptcha(t *testing.T) {
+	t.Parallel()
+	val := forms.NewValidator()
+	str := func(s string) *string { return &s }
+	for _, tc := range []struct {
+		name string
+		c    forms.Captcha
+		ok   bool
+	}{
+		{"none", forms.Captcha{}, true},
+		{"a provider with a new secret", forms.Captcha{Provider: captcha.Turnstile, Secret: str("0x4AAAA-secret")}, true},
+		{"a provider with a stored secret", forms.Captcha{Provider: captcha.HCaptcha, SecretSet: true}, true},
+		{"fails open", forms.Captcha{Provider: captcha.ReCAPTCHA, SecretSet: true, OnOutage: forms.CaptchaFailOpen, SiteKey: "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI"}, true},
+		{"a provider without a secret", forms.Captcha{Provider: captcha.Turnstile}, false},
+		{"a provider whose secret is being cleared", forms.Captcha{Provider: captcha.Turnstile, SecretSet: true, Secret: str("")}, false},
+		{"clearing the secret of a form without a provider", forms.Captcha{SecretSet: true, Secret: str("")}, true},
+		{"an unknown provider", forms.Captcha{Provider: "friendlycaptcha", Secret: str("x")}, false},
+		{"an unknown outage policy", forms.Captcha{Provider: captcha.Turnstile, SecretSet: true, OnOutage: "retry"}, false},
+		{"a secret with a space", forms.Captcha{Provider: captcha.Turnstile, Secret: str("two words")}, false},
+		{"a site key with markup", forms.Captcha{Provider: captcha.Turnstile, SecretSet: true, SiteKey: `"><script>`}, false},
+	} {
+		err := val.CheckInput(forms.Input{Name: "x", Settings: forms.Settings{Captcha: tc.c}})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+	if got := (forms.Settings{}).WithDefaults().Captcha.OnOutage; got != forms.CaptchaFailClosed {
+		t.Errorf("default on_outage = %q, want fail_closed", got)
+	}
+}
+
+func TestSettingsMinFillSeconds(t *testing.T) {
+	t.Parallel()
+	val := forms.NewValidator()
+	for _, tc := range []struct {
+		v  float64
+		ok bool
+	}{{0, true}, {2.5, true}, {3600, true}, {-1, false}, {3601, false}, {math.NaN(), false}} {
+		if err := val.CheckInput(forms.Input{Name: "x", Settings: forms.Settings{MinFillSeconds: tc.v}}); (err == nil) != tc.ok {
+			t.Errorf("min_fill_seconds %v: %v, want ok=%v", tc.v, err, tc.ok)
+		}
+	}
+	ms := func(n int64) *int64 { return &n }
+	s := forms.Settings{MinFillSeconds: 2.5}
+	for _, tc := range []struct {
+		fill *int64
+		want string
+	}{
+		{nil, ""}, // not reported: not judged
+		{ms(0), "filled in 0.0 s; the form's minimum is 2.5 s"},
+		{ms(2499), "filled in 2.4 s; the form's minimum is 2.5 s"},
+		{ms(2500), ""},
+	} {
+		if got := s.TooFast(tc.fill); got != tc.want {
+			t.Errorf("TooFast(%v) = %q, want %q", tc.fill, got, tc.want)
+		}
+	}
+	if got := (forms.Settings{}).TooFast(ms(1)); got != "" {
+		t.Errorf("without a minimum TooFast = %q", got)
+	}
+}
