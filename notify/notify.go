@@ -62,21 +62,41 @@ type Planner struct{}
 
 const ownerEmailSQL = `SELECT email FROM users WHERE account_id = $1 ORDER BY id LIMIT 1`
 
-const formOwnerEmailSQL = `SELECT u.email FROM forms f JOIN users u ON u.account_id = f.account_id
-WHERE f.public_id = $1 ORDER BY u.id LIMIT 1`
+// planSQL reads, in one statement, what a submission's plan needs: the
+// form's enabled webhook endpoints and its account owner's email.
+const planSQL = `
+SELECT coalesce(array_agg(e.id ORDER BY e.id) FILTER (WHERE e.id IS NOT NULL), '{}'),
+	coalesce(array_agg(e.include_spam ORDER BY e.id) FILTER (WHERE e.id IS NOT NULL), '{}'),
+	(SELECT u.email FROM users u WHERE u.account_id = f.account_id ORDER BY u.id LIMIT 1)
+FROM forms f LEFT JOIN webhook_endpoints e ON e.form_id = f.id AND e.enabled
+WHERE f.public_id = $1
+GROUP BY f.id`
 
-// Prepare implements submissions.Planner. Its reads travel with the form's,
+// Prepare implements submissions.Planner. Its read travels with the form's,
 // so planning costs no round trip.
 func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *submissions.Submission) ([]river.InsertManyParams, error) {
 	var targets []webhooks.Target
-	webhooks.QueueTargets(b, formPublicID, &targets)
 	var owner string
-	b.Queue(formOwnerEmailSQL, formPublicID).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&owner)
+	b.Queue(planSQL, formPublicID).QueryRow(func(row pgx.Row) error {
+		var (
+			ids         []int64
+			includeSpam []bool
+			email       *string
+		)
+		err := row.Scan(&ids, &includeSpam, &email)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // no such form, or an account without users: no one to tell
+			return nil // no such form: the form's own read says so
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			targets = append(targets, webhooks.Target{EndpointID: id, IncludeSpam: includeSpam[i]})
+		}
+		if email != nil {
+			owner = *email // an account without users has no one to tell
+		}
+		return nil
 	})
 	return func(form *forms.Form, sub *submissions.Submission) ([]river.InsertManyParams, error) {
 		var jobs []river.InsertManyParams

@@ -239,21 +239,6 @@ type Target struct {
 	IncludeSpam bool
 }
 
-// QueueTargets adds to b the read of the enabled endpoints of the form
-// named by its public id; after b is read, *out holds them. It lets a
-// submission plan its deliveries in the round trip that reads its form.
-func QueueTargets(b *pgx.Batch, formPublicID string, out *[]Target) {
-	b.Queue(`SELECT e.id, e.include_spam FROM webhook_endpoints e JOIN forms f ON f.id = e.form_id
-WHERE f.public_id = $1 AND e.enabled`, formPublicID).Query(func(rows pgx.Rows) error {
-		targets, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Target, error) {
-			var t Target
-			return t, row.Scan(&t.EndpointID, &t.IncludeSpam)
-		})
-		*out = targets
-		return err
-	})
-}
-
 // Origin returns scheme://host[:port] of e's URL: what logs and errors may
 // show of a URL that can carry a secret.
 func (e *Endpoint) Origin() string {

@@ -33,6 +33,9 @@ type Config struct {
 	// RescueStuckJobsAfter is how long a job whose process died mid-run
 	// (SIGKILL, a lost machine) waits before River runs it again.
 	RescueStuckJobsAfter time.Duration
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a
+	// listener of its own: keep it on loopback.
+	DebugAddr string
 	// CaptchaVerifyURLs replaces providers' siteverify URLs (a proxy, a
 	// test server); a provider not in it is asked at its own URL.
 	CaptchaVerifyURLs map[captcha.Provider]string
@@ -71,6 +74,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		MailFrom:    get("INTAKE_MAIL_FROM", "Intake <no-reply@localhost>"),
 		SecretKey:   get("INTAKE_SECRET_KEY", ""),
 		LogFormat:   get("INTAKE_LOG_FORMAT", "text"),
+		DebugAddr:   get("INTAKE_DEBUG_ADDR", ""),
 	}
 	var errs []error
 	if v := get("INTAKE_WEBHOOK_ALLOW_PRIVATE", "false"); v != "" {

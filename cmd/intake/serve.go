@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -116,6 +117,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		if err := rc.Start(ctx); err != nil {
 			return fmt.Errorf("start workers: %w", err)
 		}
+	}
+	if cfg.DebugAddr != "" {
+		go serveDebug(cfg.DebugAddr, logger)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
@@ -241,4 +245,18 @@ func newSealer(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*webhooks.S
 		}
 	}
 	return webhooks.NewSealer(key)
+}
+
+// serveDebug serves Go's profiler on addr (INTAKE_DEBUG_ADDR), apart from
+// the public listener: `go tool pprof http://addr/debug/pprof/profile`.
+func serveDebug(addr string, logger *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	logger.Info("profiler serving", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+	if err := srv.ListenAndServe(); err != nil {
+		logger.Error("profiler stopped", "err", err)
+	}
 }
