@@ -46,7 +46,8 @@ BENCH_SHELL = set -euo pipefail; mkdir -p bin; \
 SERVE_INTAKE = echo "intake serve on 127.0.0.1:$$port, fresh database $$db; its log in $(1)"; \
 	DATABASE_URL="$$dburl" INTAKE_ADDR=127.0.0.1:$$port INTAKE_BASE_URL=http://127.0.0.1:$$port \
 		INTAKE_SUBMIT_RATE_LIMIT=0 INTAKE_LOG_LEVEL=warn bin/intake serve >$(1) 2>&1 & pid=$$!
-BENCH = bin/intake-bench -url http://127.0.0.1:$$port -database-url "$$dburl"
+# LOAD_ARGS adds intake-bench flags (e.g. LOAD_ARGS="-dup 0 -browser 0" for pure ingest).
+BENCH = bin/intake-bench -url http://127.0.0.1:$$port -database-url "$$dburl" $(LOAD_ARGS)
 
 bench: SHELL := /bin/bash
 bench: ## under 2 min: the accept-path Go benchmarks (1 s each), then 5 s of load + the ceiling; fails on a bad verdict
