@@ -45,8 +45,9 @@ BENCH_SHELL = set -euo pipefail; mkdir -p bin; \
 		if command -v psql >/dev/null; then psql "$(LOAD_SERVER)/postgres" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; fi' EXIT
 SERVE_INTAKE = echo "intake serve on 127.0.0.1:$$port, fresh database $$db; its log in $(1)"; \
 	DATABASE_URL="$$dburl" INTAKE_ADDR=127.0.0.1:$$port INTAKE_BASE_URL=http://127.0.0.1:$$port \
-		INTAKE_SUBMIT_RATE_LIMIT=0 INTAKE_LOG_LEVEL=warn bin/intake serve >$(1) 2>&1 & pid=$$!
-# LOAD_ARGS adds intake-bench flags (e.g. LOAD_ARGS="-dup 0 -browser 0" for pure ingest).
+		INTAKE_SUBMIT_RATE_LIMIT=0 INTAKE_LOG_LEVEL=warn bin/intake serve $(SERVE_ARGS) >$(1) 2>&1 & pid=$$!
+# LOAD_ARGS adds intake-bench flags (e.g. LOAD_ARGS="-dup 0 -browser 0" for
+# pure ingest); SERVE_ARGS adds intake serve flags (e.g. --workers=false).
 BENCH = bin/intake-bench -url http://127.0.0.1:$$port -database-url "$$dburl" $(LOAD_ARGS)
 
 bench: SHELL := /bin/bash

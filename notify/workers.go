@@ -64,7 +64,7 @@ func Queues() map[string]river.QueueConfig {
 	return map[string]river.QueueConfig{
 		river.QueueDefault: {MaxWorkers: 5},
 		webhooks.Queue:     {MaxWorkers: 50},
-		Queue:              {MaxWorkers: 10},
+		Queue:              {MaxWorkers: 25},
 	}
 }
 

@@ -210,6 +210,7 @@ func (b *bench) load(ctx context.Context) (bool, error) {
 	v.Crashes = b.crashes()
 
 	if cfg.Ceiling {
+		b.settle(ctx)
 		c, err := ceiling(ctx, b.pool, b.target, cfg, res.runID)
 		if err != nil {
 			return false, fmt.Errorf("ceiling: %w", err)
@@ -285,4 +286,42 @@ func mib(bytes int64) string {
 		return "unknown"
 	}
 	return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20))
+}
+
+// settleFor bounds the wait for Intake's workers before a measurement.
+const settleFor = 2 * time.Minute
+
+// settle waits (at most settleFor) until Intake's workers have worked
+// every job the load made: the ceiling, or the next sweep step, must not
+// share the database with the email backlog of the run before it, which
+// would lower its rate (and flatter Intake's ratio to it).
+func (b *bench) settle(ctx context.Context) {
+	const q = `SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable') AND queue <> $1`
+	start, moved := time.Now(), time.Now()
+	said, last := false, -1
+	for {
+		var open int
+		if err := b.pool.QueryRow(ctx, q, ceilingQueue).Scan(&open); err != nil || open == 0 {
+			if said {
+				fmt.Fprintf(b.out, "settled after %s\n", time.Since(start).Round(100*time.Millisecond))
+			}
+			return
+		}
+		if !said {
+			fmt.Fprintf(b.out, "waiting for Intake's workers to finish the run's %d open jobs (at most %s) before measuring on\n", open, settleFor)
+			said = true
+		}
+		if open != last {
+			last, moved = open, time.Now()
+		}
+		if time.Since(moved) > 3*time.Second {
+			fmt.Fprintf(b.out, "%d open jobs, none worked for 3 s (intake serve --workers=false?); measuring on\n", open)
+			return
+		}
+		if time.Since(start) > settleFor || ctx.Err() != nil {
+			fmt.Fprintf(b.out, "still %d open jobs after %s; measuring anyway\n", open, settleFor)
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }

@@ -62,6 +62,7 @@ func (b *bench) sweep(ctx context.Context) (bool, error) {
 func (b *bench) sweepStep(ctx context.Context, clients int) (sweepRow, error) {
 	cfg := b.cfg
 	cfg.Concurrency, cfg.Duration = clients, cfg.Step
+	b.settle(ctx) // the last step's jobs are not this step's load
 	res, err := drive(ctx, cfg, b.target.publicID)
 	if err != nil {
 		return sweepRow{}, err
@@ -80,6 +81,7 @@ func (b *bench) sweepStep(ctx context.Context, clients int) (sweepRow, error) {
 	}
 	line := fmt.Sprintf("%4d clients: %.0f intents/s, p50 %s, p99 %s", clients, row.intents, ms(row.p50), ms(row.p99))
 	if cfg.Ceiling {
+		b.settle(ctx)
 		c, err := ceiling(ctx, b.pool, b.target, cfg, res.runID)
 		if err != nil {
 			return sweepRow{}, fmt.Errorf("ceiling: %w", err)
