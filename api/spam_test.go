@@ -95,6 +95,16 @@ func TestCaptchaSecretWriteOnly(t *testing.T) {
 	if e := mustProblem(t, r, http.StatusUnprocessableEntity, "validation-error"); !strings.Contains(r.Body, "#/settings/captcha/secret") {
 		t.Errorf("clearing the secret of a provider: %v", e)
 	}
+	// A secret kept for one provider is no secret for another: a change of
+	// provider needs its own (else a fail-open form would send Turnstile's
+	// secret to hCaptcha, be refused, and let everything in).
+	r = b.apiCall(t, http.MethodPatch, path, `{"settings":{"captcha":{"provider":"hcaptcha"}}}`)
+	if e := mustProblem(t, r, http.StatusUnprocessableEntity, "validation-error"); !strings.Contains(r.Body, "#/settings/captcha/secret") {
+		t.Errorf("a change of provider without a secret: %v", e)
+	}
+	if c := captchaOf(b.apiCall(t, http.MethodPatch, path, `{"settings":{"captcha":{"provider":"hcaptcha","secret":"hcaptcha-secret"}}}`)); c["secret_set"] != true || c["provider"] != "hcaptcha" {
+		t.Errorf("a change of provider with its secret: %v", c)
+	}
 	// Turning the CAPTCHA off and forgetting the secret.
 	if c := captchaOf(b.apiCall(t, http.MethodPatch, path, `{"settings":{"captcha":{"provider":"","secret":""}}}`)); c["secret_set"] != false || c["provider"] != "" {
 		t.Errorf("after turning it off: %v", c)

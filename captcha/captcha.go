@@ -161,6 +161,10 @@ type UnverifiedError struct {
 	Provider Provider
 	Reason   string // for people and logs, e.g. "no answer within 5s"; never holds the secret
 	Err      error  // the cause, when there is one
+	// Misconfigured says the form's own configuration is wrong (the
+	// provider refused its secret), not the provider down: such a form
+	// never fails open, or a wrong secret would let every bot in.
+	Misconfigured bool
 }
 
 func (e *UnverifiedError) Error() string {
@@ -258,7 +262,7 @@ func (v *Verifier) Verify(ctx context.Context, p Provider, secret, token, remote
 	}
 	for _, c := range a.ErrorCodes {
 		if slices.Contains(configCodes, c) {
-			return &UnverifiedError{Provider: p, Reason: "it refused the request (" + strings.Join(a.ErrorCodes, ", ") + "); check the form's CAPTCHA secret"}
+			return &UnverifiedError{Provider: p, Reason: "it refused the request (" + strings.Join(a.ErrorCodes, ", ") + "); check the form's CAPTCHA secret", Misconfigured: true}
 		}
 	}
 	return &RejectedError{Provider: p, Codes: a.ErrorCodes}

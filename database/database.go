@@ -105,8 +105,8 @@ func EnsureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
 // Postgres runs as one implicit transaction: an error in any statement rolls
 // them all back, and the commit happens at the Sync without a round trip of
 // its own. Row locks wait at most lockWait: a local setting that ends with
-// the transaction, sent only when lockWait differs from the connection's
-// DefaultLockTimeout (a statement less on the hot path).
+// the transaction, sent always (it rides the same round trip) so the bound
+// holds whatever the connection's own setting is.
 //
 // The commit does not wait for the client to read the results: whatever
 // decides whether a later statement may write must be a condition in its
@@ -114,9 +114,7 @@ func EnsureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
 // in Go after reading.
 func AtomicBatch(lockWait time.Duration) *pgx.Batch {
 	b := &pgx.Batch{}
-	if lockWait != DefaultLockTimeout {
-		b.Queue(`SELECT set_config('lock_timeout', $1, true)`, fmt.Sprintf("%dms", lockWait.Milliseconds()))
-	}
+	b.Queue(`SELECT set_config('lock_timeout', $1, true)`, fmt.Sprintf("%dms", lockWait.Milliseconds()))
 	return b
 }
 

@@ -268,9 +268,10 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, a
 	}
 	var out *Form
 	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		// FOR UPDATE: two concurrent changes of fields must not both make
-		// version n+1.
-		f, err := scanForm(tx.QueryRow(ctx, forAccountSQL+` FOR UPDATE OF f`, publicID, accountID))
+		// FOR NO KEY UPDATE: two concurrent changes of fields must not both
+		// make version n+1, while submissions (whose foreign key takes a
+		// KEY SHARE lock on the form) are not held up by an edit.
+		f, err := scanForm(tx.QueryRow(ctx, forAccountSQL+` FOR NO KEY UPDATE OF f`, publicID, accountID))
 		if err != nil {
 			return err
 		}
@@ -291,8 +292,10 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, a
 				return &ValidationError{Errors: []FieldError{{Field: "settings", Code: CodeInvalid, Message: "settings: " + err.Error(), Pointer: Pointer("settings")}}}
 			}
 		}
-		// Whether a secret is stored is the column's to say, not the patch's.
-		in.Settings.Captcha.SecretSet = f.captchaSecret != ""
+		// Whether a secret is stored is the column's to say, not the patch's;
+		// a secret kept for one provider is no secret for another, so a
+		// change of provider needs its secret.
+		in.Settings.Captcha.SecretSet = f.captchaSecret != "" && in.Settings.Captcha.Provider == f.Settings.Captcha.Provider
 		if err := val.CheckInput(in); err != nil {
 			return err
 		}

@@ -32,14 +32,16 @@ CREATE TABLE account_usage (
 CREATE INDEX account_usage_month_idx ON account_usage (month);
 
 -- The warnings sent at 80 % and 100 % of a month's quota: the primary key
--- makes each one once per account and month.
+-- makes each one once per account, month and quota (an account that moves
+-- to a larger plan is warned again as it nears the new quota).
 CREATE TABLE quota_warnings (
     account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     month      date NOT NULL,
+    quota      bigint NOT NULL,
     percent    smallint NOT NULL,
     used       bigint NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (account_id, month, percent)
+    PRIMARY KEY (account_id, month, quota, percent)
 );
 
 -- +goose Down

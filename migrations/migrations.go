@@ -25,11 +25,15 @@ var files embed.FS
 // FS returns the embedded migration files.
 func FS() embed.FS { return files }
 
-// Provider returns a goose provider over the embedded files for pool. Close
-// the returned io.Closer when done (it closes the *sql.DB view of the pool,
-// not the pool). It returns an error when the lock or provider cannot be set up.
+// Provider returns a goose provider over the embedded files, on connections
+// of their own made like pool's but without its lock_timeout: a migration
+// may wait for its locks behind running work rather than fail the start.
+// Close the returned io.Closer when done (it closes those connections, not
+// the pool). It returns an error when the lock or provider cannot be set up.
 func Provider(pool *pgxpool.Pool, logger *slog.Logger) (*goose.Provider, io.Closer, error) {
-	db := stdlib.OpenDBFromPool(pool)
+	cc := pool.Config().ConnConfig.Copy()
+	cc.RuntimeParams["lock_timeout"] = "0"
+	db := stdlib.OpenDB(*cc)
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 	if err != nil {
 		db.Close()

@@ -171,7 +171,7 @@ func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (*mail.Messag
 		if err != nil {
 			return nil, 0, err
 		}
-		id := mail.MessageID(host, args.Template, strconv.FormatInt(args.AccountID, 10), args.Month, strconv.Itoa(args.Percent), args.To)
+		id := mail.MessageID(host, args.Template, strconv.FormatInt(args.AccountID, 10), args.Month, strconv.Itoa(args.Percent), strconv.FormatInt(args.Quota, 10), args.To)
 		q := mail.QuotaWarning{PlanName: u.Plan.Name, Percent: args.Percent, Used: u.Used, Quota: u.Plan.MonthlySubmissions,
 			Month: u.Month, DashboardURL: w.dashboard("account")}
 		return mail.QuotaWarningEmail(w.From, args.To, q, id), args.AccountID, nil

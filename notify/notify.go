@@ -44,6 +44,7 @@ type EmailArgs struct {
 	AccountID int64  `json:"account_id,omitempty" river:"unique"`
 	Month     string `json:"month,omitempty" river:"unique"` // 2006-01
 	Percent   int    `json:"percent,omitempty" river:"unique"`
+	Quota     int64  `json:"quota,omitempty" river:"unique"` // the quota warned of: a larger plan is warned again
 }
 
 // Kind implements river.JobArgs.

@@ -49,16 +49,16 @@ WITH used AS (
 	WHERE u.month = $1 AND p.monthly_submissions IS NOT NULL
 	GROUP BY u.account_id, p.monthly_submissions
 ), crossed AS (
-	INSERT INTO quota_warnings (account_id, month, percent, used)
-	SELECT used.account_id, $1, share, used.used
+	INSERT INTO quota_warnings (account_id, month, quota, percent, used)
+	SELECT used.account_id, $1, used.quota, share, used.used
 	FROM used CROSS JOIN unnest($2::int[]) AS share
 	WHERE used.used * 100 >= share::bigint * used.quota
 	ON CONFLICT DO NOTHING
-	RETURNING account_id, percent
+	RETURNING account_id, quota, percent
 )
-SELECT c.account_id, max(c.percent)::int,
+SELECT c.account_id, c.quota, max(c.percent)::int,
        (SELECT email FROM users WHERE account_id = c.account_id ORDER BY id LIMIT 1)
-FROM crossed c GROUP BY c.account_id`
+FROM crossed c GROUP BY c.account_id, c.quota`
 
 // Work implements river.Worker.
 func (w *QuotaWorker) Work(ctx context.Context, job *river.Job[QuotaCheckArgs]) error {
@@ -66,36 +66,55 @@ func (w *QuotaWorker) Work(ctx context.Context, job *river.Job[QuotaCheckArgs]) 
 	if w.Now != nil {
 		now = w.Now
 	}
-	month := accounts.MonthOf(now())
+	at := now()
+	months := []time.Time{accounts.MonthOf(at)}
+	if at.Sub(months[0]) < time.Hour {
+		// A share crossed in the last minute of last month is still told.
+		months = append(months, months[0].AddDate(0, -1, 0))
+	}
 	client := river.ClientFromContext[pgx.Tx](ctx)
 	return database.WithTx(ctx, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, recordWarningsSQL, month, accounts.WarnAt)
-		if err != nil {
-			return err
-		}
 		var emails []river.InsertManyParams
-		var (
-			accountID int64
-			percent   int
-			owner     *string
-		)
-		_, err = pgx.ForEachRow(rows, []any{&accountID, &percent, &owner}, func() error {
-			// Both shares crossed at once (a smaller plan, say): the higher
-			// one's email says all; the lower is recorded as told.
-			if owner != nil {
-				emails = append(emails, river.InsertManyParams{Args: EmailArgs{
-					Template: TemplateQuotaWarning, To: *owner,
-					AccountID: accountID, Month: month.Format("2006-01"), Percent: percent,
-				}})
+		for _, month := range months {
+			more, err := recordWarnings(ctx, tx, month)
+			if err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil || len(emails) == 0 {
-			return err
+			emails = append(emails, more...)
 		}
-		_, err = client.InsertManyTx(ctx, tx, emails)
+		if len(emails) == 0 {
+			return nil
+		}
+		_, err := client.InsertManyTx(ctx, tx, emails)
 		return err
 	})
+}
+
+// recordWarnings records the warnings month calls for and returns their
+// emails.
+func recordWarnings(ctx context.Context, tx pgx.Tx, month time.Time) ([]river.InsertManyParams, error) {
+	rows, err := tx.Query(ctx, recordWarningsSQL, month, accounts.WarnAt)
+	if err != nil {
+		return nil, err
+	}
+	var emails []river.InsertManyParams
+	var (
+		accountID, quota int64
+		percent          int
+		owner            *string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&accountID, &quota, &percent, &owner}, func() error {
+		// Both shares crossed at once (a smaller plan, say): the higher
+		// one's email says all; the lower is recorded as told.
+		if owner != nil {
+			emails = append(emails, river.InsertManyParams{Args: EmailArgs{
+				Template: TemplateQuotaWarning, To: *owner,
+				AccountID: accountID, Month: month.Format("2006-01"), Percent: percent, Quota: quota,
+			}})
+		}
+		return nil
+	})
+	return emails, err
 }
 
 // PeriodicQuotaCheck runs the QuotaWorker every QuotaCheckInterval.

@@ -99,3 +99,33 @@ func TestQuotaWarningBothSharesAtOnce(t *testing.T) {
 		t.Fatalf("%d warnings recorded, want both shares", n)
 	}
 }
+
+// An account warned on a small plan and moved to a larger one the same
+// month is warned again as it nears the new quota.
+func TestQuotaWarningsAfterAnUpgrade(t *testing.T) {
+	b := setup(t, nil)
+	ctx := context.Background()
+	if _, err := b.db.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('two', 'Two', 2), ('five', 'Five', 5)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := accounts.SetPlan(ctx, b.db, b.account.User.AccountID, "two"); err != nil {
+		t.Fatal(err)
+	}
+	b.submit(t, "k0", contact(0))
+	b.submit(t, "k1", contact(1))
+	b.check(t)
+	if got := b.quotaEmails(t); len(got) != 1 || !strings.Contains(got[0], "used up") {
+		t.Fatalf("at 2 of 2: %q, want one 100 %% warning", got)
+	}
+	if err := accounts.SetPlan(ctx, b.db, b.account.User.AccountID, "five"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i < 5; i++ {
+		b.submit(t, fmt.Sprint("k", i), contact(i))
+	}
+	b.check(t)
+	got := b.quotaEmails(t)
+	if len(got) != 2 || !strings.Contains(got[1], "5 of the 5 submissions your Five plan allows") {
+		t.Fatalf("at 5 of 5 after the upgrade: %q, want a second warning for the new plan", got)
+	}
+}

@@ -270,10 +270,14 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	if s.AfterInsert != nil {
 		s.AfterInsert(b)
 	}
-	if err := s.queueJobs(b, sub.ID, jobs); err != nil {
+	unwake, err := s.queueJobs(b, sub.ID, jobs)
+	if err != nil {
 		return res, err
 	}
 	err = s.DB.SendBatch(ctx, b).Close()
+	if err != nil || !claim.Claimed {
+		unwake()
+	}
 	switch {
 	case database.IsLockTimeout(claim.Err):
 		// The wait was on the key's row: a twin still holds it. (A lock
@@ -296,10 +300,13 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	return res, nil
 }
 
-// twinPolls are the waits between looks for a twin's stored answer: the
-// twin got past its CAPTCHA check before this request, so it is in its
-// transaction or about to be; about a second and a half in all.
-var twinPolls = []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+// twinPolls are the waits between looks for a twin's stored answer. The
+// provider spent the token on the twin, which may still be waiting for the
+// provider's answer (up to captcha.DefaultTimeout) and then for its write
+// (up to the lock wait): about eight seconds in all, so the second click
+// does not show an error for a submission the first one then stores.
+var twinPolls = []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond,
+	800 * time.Millisecond, time.Second, time.Second, time.Second, time.Second, time.Second, time.Second, time.Second}
 
 // awaitTwin returns the answer stored for (form, key) by a request that is
 // committing it now, or nil when none appears.
@@ -318,13 +325,14 @@ func (s *Service) awaitTwin(ctx context.Context, formID int64, key string) *idem
 }
 
 // checkCaptcha verifies token for form and records the outcome on sub. A
-// token the provider could not judge is accepted, unverified, when the
-// form fails open; otherwise the verifier's error comes back.
+// token the provider could not judge (it is down) is accepted, unverified,
+// when the form fails open; otherwise — and always when the form's own
+// secret is wrong — the verifier's error comes back.
 func (s *Service) checkCaptcha(ctx context.Context, form *forms.Form, token, ip string, sub *Submission) error {
 	c := form.Settings.Captcha
 	secret, err := form.CaptchaSecret(s.Secrets)
 	if err != nil {
-		err = &captcha.UnverifiedError{Provider: c.Provider, Reason: "the form's secret cannot be decrypted (was INTAKE_SECRET_KEY changed?)", Err: err}
+		err = &captcha.UnverifiedError{Provider: c.Provider, Reason: "the form's secret cannot be decrypted (was INTAKE_SECRET_KEY changed?)", Err: err, Misconfigured: true}
 	} else {
 		err = s.Captcha.Verify(ctx, c.Provider, secret, token, ip)
 	}
@@ -332,7 +340,7 @@ func (s *Service) checkCaptcha(ctx context.Context, form *forms.Form, token, ip 
 	switch {
 	case err == nil:
 		sub.Meta.Captcha = &CaptchaCheck{Provider: c.Provider, Verified: true}
-	case errors.As(err, &unverified) && c.OnOutage == forms.CaptchaFailOpen:
+	case errors.As(err, &unverified) && c.OnOutage == forms.CaptchaFailOpen && !unverified.Misconfigured:
 		sub.Meta.Captcha = &CaptchaCheck{Provider: c.Provider, Reason: unverified.Reason}
 	default:
 		return err

@@ -93,14 +93,17 @@ FROM unnest($2::text[]) AS q
 WHERE EXISTS (SELECT 1 FROM submissions WHERE id = $1)`
 
 // queueJobs adds to b the insert of jobs, to be written only if submission
-// subID is (both in b's transaction), and a wake-up for their queues.
-func (s *Service) queueJobs(b *pgx.Batch, subID uuid.UUID, jobs []river.InsertManyParams) error {
+// subID is (both in b's transaction), and a wake-up for their queues. Call
+// the returned unwake when b writes nothing (an error, a lost claim): the
+// wake-up was not sent, and the next write must send it.
+func (s *Service) queueJobs(b *pgx.Batch, subID uuid.UUID, jobs []river.InsertManyParams) (unwake func(), err error) {
+	unwake = func() {}
 	if len(jobs) == 0 {
-		return nil
+		return unwake, nil
 	}
 	rows, err := jobRows(jobs)
 	if err != nil {
-		return err
+		return unwake, err
 	}
 	n := len(rows)
 	var (
@@ -121,10 +124,12 @@ func (s *Service) queueJobs(b *pgx.Batch, subID uuid.UUID, jobs []river.InsertMa
 		uniqueKeys[i], uniqueStates[i] = r.UniqueKey, int32(r.UniqueStates)
 	}
 	b.Queue(insertJobsSQL, subID, args, kinds, maxAttempts, metadata, priority, queues, scheduledAt, states, tags, uniqueKeys, uniqueStates)
-	if wake := s.wakeups.due(queues, time.Now()); len(wake) > 0 {
+	now := time.Now()
+	if wake := s.wakeups.due(queues, now); len(wake) > 0 {
 		b.Queue(notifySQL, subID, wake)
+		unwake = func() { s.wakeups.forget(queues, now) }
 	}
-	return nil
+	return unwake, nil
 }
 
 // wakeups limits the notifications to one per queue per wakeInterval, as
@@ -155,4 +160,15 @@ func (w *wakeups) due(queues []string, now time.Time) []string {
 		payloads = append(payloads, fmt.Sprintf(`{"queue": %q}`, q))
 	}
 	return payloads
+}
+
+// forget undoes due's marks made at now, for a wake-up that was not sent.
+func (w *wakeups) forget(queues []string, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, q := range queues {
+		if w.last[q].Equal(now) {
+			delete(w.last, q)
+		}
+	}
 }

@@ -79,7 +79,7 @@ func TestJobRowsMatchRiver(t *testing.T) {
 	sub := uuid.Must(uuid.NewV7())
 	s := &Service{DB: db}
 	b := &pgx.Batch{}
-	if err := s.queueJobs(b, sub, jobs); err != nil {
+	if _, err := s.queueJobs(b, sub, jobs); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SendBatch(ctx, b).Close(); err != nil {
@@ -100,7 +100,7 @@ func TestJobRowsMatchRiver(t *testing.T) {
 	}
 	s.wakeups = wakeups{}
 	b = &pgx.Batch{}
-	if err := s.queueJobs(b, sub, jobs); err != nil {
+	if _, err := s.queueJobs(b, sub, jobs); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SendBatch(ctx, b).Close(); err != nil {

@@ -16,10 +16,12 @@ import (
 	"github.com/intakehq/intake/database"
 )
 
-// The key claim and these inserts go to the server in one batch. A lost
-// claim rolls the transaction back, so correctness does not need the
-// conditions below; they spare a replay the write (and the dead tuples and
-// index entries) of rows it would throw away.
+// The key claim and these inserts go to the server in one batch, which
+// commits as one implicit transaction whatever the claim found: a lost
+// claim returns no row and raises no error. The conditions below are what
+// keep a lost claim from writing anything — a submission only if its key
+// row names it, its files (and its count and jobs) only if it was written.
+// Removing one stores duplicates (TestConcurrentSameKey catches it).
 const insertSQL = `
 INSERT INTO submissions (id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
