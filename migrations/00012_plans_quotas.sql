@@ -19,7 +19,7 @@ ALTER TABLE accounts ADD COLUMN plan_id text NOT NULL DEFAULT 'unlimited' REFERE
 ALTER TABLE accounts ALTER COLUMN plan_id SET DEFAULT 'free';
 
 -- Submissions taken per account and month, counted in each submission's
--- own transaction. The count is spread over shards (the connection's
+-- own transaction. The count is spread over 64 shards (the connection's
 -- backend pid picks one) so concurrent submissions of one account do not
 -- queue on one row; the month's usage is the sum over its shards.
 CREATE TABLE account_usage (

@@ -46,8 +46,8 @@ type Service struct {
 	Secrets forms.Sealer
 
 	// AfterInsert, when set, may queue statements into the submission's
-	// write after the key, the submission and its count and before its
-	// jobs: tests use it to fail the write at its most delicate point (a
+	// write after the key and the submission and before its jobs and its
+	// count: tests use it to fail the write at its most delicate point (a
 	// statement that errs) or to hold the key's lock there (one that waits).
 	AfterInsert func(b *pgx.Batch)
 
@@ -251,7 +251,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 
 	// The write is one batch, one implicit transaction, one round trip:
 	// claim the key, then — each only if the key is this request's — insert
-	// the submission, count it against the quota, insert its jobs.
+	// the submission and its jobs, and count it against the quota.
 	b := database.AtomicBatch(s.lockWait())
 	claim := idempotency.ClaimResult{Claimed: true}
 	if key != "" {
@@ -264,15 +264,17 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	if err := queueInsert(b, sub, filesOf(data)); err != nil {
 		return res, err
 	}
-	if !sub.Spam {
-		accounts.QueueCount(b, form.AccountID, now, sub.ID) // spam does not count against the quota
-	}
 	if s.AfterInsert != nil {
 		s.AfterInsert(b)
 	}
 	unwake, err := s.queueJobs(b, sub.ID, jobs)
 	if err != nil {
 		return res, err
+	}
+	if !sub.Spam {
+		// Last: its row lock (shared by the account's submissions) is held
+		// until the commit, so the less comes after it, the better.
+		accounts.QueueCount(b, form.AccountID, now, sub.ID) // spam does not count against the quota
 	}
 	err = s.DB.SendBatch(ctx, b).Close()
 	if err != nil || !claim.Claimed {
