@@ -207,10 +207,12 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 			return res, err
 		}
 	}
-	if settings.Captcha.Provider != "" {
+	if settings.Captcha.Provider != "" && sub.SpamReason != "honeypot" {
 		// Last before the transaction: a payload refused above has not
 		// spent its single-use token, and the check, a network call, holds
-		// no connection or lock.
+		// no connection or lock. A bot caught by the honeypot is not asked:
+		// it gets the normal answer and learns nothing (SPEC §2), and is
+		// stored as spam.
 		if err := s.checkCaptcha(ctx, form, reserved[settings.Captcha.Provider.TokenField()], req.IP, sub); err != nil {
 			var rejected *captcha.RejectedError
 			if key != "" && errors.As(err, &rejected) && rejected.Spent() {

@@ -248,6 +248,20 @@ func TestCaptchaOutage(t *testing.T) {
 		}
 	})
 
+	t.Run("a honeypot bot gets the normal answer, not the CAPTCHA's", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		srv := b.captchaForm(t, captcha.Turnstile, forms.CaptchaFailClosed)
+		bot := map[string]any{"email": "bot@example.com", "_gotcha": "http://spam.example"}
+		res, err := b.svc.Accept(context.Background(), b.request(t, "bot", bot))
+		if err != nil || res.Outcome != submissions.OutcomeSpam {
+			t.Fatalf("a honeypot bot without a token on a CAPTCHA form: %v %+v, want the normal answer, stored as spam", err, res)
+		}
+		if n := len(srv.Hits()); n != 0 {
+			t.Errorf("the provider was asked %d times about a honeypot bot", n)
+		}
+	})
+
 	t.Run("a refused token is not an outage", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
