@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/internal/testbin"
 	"github.com/intakehq/intake/internal/testdb"
 )
 
@@ -110,7 +110,7 @@ func TestVerdictFlags(t *testing.T) {
 // restart, which a test must not do to a server other tests share).
 func TestChaos(t *testing.T) {
 	t.Parallel()
-	bin := buildIntake(t)
+	bin := testbin.Intake(t)
 	_, dbURL := testdb.New(t)
 	logPath := filepath.Join(t.TempDir(), "intake.log")
 	var stdout, stderr bytes.Buffer
@@ -199,7 +199,7 @@ func freeAddr(t *testing.T) string {
 // database, with the submit rate limit off as the bench requires.
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	bin := buildIntake(t)
+	bin := testbin.Intake(t)
 	db, dbURL := testdb.New(t)
 	addr := freeAddr(t)
 	base := "http://" + addr
@@ -235,36 +235,8 @@ func setup(t *testing.T) *testBundle {
 	return &testBundle{base: base, dbURL: dbURL, db: db, pid: serve.Process.Pid}
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// buildIntake builds cmd/intake once for the package's tests.
-func buildIntake(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "intake-bench-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "intake")
-		if out, err := exec.Command("go", "build", "-o", binPath, "../intake").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	testbin.Remove()
 	os.Exit(code)
 }

@@ -117,21 +117,11 @@ func userPlan(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if *email == "" {
 		return usageError{"--email is required"}
 	}
-	pool, err := openDB(ctx, cfg, slog.New(slog.DiscardHandler))
+	pool, u, err := openForUser(ctx, cfg, *email)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := ensureMigrated(ctx, pool); err != nil {
-		return err
-	}
-	u, err := accounts.UserByEmail(ctx, pool, *email)
-	if errors.Is(err, accounts.ErrNotFound) {
-		return fmt.Errorf("no user %s: create it first with intake users create", *email)
-	}
-	if err != nil {
-		return err
-	}
 	plans, err := accounts.Plans(ctx, pool)
 	if err != nil {
 		return err
@@ -160,6 +150,30 @@ func userPlan(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	return nil
 }
 
+// openForUser opens (and migrates) the database for an admin command about
+// the user with email, and finds that user.
+func openForUser(ctx context.Context, cfg Config, email string) (*pgxpool.Pool, *accounts.User, error) {
+	pool, err := openDB(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := func() (*accounts.User, error) {
+		if err := ensureMigrated(ctx, pool); err != nil {
+			return nil, err
+		}
+		u, err := accounts.UserByEmail(ctx, pool, email)
+		if errors.Is(err, accounts.ErrNotFound) {
+			return nil, fmt.Errorf("no user %s: create it first with intake users create", email)
+		}
+		return u, err
+	}()
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return pool, u, nil
+}
+
 func planIDs(plans []accounts.Plan) string {
 	ids := make([]string, len(plans))
 	for i, p := range plans {
@@ -184,21 +198,11 @@ func apikeys(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	if *email == "" {
 		return usageError{"--email is required"}
 	}
-	pool, err := openDB(ctx, cfg, slog.New(slog.DiscardHandler))
+	pool, u, err := openForUser(ctx, cfg, *email)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := ensureMigrated(ctx, pool); err != nil {
-		return err
-	}
-	u, err := accounts.UserByEmail(ctx, pool, *email)
-	if errors.Is(err, accounts.ErrNotFound) {
-		return fmt.Errorf("no user %s: create it first with intake users create", *email)
-	}
-	if err != nil {
-		return err
-	}
 	_, key, err := accounts.CreateAPIKey(ctx, pool, u, *name)
 	if err != nil {
 		return err

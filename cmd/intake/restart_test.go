@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake/internal/testbin"
 	"github.com/intakehq/intake/internal/testdb"
 )
 
@@ -29,7 +30,7 @@ import (
 // signature. The owner's email is in the outbox (no SMTP configured).
 func TestWebhookSurvivesReceiverOutageAndCrash(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := testbin.Intake(t)
 	name := fmt.Sprintf("intake_restart_%d", time.Now().UnixNano())
 	dbURL := testdb.URLFor(name)
 	t.Cleanup(func() {
