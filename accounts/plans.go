@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/database"
@@ -110,25 +109,6 @@ func UsageOf(ctx context.Context, db database.Executor, accountID int64, now tim
 		return nil, ErrNotFound
 	}
 	return u, err
-}
-
-// countSQL adds one to the account's usage of a month if the submission $4
-// was written (in the same transaction). The shard is the backend's pid
-// modulo 64, so each pooled connection mostly writes its own row and
-// concurrent submissions do not wait on one another's row lock (which is
-// held until the commit); with 16 shards, pg_stat_statements showed this
-// statement waiting 1.6 ms a call at 32 clients.
-const countSQL = `
-INSERT INTO account_usage (account_id, month, shard, submissions)
-SELECT $1, $2, pg_backend_pid() % 64, 1
-WHERE EXISTS (SELECT 1 FROM submissions WHERE id = $3)
-ON CONFLICT (account_id, month, shard) DO UPDATE SET submissions = account_usage.submissions + 1`
-
-// QueueCount queues on b the counting of submission submissionID against
-// the account's quota for the month of now, if the submission is written
-// (earlier in b's transaction), so the count is exact whatever happens.
-func QueueCount(b *pgx.Batch, accountID int64, now time.Time, submissionID uuid.UUID) {
-	b.Queue(countSQL, accountID, MonthOf(now), submissionID)
 }
 
 // Plans lists every plan, smallest quota first (no quota last).

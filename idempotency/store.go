@@ -20,7 +20,11 @@ type Response struct {
 	Body   []byte
 }
 
-// Claim is a key row about to be written, response included.
+// Claim is a key row about to be written, response included. The
+// submissions package claims keys in the statement that writes the
+// submissions: a conflicting row that has expired (but not been swept yet)
+// is taken over, so a repeat after the retention window is a new
+// submission; a live one is left alone, and the submission is not written.
 type Claim struct {
 	FormID       int64
 	Key          string
@@ -29,48 +33,6 @@ type Claim struct {
 	Response     Response
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
-}
-
-// A conflicting row that has expired (but not been swept yet) is taken over,
-// so a repeat after the retention window is a new submission. A live
-// conflicting row is left alone and RETURNING yields nothing.
-const claimSQL = `
-INSERT INTO idempotency_keys
-	(form_id, key, fingerprint, submission_id, response_status, response_headers, response_body, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (form_id, key) DO UPDATE SET
-	fingerprint = EXCLUDED.fingerprint, submission_id = EXCLUDED.submission_id,
-	response_status = EXCLUDED.response_status, response_headers = EXCLUDED.response_headers,
-	response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
-WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
-RETURNING true`
-
-// ClaimResult is what a queued claim found.
-type ClaimResult struct {
-	Claimed bool  // this transaction now owns the key
-	Err     error // the claim statement's own error (a lock timeout: a twin holds the key)
-}
-
-// QueueClaim adds the claim of c to batch b, to be sent in the caller's
-// transaction; after the batch is read, out says whether this transaction
-// owns the key. If another open transaction holds the key, the statement
-// waits for it (bounded by lock_timeout).
-func QueueClaim(b *pgx.Batch, c *Claim, out *ClaimResult) error {
-	headers, err := json.Marshal(c.Response.Header)
-	if err != nil {
-		return err
-	}
-	b.Queue(claimSQL, c.FormID, c.Key, c.Fingerprint, c.SubmissionID, c.Response.Status, headers,
-		c.Response.Body, c.CreatedAt, c.ExpiresAt).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&out.Claimed)
-		if errors.Is(err, pgx.ErrNoRows) {
-			out.Claimed = false
-			return nil
-		}
-		out.Err = err
-		return err
-	})
-	return nil
 }
 
 // Record is a stored key.
@@ -118,6 +80,13 @@ WHERE f.public_id = $1 AND k.key = $2 AND k.expires_at > $3`
 // form named by its public id, so it can travel with the form's own read;
 // after b is read *out holds the record, or nil when there is none.
 func QueueLookup(b *pgx.Batch, formPublicID, key string, now time.Time, out **Record) {
+	// A custom plan, made for each lookup: the cached generic plan is made
+	// once, from the table's size at the time, so on a young table it scans
+	// every key until autovacuum's next ANALYZE (a fresh database under
+	// load: a sequential scan per submission, most of Postgres's time).
+	// The setting lasts until the batch's implicit transaction ends, so
+	// queue the lookup last.
+	b.Queue(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`)
 	b.Queue(lookupByFormSQL, formPublicID, key, now).QueryRow(func(row pgx.Row) error {
 		r, err := scanRecord(row)
 		if errors.Is(err, ErrNotFound) {

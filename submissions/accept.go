@@ -45,13 +45,19 @@ type Service struct {
 	// stored.
 	Secrets forms.Sealer
 
-	// AfterInsert, when set, may queue statements into the submission's
-	// write after the key and the submission and before its jobs and its
-	// count: tests use it to fail the write at its most delicate point (a
-	// statement that errs) or to hold the key's lock there (one that waits).
+	// MaxGroups bounds the transactions writing submissions at once, and
+	// MaxGroupSize the submissions each writes (commit.go); 0 means
+	// DefaultMaxGroups and DefaultMaxGroupSize.
+	MaxGroups, MaxGroupSize int
+
+	// AfterInsert, when set, may queue statements into each write after the
+	// keys and the submissions and before their jobs and counts: tests use
+	// it to fail the write at its most delicate point (a statement that
+	// errs) or to hold the keys' locks there (one that waits).
 	AfterInsert func(b *pgx.Batch)
 
-	wakeups wakeups
+	committer committer
+	wakeups   wakeups
 }
 
 // Request is one submission as the HTTP edge hands it over.
@@ -251,45 +257,35 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 
-	// The write is one batch, one implicit transaction, one round trip:
-	// claim the key, then — each only if the key is this request's — insert
-	// the submission and its jobs, and count it against the quota.
-	b := database.AtomicBatch(s.lockWait())
-	claim := idempotency.ClaimResult{Claimed: true}
+	// The write shares a transaction with the submissions arriving with it
+	// (commit.go): one batch, one implicit transaction, one round trip.
+	w := &write{}
 	if key != "" {
-		c := &idempotency.Claim{FormID: form.ID, Key: key, Fingerprint: fp, SubmissionID: sub.ID,
+		w.claim = &idempotency.Claim{FormID: form.ID, Key: key, Fingerprint: fp, SubmissionID: sub.ID,
 			Response: resp, CreatedAt: now, ExpiresAt: now.Add(retention)}
-		if err := idempotency.QueueClaim(b, c, &claim); err != nil {
+	}
+	if w.row, err = encodeSubmission(sub, filesOf(data)); err != nil {
+		return res, err
+	}
+	if len(jobs) > 0 {
+		if w.jobs, err = jobRows(jobs); err != nil {
 			return res, err
 		}
 	}
-	if err := queueInsert(b, sub, filesOf(data)); err != nil {
+	if !sub.Spam { // spam does not count against the quota
+		w.count = &usageCount{accountID: form.AccountID, month: accounts.MonthOf(now)}
+	}
+	if err := s.commit(ctx, w); err != nil {
 		return res, err
-	}
-	if s.AfterInsert != nil {
-		s.AfterInsert(b)
-	}
-	unwake, err := s.queueJobs(b, sub.ID, jobs)
-	if err != nil {
-		return res, err
-	}
-	if !sub.Spam {
-		// Last: its row lock (shared by the account's submissions) is held
-		// until the commit, so the less comes after it, the better.
-		accounts.QueueCount(b, form.AccountID, now, sub.ID) // spam does not count against the quota
-	}
-	err = s.DB.SendBatch(ctx, b).Close()
-	if err != nil || !claim.Claimed {
-		unwake()
 	}
 	switch {
-	case database.IsLockTimeout(claim.Err):
+	case database.IsLockTimeout(w.claimErr):
 		// The wait was on the key's row: a twin still holds it. (A lock
 		// timeout elsewhere — a migration holding a table — is a 503.)
 		return res, idempotency.ErrInFlight
-	case err != nil:
-		return res, err
-	case !claim.Claimed:
+	case w.err != nil:
+		return res, w.err
+	case !w.written:
 		// The key was taken by a committed twin; nothing of this request
 		// was written. Answer with what the twin stored.
 		twin, err := idempotency.Lookup(ctx, s.DB, form.ID, key, now)
@@ -370,13 +366,13 @@ func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (
 	}
 	var usage *accounts.Usage
 	accounts.QueueUsageByForm(b, formID, now, &usage)
-	var stored *idempotency.Record
-	if key != "" {
-		idempotency.QueueLookup(b, formID, key, now, &stored)
-	}
 	var plan planFunc
 	if s.Planner != nil {
 		plan = s.Planner.Prepare(b, formID)
+	}
+	var stored *idempotency.Record
+	if key != "" {
+		idempotency.QueueLookup(b, formID, key, now, &stored) // last: it asks for custom plans
 	}
 	if err := s.DB.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, nil, nil, err

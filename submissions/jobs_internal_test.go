@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/intakehq/intake/idempotency"
 
 	"github.com/intakehq/intake/internal/testdb"
 )
@@ -30,7 +34,7 @@ type plainArgs struct{ N int }
 
 func (plainArgs) Kind() string { return "probe.plain" }
 
-// The rows insertJobsSQL writes must be the rows River's own InsertManyTx
+// The rows writeSQL writes must be the rows River's own InsertManyTx
 // writes — same args, queue, attempts, tags, unique key and states — or
 // River's uniqueness and workers would not recognise them. A River upgrade
 // that changes its rows fails here.
@@ -76,17 +80,9 @@ func TestJobRowsMatchRiver(t *testing.T) {
 	}
 
 	// Ours, behind a submission (the jobs are written only with it).
-	sub := uuid.Must(uuid.NewV7())
-	s := &Service{DB: db}
-	b := &pgx.Batch{}
-	if _, err := s.queueJobs(b, sub, jobs); err != nil {
+	rows, err := jobRows(jobs)
+	if err != nil {
 		t.Fatal(err)
-	}
-	if err := db.SendBatch(ctx, b).Close(); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(read()); n != 0 {
-		t.Fatalf("%d jobs written without their submission", n)
 	}
 	var formID int64
 	if err := db.QueryRow(ctx, `INSERT INTO accounts (name) VALUES ('a') RETURNING id`).Scan(&formID); err != nil {
@@ -95,16 +91,31 @@ func TestJobRowsMatchRiver(t *testing.T) {
 	if err := db.QueryRow(ctx, `INSERT INTO forms (public_id, account_id, name) VALUES ('abcdefgh', $1, 'f') RETURNING id`, formID).Scan(&formID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(ctx, `INSERT INTO submissions (id, form_id, contract_version, data, created_at) VALUES ($1, $2, 1, '{}', now())`, sub, formID); err != nil {
-		t.Fatal(err)
+	s := &Service{DB: db}
+	send := func(key string, jobs []*rivertype.JobInsertParams) *write {
+		now := time.Now()
+		sub := &Submission{ID: uuid.Must(uuid.NewV7()), FormID: formID, ContractVersion: 1,
+			Data: map[string]any{"n": 1}, IdempotencyKey: key, CreatedAt: now}
+		row, err := encodeSubmission(sub, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &write{row: row, jobs: jobs, claim: &idempotency.Claim{FormID: formID, Key: key, Fingerprint: []byte{1}, SubmissionID: sub.ID,
+			Response: idempotency.Response{Status: 201}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}
+		if err := s.send([]*write{w}); err != nil {
+			t.Fatal(err)
+		}
+		return w
 	}
-	s.wakeups = wakeups{}
-	b = &pgx.Batch{}
-	if _, err := s.queueJobs(b, sub, jobs); err != nil {
-		t.Fatal(err)
+	send("taken", nil)
+	if w := send("taken", rows); w.written {
+		t.Fatal("a lost claim wrote its submission")
 	}
-	if err := db.SendBatch(ctx, b).Close(); err != nil {
-		t.Fatal(err)
+	if n := len(read()); n != 0 {
+		t.Fatalf("%d jobs written without their submission", n)
+	}
+	if w := send("fresh", rows); !w.written {
+		t.Fatal("the submission was not written")
 	}
 	got := read()
 	if len(got) != len(want) {

@@ -16,40 +16,6 @@ import (
 	"github.com/intakehq/intake/database"
 )
 
-// The key claim and these inserts go to the server in one batch, which
-// commits as one implicit transaction whatever the claim found: a lost
-// claim returns no row and raises no error. The conditions below are what
-// keep a lost claim from writing anything — a submission only if its key
-// row names it, its files (and its count and jobs) only if it was written.
-// Removing one stores duplicates (TestConcurrentSameKey catches it).
-const insertSQL = `
-INSERT INTO submissions (id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
-WHERE $7::text IS NULL OR EXISTS (
-	SELECT 1 FROM idempotency_keys WHERE form_id = $2 AND key = $7 AND submission_id = $1)`
-
-const insertFileSQL = `
-INSERT INTO submission_files (submission_id, field, position, filename, content_type, size, sha256, content)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8
-WHERE EXISTS (SELECT 1 FROM submissions WHERE id = $1)`
-
-func queueInsert(b *pgx.Batch, s *Submission, files []fileRow) error {
-	data, err := json.Marshal(s.Data)
-	if err != nil {
-		return err
-	}
-	meta, err := json.Marshal(s.Meta)
-	if err != nil {
-		return err
-	}
-	b.Queue(insertSQL, s.ID, s.FormID, s.ContractVersion, data, s.Spam, nullable(s.SpamReason),
-		nullable(s.IdempotencyKey), meta, s.CreatedAt)
-	for _, f := range files {
-		b.Queue(insertFileSQL, s.ID, f.field, f.position, f.file.Name, f.file.ContentType, f.file.Size, f.file.SHA256, f.file.Content)
-	}
-	return nil
-}
-
 type fileRow struct {
 	field    string
 	position int
