@@ -64,37 +64,63 @@ func scanRecord(row pgx.Row) (*Record, error) {
 	return &r, nil
 }
 
-const lookupSQL = `SELECT ` + recordColumns + ` FROM idempotency_keys k WHERE k.form_id = $1 AND k.key = $2 AND k.expires_at > $3`
+// The lookups name the key by its primary key alone, and the expiry is
+// checked in Go: pgx prepares its statements, and Postgres caches a generic
+// plan for each, made once from the table's size at the time and kept
+// until autovacuum's next ANALYZE. On a young table that plan is a
+// sequential scan of every key (or a walk of the expiry index), one per
+// submission (a fresh database under load: most of Postgres's time went
+// there). With sequential scans off and nothing else to match, the only
+// plan left is the primary key's, whatever the statistics say, and it is
+// still planned once.
+const (
+	noSeqScanSQL    = `SELECT set_config('enable_seqscan', 'off', true)` // until the batch's implicit transaction ends
+	lookupSQL       = `SELECT ` + recordColumns + ` FROM idempotency_keys k WHERE k.form_id = $1 AND k.key = $2`
+	lookupByFormSQL = `SELECT ` + recordColumns + ` FROM idempotency_keys k
+WHERE k.form_id = (SELECT id FROM forms WHERE public_id = $1) AND k.key = $2`
+)
 
 // Lookup returns the live key row of (formID, key) at time now. It returns
-// ErrNotFound when there is none.
+// ErrNotFound when there is none. Run it on a pool, not inside a
+// transaction: it turns sequential scans off until the transaction ends.
 func Lookup(ctx context.Context, db database.Executor, formID int64, key string, now time.Time) (*Record, error) {
-	return scanRecord(db.QueryRow(ctx, lookupSQL, formID, key, now))
+	b := &pgx.Batch{}
+	var rec *Record
+	queueLookup(b, now, &rec, lookupSQL, formID, key)
+	if err := db.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, ErrNotFound
+	}
+	return rec, nil
 }
-
-const lookupByFormSQL = `SELECT ` + recordColumns + `
-FROM idempotency_keys k JOIN forms f ON f.id = k.form_id
-WHERE f.public_id = $1 AND k.key = $2 AND k.expires_at > $3`
 
 // QueueLookup adds to b the read of the live key row of (form, key), the
 // form named by its public id, so it can travel with the form's own read;
-// after b is read *out holds the record, or nil when there is none.
+// after b is read *out holds the record, or nil when there is none. It
+// turns sequential scans off for the rest of b's implicit transaction, so
+// queue it last.
 func QueueLookup(b *pgx.Batch, formPublicID, key string, now time.Time, out **Record) {
-	// A custom plan, made for each lookup: the cached generic plan is made
-	// once, from the table's size at the time, so on a young table it scans
-	// every key until autovacuum's next ANALYZE (a fresh database under
-	// load: a sequential scan per submission, most of Postgres's time).
-	// The setting lasts until the batch's implicit transaction ends, so
-	// queue the lookup last.
-	b.Queue(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`)
-	b.Queue(lookupByFormSQL, formPublicID, key, now).QueryRow(func(row pgx.Row) error {
+	queueLookup(b, now, out, lookupByFormSQL, formPublicID, key)
+}
+
+func queueLookup(b *pgx.Batch, now time.Time, out **Record, sql string, args ...any) {
+	b.Queue(noSeqScanSQL)
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
 		r, err := scanRecord(row)
-		if errors.Is(err, ErrNotFound) {
+		switch {
+		case errors.Is(err, ErrNotFound):
 			*out = nil
 			return nil
+		case err != nil:
+			return err
+		}
+		if !r.ExpiresAt.After(now) {
+			r = nil // expired, not yet swept
 		}
 		*out = r
-		return err
+		return nil
 	})
 }
 

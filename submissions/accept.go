@@ -372,7 +372,7 @@ func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (
 	}
 	var stored *idempotency.Record
 	if key != "" {
-		idempotency.QueueLookup(b, formID, key, now, &stored) // last: it asks for custom plans
+		idempotency.QueueLookup(b, formID, key, now, &stored) // last: it turns sequential scans off
 	}
 	if err := s.DB.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, nil, nil, err
