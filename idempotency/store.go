@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,12 +47,15 @@ type Record struct {
 
 const recordColumns = `k.fingerprint, k.submission_id, k.response_status, k.response_headers, k.response_body, k.created_at, k.expires_at`
 
-func scanRecord(row pgx.Row) (*Record, error) {
+func scanRecord(row pgx.Row) (*Record, error) { return scanRecordAfter(row) }
+
+// scanRecordAfter scans a record whose columns follow the columns lead.
+func scanRecordAfter(row pgx.Row, lead ...any) (*Record, error) {
 	var (
 		r       Record
 		headers []byte
 	)
-	err := row.Scan(&r.Fingerprint, &r.SubmissionID, &r.Response.Status, &headers, &r.Response.Body, &r.CreatedAt, &r.ExpiresAt)
+	err := row.Scan(append(lead, &r.Fingerprint, &r.SubmissionID, &r.Response.Status, &headers, &r.Response.Body, &r.CreatedAt, &r.ExpiresAt)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -74,10 +78,8 @@ func scanRecord(row pgx.Row) (*Record, error) {
 // plan left is the primary key's, whatever the statistics say, and it is
 // still planned once.
 const (
-	noSeqScanSQL    = `SELECT set_config('enable_seqscan', 'off', true)` // until the batch's implicit transaction ends
-	lookupSQL       = `SELECT ` + recordColumns + ` FROM idempotency_keys k WHERE k.form_id = $1 AND k.key = $2`
-	lookupByFormSQL = `SELECT ` + recordColumns + ` FROM idempotency_keys k
-WHERE k.form_id = (SELECT id FROM forms WHERE public_id = $1) AND k.key = $2`
+	noSeqScanSQL = `SELECT set_config('enable_seqscan', 'off', true)` // until the batch's implicit transaction ends
+	lookupSQL    = `SELECT ` + recordColumns + ` FROM idempotency_keys k WHERE k.form_id = $1 AND k.key = $2`
 )
 
 // Lookup returns the live key row of (formID, key) at time now. It returns
@@ -96,13 +98,48 @@ func Lookup(ctx context.Context, db database.Executor, formID int64, key string,
 	return rec, nil
 }
 
-// QueueLookup adds to b the read of the live key row of (form, key), the
-// form named by its public id, so it can travel with the form's own read;
-// after b is read *out holds the record, or nil when there is none. It
-// turns sequential scans off for the rest of b's implicit transaction, so
-// queue it last.
-func QueueLookup(b *pgx.Batch, formPublicID, key string, now time.Time, out **Record) {
-	queueLookup(b, now, out, lookupByFormSQL, formPublicID, key)
+// LookupKey names a key row by its form's public id, for QueueLookups.
+type LookupKey struct {
+	FormPublicID string
+	Key          string
+	Now          time.Time // the row must be live at Now
+}
+
+// lookupManySQL reads the key rows named by ($1[i], $2[i]), each with its
+// index. The subquery is fenced (OFFSET 0) so that it stays a lookup by
+// primary key per pair: joined freely, the planner may match the key
+// alone and walk the whole index.
+const lookupManySQL = `SELECT q.i, k.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(public_id, key, i)
+CROSS JOIN LATERAL (SELECT ` + recordColumns + ` FROM idempotency_keys k
+	WHERE k.form_id = (SELECT id FROM forms WHERE public_id = q.public_id) AND k.key = q.key OFFSET 0) k`
+
+// QueueLookups adds to b the read of the live key rows named by keys, so
+// they can travel with their forms' own reads; after b is read, out[i]
+// holds the record of keys[i], or nil when there is none (out must be as
+// long as keys). It turns sequential scans off for the rest of b's
+// implicit transaction, so queue it last.
+func QueueLookups(b *pgx.Batch, keys []LookupKey, out []*Record) {
+	forms, names := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		forms[i], names[i] = k.FormPublicID, k.Key
+	}
+	b.Queue(noSeqScanSQL)
+	b.Queue(lookupManySQL, forms, names).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var i int
+			r, err := scanRecordAfter(rows, &i)
+			if err != nil {
+				return err
+			}
+			if i < 1 || i > len(keys) {
+				return fmt.Errorf("idempotency: lookup row %d of %d", i, len(keys))
+			}
+			if r.ExpiresAt.After(keys[i-1].Now) { // else expired, not yet swept
+				out[i-1] = r
+			}
+		}
+		return rows.Err()
+	})
 }
 
 func queueLookup(b *pgx.Batch, now time.Time, out **Record, sql string, args ...any) {

@@ -45,8 +45,9 @@ type Service struct {
 	// stored.
 	Secrets forms.Sealer
 
-	// MaxGroups bounds the transactions writing submissions at once, and
-	// MaxGroupSize the submissions each writes (commit.go); 0 means
+	// MaxGroups bounds the transactions writing submissions at once (and
+	// the batches reading before them), and MaxGroupSize the submissions
+	// each writes (or reads for) (commit.go, load.go); 0 means
 	// DefaultMaxGroups and DefaultMaxGroupSize.
 	MaxGroups, MaxGroupSize int
 
@@ -56,6 +57,7 @@ type Service struct {
 	// errs) or to hold the keys' locks there (one that waits).
 	AfterInsert func(b *pgx.Batch)
 
+	loader    loader
 	committer committer
 	wakeups   wakeups
 }
@@ -353,31 +355,6 @@ func (s *Service) lockWait() time.Duration {
 		return s.LockWait
 	}
 	return DefaultLockWait
-}
-
-// load reads, in one round trip, the form, its account's quota usage, the
-// reads its planner needs and, when key is not empty, the live answer
-// stored for (form, key). plan is nil without a planner.
-func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (*forms.Form, *idempotency.Record, *accounts.Usage, planFunc, error) {
-	b := &pgx.Batch{}
-	var form *forms.Form
-	if err := forms.QueueByPublicID(b, formID, &form); err != nil {
-		return nil, nil, nil, nil, err
-	}
-	var usage *accounts.Usage
-	accounts.QueueUsageByForm(b, formID, now, &usage)
-	var plan planFunc
-	if s.Planner != nil {
-		plan = s.Planner.Prepare(b, formID)
-	}
-	var stored *idempotency.Record
-	if key != "" {
-		idempotency.QueueLookup(b, formID, key, now, &stored) // last: it turns sequential scans off
-	}
-	if err := s.DB.SendBatch(ctx, b).Close(); err != nil {
-		return nil, nil, nil, nil, err
-	}
-	return form, stored, usage, plan, nil
 }
 
 type planFunc = func(form *forms.Form, sub *Submission) ([]river.InsertManyParams, error)
