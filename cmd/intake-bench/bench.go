@@ -289,7 +289,7 @@ func mib(bytes int64) string {
 }
 
 // settleFor bounds the wait for Intake's workers before a measurement.
-const settleFor = 2 * time.Minute
+const settleFor = 4 * time.Minute
 
 // settle waits (at most settleFor) until Intake's workers have worked
 // every job the load made: the ceiling, or the next sweep step, must not
