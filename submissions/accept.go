@@ -45,10 +45,10 @@ type Service struct {
 	// stored.
 	Secrets forms.Sealer
 
-	// MaxGroups bounds the transactions writing submissions at once (and
-	// the batches reading before them), and MaxGroupSize the submissions
-	// each writes (or reads for) (commit.go, load.go); 0 means
-	// DefaultMaxGroups and DefaultMaxGroupSize.
+	// MaxGroups bounds the transactions writing submissions at once, and
+	// MaxGroupSize the submissions each writes (or each batch of reads
+	// reads for) (commit.go, load.go); 0 means DefaultMaxGroups and
+	// DefaultMaxGroupSize.
 	MaxGroups, MaxGroupSize int
 
 	// AfterInsert, when set, may queue statements into each write after the

@@ -24,6 +24,11 @@ import (
 // readTimeout bounds a batch of reads, which runs on no request's context.
 const readTimeout = 30 * time.Second
 
+// readBatches is how many batches of reads run at once. One makes the
+// largest batches; reads wait on no lock, so one slow batch means a slow
+// database, which would slow the others as much.
+const readBatches = 1
+
 // load is one request's read, queued, and then what it found.
 type load struct {
 	formID, key string
@@ -55,7 +60,7 @@ func (s *Service) load(ctx context.Context, formID, key string, now time.Time) (
 	c := &s.loader
 	c.mu.Lock()
 	c.queue = append(c.queue, l)
-	for c.running < s.maxGroups() && len(c.queue) > 0 {
+	for c.running < readBatches && len(c.queue) > 0 {
 		c.running++
 		go s.readLoads(c.takeLocked(s.maxGroupSize()))
 	}
