@@ -10,8 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/intakehq/intake/database"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Response is the answer stored on a key and replayed byte for byte.
@@ -83,9 +82,9 @@ const (
 )
 
 // Lookup returns the live key row of (formID, key) at time now. It returns
-// ErrNotFound when there is none. Run it on a pool, not inside a
-// transaction: it turns sequential scans off until the transaction ends.
-func Lookup(ctx context.Context, db database.Executor, formID int64, key string, now time.Time) (*Record, error) {
+// ErrNotFound when there is none. It takes a pool, not a transaction: it
+// turns sequential scans off until its transaction ends.
+func Lookup(ctx context.Context, db *pgxpool.Pool, formID int64, key string, now time.Time) (*Record, error) {
 	b := &pgx.Batch{}
 	var rec *Record
 	queueLookup(b, now, &rec, lookupSQL, formID, key)
