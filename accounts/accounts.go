@@ -31,13 +31,24 @@ type User struct {
 	ID        int64
 	AccountID int64
 	Email     string
+	// Verified reports that the user proved they read mail at Email (a
+	// verification or reset link), or was made by an operator. Until then
+	// Intake mails that address nothing but its own verification.
+	Verified bool
 }
 
-// CreateUser makes an account and its owner user. It is idempotent on email:
-// when a user with that email exists it returns that user and created=false
-// (the password is left unchanged). It returns an error for an invalid email
-// or a password shorter than MinPasswordLength.
+// CreateUser makes an account and its owner user, verified: it is the
+// operator's way in (`intake users create`, test factories), and an
+// operator vouches for the address. Sign-up from the dashboard is SignUp,
+// which makes an unverified user. CreateUser is idempotent on email: when a
+// user with that email exists it returns that user and created=false (the
+// password is left unchanged). It returns an error for an invalid email or
+// a password shorter than MinPasswordLength.
 func CreateUser(ctx context.Context, db database.Executor, email, password string) (u *User, created bool, err error) {
+	return createUser(ctx, db, email, password, true)
+}
+
+func createUser(ctx context.Context, db database.Executor, email, password string, verified bool) (u *User, created bool, err error) {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != strings.TrimSpace(email) {
 		return nil, false, fmt.Errorf("%q is not an email address", email)
@@ -52,11 +63,12 @@ func CreateUser(ctx context.Context, db database.Executor, email, password strin
 	}
 	const q = `
 WITH a AS (INSERT INTO accounts (name) VALUES ($1) RETURNING id)
-INSERT INTO users (account_id, email, password_hash) SELECT id, $1, $2 FROM a
+INSERT INTO users (account_id, email, password_hash, email_verified_at)
+SELECT id, $1, $2, CASE WHEN $3::bool THEN now() END FROM a
 ON CONFLICT DO NOTHING
-RETURNING id, account_id, email`
+RETURNING id, account_id, email, email_verified_at IS NOT NULL`
 	u = &User{}
-	err = db.QueryRow(ctx, q, email, HashPassword(password)).Scan(&u.ID, &u.AccountID, &u.Email)
+	err = db.QueryRow(ctx, q, email, HashPassword(password), verified).Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
 	if errors.Is(err, pgx.ErrNoRows) || database.IsUniqueViolation(err, "users_email_key") {
 		// Created concurrently by someone else.
 		u, err := UserByEmail(ctx, db, email)
@@ -71,8 +83,8 @@ RETURNING id, account_id, email`
 // UserByEmail returns the user with email (case-insensitive). It returns ErrNotFound.
 func UserByEmail(ctx context.Context, db database.Executor, email string) (*User, error) {
 	u := &User{}
-	err := db.QueryRow(ctx, `SELECT id, account_id, email FROM users WHERE lower(email) = lower($1)`, email).
-		Scan(&u.ID, &u.AccountID, &u.Email)
+	err := db.QueryRow(ctx, `SELECT id, account_id, email, email_verified_at IS NOT NULL FROM users WHERE lower(email) = lower($1)`, email).
+		Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}

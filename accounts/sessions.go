@@ -31,6 +31,7 @@ type Session struct {
 	UserID    int64
 	AccountID int64
 	Email     string
+	Verified  bool // the user's email address is verified (User.Verified)
 	ExpiresAt time.Time
 	// Extended reports that this look-up pushed ExpiresAt out (it does so
 	// at most once an hour): the cookie holding the token should be set
@@ -39,11 +40,13 @@ type Session struct {
 	Extended bool
 }
 
-// SignUp creates an account and its owner user. It returns ErrEmailTaken
-// when the email has a user, or an error for an invalid email or a password
-// shorter than MinPasswordLength.
+// SignUp creates an account and its owner user, unverified: whoever signs
+// up has not yet shown they read mail at email, so nothing is mailed there
+// but the verification link (Service.SignUp sends it). It returns
+// ErrEmailTaken when the email has a user, or an error for an invalid email
+// or a password shorter than MinPasswordLength.
 func SignUp(ctx context.Context, db database.Executor, email, password string) (*User, error) {
-	u, created, err := CreateUser(ctx, db, email, password)
+	u, created, err := createUser(ctx, db, email, password, false)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +56,7 @@ func SignUp(ctx context.Context, db database.Executor, email, password string) (
 	return u, nil
 }
 
-const passwordHashSQL = `SELECT id, account_id, email, password_hash FROM users WHERE lower(email) = lower($1)`
+const passwordHashSQL = `SELECT id, account_id, email, email_verified_at IS NOT NULL, password_hash FROM users WHERE lower(email) = lower($1)`
 
 // CheckLogin returns the user whose email and password these are. It
 // returns ErrBadCredentials otherwise, after the same argon2id work either
@@ -61,7 +64,7 @@ const passwordHashSQL = `SELECT id, account_id, email, password_hash FROM users 
 func CheckLogin(ctx context.Context, db database.Executor, email, password string) (*User, error) {
 	u := &User{}
 	var hash string
-	err := db.QueryRow(ctx, passwordHashSQL, email).Scan(&u.ID, &u.AccountID, &u.Email, &hash)
+	err := db.QueryRow(ctx, passwordHashSQL, email).Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		CheckPassword(dummyHash, password)
 		return nil, ErrBadCredentials
@@ -122,7 +125,7 @@ func NewSession(ctx context.Context, db database.Executor, u *User, ip, userAgen
 // answer carries the new expiry when this look-up extended it.
 const sessionSQL = `
 WITH s AS (
-	SELECT s.token_hash, s.user_id, u.account_id, u.email, s.expires_at, s.last_seen_at
+	SELECT s.token_hash, s.user_id, u.account_id, u.email, u.email_verified_at IS NOT NULL AS verified, s.expires_at, s.last_seen_at
 	FROM sessions s JOIN users u ON u.id = s.user_id
 	WHERE s.token_hash = $1 AND s.expires_at > now()
 ), touch AS (
@@ -130,7 +133,7 @@ WITH s AS (
 	FROM s WHERE sessions.token_hash = s.token_hash AND s.last_seen_at < now() - interval '1 hour'
 	RETURNING sessions.expires_at
 )
-SELECT user_id, account_id, email, coalesce((SELECT expires_at FROM touch), expires_at), EXISTS (SELECT FROM touch) FROM s`
+SELECT user_id, account_id, email, verified, coalesce((SELECT expires_at FROM touch), expires_at), EXISTS (SELECT FROM touch) FROM s`
 
 // SessionFor returns the live session of token, extending it when it was
 // last seen over an hour ago (Session.Extended). It returns ErrNoSession.
@@ -139,7 +142,7 @@ func SessionFor(ctx context.Context, db database.Executor, token string) (*Sessi
 		return nil, ErrNoSession
 	}
 	s := &Session{}
-	err := db.QueryRow(ctx, sessionSQL, tokenHash(token), int(SessionLifetime.Seconds())).Scan(&s.UserID, &s.AccountID, &s.Email, &s.ExpiresAt, &s.Extended)
+	err := db.QueryRow(ctx, sessionSQL, tokenHash(token), int(SessionLifetime.Seconds())).Scan(&s.UserID, &s.AccountID, &s.Email, &s.Verified, &s.ExpiresAt, &s.Extended)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoSession
 	}

@@ -2,7 +2,9 @@
 //
 // The notification to a form's owner, the autoresponse to a submitter and the
 // notice that a webhook endpoint was disabled are built as a [Message] by
-// [Notification], [Autoresponse] and [EndpointDisabled]; a [Mailer] sends it.
+// [Notification], [Autoresponse] and [EndpointDisabled], and the account
+// emails carrying a single-use link by [VerifyAddress] and [PasswordReset]; a
+// [Mailer] sends it.
 // [SMTP] sends over INTAKE_SMTP_URL, and [Outbox], used when no SMTP URL is
 // configured, only logs it so the worker can keep it in the outbox table.
 //

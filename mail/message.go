@@ -34,6 +34,11 @@ type Message struct {
 	HTML      string            // text/html body (multipart/alternative with Text)
 	MessageID string            // "<...@host>", set by the caller, sent as the Message-ID header verbatim
 	Headers   map[string]string // extra headers, e.g. "Auto-Submitted": "auto-replied"
+	// Link is the one link an account email (verification, password
+	// reset) exists to deliver; it is in the bodies already and is not sent
+	// apart. Only the Outbox uses it: with no SMTP server the log is the
+	// one mailbox a person who cannot log in can read.
+	Link string
 }
 
 // Mailer sends a Message; an error is a *PermanentError when retrying cannot help.

@@ -7,7 +7,8 @@ import (
 )
 
 // Outbox is the Mailer used when INTAKE_SMTP_URL is empty: it sends nothing and
-// logs the message (to, subject, message id) at info level; the worker records
+// logs the message (to, subject, message id, and an account email's Link) at
+// info level; the worker records
 // it in the database with the state "outbox".
 type Outbox struct {
 	Logger *slog.Logger // nil means slog.Default()
@@ -31,6 +32,12 @@ func (o *Outbox) Send(ctx context.Context, m *Message) error {
 	}
 	if len(m.Cc) > 0 {
 		attrs = append(attrs, slog.String("cc", strings.Join(m.Cc, ", ")))
+	}
+	if m.Link != "" {
+		// Without SMTP nothing reaches the recipient: someone running
+		// Intake locally verifies or resets from here (or the dashboard's
+		// outbox). An SMTP Mailer never logs the link.
+		attrs = append(attrs, slog.String("link", m.Link))
 	}
 	logger.LogAttrs(ctx, slog.LevelInfo, "mail: not sent, no SMTP server configured (outbox)", attrs...)
 	return nil

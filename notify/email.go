@@ -40,7 +40,8 @@ const (
 type EmailWorker struct {
 	river.WorkerDefaults[EmailArgs]
 	DB      *pgxpool.Pool
-	Mailer  mail.Mailer // *mail.Outbox when no SMTP is configured
+	Mailer  mail.Mailer      // *mail.Outbox when no SMTP is configured
+	Sealer  *webhooks.Sealer // opens the tokens of account emails (LinkEmails)
 	From    string
 	BaseURL string
 	Logger  *slog.Logger
@@ -155,6 +156,9 @@ func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (*mail.Messag
 		}
 		id := mail.MessageID(host, args.Template, ep.PublicID, args.To, strconv.FormatInt(args.At, 10))
 		return mail.EndpointDisabled(w.From, args.To, ep.URL, form.Name, args.Reason, w.dashboard("forms", form.PublicID, "webhooks"), id), form.AccountID, nil
+	}
+	if args.Template == TemplateVerifyAddress || args.Template == TemplatePasswordReset {
+		return w.composeLink(ctx, args, host)
 	}
 	if args.Template == TemplateQuotaWarning {
 		month, err := time.Parse("2006-01", args.Month)

@@ -45,6 +45,10 @@ type EmailArgs struct {
 	Month     string `json:"month,omitempty" river:"unique"` // 2006-01
 	Percent   int    `json:"percent,omitempty" river:"unique"`
 	Quota     int64  `json:"quota,omitempty" river:"unique"` // the quota warned of: a larger plan is warned again
+	// An account email carries one single-use link: its email_tokens row
+	// and the token, sealed (LinkEmails).
+	TokenID int64  `json:"token_id,omitempty" river:"unique"`
+	Token   string `json:"token,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -58,17 +62,21 @@ func (EmailArgs) InsertOpts() river.InsertOpts {
 // Planner decides a submission's jobs: a delivery per enabled endpoint (for
 // spam only to endpoints that opted in), an email per notification address
 // (the account owner when the form lists none) and the autoresponse. Spam
-// gets no email.
+// gets no email, and neither does a submission to an account whose owner
+// has not verified their address (accounts.User.Verified): until then the
+// account is a stranger's, and Intake mails no one for it.
 type Planner struct{}
 
-const ownerEmailSQL = `SELECT email FROM users WHERE account_id = $1 ORDER BY id LIMIT 1`
+const ownerEmailSQL = `SELECT email, email_verified_at IS NOT NULL FROM users WHERE account_id = $1 ORDER BY id LIMIT 1`
 
 // planSQL reads, in one statement, what a submission's plan needs: the
-// form's enabled webhook endpoints and its account owner's email.
+// form's enabled webhook endpoints and its account owner's email, and
+// whether that address is verified.
 const planSQL = `
 SELECT coalesce(array_agg(e.id ORDER BY e.id) FILTER (WHERE e.id IS NOT NULL), '{}'),
 	coalesce(array_agg(e.include_spam ORDER BY e.id) FILTER (WHERE e.id IS NOT NULL), '{}'),
-	(SELECT u.email FROM users u WHERE u.account_id = f.account_id ORDER BY u.id LIMIT 1)
+	(SELECT u.email FROM users u WHERE u.account_id = f.account_id ORDER BY u.id LIMIT 1),
+	coalesce((SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.account_id = f.account_id ORDER BY u.id LIMIT 1), false)
 FROM forms f LEFT JOIN webhook_endpoints e ON e.form_id = f.id AND e.enabled
 WHERE f.public_id = $1
 GROUP BY f.id`
@@ -78,13 +86,14 @@ GROUP BY f.id`
 func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *submissions.Submission) ([]river.InsertManyParams, error) {
 	var targets []webhooks.Target
 	var owner string
+	var verified bool
 	b.Queue(planSQL, formPublicID).QueryRow(func(row pgx.Row) error {
 		var (
 			ids         []int64
 			includeSpam []bool
 			email       *string
 		)
-		err := row.Scan(&ids, &includeSpam, &email)
+		err := row.Scan(&ids, &includeSpam, &email, &verified)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // no such form: the form's own read says so
 		}
@@ -107,7 +116,7 @@ func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *sub
 			}
 			jobs = append(jobs, river.InsertManyParams{Args: webhooks.DeliveryArgs{SubmissionID: sub.ID, EndpointID: t.EndpointID}})
 		}
-		if sub.Spam {
+		if sub.Spam || !verified {
 			return jobs, nil
 		}
 		recipients := form.Settings.NotifyEmails
@@ -139,9 +148,10 @@ func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *sub
 func EndpointDisabled(ctx context.Context, tx pgx.Tx, e *webhooks.Endpoint, reason string) error {
 	client := river.ClientFromContext[pgx.Tx](ctx)
 	var owner string
-	err := tx.QueryRow(ctx, ownerEmailSQL, e.AccountID).Scan(&owner)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
+	var verified bool
+	err := tx.QueryRow(ctx, ownerEmailSQL, e.AccountID).Scan(&owner, &verified)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !verified) {
+		return nil // no one to tell, or an address not (yet) shown to be theirs
 	}
 	if err != nil {
 		return err

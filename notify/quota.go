@@ -39,7 +39,9 @@ type QuotaWorker struct {
 
 // recordWarningsSQL inserts a warning for every share in $2 (percentages)
 // that an account with a quota has reached in the month $1 and not yet
-// been warned of, returning what it inserted with the owner to tell.
+// been warned of, returning what it inserted with the owner to tell (none
+// while the owner's address is unverified: the warning is recorded, not
+// mailed).
 const recordWarningsSQL = `
 WITH used AS (
 	SELECT u.account_id, sum(u.submissions)::bigint AS used, p.monthly_submissions AS quota
@@ -57,7 +59,7 @@ WITH used AS (
 	RETURNING account_id, quota, percent
 )
 SELECT c.account_id, c.quota, max(c.percent)::int,
-       (SELECT email FROM users WHERE account_id = c.account_id ORDER BY id LIMIT 1)
+       (SELECT email FROM users WHERE account_id = c.account_id AND email_verified_at IS NOT NULL ORDER BY id LIMIT 1)
 FROM crossed c GROUP BY c.account_id, c.quota`
 
 // Work implements river.Worker.

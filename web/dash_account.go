@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -142,7 +141,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
-	d.throttle.succeeded(email)
+	d.throttle.succeeded(email, ip)
 	if err := d.startSession(w, r, u); err != nil {
 		d.error(w, r, err)
 		return
@@ -156,7 +155,7 @@ func (d *Dashboard) tooManyAttempts(w http.ResponseWriter, r *http.Request, wait
 	minutes := int(math.Ceil(wait.Minutes()))
 	d.errorPage(w, r, http.StatusTooManyRequests, errorView{
 		Heading: "Too many attempts",
-		Message: "There were too many failed attempts for this account or from your network, so logging in is paused for a while.",
+		Message: "There were too many failed attempts from your network, so logging in from it is paused for a while.",
 		Hint:    fmt.Sprintf("Try again in %s.", plural(minutes, "minute", "minutes")),
 		BackURL: "/login", BackLabel: "Back to log in",
 	})
@@ -191,9 +190,11 @@ func (d *Dashboard) signup(w http.ResponseWriter, r *http.Request) {
 			d.tooManyAttempts(w, r, wait)
 			return
 		}
+		// The user and its verification email are one transaction: an
+		// account never exists without its link on the way.
 		err := d.hashing(r, func() error {
 			var err error
-			u, err = accounts.SignUp(r.Context(), d.DB, email, password)
+			u, err = d.accountService().SignUp(r.Context(), email, password)
 			return err
 		})
 		switch {
@@ -213,7 +214,8 @@ func (d *Dashboard) signup(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
-	d.redirect(w, r, "/forms", flash{Kind: flashSuccess, Message: "Welcome to Intake. Create your first form to get its endpoint."})
+	d.redirect(w, r, "/forms", flash{Kind: flashSuccess, Message: "Welcome to Intake. We sent a link to " + u.Email +
+		": open it to confirm your address. Meanwhile, create your first form to get its endpoint."})
 }
 
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
@@ -270,7 +272,7 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request) {
 			d.tooManyAttempts(w, r, wait)
 			return
 		}
-		u := &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email}
+		u := &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email, Verified: s.Verified}
 		err := d.hashing(r, func() error { return accounts.ChangePassword(r.Context(), d.DB, u, current, next, "") })
 		switch {
 		case errors.Is(err, accounts.ErrBadCredentials):
@@ -382,122 +384,6 @@ func (d *Dashboard) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.redirect(w, r, "/apikeys", flash{Kind: flashSuccess, Message: "API key " + keyName(k) + " revoked."})
-}
-
-// The log-in throttle
-
-// loginThrottle counts failed log-ins (and sign-ups) in a sliding window,
-// per account email and per client address, in memory. It is per process:
-// behind N replicas an attacker gets up to N times the attempts, still far
-// too few to guess a password.
-type loginThrottle struct {
-	window     time.Duration
-	perAccount int
-	perIP      int
-
-	mu    sync.Mutex
-	fails map[string][]time.Time // by "account:<email>" or "ip:<address>", oldest first
-	swept time.Time
-}
-
-// Throttle defaults: 10 failures an account, 50 an address, in 15 minutes.
-func newLoginThrottle() *loginThrottle {
-	return &loginThrottle{window: 15 * time.Minute, perAccount: 10, perIP: 50, fails: map[string][]time.Time{}}
-}
-
-func accountKey(email string) string { return "account:" + strings.ToLower(strings.TrimSpace(email)) }
-
-// wait returns how long email (may be "") and ip must wait before the
-// next attempt; 0 when they may try now.
-func (t *loginThrottle) wait(email, ip string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	w := t.waitLocked("ip:"+ip, t.perIP, now)
-	if email != "" {
-		w = max(w, t.waitLocked(accountKey(email), t.perAccount, now))
-	}
-	return w
-}
-
-func (t *loginThrottle) waitLocked(key string, limit int, now time.Time) time.Duration {
-	ts := t.recent(key, now)
-	if len(ts) < limit {
-		return 0
-	}
-	return max(ts[len(ts)-limit].Add(t.window).Sub(now), time.Second)
-}
-
-// recent returns key's failures within the window, dropping older ones.
-func (t *loginThrottle) recent(key string, now time.Time) []time.Time {
-	ts := t.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= t.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(t.fails, key)
-	} else {
-		t.fails[key] = ts
-	}
-	return ts
-}
-
-// attempt checks whether email (may be "") and ip may try now and, if so,
-// counts this try as a failure at once (succeeded takes the account's
-// back). It returns how long to wait, 0 when the try may go on.
-func (t *loginThrottle) attempt(email, ip string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	w := t.waitLocked("ip:"+ip, t.perIP, now)
-	if email != "" {
-		w = max(w, t.waitLocked(accountKey(email), t.perAccount, now))
-	}
-	if w > 0 {
-		return w
-	}
-	if now.Sub(t.swept) > t.window {
-		for k := range t.fails {
-			t.recent(k, now)
-		}
-		t.swept = now
-	}
-	t.add("ip:"+ip, t.perIP, now)
-	if email != "" {
-		t.add(accountKey(email), t.perAccount, now)
-	}
-	return 0
-}
-
-// failed records a failure of email (may be "") from ip.
-func (t *loginThrottle) failed(email, ip string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if now.Sub(t.swept) > t.window {
-		for k := range t.fails {
-			t.recent(k, now)
-		}
-		t.swept = now
-	}
-	t.add("ip:"+ip, t.perIP, now)
-	if email != "" {
-		t.add(accountKey(email), t.perAccount, now)
-	}
-}
-
-func (t *loginThrottle) add(key string, limit int, now time.Time) {
-	ts := append(t.recent(key, now), now)
-	if len(ts) > limit {
-		ts = ts[len(ts)-limit:]
-	}
-	t.fails[key] = ts
-}
-
-// succeeded forgets email's failures: its owner just proved the password.
-func (t *loginThrottle) succeeded(email string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, accountKey(email))
 }
 
 // errBusy is answered when every password-hashing slot stays taken.

@@ -59,6 +59,7 @@ type Dashboard struct {
 	secure   bool
 	cop      *http.CrossOriginProtection
 	throttle *loginThrottle
+	resets   *loginThrottle // reset requests per client address
 	// hashSlots bounds concurrent argon2id hashes (64 MiB each).
 	hashSlots chan struct{}
 	// flashKey seals the flash messages of logged-out visitors. Those of a
@@ -103,6 +104,7 @@ func newDashboard(fsys fs.FS, db *pgxpool.Pool, river webhooks.Inserter, val *fo
 		secure:    strings.HasPrefix(baseURL, "https://"),
 		cop:       http.NewCrossOriginProtection(),
 		throttle:  newLoginThrottle(),
+		resets:    newForgotThrottle(),
 		hashSlots: make(chan struct{}, max(2, runtime.NumCPU())),
 		flashKey:  make([]byte, 32),
 	}
@@ -119,7 +121,8 @@ func newDashboard(fsys fs.FS, db *pgxpool.Pool, river webhooks.Inserter, val *fo
 
 // Routes adds the dashboard's routes to r. Every route gets the security
 // headers, the cross-origin protection of state changes and the session;
-// all but the log-in and sign-up pages need a logged-in user.
+// all but the log-in, sign-up, password-reset and verification pages need
+// a logged-in user.
 func (d *Dashboard) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(d.securityHeaders, d.cop.Handler, d.loadSession)
@@ -130,12 +133,19 @@ func (d *Dashboard) Routes(r chi.Router) {
 		r.Get("/login", d.loginPage)
 		r.Post("/login", d.login)
 		r.Post("/logout", d.logout)
+		r.Get("/forgot", d.forgotPage)
+		r.Post("/forgot", d.forgot)
+		r.Get(notify.ResetPath, d.resetPage)
+		r.Post(notify.ResetPath, d.reset)
+		r.Get(notify.VerifyPath, d.verifyPage)
+		r.Post(notify.VerifyPath, d.verify)
 
 		r.Group(func(r chi.Router) {
 			r.Use(d.requireLogin)
 
 			r.Get("/account", d.accountPage)
 			r.Post("/account/password", d.changePassword)
+			r.Post("/account/verify-email", d.resendVerification)
 
 			r.Get("/forms", d.formsPage)
 			r.Get("/forms/new", d.newFormPage)
@@ -286,7 +296,7 @@ func (d *Dashboard) startSession(w http.ResponseWriter, r *http.Request, u *acco
 		return err
 	}
 	st.token = token
-	st.session = &accounts.Session{UserID: u.ID, AccountID: u.AccountID, Email: u.Email, ExpiresAt: time.Now().Add(accounts.SessionLifetime)}
+	st.session = &accounts.Session{UserID: u.ID, AccountID: u.AccountID, Email: u.Email, Verified: u.Verified, ExpiresAt: time.Now().Add(accounts.SessionLifetime)}
 	d.setSessionCookie(w, token, accounts.SessionLifetime)
 	return nil
 }
@@ -466,6 +476,9 @@ var (
 	tmplEmail       = dashTemplate[emailView]{"dash_email.html"}
 	tmplConfirm     = dashTemplate[confirmView]{"dash_confirm.html"}
 	tmplError       = dashTemplate[errorView]{"dash_error.html"}
+	tmplVerify      = dashTemplate[verifyView]{"dash_verify.html"}
+	tmplForgot      = dashTemplate[forgotView]{"dash_forgot.html"}
+	tmplReset       = dashTemplate[resetView]{"dash_reset.html"}
 )
 
 var dashTemplates = []interface {
@@ -474,6 +487,7 @@ var dashTemplates = []interface {
 }{
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplError,
+	tmplVerify, tmplForgot, tmplReset,
 }
 
 // dashPageFiles lists the dashboard's page template files.
@@ -490,8 +504,11 @@ type base struct {
 	Title     string // the page's, before " · Intake"
 	Nav       string // the current section: "forms", "outbox", "apikeys", "account"; "" for none
 	UserEmail string // the logged-in user's; "" when logged out
-	Flash     flash
-	Crumbs    []crumb // the trail above the heading; the last is the page itself
+	// Unverified: the logged-in user has not confirmed their address, and
+	// every page says so (with a button to send the link again).
+	Unverified bool
+	Flash      flash
+	Crumbs     []crumb // the trail above the heading; the last is the page itself
 }
 
 type crumb struct {
@@ -503,7 +520,7 @@ type crumb struct {
 func (d *Dashboard) base(w http.ResponseWriter, r *http.Request, title, nav string, crumbs ...crumb) base {
 	b := base{Title: title, Nav: nav, Flash: d.takeFlash(w, r), Crumbs: crumbs}
 	if s := state(r).session; s != nil {
-		b.UserEmail = s.Email
+		b.UserEmail, b.Unverified = s.Email, !s.Verified
 	}
 	return b
 }

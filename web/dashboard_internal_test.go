@@ -115,16 +115,20 @@ func TestLoginThrottle(t *testing.T) {
 	th := newLoginThrottle()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
-	// Per account: the eleventh try waits until the first failure leaves
-	// the window; other accounts and addresses are not held up.
+	// Per account and address: the eleventh try from that address waits
+	// until the first failure leaves the window; the same account from
+	// another address, and other accounts, are not held up.
 	for i := range 10 {
 		if w := th.wait("Ada@Example.com", "192.0.2.1", now); w != 0 {
 			t.Fatalf("try %d waits %v", i+1, w)
 		}
 		th.failed("ada@example.com", "192.0.2.1", now.Add(time.Duration(i)*time.Minute))
 	}
-	if w := th.wait("ADA@example.com", "198.51.100.7", now.Add(10*time.Minute)); w != 5*time.Minute {
-		t.Errorf("the account waits %v, want 5m", w)
+	if w := th.wait("ADA@example.com", "192.0.2.1", now.Add(10*time.Minute)); w != 5*time.Minute {
+		t.Errorf("the account from the guessing address waits %v, want 5m", w)
+	}
+	if w := th.wait("ada@example.com", "198.51.100.7", now.Add(10*time.Minute)); w != 0 {
+		t.Errorf("the account from another address waits %v: a stranger locked the owner out", w)
 	}
 	if w := th.wait("grace@example.com", "192.0.2.1", now.Add(10*time.Minute)); w != 0 {
 		t.Errorf("another account waits %v", w)
@@ -132,7 +136,15 @@ func TestLoginThrottle(t *testing.T) {
 	if w := th.wait("ada@example.com", "192.0.2.1", now.Add(15*time.Minute)); w != 0 {
 		t.Errorf("after the window the account waits %v", w)
 	}
-	th.succeeded("ada@example.com")
+	// A success forgets that pair only.
+	th.failed("ada@example.com", "198.51.100.7", now.Add(15*time.Minute))
+	th.succeeded("ada@example.com", "192.0.2.1")
+	if _, ok := th.fails[pairKey("ada@example.com", "192.0.2.1")]; ok {
+		t.Error("a success kept the pair's failures")
+	}
+	if len(th.fails[pairKey("ada@example.com", "198.51.100.7")]) != 1 {
+		t.Error("a success from one address forgot the failures from another")
+	}
 
 	// Per address: 50 failures over many accounts hold up the address only.
 	for i := range 50 {
@@ -148,6 +160,24 @@ func TestLoginThrottle(t *testing.T) {
 	th.failed("", "203.0.113.11", now.Add(time.Hour))
 	if len(th.fails) != 1 {
 		t.Errorf("%d throttle entries after the sweep, want 1", len(th.fails))
+	}
+}
+
+// The reset requests of one address: 10 an hour, whatever email each names.
+func TestForgotThrottle(t *testing.T) {
+	t.Parallel()
+	th := newForgotThrottle()
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		if w := th.attempt("", "192.0.2.1", now.Add(time.Duration(i)*time.Minute)); w != 0 {
+			t.Fatalf("request %d waits %v", i+1, w)
+		}
+	}
+	if w := th.attempt("", "192.0.2.1", now.Add(10*time.Minute)); w != 50*time.Minute {
+		t.Errorf("the eleventh request waits %v, want 50m", w)
+	}
+	if w := th.attempt("", "192.0.2.2", now.Add(10*time.Minute)); w != 0 {
+		t.Errorf("another address waits %v", w)
 	}
 }
 
@@ -184,7 +214,8 @@ func TestEditorSettings(t *testing.T) {
 }
 
 // Parallel guesses cannot slip in under the limit while the first ones are
-// still being checked: the check and the count are one step.
+// still being checked: the check and the count are one step, for the pair
+// of account and address and for the address alone.
 func TestThrottleAttemptIsAtomic(t *testing.T) {
 	t.Parallel()
 	th := newLoginThrottle()
@@ -199,12 +230,29 @@ func TestThrottleAttemptIsAtomic(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := allowed.Load(); n != int32(th.perAccount) {
-		t.Fatalf("%d of 60 parallel attempts allowed, want %d", n, th.perAccount)
+	if n := allowed.Load(); n != int32(th.perPair) {
+		t.Fatalf("%d of 60 parallel attempts allowed, want %d", n, th.perPair)
 	}
-	th.succeeded("victim@example.com")
 	if th.attempt("victim@example.com", "198.51.100.2", now) != 0 {
-		t.Error("after a success the account may try again")
+		t.Error("the same account from another address was held up")
+	}
+	th.succeeded("victim@example.com", "198.51.100.1")
+	if th.attempt("victim@example.com", "198.51.100.1", now) != 0 {
+		t.Error("after a success the account may try again from that address")
+	}
+
+	// Over many accounts, one address gets exactly perIP attempts.
+	allowed.Store(0)
+	for i := range 120 {
+		wg.Go(func() {
+			if th.attempt(fmt.Sprintf("user%d@example.com", i), "203.0.113.5", now) == 0 {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != int32(th.perIP) {
+		t.Fatalf("%d of 120 parallel attempts from one address allowed, want %d", n, th.perIP)
 	}
 }
 

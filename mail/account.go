@@ -1,0 +1,64 @@
+package mail
+
+import (
+	"html/template"
+	"strings"
+	"time"
+)
+
+// VerifyAddress returns the email that asks a new user to confirm their
+// address: To to, the link (single use, valid until expires) in both
+// bodies, Auto-Submitted: auto-generated, Message-ID messageID, and Link
+// set to link.
+func VerifyAddress(from, to, link string, expires time.Time, messageID string) *Message {
+	v := linkView{
+		Title:  "Confirm your email address",
+		Intro:  "Someone — hopefully you — signed up for Intake with this address. Open this link to confirm it; until then Intake sends no notifications for your forms:",
+		Button: "Confirm my address",
+		Link:   oneLine(link),
+		Note:   "The link works once, until " + expires.UTC().Format("2 Jan 2006, 15:04 UTC") + ". If you did not sign up, ignore this email: nothing more will be sent.",
+	}
+	return linkMessage(from, to, "Confirm your email address for Intake", v, messageID)
+}
+
+// PasswordReset returns the email that lets a user set a new password: To
+// to, the link (single use, valid until expires) in both bodies,
+// Auto-Submitted: auto-generated, Message-ID messageID, and Link set to
+// link.
+func PasswordReset(from, to, link string, expires time.Time, messageID string) *Message {
+	v := linkView{
+		Title:  "Reset your Intake password",
+		Intro:  "Someone — hopefully you — asked to reset the password of the Intake account with this address. Open this link to choose a new one:",
+		Button: "Choose a new password",
+		Link:   oneLine(link),
+		Note:   "The link works once, until " + expires.UTC().Format("2 Jan 2006, 15:04 UTC") + ". Setting a new password logs out every session of the account. If you did not ask, ignore this email: your password stays as it is.",
+	}
+	return linkMessage(from, to, "Reset your Intake password", v, messageID)
+}
+
+// linkView is an email whose point is one link.
+type linkView struct {
+	Title, Intro, Button, Link, Note string
+}
+
+func linkMessage(from, to, subject string, v linkView, messageID string) *Message {
+	var b strings.Builder
+	b.WriteString(v.Title + "\n\n" + v.Intro + "\n\n    " + v.Link + "\n\n" + v.Note + "\n")
+	return &Message{
+		From:      from,
+		To:        []string{strings.TrimSpace(to)},
+		Subject:   subjectLine(subject),
+		Text:      b.String(),
+		HTML:      render(linkHTML, v),
+		MessageID: messageID,
+		Headers:   map[string]string{"Auto-Submitted": "auto-generated"},
+		Link:      v.Link,
+	}
+}
+
+var linkHTML = template.Must(template.New("link").Parse(htmlHead + `<h1 style="font-size:18px;margin:0 0 16px;">{{.Title}}</h1>
+<p style="margin:0 0 16px;">{{.Intro}}</p>
+<p style="margin:0;"><a href="{{.Link}}" style="` + linkStyle + `">{{.Button}}</a></p>
+<p style="margin:8px 0 16px;font-size:12px;color:#59636e;word-break:break-all;">{{.Link}}</p>
+<p style="margin:0;font-size:12px;color:#59636e;">{{.Note}}</p>
+` + htmlFoot))
