@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 )
 
 func TestOutboxLogs(t *testing.T) {
@@ -32,6 +33,26 @@ func TestOutboxLogs(t *testing.T) {
 		if got, _ := entry[key].(string); got != want {
 			t.Errorf("log %s = %q, want %q (entry %v)", key, got, want, entry)
 		}
+	}
+	if _, ok := entry["link"]; ok {
+		t.Errorf("a notification's log names a link: %v", entry)
+	}
+}
+
+// Without SMTP the log is the one mailbox a person who cannot log in can
+// read on a local instance: the outbox logs an account email's link.
+func TestOutboxLogsAccountLink(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	o := &Outbox{Logger: slog.New(slog.NewJSONHandler(&buf, nil))}
+	link := "http://intake.test/reset?token=abc"
+	m := PasswordReset("Intake <no-reply@intake.test>", "ada@example.com", link, time.Now().Add(time.Hour), "<1@intake.test>")
+	if err := o.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	var entry map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &entry); err != nil || entry["link"] != link {
+		t.Errorf("log %s (%v), want the link %s", buf.String(), err, link)
 	}
 }
 

@@ -85,8 +85,18 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"GET /forms/new":         {want: http.StatusOK},
 		"POST /forms/new":        {want: http.StatusSeeOther, form: editor},
 		"GET /outbox":            {want: http.StatusOK},
-		"GET /apikeys":           {want: http.StatusOK},
-		"POST /apikeys":          {want: http.StatusSeeOther, form: url.Values{"name": {"intruder key"}}},
+		// The emailed links' pages are public: B gets what anyone gets.
+		// B's own address is verified (testfactory), and a reset request
+		// for it mails B alone.
+		"POST /account/verify-email": {want: http.StatusSeeOther},
+		"GET /forgot":                {want: http.StatusOK},
+		"POST /forgot":               {want: http.StatusOK, form: url.Values{"email": {intruder.User.Email}}},
+		"GET /reset":                 {want: http.StatusGone},
+		"POST /reset":                {want: http.StatusGone, form: url.Values{"token": {"not-a-token"}, "new": {"a new password"}, "confirm": {"a new password"}}},
+		"GET /verify":                {want: http.StatusGone},
+		"POST /verify":               {want: http.StatusGone, form: url.Values{"token": {"not-a-token"}}},
+		"GET /apikeys":               {want: http.StatusOK},
+		"POST /apikeys":              {want: http.StatusSeeOther, form: url.Values{"name": {"intruder key"}}},
 
 		// A's objects: not found, whatever is asked.
 		"GET /forms/{form_id}":                                {want: http.StatusNotFound},
@@ -229,8 +239,12 @@ var snapshotSQL = map[string]string{
 	"delivery_attempts": `SELECT t::text FROM delivery_attempts t JOIN deliveries d ON d.id = t.delivery_id
 		JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN forms f ON f.id = e.form_id WHERE f.account_id = $1`,
 	"outbound_emails": `SELECT t::text FROM outbound_emails t WHERE account_id = $1`,
-	// Jobs carry no account; the test's other account enqueues none.
-	"river_job": `SELECT jsonb_build_object('kind', kind, 'args', args, 'state', state)::text FROM river_job WHERE $1::bigint IS NOT NULL`,
+	// Jobs carry no account, but for the emails of an account's own links
+	// (a sign-up's verification, a reset): those of other accounts are
+	// theirs; the test's other account enqueues no other job.
+	"river_job": `SELECT jsonb_build_object('kind', kind, 'args', args, 'state', state)::text FROM river_job
+		WHERE coalesce((args->>'account_id')::bigint, $1) = $1 OR args->>'token_id' IS NULL`,
+	"email_tokens": `SELECT t::text FROM email_tokens t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
 }
 
 // snapshot returns the account's rows of each table, for a before and

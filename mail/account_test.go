@@ -1,0 +1,32 @@
+package mail
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// The account emails carry their one link in both bodies (the HTML's
+// escaped), say until when it works, and are marked auto-generated.
+func TestAccountEmails(t *testing.T) {
+	t.Parallel()
+	expires := time.Date(2026, 12, 2, 10, 30, 0, 0, time.UTC)
+	for name, m := range map[string]*Message{
+		"verify": VerifyAddress("Intake <no-reply@intake.test>", " ada@example.com", "http://intake.test/verify?token=a-b_c", expires, "<1@intake.test>"),
+		"reset":  PasswordReset("Intake <no-reply@intake.test>", " ada@example.com", "http://intake.test/reset?token=a-b_c", expires, "<1@intake.test>"),
+	} {
+		link := "http://intake.test/" + name + "?token=a-b_c"
+		if m.To[0] != "ada@example.com" || m.Link != link || m.Headers["Auto-Submitted"] != "auto-generated" || m.MessageID != "<1@intake.test>" {
+			t.Errorf("%s: %+v", name, m)
+		}
+		if !strings.Contains(m.Text, "\n    "+link+"\n") || !strings.Contains(m.Text, "2 Dec 2026, 10:30 UTC") {
+			t.Errorf("%s text:\n%s", name, m.Text)
+		}
+		if !strings.Contains(m.HTML, `href="`+link+`"`) {
+			t.Errorf("%s HTML lacks the link:\n%s", name, m.HTML)
+		}
+		if _, err := build(m); err != nil {
+			t.Errorf("%s does not build: %v", name, err)
+		}
+	}
+}

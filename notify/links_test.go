@@ -1,0 +1,164 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"net/mail"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/testfactory"
+	intakemail "github.com/intakehq/intake/mail"
+	"github.com/intakehq/intake/notify"
+)
+
+// accountsFor is the account service as the dashboard wires it: its links
+// go out through this bundle's River client, sealed with its sealer.
+func (b *bundle) accountsFor() *accounts.Service {
+	return &accounts.Service{DB: b.db, Links: notify.LinkEmails{River: b.client, Sealer: b.deps.Sealer}}
+}
+
+var linkRE = regexp.MustCompile(`http://intake\.test/(verify|reset)\?token=([A-Za-z0-9_-]+)`)
+
+// textOf returns the text/plain part of a raw message, decoded.
+func textOf(t *testing.T, raw []byte) string {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(m.Body)
+	// Quoted-printable soft breaks and =3D, enough to read the link back.
+	return strings.NewReplacer("=\r\n", "", "=3D", "=").Replace(string(body))
+}
+
+// Through real SMTP: sign-up's verification email carries a link on
+// INTAKE_BASE_URL whose token is the one stored (as its SHA-256); the job
+// holds the token only sealed; the outbox row records the email; and the
+// link verifies the owner, after which submissions notify again.
+func TestVerificationEmailOverSMTP(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServer(t)
+	m, err := intakemail.NewSMTP("smtp://" + srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, m)
+	ctx := context.Background()
+	svc := b.accountsFor()
+	u, err := svc.SignUp(ctx, "new-owner@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.settle(t)
+
+	msgs, rcpts := srv.received()
+	if len(msgs) != 1 || len(rcpts) != 1 || rcpts[0] != "new-owner@example.com" {
+		t.Fatalf("the SMTP server got %d messages to %v, want the verification to new-owner@example.com", len(msgs), rcpts)
+	}
+	text := textOf(t, msgs[0])
+	link := linkRE.FindStringSubmatch(text)
+	if link == nil || link[1] != "verify" {
+		t.Fatalf("no verification link on the base URL in:\n%s", text)
+	}
+	token := link[2]
+	sum := sha256.Sum256([]byte(token))
+	if n := b.count(t, `SELECT count(*) FROM email_tokens WHERE token_hash = $1 AND purpose = 'verify' AND user_id = $2`, sum[:], u.ID); n != 1 {
+		t.Error("the link's token is not the stored one")
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND args->>'token' LIKE 'sealed:v1:%' AND position($1 in args::text) = 0`, token); n != 1 {
+		t.Error("the job does not hold the token sealed")
+	}
+	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE account_id = $1 AND kind = $2 AND state = 'sent' AND recipient = $3`,
+		u.AccountID, notify.TemplateVerifyAddress, u.Email); n != 1 {
+		t.Error("the verification email is not in the account's outbox as sent")
+	}
+
+	// Unverified: a submission is kept, its webhook planned, no email.
+	b.form = testfactory.NewForm(ctx, t, b.db, u.AccountID, &testfactory.FormOpts{Settings: forms.Settings{
+		NotifyEmails: []string{"team@example.com"},
+		Autoresponse: forms.Autoresponse{Enabled: true, Body: "Thanks"},
+	}})
+	rc := newReceiver(t)
+	b.endpoint(t, rc.URL, false)
+	b.submit(t, "before", map[string]any{"email": "visitor@example.com", "message": "hi"})
+	b.settle(t)
+	if n := b.count(t, `SELECT count(*) FROM submissions s JOIN forms f ON f.id = s.form_id WHERE f.account_id = $1`, u.AccountID); n != 1 {
+		t.Fatalf("%d submissions stored, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND args->>'submission_id' IS NOT NULL`); n != 0 {
+		t.Errorf("%d emails planned for an unverified owner's submission, want none", n)
+	}
+	if got := rc.received(); len(got) != 1 {
+		t.Errorf("the owner's webhook got %d deliveries, want 1 (webhooks still fire)", len(got))
+	}
+
+	if _, err := svc.VerifyEmail(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	b.submit(t, "after", map[string]any{"email": "visitor@example.com", "message": "hi again"})
+	b.settle(t)
+	_, rcpts = srv.received()
+	if got := strings.Join(rcpts, " "); got != "new-owner@example.com team@example.com visitor@example.com" &&
+		got != "new-owner@example.com visitor@example.com team@example.com" {
+		t.Errorf("recipients after verifying: %s, want the verification, then the notification and the autoresponse", got)
+	}
+}
+
+// The reset email: a one-hour link to /reset on the base URL. A link used
+// or expired before the worker got to it is not sent at all.
+func TestResetEmailAndDeadLinks(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServer(t)
+	m, err := intakemail.NewSMTP("smtp://" + srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, m)
+	ctx := context.Background()
+	svc := b.accountsFor()
+	if err := svc.RequestReset(ctx, "nobody@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RequestReset(ctx, strings.ToUpper(b.account.User.Email)); err != nil {
+		t.Fatal(err)
+	}
+	b.settle(t)
+	msgs, rcpts := srv.received()
+	if len(msgs) != 1 || rcpts[0] != b.account.User.Email {
+		t.Fatalf("the SMTP server got %d messages to %v, want one reset to the owner", len(msgs), rcpts)
+	}
+	text := textOf(t, msgs[0])
+	link := linkRE.FindStringSubmatch(text)
+	if link == nil || link[1] != "reset" {
+		t.Fatalf("no reset link in:\n%s", text)
+	}
+	if !strings.Contains(string(msgs[0]), "Auto-Submitted: auto-generated") {
+		t.Error("the reset email lacks Auto-Submitted")
+	}
+	if _, err := svc.ResetPassword(ctx, link[2], "a new password", nil); err != nil {
+		t.Fatalf("the emailed link: %v", err)
+	}
+
+	// A link expired before its job ran: the job is cancelled, nothing sent.
+	b.client.StopAndCancel(ctx)
+	if err := svc.RequestReset(ctx, b.account.User.Email); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.Exec(ctx, `UPDATE email_tokens SET expires_at = now() - interval '1 second' WHERE used_at IS NULL`); err != nil {
+		t.Fatal(err)
+	}
+	b.start(t)
+	b.settle(t)
+	if msgs, _ := srv.received(); len(msgs) != 1 {
+		t.Errorf("%d messages sent, want the expired link's not sent", len(msgs))
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND state = 'cancelled'`); n != 1 {
+		t.Errorf("%d cancelled email jobs, want the expired link's", n)
+	}
+}
