@@ -19,10 +19,10 @@ var ErrEmailNotFound = errors.New("email not found")
 // configured), is still sending, or failed to send for good.
 type OutboundEmail struct {
 	ID           int64
-	SubmissionID *uuid.UUID // nil for emails about no submission (a disabled endpoint)
+	SubmissionID *uuid.UUID // nil for emails about no submission (a disabled endpoint, an account's link)
 	FormPublicID string     // "" when the submission is gone or there is none
 	FormName     string
-	Kind         string // TemplateNotification, TemplateAutoresponse, TemplateEndpointDisabled
+	Kind         string // TemplateNotification, TemplateAutoresponse, TemplateEndpointDisabled, TemplateVerifyAddress, …
 	MessageID    string
 	Recipient    string
 	Subject      string

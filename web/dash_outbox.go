@@ -48,6 +48,8 @@ var emailKinds = map[string]string{
 	notify.TemplateNotification:     "Notification",
 	notify.TemplateAutoresponse:     "Autoresponse",
 	notify.TemplateEndpointDisabled: "Webhook disabled",
+	notify.TemplateVerifyAddress:    "Address verification",
+	notify.TemplatePasswordReset:    "Password reset",
 }
 
 func toEmailRow(m *notify.OutboundEmail) emailRow {
