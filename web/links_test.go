@@ -274,8 +274,10 @@ func TestForgotPassword(t *testing.T) {
 	wantStatus(t, "the old password", b.browser(t).post(t, "/login", url.Values{"email": {owner}, "password": {testPassword}}), http.StatusUnauthorized)
 	b.browser(t).login(t, owner, "brand new password")
 	for name, do := range map[string]func() answer{
-		"GET":  func() answer { return b.browser(t).get(t, link) },
-		"POST": func() answer { return br.post(t, "/reset", url.Values{"token": {token}, "new": {"third password"}, "confirm": {"third password"}}) },
+		"GET": func() answer { return b.browser(t).get(t, link) },
+		"POST": func() answer {
+			return br.post(t, "/reset", url.Values{"token": {token}, "new": {"third password"}, "confirm": {"third password"}})
+		},
 	} {
 		a := do()
 		wantStatus(t, "a used link's "+name, a, http.StatusGone)
