@@ -8,8 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -141,6 +143,39 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("thank-you page: %v %v", err, thanks)
 	}
 
+	// `users create` made a verified owner: the notifications go out — to
+	// the log, with no SMTP server configured.
+	waitLog(t, &logs, regexp.MustCompile(`"msg":"mail: not sent[^\n]*"to":"owner@example.com"`))
+
+	// A dashboard sign-up is not verified until its link is opened; with
+	// no SMTP server the link is in the log, as `make run` shows it.
+	dash := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	dashPost := func(path string, form url.Values) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", base)
+		resp, err := dash.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := dashPost("/signup", url.Values{"email": {"signup@example.com"}, "password": {"a long password"}}); resp.StatusCode != 303 {
+		t.Fatalf("sign-up = %d", resp.StatusCode)
+	}
+	link := waitLog(t, &logs, regexp.MustCompile(`"link":"`+regexp.QuoteMeta(base)+`/verify\?token=([A-Za-z0-9_-]{43})"`))
+	if resp, err := http.Get(base + "/verify?token=" + link[1]); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the link's page: %v %v", resp, err)
+	}
+	if resp := dashPost("/verify", url.Values{"token": {link[1]}}); resp.StatusCode != 303 || resp.Header.Get("Location") != "/login" {
+		t.Fatalf("verify = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp := dashPost("/verify", url.Values{"token": {link[1]}}); resp.StatusCode != 410 {
+		t.Errorf("the link used twice = %d, want 410", resp.StatusCode)
+	}
+
 	status, list := api("GET", "/api/v1/forms/"+form["id"].(string)+"/submissions", "")
 	if data, _ := list["data"].([]any); status != 200 || len(data) != 2 {
 		t.Fatalf("list submissions = %d %v, want 2 submissions", status, list)
@@ -233,6 +268,18 @@ func waitReady(t *testing.T, u string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s never became ready", u)
+}
+
+// waitLog waits up to 20 s for the log to match re and returns the match.
+func waitLog(t *testing.T, logs *lockedBuffer, re *regexp.Regexp) []string {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			return m
+		}
+	}
+	t.Fatalf("the log never matched %s", re)
+	return nil
 }
 
 func grep(s, sub string) string {
