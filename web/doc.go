@@ -1,9 +1,11 @@
 // Package web renders Intake's public HTML pages — the hosted form, the
 // thank-you page, the 422 page that lists a submission's field errors and the
 // generic error page — and serves the static assets they use, intake.js among
-// them. Its Dashboard is the owners' side: accounts and sessions, forms and
-// their contract editor, submissions, webhooks and their delivery log, the
-// email outbox and API keys (dashboard.go and dash_*.go, templates dash_*).
+// them. Its Dashboard is the owners' side: accounts and sessions (with the
+// pages the emailed verification and reset links open, dash_links.go, and the
+// log-in throttle, throttle.go), forms and their contract editor,
+// submissions, webhooks and their delivery log, the email outbox and API keys
+// (dashboard.go and dash_*.go, templates dash_*).
 //
 // Templates and assets are embedded and checked at boot: every template must
 // parse, every page must define its blocks, every asset a template names must
