@@ -15,6 +15,7 @@ import (
 	"github.com/intakehq/intake/internal/testfactory"
 	intakemail "github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/webhooks"
 )
 
 // accountsFor is the account service as the dashboard wires it: its links
@@ -160,5 +161,30 @@ func TestResetEmailAndDeadLinks(t *testing.T) {
 	}
 	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND state = 'cancelled'`); n != 1 {
 		t.Errorf("%d cancelled email jobs, want the expired link's", n)
+	}
+}
+
+// An unverified owner is not mailed about their account either: a disabled
+// endpoint is disabled and recorded, and no email goes out.
+func TestUnverifiedOwnerNotToldOfDisabledEndpoint(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ctx := context.Background()
+	if _, err := b.db.Exec(ctx, `UPDATE users SET email_verified_at = NULL WHERE id = $1`, b.account.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	rc := newReceiver(t)
+	rc.answers = []int{410}
+	ep := b.endpoint(t, rc.URL, false)
+	b.submit(t, "k", contact(1))
+	b.settle(t)
+	if len(rc.received()) != 1 {
+		t.Fatalf("the webhook got %d deliveries, want 1", len(rc.received()))
+	}
+	if got, err := webhooks.ByID(ctx, b.db, ep.ID); err != nil || got.Enabled {
+		t.Fatalf("endpoint %+v %v, want disabled", got, err)
+	}
+	if n := b.count(t, `SELECT count(*) FROM outbound_emails`); n != 0 {
+		t.Errorf("%d emails to an unverified owner, want none", n)
 	}
 }
