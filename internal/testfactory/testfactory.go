@@ -30,6 +30,9 @@ type Account struct {
 }
 
 // NewAccount creates a user (and account) with a unique email and an API key.
+// The user is verified, as `intake users create` makes them (accounts.CreateUser),
+// so its forms notify; a test of the unverified state signs up through
+// accounts.Service or the dashboard.
 func NewAccount(ctx context.Context, t testing.TB, db *pgxpool.Pool) *Account {
 	t.Helper()
 	email := fmt.Sprintf("owner%d@example.com", seq.Add(1))
