@@ -43,6 +43,9 @@ type Server struct {
 	River webhooks.Inserter
 	// Sealer encrypts webhook secrets at rest; nil keeps them in clear.
 	Sealer *webhooks.Sealer
+	// WebhookURLs is what an endpoint URL must meet to be saved; its zero
+	// value refuses private literals (INTAKE_WEBHOOK_ALLOW_PRIVATE allows).
+	WebhookURLs webhooks.URLPolicy
 	// TrustedProxies are the load balancers whose X-Forwarded-For is
 	// believed (INTAKE_TRUSTED_PROXIES); empty: none.
 	TrustedProxies []netip.Prefix
