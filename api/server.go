@@ -37,6 +37,9 @@ type Server struct {
 	BaseURL     string
 	Limits      submissions.Limits
 	RateLimit   *RateLimiter // per API key; nil: unlimited
+	// AuthLimit limits unknown and revoked API keys per client address;
+	// nil: unlimited.
+	AuthLimit *AuthLimiter
 	// SubmitLimit limits /f/ per client address and form; nil: unlimited.
 	SubmitLimit *SubmitLimiter
 	// River enqueues webhook redeliveries.

@@ -86,6 +86,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		Limits:         submissions.DefaultLimits,
 		RateLimit:      &api.RateLimiter{PerMinute: cfg.APIRatePerMinute},
 		SubmitLimit:    &api.SubmitLimiter{PerMinute: cfg.SubmitPerMinute},
+		AuthLimit:      &api.AuthLimiter{PerMinute: api.DefaultAuthFailuresPerMinute},
 		TrustedProxies: cfg.TrustedProxies,
 		Sealer:         sealer,
 		WebhookURLs:    webhooks.URLPolicy{AllowPrivate: cfg.WebhookAllowPrivate},
