@@ -30,7 +30,7 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 	// delivery, an API key.
 	sub := b.post(t, b.form.PublicID, `{"email":"secret@example.com","message":"confidential words"}`, "k")
 	url := "https://hooks.example/x"
-	ep, _, err := webhooks.Create(ctx, b.db, b.api.Sealer, b.form, webhooks.Input{URL: &url})
+	ep, _, err := webhooks.Create(ctx, b.db, b.api.Sealer, webhooks.URLPolicy{}, b.form, webhooks.Input{URL: &url})
 	if err != nil {
 		t.Fatal(err)
 	}

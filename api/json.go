@@ -79,20 +79,38 @@ func jsonPath(field string) string {
 type principalKey struct{}
 
 // authenticate requires Authorization: Bearer <API key> and puts the
-// principal in the context.
+// principal in the context. A key that fails counts against the client's
+// address (AuthLimit), and an address over that limit is answered 429
+// before its key is looked up (see AuthLimiter).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The scheme is case-insensitive (RFC 9110 §11.1).
-		scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
+		header := r.Header.Get("Authorization")
+		if header == "" {
 			s.writeError(w, r, accounts.ErrUnauthorized)
 			return
 		}
-		p, err := accounts.Authenticate(r.Context(), s.DB, strings.TrimSpace(key))
+		// The scheme is case-insensitive (RFC 9110 §11.1).
+		scheme, key, ok := strings.Cut(header, " ")
+		key = strings.TrimSpace(key)
+		ip := s.clientIP(r)
+		if allowed, wait, reset := s.AuthLimit.check(ip, key); !allowed {
+			writeProblem(w, r, s.AuthLimit.limitedProblem(w, wait, reset))
+			return
+		}
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			s.AuthLimit.failed(ip)
+			s.writeError(w, r, accounts.ErrUnauthorized)
+			return
+		}
+		p, err := accounts.Authenticate(r.Context(), s.DB, key)
+		if errors.Is(err, accounts.ErrUnauthorized) {
+			s.AuthLimit.failed(ip)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
+		s.AuthLimit.succeeded(key)
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

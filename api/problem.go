@@ -64,6 +64,8 @@ const (
 	TypeMethodNotAllowed = "method-not-allowed"
 	TypeRateLimited      = "rate-limited"
 	TypeWebhookDisabled  = "webhook-disabled"
+	TypeWebhookLimit     = "webhook-limit"
+	TypeWebhookURLTaken  = "webhook-url-taken"
 	TypePlanLimit        = "plan-limit"
 	TypeCaptchaFailed    = "captcha-failed"
 	TypeCaptchaDown      = "captcha-unavailable"
@@ -115,6 +117,12 @@ func problemFor(err error) *Problem {
 	case errors.Is(err, webhooks.ErrDisabled):
 		return problem(http.StatusConflict, TypeWebhookDisabled, "Webhook endpoint disabled",
 			"The endpoint is disabled, so nothing can be delivered to it. Enable it (PATCH {\"enabled\": true}) and redeliver.")
+	case errors.Is(err, webhooks.ErrEndpointLimit):
+		return problem(http.StatusConflict, TypeWebhookLimit, "Too many webhook endpoints",
+			fmt.Sprintf("A form has at most %d webhook endpoints, and this one has that many (or more, from before the limit). Delete one it no longer needs (DELETE /api/v1/webhooks/{id}), then add or enable this one.", webhooks.MaxEndpointsPerForm))
+	case errors.Is(err, webhooks.ErrURLTaken):
+		return problem(http.StatusConflict, TypeWebhookURLTaken, "Webhook URL already added",
+			"This form already has an endpoint with this URL (scheme and host compared without case, the default port and the fragment aside); each submission is sent to a URL once. Change that endpoint instead (GET /api/v1/forms/{id}/webhooks lists them).")
 	case errors.Is(err, forms.ErrArchived):
 		p := problem(http.StatusGone, TypeFormInactive, "Form is no longer active", "This form has been archived by its owner and takes no more submissions.")
 		p.code = "INACTIVE"

@@ -37,12 +37,18 @@ type Server struct {
 	BaseURL     string
 	Limits      submissions.Limits
 	RateLimit   *RateLimiter // per API key; nil: unlimited
+	// AuthLimit limits unknown and revoked API keys per client address;
+	// nil: unlimited.
+	AuthLimit *AuthLimiter
 	// SubmitLimit limits /f/ per client address and form; nil: unlimited.
 	SubmitLimit *SubmitLimiter
 	// River enqueues webhook redeliveries.
 	River webhooks.Inserter
 	// Sealer encrypts webhook secrets at rest; nil keeps them in clear.
 	Sealer *webhooks.Sealer
+	// WebhookURLs is what an endpoint URL must meet to be saved; its zero
+	// value refuses private literals (INTAKE_WEBHOOK_ALLOW_PRIVATE allows).
+	WebhookURLs webhooks.URLPolicy
 	// TrustedProxies are the load balancers whose X-Forwarded-For is
 	// believed (INTAKE_TRUSTED_PROXIES); empty: none.
 	TrustedProxies []netip.Prefix

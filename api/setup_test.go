@@ -68,6 +68,7 @@ func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	// The API's rate limit as served by default, so its headers are
 	// checked against the description on every answer.
 	srv.RateLimit = &api.RateLimiter{PerMinute: api.DefaultRatePerMinute}
+	srv.AuthLimit = &api.AuthLimiter{PerMinute: api.DefaultAuthFailuresPerMinute}
 	ts.Config.Handler = srv.Handler()
 	acct := testfactory.NewAccount(ctx, t, db)
 	return &testBundle{

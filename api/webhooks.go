@@ -85,7 +85,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	e, secret, err := webhooks.Create(r.Context(), s.DB, s.Sealer, form, in)
+	e, secret, err := webhooks.Create(r.Context(), s.DB, s.Sealer, s.WebhookURLs, form, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -137,7 +137,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	e, err := webhooks.Update(r.Context(), s.DB, e, in)
+	e, err := webhooks.Update(r.Context(), s.DB, s.WebhookURLs, e, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -156,7 +156,7 @@ func (b *bundle) start(t *testing.T) {
 // the receiver holds it.
 func (b *bundle) endpoint(t *testing.T, url string, includeSpam bool) *webhooks.Endpoint {
 	t.Helper()
-	e, secret, err := webhooks.Create(context.Background(), b.db, b.deps.Sealer, b.form, webhooks.Input{URL: &url, IncludeSpam: &includeSpam})
+	e, secret, err := webhooks.Create(context.Background(), b.db, b.deps.Sealer, webhooks.URLPolicy{AllowPrivate: true}, b.form, webhooks.Input{URL: &url, IncludeSpam: &includeSpam})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ type webhooksView struct {
 	URL         string // the new endpoint's URL, as typed
 	IncludeSpam bool
 	Error       string // about URL
+	Max         int    // how many endpoints a form may have
 }
 
 type endpointRow struct {
@@ -109,7 +110,7 @@ func (d *Dashboard) renderWebhooks(w http.ResponseWriter, r *http.Request, statu
 		d.error(w, r, err)
 		return
 	}
-	v.FormID, v.FormName = f.PublicID, f.Name
+	v.FormID, v.FormName, v.Max = f.PublicID, f.Name, webhooks.MaxEndpointsPerForm
 	for _, e := range list {
 		row := endpointRow{ID: e.PublicID, URL: e.URL, Enabled: e.Enabled, IncludeSpam: e.IncludeSpam,
 			DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt}
@@ -133,9 +134,9 @@ func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	u := strings.TrimSpace(r.PostFormValue("url"))
 	spam := r.PostFormValue("include_spam") != ""
-	e, secret, err := webhooks.Create(r.Context(), d.DB, d.Sealer, f, webhooks.Input{URL: &u, IncludeSpam: &spam})
-	if msg, ok := urlProblem(err); ok {
-		d.renderWebhooks(w, r, http.StatusUnprocessableEntity, f, webhooksView{URL: u, IncludeSpam: spam, Error: msg})
+	e, secret, err := webhooks.Create(r.Context(), d.DB, d.Sealer, d.WebhookURLs, f, webhooks.Input{URL: &u, IncludeSpam: &spam})
+	if status, msg, ok := urlProblem(err); ok {
+		d.renderWebhooks(w, r, status, f, webhooksView{URL: u, IncludeSpam: spam, Error: msg})
 		return
 	}
 	if err != nil {
@@ -147,13 +148,23 @@ func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request) {
 		Secret:  secret, SecretLabel: "Signing secret"})
 }
 
-// urlProblem returns the message of a refused endpoint URL.
-func urlProblem(err error) (string, bool) {
+// urlProblem returns the status and the message of an endpoint refused
+// for its URL, or for the form's limit, shown beside the URL field.
+func urlProblem(err error) (int, string, bool) {
 	var verr *forms.ValidationError
-	if !errors.As(err, &verr) || len(verr.Errors) == 0 {
-		return "", false
+	switch {
+	case errors.Is(err, webhooks.ErrURLTaken):
+		return http.StatusConflict, "This form already sends to this URL (capitals in the scheme and host, a default port or a #fragment make no difference). Change that endpoint instead.", true
+	case errors.Is(err, webhooks.ErrEndpointLimit):
+		return http.StatusConflict, "A form can have at most " + strconv.Itoa(webhooks.MaxEndpointsPerForm) +
+			" webhook endpoints, and this one has that many or more. Delete one it no longer needs first.", true
+	case !errors.As(err, &verr) || len(verr.Errors) == 0:
+		return 0, "", false
+	case verr.Errors[0].Rule == webhooks.RulePublicAddress:
+		// "url points to 127.0.0.1, loopback …" → "This URL points to …"
+		return http.StatusUnprocessableEntity, "This URL" + strings.TrimPrefix(verr.Errors[0].Message, "url") + ".", true
 	}
-	return "Enter an absolute http or https URL without a user name or password, such as https://example.com/hooks/intake.", true
+	return http.StatusUnprocessableEntity, "Enter an absolute http or https URL without a user name or password, such as https://example.com/hooks/intake.", true
 }
 
 // endpointFor returns the account's endpoint named by the URL and its form.
@@ -239,9 +250,9 @@ func (d *Dashboard) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	u := strings.TrimSpace(r.PostFormValue("url"))
 	enabled, spam := r.PostFormValue("enabled") != "", r.PostFormValue("include_spam") != ""
-	_, err = webhooks.Update(r.Context(), d.DB, e, webhooks.Input{URL: &u, Enabled: &enabled, IncludeSpam: &spam})
-	if msg, ok := urlProblem(err); ok {
-		d.renderWebhook(w, r, http.StatusUnprocessableEntity, e, f, webhookView{URL: u, Error: msg})
+	_, err = webhooks.Update(r.Context(), d.DB, d.WebhookURLs, e, webhooks.Input{URL: &u, Enabled: &enabled, IncludeSpam: &spam})
+	if status, msg, ok := urlProblem(err); ok {
+		d.renderWebhook(w, r, status, e, f, webhookView{URL: u, Error: msg})
 		return
 	}
 	if err != nil {
@@ -255,7 +266,11 @@ func (d *Dashboard) setWebhookEnabled(enabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		e, _, err := d.endpointFor(r)
 		if err == nil {
-			_, err = webhooks.Update(r.Context(), d.DB, e, webhooks.Input{Enabled: &enabled})
+			_, err = webhooks.Update(r.Context(), d.DB, d.WebhookURLs, e, webhooks.Input{Enabled: &enabled})
+		}
+		if _, msg, ok := urlProblem(err); ok {
+			d.redirect(w, r, "/webhooks/"+e.PublicID, flash{Kind: flashError, Message: "Not enabled. " + msg})
+			return
 		}
 		if err != nil {
 			d.error(w, r, err)

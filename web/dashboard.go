@@ -54,6 +54,8 @@ type Dashboard struct {
 	// Sealer opens webhook secrets to reveal them and seals new ones; nil
 	// keeps them in clear (tests).
 	Sealer *webhooks.Sealer
+	// WebhookURLs is what an endpoint URL must meet to be saved (the API's).
+	WebhookURLs webhooks.URLPolicy
 
 	pages    *Pages
 	secure   bool

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -18,67 +19,41 @@ var ErrBlockedAddress = errors.New("webhook address is not public")
 // byte; it stays below the job's timeout so the worker records the failure.
 const Timeout = 15 * time.Second
 
-// blocked are the ranges a webhook may not reach: besides what netip
-// classifies (loopback, private, link-local, multicast, unspecified), the
-// shared CGNAT space, "this network", benchmarking, reserved and broadcast
-// ranges, and IPv6 translation prefixes that could smuggle an IPv4 address.
-// Cloud metadata (169.254.169.254, fd00:ec2::254) is link-local or private.
-var blocked = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("192.0.2.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("::/96"),     // IPv4-compatible (::127.0.0.1)
-	netip.MustParsePrefix("100::/64"),  // discard
-	netip.MustParsePrefix("2001::/32"), // Teredo
-	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated, still routed by some)
-	netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
-	netip.MustParsePrefix("2001:db8::/32"),
-	netip.MustParsePrefix("2002::/16"),
-}
-
-// PublicAddress reports whether a webhook may connect to ip.
-func PublicAddress(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
-		return false
-	}
-	for _, p := range blocked {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
 // NewHTTPClient returns the client deliveries are sent with: the address is
-// checked when it is dialled — after DNS, so a name that resolves (or is
-// rebound) to a private address is refused too — unless allowPrivate;
-// redirects are not followed; no proxy from the environment (it would dial
-// for us, past the check); every attempt ends within Timeout.
+// checked (Classify) when it is dialled — after DNS, so a name that
+// resolves (or is rebound) to a private address is refused too — unless
+// allowPrivate; names are resolved by Go's own resolver, never the
+// system's (getaddrinfo reads 127.1 or 2130706433 as 127.0.0.1), and a
+// numeric host that is not a canonical address is refused before any
+// lookup; redirects are not followed; no proxy from the environment (it
+// would dial for us, past the check); every attempt ends within Timeout.
 func NewHTTPClient(allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Resolver: &net.Resolver{PreferGo: true}}
 	if !allowPrivate {
 		dialer.Control = func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil {
 				return fmt.Errorf("%w: %s", ErrBlockedAddress, address)
 			}
-			if !PublicAddress(ap.Addr()) {
-				return fmt.Errorf("%w: %s", ErrBlockedAddress, ap.Addr())
+			if ok, why := Classify(ap.Addr()); !ok {
+				return fmt.Errorf("%w: %s is %s", ErrBlockedAddress, ap.Addr(), why)
 			}
 			return nil
 		}
 	}
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := netip.ParseAddr(host); err != nil && endsInNumber(host) {
+			return nil, fmt.Errorf("%w: %s is a number, not a name or a canonical IPv4 address", ErrBlockedAddress, host)
+		}
+		return dialer.DialContext(ctx, network, address)
+	}
 	transport := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
+		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   4,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
@@ -22,6 +23,25 @@ var ErrNotFound = errors.New("webhook not found")
 
 // ErrDisabled is returned when a delivery is asked of a disabled endpoint.
 var ErrDisabled = errors.New("webhook endpoint is disabled")
+
+// ErrEndpointLimit is returned when an endpoint would be added to a form
+// that has MaxEndpointsPerForm, or enabled on a form that has more (from
+// before the limit).
+var ErrEndpointLimit = errors.New("the form has as many webhook endpoints as it may")
+
+// ErrURLTaken is returned when a form already has an endpoint with the URL
+// an endpoint is created or changed to (compared as the migration's
+// webhook_url_key does: scheme and host case, default port, empty path and
+// fragment aside).
+var ErrURLTaken = errors.New("the form already has a webhook endpoint with this URL")
+
+// MaxEndpointsPerForm bounds a form's endpoints: each submission is sent
+// to every one, so this is how many outbound POSTs one anonymous request
+// can cause.
+const MaxEndpointsPerForm = 10
+
+// urlKeyIndex is the unique index on (form_id, webhook_url_key(url)).
+const urlKeyIndex = "webhook_endpoints_form_url_key"
 
 // RotationGrace is how long a rotated-out secret still signs deliveries,
 // so receivers can switch secrets without dropping one.
@@ -95,16 +115,36 @@ type Input struct {
 	IncludeSpam *bool   `json:"include_spam"`
 }
 
-// checkURL accepts absolute http and https URLs only. Where the URL points
-// is checked when it is dialled (see NewHTTPClient), because DNS can change.
-func checkURL(raw string) error {
+// URLPolicy is what an endpoint URL must meet to be saved besides being an
+// http(s) URL. The zero value is production's: a literal address Classify
+// refuses, localhost, and numeric hosts that are not canonical addresses
+// are refused (see hostProblem).
+type URLPolicy struct {
+	// AllowPrivate saves private and loopback literals and localhost
+	// (INTAKE_WEBHOOK_ALLOW_PRIVATE, for development and tests), as
+	// NewHTTPClient(true) delivers to them.
+	AllowPrivate bool
+}
+
+// checkURL accepts absolute http and https URLs whose host p allows. Where
+// a name points is checked when it is dialled (see NewHTTPClient), because
+// DNS can change.
+func checkURL(raw string, p URLPolicy) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || len(raw) > 2000 {
 		return &forms.ValidationError{Errors: []forms.FieldError{{Field: "url", Code: forms.CodeInvalid, Rule: "url",
 			Message: "url must be an absolute http or https URL without credentials, such as https://example.com/hooks/intake", Pointer: "#/url"}}}
 	}
+	if msg := hostProblem(u.Hostname(), p.AllowPrivate); msg != "" {
+		return &forms.ValidationError{Errors: []forms.FieldError{{Field: "url", Code: forms.CodeInvalid, Rule: RulePublicAddress,
+			Message: msg, Pointer: "#/url"}}}
+	}
 	return nil
 }
+
+// RulePublicAddress is the rule of the validation error for an endpoint
+// URL whose host is refused when it is saved.
+const RulePublicAddress = "public_address"
 
 const endpointColumns = `e.id, e.public_id, e.form_id, f.public_id, f.account_id, e.url, e.enabled, e.include_spam,
 	e.secret, coalesce(e.previous_secret, ''), e.previous_secret_expires_at, coalesce(e.disabled_reason, ''),
@@ -122,12 +162,20 @@ func scanEndpoint(row pgx.Row) (*Endpoint, error) {
 
 // Create adds an endpoint to form with a new secret, stored sealed with s;
 // it returns the endpoint and the secret in clear (shown once). It returns
-// a *forms.ValidationError for a URL that is not http(s).
-func Create(ctx context.Context, db database.Executor, s *Sealer, form *forms.Form, in Input) (*Endpoint, string, error) {
+// a *forms.ValidationError for a URL that is not http(s) or whose host p
+// refuses, ErrEndpointLimit when the form has MaxEndpointsPerForm
+// endpoints, ErrURLTaken when one of them has the URL, and
+// forms.ErrNotFound when the form is gone.
+//
+// The form's row is locked (FOR NO KEY UPDATE, which submissions' inserts
+// do not wait for) before its endpoints are counted, so concurrent creates
+// on one form count one after another and the limit holds; the unique
+// index on the URL key holds the other rule.
+func Create(ctx context.Context, db *pgxpool.Pool, s *Sealer, p URLPolicy, form *forms.Form, in Input) (*Endpoint, string, error) {
 	if in.URL == nil {
 		return nil, "", &forms.ValidationError{Errors: []forms.FieldError{{Field: "url", Code: forms.CodeInvalid, Rule: "required", Message: "url is required", Pointer: "#/url"}}}
 	}
-	if err := checkURL(*in.URL); err != nil {
+	if err := checkURL(*in.URL, p); err != nil {
 		return nil, "", err
 	}
 	enabled, spam := true, false
@@ -137,18 +185,40 @@ func Create(ctx context.Context, db database.Executor, s *Sealer, form *forms.Fo
 	if in.IncludeSpam != nil {
 		spam = *in.IncludeSpam
 	}
-	const q = `
+	const (
+		lockForm = `SELECT id FROM forms WHERE id = $1 FOR NO KEY UPDATE`
+		insert   = `
 INSERT INTO webhook_endpoints (public_id, form_id, url, enabled, include_spam, secret)
-VALUES ($1, $2, $3, $4, $5, $6)
+SELECT $1, $2, $3, $4, $5, $6
+WHERE (SELECT count(*) FROM webhook_endpoints WHERE form_id = $2) < $7
 RETURNING id`
+	)
 	secret := NewSecret()
 	e := &Endpoint{PublicID: newPublicID("wh_"), FormID: form.ID, FormPublicID: form.PublicID, AccountID: form.AccountID,
 		URL: *in.URL, Enabled: enabled, IncludeSpam: spam}
 	e.Secret = s.Seal(secret, e.PublicID)
-	if err := db.QueryRow(ctx, q, e.PublicID, e.FormID, e.URL, e.Enabled, e.IncludeSpam, e.Secret).Scan(&e.ID); err != nil {
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var id int64
+		if err := tx.QueryRow(ctx, lockForm, form.ID).Scan(&id); errors.Is(err, pgx.ErrNoRows) {
+			return forms.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		// A statement of its own, after the lock: its snapshot sees every
+		// endpoint a create that held the lock before committed.
+		err := tx.QueryRow(ctx, insert, e.PublicID, e.FormID, e.URL, e.Enabled, e.IncludeSpam, e.Secret, MaxEndpointsPerForm).Scan(&e.ID)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return ErrEndpointLimit
+		case database.IsUniqueViolation(err, urlKeyIndex):
+			return ErrURLTaken
+		}
+		return err
+	})
+	if err != nil {
 		return nil, "", err
 	}
-	e, err := ByID(ctx, db, e.ID)
+	e, err = ByID(ctx, db, e.ID)
 	return e, secret, err
 }
 
@@ -183,10 +253,17 @@ FROM webhook_endpoints e JOIN forms f ON f.id = e.form_id WHERE e.form_id = $1 O
 }
 
 // Update applies in to e. Enabling an endpoint clears why it was disabled
-// and its failure clock. It returns a *forms.ValidationError for a bad URL.
-func Update(ctx context.Context, db database.Executor, e *Endpoint, in Input) (*Endpoint, error) {
+// and its failure clock. It returns a *forms.ValidationError for a bad URL
+// (as Create), ErrURLTaken when another endpoint of the form has the URL,
+// and ErrEndpointLimit when enabling it on a form with more than
+// MaxEndpointsPerForm endpoints (kept from before the limit).
+//
+// An endpoint an upgrade disabled as a duplicate (legacy_duplicate, see
+// migration 00016) comes back under the URL's unique index when it is
+// enabled or given a URL, so it is refused while it still duplicates one.
+func Update(ctx context.Context, db database.Executor, p URLPolicy, e *Endpoint, in Input) (*Endpoint, error) {
 	if in.URL != nil {
-		if err := checkURL(*in.URL); err != nil {
+		if err := checkURL(*in.URL, p); err != nil {
 			return nil, err
 		}
 	}
@@ -197,9 +274,22 @@ UPDATE webhook_endpoints SET
 	enabled = coalesce($3, enabled),
 	disabled_reason = CASE WHEN $3 THEN NULL ELSE disabled_reason END,
 	failing_since = CASE WHEN $3 THEN NULL ELSE failing_since END,
+	legacy_duplicate = CASE WHEN $2 IS NOT NULL OR $3 THEN false ELSE legacy_duplicate END,
 	updated_at = now()
-WHERE id = $1`
-	if _, err := db.Exec(ctx, q, e.ID, in.URL, in.Enabled, in.IncludeSpam); err != nil {
+WHERE id = $1
+	AND (NOT coalesce($3, false) OR (SELECT count(*) FROM webhook_endpoints WHERE form_id = $5) <= $6)
+RETURNING id`
+	var id int64
+	err := db.QueryRow(ctx, q, e.ID, in.URL, in.Enabled, in.IncludeSpam, e.FormID, MaxEndpointsPerForm).Scan(&id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		if _, err := ByID(ctx, db, e.ID); err != nil {
+			return nil, err
+		}
+		return nil, ErrEndpointLimit
+	case database.IsUniqueViolation(err, urlKeyIndex):
+		return nil, ErrURLTaken
+	case err != nil:
 		return nil, err
 	}
 	return ByID(ctx, db, e.ID)

@@ -285,7 +285,7 @@ func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, b
 		// Slack's do); Go's error names the whole URL. Keep only its origin.
 		a.Error = strings.ReplaceAll(err.Error(), ep.URL, ep.Origin())
 		if errors.Is(err, ErrBlockedAddress) {
-			a.Error = "refused: " + ep.Hostname() + " resolves to a private or reserved address (" + err.Error() + ")"
+			a.Error = "refused: " + ep.Hostname() + " resolves to a private or reserved address (" + a.Error + ")"
 		}
 		return a, nil
 	}

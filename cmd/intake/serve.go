@@ -86,8 +86,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		Limits:         submissions.DefaultLimits,
 		RateLimit:      &api.RateLimiter{PerMinute: cfg.APIRatePerMinute},
 		SubmitLimit:    &api.SubmitLimiter{PerMinute: cfg.SubmitPerMinute},
+		AuthLimit:      &api.AuthLimiter{PerMinute: api.DefaultAuthFailuresPerMinute},
 		TrustedProxies: cfg.TrustedProxies,
 		Sealer:         sealer,
+		WebhookURLs:    webhooks.URLPolicy{AllowPrivate: cfg.WebhookAllowPrivate},
 		River:          rc,
 		Submissions: &submissions.Service{DB: pool, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays,
 			Captcha: &captcha.Verifier{URLs: cfg.CaptchaVerifyURLs}, Secrets: sealer},
@@ -98,6 +100,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	}
 	dash.TrustedProxies = cfg.TrustedProxies
 	dash.Sealer = sealer
+	dash.WebhookURLs = srv.WebhookURLs
 	srv.Dashboard = dash
 	httpServer := &http.Server{
 		Addr:              *addr,

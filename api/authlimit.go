@@ -1,0 +1,148 @@
+package api
+
+import (
+	"crypto/sha256"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// AuthLimiter limits, per client address, requests to /api/v1 whose API
+// key is unknown or revoked: PerMinute such failures a minute on average,
+// in bursts of up to PerMinute; an IPv6 /64 counts as one address (see
+// clientBucket). It is asked before the key is looked up, so an address
+// that is over the limit costs no database query per guess.
+//
+// Only failures count: a key that authenticates never takes a token, and a
+// request without an Authorization header guesses nothing. A key that
+// authenticated recently (by its SHA-256, kept in memory for
+// knownKeyMemory) is still looked up from an address over the limit: a
+// valid key is not guessing, and a person behind the same NAT as a
+// guesser keeps working. Any other key from that address is answered 429
+// without a lookup. Per process, like the other limits.
+type AuthLimiter struct {
+	PerMinute int
+
+	clock func() time.Time // nil: time.Now; tests freeze it
+
+	mu        sync.Mutex
+	addresses map[string]*tokenBucket
+	known     map[[sha256.Size]byte]time.Time // keys that authenticated, when last
+	sweep     time.Time
+}
+
+// DefaultAuthFailuresPerMinute is generous to a person who mistypes a key
+// and stops a script that guesses them.
+const DefaultAuthFailuresPerMinute = 20
+
+// knownKeyMemory is how long a key that authenticated passes a limited
+// address's gate without a new lookup being refused.
+const knownKeyMemory = 10 * time.Minute
+
+func (l *AuthLimiter) off() bool { return l == nil || l.PerMinute <= 0 }
+
+func (l *AuthLimiter) now() time.Time {
+	if l != nil && l.clock != nil {
+		return l.clock()
+	}
+	return time.Now()
+}
+
+func (l *AuthLimiter) perSecond() float64 { return float64(l.PerMinute) / 60 }
+
+// sweepLocked forgets full buckets and keys not seen for knownKeyMemory.
+func (l *AuthLimiter) sweepLocked(now time.Time) {
+	if l.addresses == nil {
+		l.addresses = map[string]*tokenBucket{}
+		l.known = map[[sha256.Size]byte]time.Time{}
+	}
+	if now.Sub(l.sweep) <= time.Minute {
+		return
+	}
+	for k, b := range l.addresses {
+		if now.Sub(b.at) > 2*time.Minute {
+			delete(l.addresses, k)
+		}
+	}
+	for k, at := range l.known {
+		if now.Sub(at) > knownKeyMemory {
+			delete(l.known, k)
+		}
+	}
+	l.sweep = now
+}
+
+// check says whether key, sent from ip, may be looked up: it may unless ip
+// is over the limit and key is not one that authenticated recently. When
+// it may not, wait is the seconds until ip has a token again and reset the
+// seconds until its bucket is full.
+func (l *AuthLimiter) check(ip, key string) (ok bool, wait, reset int) {
+	if l.off() {
+		return true, 0, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweepLocked(now)
+	b, found := l.addresses[clientBucket(ip)]
+	if !found {
+		return true, 0, 0
+	}
+	b.refill(now, l.perSecond(), float64(l.PerMinute))
+	if b.tokens >= 1 {
+		return true, 0, 0
+	}
+	if _, known := l.known[sha256.Sum256([]byte(key))]; known {
+		return true, 0, 0
+	}
+	wait = max(1, int(math.Ceil((1-b.tokens)/l.perSecond())))
+	reset = int(math.Ceil((float64(l.PerMinute) - b.tokens) / l.perSecond()))
+	return false, wait, reset
+}
+
+// failed counts a key that did not authenticate against ip.
+func (l *AuthLimiter) failed(ip string) {
+	if l.off() {
+		return
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweepLocked(now)
+	k := clientBucket(ip)
+	b, ok := l.addresses[k]
+	if !ok {
+		b = &tokenBucket{tokens: float64(l.PerMinute), at: now}
+		l.addresses[k] = b
+	}
+	b.take(now, l.perSecond(), float64(l.PerMinute))
+}
+
+// succeeded remembers a key that authenticated.
+func (l *AuthLimiter) succeeded(key string) {
+	if l.off() {
+		return
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweepLocked(now)
+	l.known[sha256.Sum256([]byte(key))] = now
+}
+
+// limitedProblem is the 429 of an address over the limit, with the
+// RateLimit headers of this limit (draft-ietf-httpapi-ratelimit-headers).
+func (l *AuthLimiter) limitedProblem(w http.ResponseWriter, wait, reset int) *Problem {
+	h := w.Header()
+	h.Set("RateLimit-Policy", strconv.Itoa(l.PerMinute)+";w=60")
+	h.Set("RateLimit-Limit", strconv.Itoa(l.PerMinute))
+	h.Set("RateLimit-Remaining", "0")
+	h.Set("RateLimit-Reset", strconv.Itoa(max(reset, 0)))
+	p := problem(http.StatusTooManyRequests, TypeRateLimited, "Too many failed API keys",
+		"Your address sent more than "+strconv.Itoa(l.PerMinute)+" unknown or revoked API keys in a minute. Wait "+strconv.Itoa(wait)+
+			" seconds and send a valid key (Authorization: Bearer <key>); a key that works is never counted.")
+	p.retryAfter = strconv.Itoa(wait)
+	return p
+}
