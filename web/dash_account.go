@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,7 +81,18 @@ const maxFormBody = 512 << 10
 // such text on to a store and a 500.
 func (d *Dashboard) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	if err := r.ParseForm(); err != nil {
+	err := r.ParseForm()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's read deadline passed: the client's connection,
+		// not the service.
+		d.errorPage(w, r, http.StatusRequestTimeout, errorView{
+			Heading: "That took too long to arrive",
+			Message: "The form was sent too slowly, so nothing was saved.",
+			Hint:    "Check your connection, go back and try again.",
+		})
+		return false
+	}
+	if err != nil {
 		d.errorPage(w, r, http.StatusBadRequest, errorView{
 			Heading: "That form could not be read",
 			Message: "What was sent is not a form this page can read, or it is too large.",

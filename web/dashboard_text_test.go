@@ -1,10 +1,24 @@
 package web_test
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/intakehq/intake/api"
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/testdb"
+	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/web"
 )
 
 // Every text input of the dashboard, each with a NUL and with invalid
@@ -127,4 +141,46 @@ func excerpt(s string) string {
 		s = s[:600]
 	}
 	return s
+}
+
+// A dashboard form sent too slowly (the server's ReadTimeout passing while
+// its body arrives) is a 408 page, the client's, not a 400 or a 500.
+func TestDashboardSlowPost(t *testing.T) {
+	t.Parallel()
+	db, _ := testdb.New(t)
+	pages, err := web.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	val := forms.NewValidator()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := &api.Server{DB: db, Validator: val, Pages: pages, Metrics: api.NewMetrics(db), Logger: logger, Limits: submissions.DefaultLimits}
+	dash, err := web.NewDashboard(db, testfactory.River(t, db), val, "http://intake.test", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Dashboard = dash
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.Config.ReadTimeout = 500 * time.Millisecond
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := "email=slow%40example.com&password="
+	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nSec-Fetch-Site: same-origin\r\n"+
+		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", ts.Listener.Addr(), ts.URL, len(body)+100, body)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(page), "too slowly") {
+		t.Errorf("%d, want 408\n%s", resp.StatusCode, excerpt(string(page)))
+	}
 }
