@@ -187,7 +187,10 @@ func (p *Payload) add(name string, v Value, list bool, lim Limits) bool {
 }
 
 // Parse reads a submission body of the given Content-Type. It returns
-// ErrUnsupportedMediaType, ErrTooLarge, ErrFilesTooBig or a *MalformedError.
+// ErrUnsupportedMediaType, ErrTooLarge, ErrFilesTooBig, a
+// *TooManyPartsError, ErrBodyTimeout or a *MalformedError; the limits hold
+// while the body is read, so a body over one is refused at the point it
+// crosses it.
 // Text must be valid UTF-8 without NUL characters (Postgres' jsonb stores
 // neither), so such a body is malformed rather than silently altered.
 func Parse(contentType string, body io.Reader, lim Limits) (*Payload, error) {

@@ -10,9 +10,7 @@ package textcheck
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -39,7 +37,8 @@ type JSONError struct {
 	Key bool
 	// Problem is what Problem said of the text.
 	Problem string
-	// Offset is the byte of the document where the text starts.
+	// Offset is the byte of the document where the token holding the text
+	// begins (counting the separator before it).
 	Offset int64
 }
 
@@ -116,8 +115,8 @@ func walk(doc []byte, prefix string, bad int64) *JSONError {
 	for {
 		start := dec.InputOffset()
 		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) || err != nil {
-			return nil // not JSON: the decoder says where
+		if err != nil {
+			return nil // the end, or not JSON: the decoder says where
 		}
 		end := dec.InputOffset()
 		if d, ok := tok.(json.Delim); ok {
@@ -141,9 +140,6 @@ func walk(doc []byte, prefix string, bad int64) *JSONError {
 				problem = "contains a NUL character (U+0000)"
 			}
 			if problem != "" {
-				// The string's first byte: the token's end less its
-				// encoded length is not known, so name where the token's
-				// run (separators included) began.
 				e := &JSONError{Problem: problem, Offset: start, Key: key}
 				if key {
 					e.Pointer = path(s)
