@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/internal/textcheck"
 )
 
 var (
@@ -120,9 +121,26 @@ func CreateAccountAPIKey(ctx context.Context, db database.Executor, accountID in
 	return createAPIKey(ctx, db, accountID, nil, name)
 }
 
+// MaxKeyNameLength bounds an API key's name, in bytes.
+const MaxKeyNameLength = 200
+
+// CheckKeyName says what is wrong with name as an API key's name, or
+// returns nil: it is at most MaxKeyNameLength bytes of text, valid UTF-8
+// without NUL characters (which the database would refuse). The message
+// reads after "name ".
+func CheckKeyName(name string) error {
+	if len(name) > MaxKeyNameLength {
+		return fmt.Errorf("is longer than %d characters", MaxKeyNameLength)
+	}
+	if problem := textcheck.Problem(name); problem != "" {
+		return errors.New(problem)
+	}
+	return nil
+}
+
 func createAPIKey(ctx context.Context, db database.Executor, accountID int64, userID *int64, name string) (*APIKey, string, error) {
-	if len(name) > 200 {
-		return nil, "", fmt.Errorf("the name is longer than 200 characters")
+	if err := CheckKeyName(name); err != nil {
+		return nil, "", fmt.Errorf("the name %w", err)
 	}
 	raw := make([]byte, 20) // 160 bits
 	rand.Read(raw)

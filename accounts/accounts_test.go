@@ -150,3 +150,29 @@ func TestSessionExtended(t *testing.T) {
 		t.Errorf("used again at once: %+v %v, want the same expiry, not extended", again, err)
 	}
 }
+
+// An API key's name is text the database stores as written: a NUL or
+// invalid UTF-8 is refused before it is sent there (it was a 500).
+func TestAPIKeyNameText(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	u, _, err := accounts.CreateUser(ctx, db, "keys@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ci\x00", "ci\xff", strings.Repeat("n", accounts.MaxKeyNameLength+1)} {
+		if accounts.CheckKeyName(name) == nil {
+			t.Errorf("CheckKeyName(%q) = nil", name)
+		}
+		if _, _, err := accounts.CreateAPIKey(ctx, db, u, name); err == nil || strings.Contains(err.Error(), "SQLSTATE") {
+			t.Errorf("CreateAPIKey(%q) = %v, want the name refused before the database", name, err)
+		}
+	}
+	if err := accounts.CheckKeyName("CI — déploiement ✓"); err != nil {
+		t.Errorf("a name of plain text: %v", err)
+	}
+	if keys, _ := accounts.APIKeys(ctx, db, u.AccountID); len(keys) != 0 {
+		t.Errorf("%d keys stored", len(keys))
+	}
+}

@@ -48,9 +48,9 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if len(in.Name) > 200 {
-		s.writeError(w, r, &forms.ValidationError{Errors: []forms.FieldError{{Field: "name", Code: forms.CodeInvalid, Rule: "max",
-			Message: "name is longer than 200 characters", Pointer: "#/name"}}})
+	if err := accounts.CheckKeyName(in.Name); err != nil {
+		s.writeError(w, r, &forms.ValidationError{Errors: []forms.FieldError{{Field: "name", Code: forms.CodeInvalid, Rule: "name",
+			Message: "name " + err.Error(), Pointer: "#/name"}}})
 		return
 	}
 	k, key, err := accounts.CreateAccountAPIKey(r.Context(), s.DB, principal(r).AccountID, in.Name)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -140,7 +139,7 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 	// is a 400, as on create.
 	if len(p.Settings) > 0 && string(p.Settings) != "null" {
 		var check forms.Settings
-		if err := strictJSON(bytes.NewReader(p.Settings), "settings", &check); err != nil {
+		if err := strictJSON(p.Settings, "settings", &check); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

@@ -1,15 +1,19 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/internal/textcheck"
+	"github.com/intakehq/intake/submissions"
 )
 
 // maxJSONBody bounds management API request bodies.
@@ -28,21 +32,42 @@ func writeJSONBody(w http.ResponseWriter, status int, v any) {
 }
 
 // decodeJSON reads one JSON object into v, strictly: unknown members are an
-// error (an agent's typo should not pass silently). Errors say where.
+// error (an agent's typo should not pass silently), and so is text that
+// would not be stored as sent (invalid UTF-8, NUL). Errors say where.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	return strictJSON(http.MaxBytesReader(w, r.Body, maxJSONBody), "", v)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	var (
+		mbe     *http.MaxBytesError
+		timeout interface{ Timeout() bool }
+	)
+	switch {
+	case err == nil:
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &timeout) && timeout.Timeout():
+		return submissions.ErrBodyTimeout
+	default:
+		return malformedJSON("the body ended before it was all sent")
+	}
+	return strictJSON(body, "", v)
 }
 
-// strictJSON decodes one JSON object from rd into v as decodeJSON does;
-// where names the member rd holds ("" for the body) in error messages.
-func strictJSON(rd io.Reader, where string, v any) error {
-	dec := json.NewDecoder(rd)
+// strictJSON decodes one JSON object from doc into v as decodeJSON does;
+// where names the member doc is ("" for the body) in error messages.
+// Every string and member name must be valid UTF-8 without NUL: this is
+// the one place every API input passes, so no handler and no store sees
+// text encoding/json has changed (it reads invalid UTF-8 as U+FFFD) or that
+// Postgres would refuse with a 500.
+func strictJSON(doc []byte, where string, v any) error {
+	if e := textcheck.JSON(doc, where); e != nil {
+		return malformedJSON(e.Error())
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
-		mbe *http.MaxBytesError
 	)
 	prefix := ""
 	if where != "" {
@@ -54,8 +79,6 @@ func strictJSON(rd io.Reader, where string, v any) error {
 			return malformedJSON("unexpected data after the JSON object")
 		}
 		return nil
-	case errors.As(err, &mbe):
-		return err
 	case errors.As(err, &syn):
 		return malformedJSON(fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn))
 	case errors.As(err, &typ):

@@ -28,7 +28,7 @@ func NewMetrics(db *pgxpool.Pool) *Metrics {
 		Registry: prometheus.NewRegistry(),
 		Submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "intake_submissions_total",
-			Help: "Submissions to /f/ by outcome: created, replayed, spam, conflict, invalid, error.",
+			Help: "Submissions to /f/ by outcome: created, replayed, spam, conflict, invalid, limited, client_timeout, abandoned, error.",
 		}, []string{"outcome"}),
 		SubmitDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "intake_submit_duration_seconds",

@@ -69,6 +69,7 @@ const (
 	TypePlanLimit        = "plan-limit"
 	TypeCaptchaFailed    = "captcha-failed"
 	TypeCaptchaDown      = "captcha-unavailable"
+	TypeRequestTimeout   = "request-timeout"
 )
 
 // Formspree-style codes of the CAPTCHA problems. Formspree's own client
@@ -94,6 +95,7 @@ func problemFor(err error) *Problem {
 		quota     *accounts.QuotaError
 		maxBytes  *http.MaxBytesError
 		bad       *badRequestError
+		parts     *submissions.TooManyPartsError
 	)
 	if p, ok := submitLimitedProblem(err); ok {
 		return p
@@ -163,6 +165,24 @@ func problemFor(err error) *Problem {
 	case errors.Is(err, submissions.ErrFilesTooBig):
 		p := problem(http.StatusRequestEntityTooLarge, TypeTooLarge, "Files too big", "The uploaded files exceed 10 MiB in all.")
 		p.code = "FILES_TOO_BIG"
+		return p
+	case errors.As(err, &parts) && parts.Files:
+		p := problem(http.StatusRequestEntityTooLarge, TypeTooLarge, "Too many files",
+			fmt.Sprintf("The body has more than %d files; send at most %d.", parts.Limit, parts.Limit))
+		p.code = "TOO_MANY_FILES"
+		return p
+	case errors.As(err, &parts):
+		p := problem(http.StatusRequestEntityTooLarge, TypeTooLarge, "Too many parts",
+			fmt.Sprintf("The multipart body has more than %d parts; send at most %d fields and files in all.", parts.Limit, parts.Limit))
+		p.code = "TOO_MANY_PARTS"
+		return p
+	case errors.Is(err, submissions.ErrBodyTimeout):
+		// Before the database's 503: a deadline passing while the client
+		// sends its body is the client's slowness, not an outage.
+		p := problem(http.StatusRequestTimeout, TypeRequestTimeout, "Request timeout",
+			"The body was not received in time: the connection sent it too slowly. Nothing was stored; send it again (the same Idempotency-Key may be reused).")
+		p.code = "REQUEST_TIMEOUT"
+		p.hint = "Check your connection and send the form again; it will not be stored twice."
 		return p
 	case errors.Is(err, submissions.ErrTooLarge), errors.As(err, &maxBytes):
 		p := problem(http.StatusRequestEntityTooLarge, TypeTooLarge, "Payload too large", "The body exceeds 1 MiB (files not counted).")

@@ -83,6 +83,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			outcome = "conflict"
 		case p.Status == http.StatusTooManyRequests: // a rate limit or the plan's quota
 			outcome = "limited"
+		case p.Status == http.StatusRequestTimeout: // the client sent its body too slowly
+			outcome = "client_timeout"
 		case p.Status < 500:
 			outcome = "invalid"
 		}
@@ -109,11 +111,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		fail(err, key)
 		return
 	}
-	limit := s.Limits.MaxBody
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-		limit += s.Limits.MaxFiles + 64<<10 // part headers
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	r.Body = http.MaxBytesReader(w, r.Body, s.Limits.BodyLimit(r.Header.Get("Content-Type")))
 	payload, err := submissions.Parse(r.Header.Get("Content-Type"), r.Body, s.Limits)
 	if err != nil {
 		fail(err, key)

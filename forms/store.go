@@ -241,6 +241,7 @@ func (val *Validator) CheckInput(in Input) error {
 	case len(in.Name) > MaxNameLength:
 		errs.add("name", CodeInvalid, "max", fmt.Sprintf("name is longer than %d characters", MaxNameLength), Pointer("name"))
 	}
+	checkText(in, errs)
 	val.checkFields(in.Fields, errs)
 	in.Settings.WithDefaults().check(errs)
 	return errs.orNil()

@@ -12,10 +12,12 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/intakehq/intake/internal/textcheck"
 )
 
 // Limits bound what Parse reads.
@@ -23,10 +25,49 @@ type Limits struct {
 	MaxBody   int64 // bytes of a body without files
 	MaxFiles  int64 // bytes of all files in a multipart body
 	MaxFields int   // distinct field names
+	// MaxParts and MaxFileParts bound the parts of a multipart body, and
+	// those of them that are files; 0 is DefaultMaxParts and
+	// DefaultMaxFileParts. They are counted as the parts arrive, so a body
+	// over them is refused having read no more than the part that crossed
+	// the limit's headers.
+	MaxParts     int
+	MaxFileParts int
 }
 
+// The default part counts of a multipart body (docs/SECURITY.md).
+const (
+	DefaultMaxParts     = 1000
+	DefaultMaxFileParts = 20
+	// partHeaderAllowance is what each part may spend on its headers and
+	// boundary, on top of MaxBody and MaxFiles.
+	partHeaderAllowance = 1 << 10
+)
+
 // DefaultLimits are the limits of the public endpoint.
-var DefaultLimits = Limits{MaxBody: 1 << 20, MaxFiles: 10 << 20, MaxFields: 500}
+var DefaultLimits = Limits{MaxBody: 1 << 20, MaxFiles: 10 << 20, MaxFields: 500, MaxParts: DefaultMaxParts, MaxFileParts: DefaultMaxFileParts}
+
+func (l Limits) parts() int {
+	if l.MaxParts <= 0 {
+		return DefaultMaxParts
+	}
+	return l.MaxParts
+}
+
+func (l Limits) fileParts() int {
+	if l.MaxFileParts <= 0 {
+		return DefaultMaxFileParts
+	}
+	return l.MaxFileParts
+}
+
+// BodyLimit is the most a body of contentType may hold in all: MaxBody,
+// and for a multipart body the files and each part's headers besides.
+func (l Limits) BodyLimit(contentType string) int64 {
+	if mt, _, _ := mime.ParseMediaType(contentType); strings.HasPrefix(mt, "multipart/") {
+		return l.MaxBody + l.MaxFiles + int64(l.parts())*partHeaderAllowance
+	}
+	return l.MaxBody
+}
 
 var (
 	// ErrUnsupportedMediaType is returned for a body that is not
@@ -36,7 +77,25 @@ var (
 	ErrTooLarge = errors.New("body too large")
 	// ErrFilesTooBig is returned when the files of a multipart body exceed Limits.MaxFiles.
 	ErrFilesTooBig = errors.New("files too big")
+	// ErrBodyTimeout is returned when the body did not arrive in time: the
+	// reader's deadline (the HTTP server's ReadTimeout) passed while it
+	// was being read. It is the client's doing, not the server's.
+	ErrBodyTimeout = errors.New("the body was not received in time")
 )
+
+// TooManyPartsError is returned for a multipart body with more parts, or
+// more files, than Limits allow.
+type TooManyPartsError struct {
+	Files bool // the files' limit (MaxFileParts), not the parts' (MaxParts)
+	Limit int
+}
+
+func (e *TooManyPartsError) Error() string {
+	if e.Files {
+		return fmt.Sprintf("more than %d files", e.Limit)
+	}
+	return fmt.Sprintf("more than %d multipart parts", e.Limit)
+}
 
 // MalformedError is returned for a body that cannot be read as its media
 // type says; Detail says where.
@@ -85,6 +144,8 @@ type Field struct {
 // Payload is a parsed submission body: its fields in the order first sent.
 type Payload struct {
 	Fields []Field
+
+	index map[string]int // Fields by name, while parsing
 }
 
 // Get returns the field called name.
@@ -105,17 +166,31 @@ func (p *Payload) First(name string) string {
 	return ""
 }
 
-func (p *Payload) add(name string, v Value, list bool) {
-	if f, ok := p.Get(name); ok {
+// add appends v to the field called name, or adds that field; it reports
+// false, adding nothing, when that would make more fields than lim allows.
+func (p *Payload) add(name string, v Value, list bool, lim Limits) bool {
+	if i, ok := p.index[name]; ok {
+		f := &p.Fields[i]
 		f.Values = append(f.Values, v)
 		f.List = f.List || list
-		return
+		return true
 	}
+	if len(p.Fields) >= lim.MaxFields {
+		return false
+	}
+	if p.index == nil {
+		p.index = map[string]int{}
+	}
+	p.index[name] = len(p.Fields)
 	p.Fields = append(p.Fields, Field{Name: name, Values: []Value{v}, List: list})
+	return true
 }
 
 // Parse reads a submission body of the given Content-Type. It returns
-// ErrUnsupportedMediaType, ErrTooLarge, ErrFilesTooBig or a *MalformedError.
+// ErrUnsupportedMediaType, ErrTooLarge, ErrFilesTooBig, a
+// *TooManyPartsError, ErrBodyTimeout or a *MalformedError; the limits hold
+// while the body is read, so a body over one is refused at the point it
+// crosses it.
 // Text must be valid UTF-8 without NUL characters (Postgres' jsonb stores
 // neither), so such a body is malformed rather than silently altered.
 func Parse(contentType string, body io.Reader, lim Limits) (*Payload, error) {
@@ -130,16 +205,14 @@ func Parse(contentType string, body io.Reader, lim Limits) (*Payload, error) {
 	case "application/json":
 		p, err = parseJSON(body, lim)
 	case "multipart/form-data":
-		p, err = parseMultipart(body, params["boundary"], lim)
+		p, err = parseMultipart(&limitedReader{r: body, n: lim.BodyLimit(contentType)}, params["boundary"], lim)
 	default:
 		return nil, ErrUnsupportedMediaType
 	}
 	if err != nil {
 		return nil, err
 	}
-	if len(p.Fields) > lim.MaxFields {
-		return nil, malformed("more than %d fields", lim.MaxFields)
-	}
+	p.index = nil
 	for _, f := range p.Fields {
 		if err := checkText(f.Name, "field name"); err != nil {
 			return nil, err
@@ -148,25 +221,68 @@ func Parse(contentType string, body io.Reader, lim Limits) (*Payload, error) {
 			if err := checkText(v.Text, "field "+f.Name); err != nil {
 				return nil, err
 			}
+			if v.File != nil {
+				if err := checkText(v.File.ContentType, "the Content-Type of file "+f.Name); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return p, nil
 }
 
 func checkText(s, where string) error {
-	if !utf8.ValidString(s) {
-		return malformed("%s is not valid UTF-8", where)
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return malformed("%s contains a NUL character", where)
+	if problem := textcheck.Problem(s); problem != "" {
+		return malformed("%s %s", where, problem)
 	}
 	return nil
+}
+
+// tooManyFields is the error of a body with more than lim.MaxFields
+// distinct names; it is returned as soon as the name over the limit is
+// read.
+func tooManyFields(lim Limits) error { return malformed("more than %d fields", lim.MaxFields) }
+
+// readError turns an error reading the body into the client's: too slow
+// (ErrBodyTimeout), or gone before it was all sent (malformed). Without
+// this a deadline's net.Error would read as the database's outage. Other
+// errors (an http.MaxBytesError) are returned as they are.
+func readError(err error) error {
+	var netErr interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return ErrBodyTimeout
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &netErr):
+		return malformed("the body ended before it was all sent")
+	}
+	return err
+}
+
+// limitedReader reads at most n bytes from r, and ErrTooLarge after.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(b []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, ErrTooLarge
+	}
+	if int64(len(b)) > l.n {
+		b = b[:l.n]
+	}
+	n, err := l.r.Read(b)
+	l.n -= int64(n)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = readError(err)
+	}
+	return n, err
 }
 
 func readLimited(r io.Reader, max int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
-		return nil, err
+		return nil, readError(err)
 	}
 	if int64(len(b)) > max {
 		return nil, ErrTooLarge
@@ -193,7 +309,9 @@ func parseURLEncoded(body io.Reader, lim Limits) (*Payload, error) {
 		if name == "" {
 			continue
 		}
-		p.add(name, Value{Text: value}, false)
+		if !p.add(name, Value{Text: value}, false, lim) {
+			return nil, tooManyFields(lim)
+		}
 	}
 	return p, nil
 }
@@ -202,6 +320,12 @@ func parseJSON(body io.Reader, lim Limits) (*Payload, error) {
 	b, err := readLimited(body, lim.MaxBody)
 	if err != nil {
 		return nil, err
+	}
+	// encoding/json would read invalid UTF-8 as U+FFFD: the text stored
+	// would not be the text sent, and a body with \xff would count as the
+	// same payload as one with a real U+FFFD. Refused before decoding.
+	if e := textcheck.JSON(b, ""); e != nil {
+		return nil, malformed("%v", e)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -237,7 +361,11 @@ func parseJSON(body io.Reader, lim Limits) (*Payload, error) {
 			continue // a null is a field not sent
 		case []any:
 			if len(v) == 0 {
-				p.Fields = append(p.Fields, Field{Name: name, List: true})
+				if !p.add(name, Value{}, true, lim) {
+					return nil, tooManyFields(lim)
+				}
+				f := &p.Fields[len(p.Fields)-1]
+				f.Values = nil // an empty list: the field, without values
 				continue
 			}
 			for i, e := range v {
@@ -245,14 +373,18 @@ func parseJSON(body io.Reader, lim Limits) (*Payload, error) {
 				if !ok {
 					return nil, malformed("field %s[%d]: arrays may hold only strings, numbers and booleans", name, i)
 				}
-				p.add(name, sv, true)
+				if !p.add(name, sv, true, lim) {
+					return nil, tooManyFields(lim)
+				}
 			}
 		default:
 			sv, ok := scalar(v)
 			if !ok {
 				return nil, malformed("field %s: nested objects and numbers beyond ±1.8e308 are not supported; send strings, numbers, booleans or arrays of them", name)
 			}
-			p.add(name, sv, false)
+			if !p.add(name, sv, false, lim) {
+				return nil, tooManyFields(lim)
+			}
 		}
 	}
 	return p, nil
@@ -278,6 +410,10 @@ func scalar(v any) (Value, bool) {
 	return Value{}, false
 }
 
+// parseMultipart reads the parts one by one (never ParseMultipartForm,
+// which would take them all first), counting them as they come: the part
+// over Limits.MaxParts or MaxFileParts is refused having read its headers
+// only.
 func parseMultipart(body io.Reader, boundary string, lim Limits) (*Payload, error) {
 	if boundary == "" {
 		return nil, malformed("multipart/form-data without a boundary")
@@ -285,13 +421,20 @@ func parseMultipart(body io.Reader, boundary string, lim Limits) (*Payload, erro
 	mr := multipart.NewReader(body, boundary)
 	p := &Payload{}
 	var textBytes, fileBytes int64
+	var parts, files int
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			return p, nil
 		}
 		if err != nil {
-			return nil, malformed("multipart: %v", err)
+			return nil, asMultipartErr(err)
+		}
+		if parts++; parts > lim.parts() {
+			return nil, &TooManyPartsError{Limit: lim.parts()}
+		}
+		if err := checkPartHeader(part); err != nil {
+			return nil, err
 		}
 		name := part.FormName()
 		if name == "" {
@@ -304,8 +447,13 @@ func parseMultipart(body io.Reader, boundary string, lim Limits) (*Payload, erro
 				return nil, asMultipartErr(err)
 			}
 			textBytes += int64(len(b))
-			p.add(name, Value{Text: string(b)}, false)
+			if !p.add(name, Value{Text: string(b)}, false, lim) {
+				return nil, tooManyFields(lim)
+			}
 			continue
+		}
+		if files++; files > lim.fileParts() {
+			return nil, &TooManyPartsError{Files: true, Limit: lim.fileParts()}
 		}
 		b, err := readLimited(part, lim.MaxFiles-fileBytes)
 		if errors.Is(err, ErrTooLarge) {
@@ -326,12 +474,29 @@ func parseMultipart(body io.Reader, boundary string, lim Limits) (*Payload, erro
 		if f.ContentType == "" {
 			f.ContentType = "application/octet-stream"
 		}
-		p.add(name, Value{Text: f.Name, Kind: KindFile, File: f}, false)
+		if !p.add(name, Value{Text: f.Name, Kind: KindFile, File: f}, false, lim) {
+			return nil, tooManyFields(lim)
+		}
 	}
 }
 
+// checkPartHeader refuses a part whose headers are not text (invalid
+// UTF-8, NUL): the field name, the file name and its Content-Type are
+// stored, and the database takes only text.
+func checkPartHeader(part *multipart.Part) error {
+	for _, name := range []string{"Content-Disposition", "Content-Type"} {
+		for _, v := range part.Header.Values(name) {
+			if problem := textcheck.Problem(v); problem != "" {
+				return malformed("the %s header of a multipart part %s", name, problem)
+			}
+		}
+	}
+	return nil
+}
+
 func asMultipartErr(err error) error {
-	if errors.Is(err, ErrTooLarge) {
+	var mal *MalformedError
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrBodyTimeout) || errors.As(err, &mal) {
 		return err
 	}
 	return malformed("multipart: %v", err)

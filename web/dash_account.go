@@ -3,8 +3,12 @@ package web
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"net/url"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/internal/textcheck"
 	"github.com/intakehq/intake/mail"
 )
 
@@ -69,10 +74,24 @@ type confirmView struct {
 // contract with 200 fields.
 const maxFormBody = 512 << 10
 
-// parseForm reads a posted form, answering 400 itself when it cannot.
+// parseForm reads a posted form, answering 400 itself when it cannot. Every
+// name and value must be text the database stores as written (valid
+// UTF-8, no NUL): checked here, once for every page, so no handler passes
+// such text on to a store and a 500.
 func (d *Dashboard) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	if err := r.ParseForm(); err != nil {
+	err := r.ParseForm()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's read deadline passed: the client's connection,
+		// not the service.
+		d.errorPage(w, r, http.StatusRequestTimeout, errorView{
+			Heading: "That took too long to arrive",
+			Message: "The form was sent too slowly, so nothing was saved.",
+			Hint:    "Check your connection, go back and try again.",
+		})
+		return false
+	}
+	if err != nil {
 		d.errorPage(w, r, http.StatusBadRequest, errorView{
 			Heading: "That form could not be read",
 			Message: "What was sent is not a form this page can read, or it is too large.",
@@ -80,7 +99,32 @@ func (d *Dashboard) parseForm(w http.ResponseWriter, r *http.Request) bool {
 		})
 		return false
 	}
+	if name, problem := badText(r.Form); problem != "" {
+		d.errorPage(w, r, http.StatusBadRequest, errorView{
+			Heading: "That form could not be read",
+			Message: fmt.Sprintf("The input %s %s, so nothing was saved.", name, problem),
+			Hint:    "Go back, remove the character that does not belong (it may have come with pasted text) and try again.",
+		})
+		return false
+	}
 	return true
+}
+
+// badText returns the first input of form (by name, in order) whose name
+// or a value is not valid UTF-8 text without NUL, with what is wrong.
+func badText(form url.Values) (name, problem string) {
+	for _, k := range slices.Sorted(maps.Keys(form)) {
+		shown := strconv.QuoteToASCII(k)
+		if p := textcheck.Problem(k); p != "" {
+			return shown, "has a name that " + p
+		}
+		for _, v := range form[k] {
+			if p := textcheck.Problem(v); p != "" {
+				return shown, p
+			}
+		}
+	}
+	return "", ""
 }
 
 func (d *Dashboard) home(w http.ResponseWriter, r *http.Request) {
@@ -321,8 +365,8 @@ func (d *Dashboard) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	if len(name) > 200 {
-		d.renderAPIKeys(w, r, http.StatusUnprocessableEntity, name, "Use a name of at most 200 characters.")
+	if err := accounts.CheckKeyName(name); err != nil {
+		d.renderAPIKeys(w, r, http.StatusUnprocessableEntity, strings.ToValidUTF8(name, "\uFFFD"), "Use a name of at most 200 characters of plain text: this one "+err.Error()+".")
 		return
 	}
 	s := user(r)
