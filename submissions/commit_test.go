@@ -586,7 +586,7 @@ func TestGroupUploadDoesNotHoldOtherAccounts(t *testing.T) {
 	}
 	groups, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
 		Subs, Accounts, Bytes int
-		Files             bool
+		Files                 bool
 	}])
 	if err != nil {
 		t.Fatal(err)
