@@ -54,8 +54,11 @@ import (
 // one account only, so an upload that times out or fails takes no other
 // account's submission with it. Files of one account still share a
 // transaction up to the byte bound: a form taking many small attachments
-// keeps the benefit of grouping. Twins are kept apart across both lanes
-// (one set of keys in flight).
+// keeps the benefit of grouping. A free transaction in that lane serves an
+// account whose uploads are not being written before more of one that is,
+// so a stream of uploads to one account (a bot at its form) keeps another
+// account's upload waiting one group at most, not behind all of it. Twins
+// are kept apart across both lanes (one set of keys in flight).
 
 // Defaults for the group commit.
 const (
@@ -108,6 +111,11 @@ type committer struct {
 type lane struct {
 	queue   []*write
 	running int
+	// writing counts the groups being written per account, in the files
+	// lane: a free transaction there serves an account not being written
+	// first, so one account's stream of uploads cannot keep another's
+	// waiting behind all of it.
+	writing map[int64]int
 }
 
 func (c *committer) laneOf(w *write) *lane {
@@ -200,29 +208,48 @@ func (s *Service) startLocked() {
 // takeLocked takes from l's queue, in order, up to n writes and maxBytes
 // (but at least one write, however large) whose keys are not being written
 // and are not repeated among them, and marks their keys busy. In the files
-// lane it takes only writes of the first one's account. c.mu must be held.
+// lane it takes only writes of one account: the first queued (and free to
+// go) of an account not being written, else the first queued. c.mu must be
+// held.
 func (c *committer) takeLocked(l *lane, n, maxBytes int) []*write {
 	if c.busy == nil {
 		c.busy = map[claimKey]bool{}
+	}
+	free := func(w *write) bool { return w.claim == nil || !c.busy[keyOf(w)] }
+	account, files := int64(0), l == &c.files
+	if files {
+		if l.writing == nil {
+			l.writing = map[int64]int{}
+		}
+		found := false
+		for _, w := range l.queue {
+			if free(w) && (!found || l.writing[w.account] == 0) {
+				account, found = w.account, true
+				if l.writing[w.account] == 0 {
+					break
+				}
+			}
+		}
 	}
 	var g []*write
 	size := 0
 	rest := l.queue[:0]
 	for _, w := range l.queue {
-		k := keyOf(w)
-		if len(g) == n || (w.claim != nil && c.busy[k]) ||
-			(len(g) > 0 && (size+w.size > maxBytes || (w.files && w.account != g[0].account))) {
+		if len(g) == n || !free(w) || (files && w.account != account) || (len(g) > 0 && size+w.size > maxBytes) {
 			rest = append(rest, w)
 			continue
 		}
 		if w.claim != nil {
-			c.busy[k] = true
+			c.busy[keyOf(w)] = true
 		}
 		g = append(g, w)
 		size += w.size
 	}
 	clear(l.queue[len(rest):])
 	l.queue = rest
+	if files && len(g) > 0 {
+		l.writing[account]++
+	}
 	return g
 }
 
@@ -239,6 +266,11 @@ func (s *Service) run(l *lane, g []*write) {
 				delete(c.busy, keyOf(w))
 			}
 			close(w.done)
+		}
+		if l == &c.files {
+			if l.writing[g[0].account]--; l.writing[g[0].account] == 0 {
+				delete(l.writing, g[0].account)
+			}
 		}
 		g = c.takeLocked(l, s.maxGroupSize(), s.maxGroupBytes())
 		if len(g) == 0 {

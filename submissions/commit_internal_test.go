@@ -86,6 +86,9 @@ func TestTakeBoundsGroupsInBytesAndAccounts(t *testing.T) {
 						delete(c.busy, keyOf(w))
 					}
 				}
+				if g[0].files {
+					c.files.writing[g[0].account]--
+				}
 			}
 		}
 		for _, w := range all {
@@ -107,5 +110,36 @@ func TestWriteSize(t *testing.T) {
 	}
 	if got, want := writeSize(w), 100+20+1000+5+10; got != want {
 		t.Errorf("writeSize = %d, want %d", got, want)
+	}
+}
+
+// A free transaction in the files lane serves an account whose uploads are
+// not being written before more of one that is: account 1's stream of
+// uploads, queued first, does not keep account 2's waiting behind all of
+// it.
+func TestTakeServesAnotherAccountsUploadFirst(t *testing.T) {
+	t.Parallel()
+	var c committer
+	upload := func(account int64) *write {
+		w := &write{account: account, files: true, size: 3 << 20, row: submissionRow{sub: &Submission{ID: uuid.New()}}}
+		c.files.queue = append(c.files.queue, w)
+		return w
+	}
+	for range 5 {
+		upload(1)
+	}
+	other := upload(2)
+	g1 := c.takeLocked(&c.files, 64, 4<<20) // one transaction: account 1's first
+	g2 := c.takeLocked(&c.files, 64, 4<<20) // the other: account 2's, ahead of account 1's next
+	if len(g1) != 1 || g1[0].account != 1 {
+		t.Fatalf("first group = %d writes of account %d, want account 1's first upload", len(g1), g1[0].account)
+	}
+	if len(g2) != 1 || g2[0] != other {
+		t.Fatalf("second group = %d writes of account %d, want account 2's upload", len(g2), g2[0].account)
+	}
+	// With no account free, the queue goes in order again.
+	g3 := c.takeLocked(&c.files, 64, 4<<20)
+	if len(g3) != 1 || g3[0].account != 1 || c.files.writing[1] != 2 {
+		t.Fatalf("third group = %d writes of account %d (account 1 in %d groups), want account 1's next", len(g3), g3[0].account, c.files.writing[1])
 	}
 }
