@@ -97,8 +97,8 @@ func PrepareExport(ctx context.Context, db database.Executor, format ExportForma
 }
 
 // Write streams the export to w, newest first, rows going from Postgres to
-// w one by one (constant memory). every is called after each 1,000 rows (to
-// flush and extend a deadline); nil is fine. It returns how many rows it
+// w one by one (constant memory). every is called after the CSV header and
+// after each 1,000 rows (to flush and extend a deadline); nil is fine. It returns how many rows it
 // wrote and the first error.
 func (e *Exporter) Write(ctx context.Context, db database.Executor, w io.Writer, every func() error) (int, error) {
 	var write func(*Submission) error
@@ -112,6 +112,16 @@ func (e *Exporter) Write(ctx context.Context, db database.Executor, w io.Writer,
 		}
 		if err := cw.Write(header); err != nil {
 			return 0, err
+		}
+		// The header out at once: the download starts while the rows are
+		// read.
+		if cw.Flush(); cw.Error() != nil {
+			return 0, cw.Error()
+		}
+		if every != nil {
+			if err := every(); err != nil {
+				return 0, err
+			}
 		}
 		row := make([]string, 0, len(header))
 		write = func(sub *Submission) error {
