@@ -45,11 +45,15 @@ type Service struct {
 	// stored.
 	Secrets forms.Sealer
 
-	// MaxGroups bounds the transactions writing submissions at once, and
-	// MaxGroupSize the submissions each writes (or each batch of reads
-	// reads for) (commit.go, load.go); 0 means DefaultMaxGroups and
-	// DefaultMaxGroupSize.
+	// MaxGroups bounds the transactions writing submissions at once (in
+	// each lane: with files and without), and MaxGroupSize the submissions
+	// each writes (or each batch of reads reads for) (commit.go, load.go);
+	// 0 means DefaultMaxGroups and DefaultMaxGroupSize.
 	MaxGroups, MaxGroupSize int
+	// MaxGroupBytes bounds the bytes a writing transaction carries for its
+	// group (a single larger write goes alone); 0 means
+	// DefaultMaxGroupBytes.
+	MaxGroupBytes int
 
 	// AfterInsert, when set, may queue statements into each write after the
 	// keys and the submissions and before their jobs and counts: tests use
@@ -261,7 +265,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 
 	// The write shares a transaction with the submissions arriving with it
 	// (commit.go): one batch, one implicit transaction, one round trip.
-	w := &write{}
+	w := &write{account: form.AccountID}
 	if key != "" {
 		w.claim = &idempotency.Claim{FormID: form.ID, Key: key, Fingerprint: fp, SubmissionID: sub.ID,
 			Response: resp, CreatedAt: now, ExpiresAt: now.Add(retention)}

@@ -42,11 +42,32 @@ import (
 // and about as fast again with 1. Two are kept so that one transaction
 // stuck on a lock (a twin in another process holds a key, for up to the
 // lock wait) does not stop every other write.
+//
+// One account's writes must not make another's slow or fail (docs/SECURITY.md,
+// "Group commit"). A group is bounded in bytes as well as in count
+// (MaxGroupBytes of payload, files and stored answers; a write larger than
+// that goes alone), so no transaction carries more than a few MiB for its
+// group-mates to wait on. And writes with files — up to 10 MiB each, the
+// slowest writes by far — have a lane of their own: their own queue and
+// their own MaxGroups transactions, so an upload never holds a transaction
+// that small writes are waiting for, and their groups hold the writes of
+// one account only, so an upload that times out or fails takes no other
+// account's submission with it. Files of one account still share a
+// transaction up to the byte bound: a form taking many small attachments
+// keeps the benefit of grouping. A free transaction in that lane serves an
+// account whose uploads are not being written before more of one that is,
+// so a stream of uploads to one account (a bot at its form) keeps another
+// account's upload waiting one group at most, not behind all of it. Twins
+// are kept apart across both lanes (one set of keys in flight).
 
 // Defaults for the group commit.
 const (
 	DefaultMaxGroups    = 2  // transactions writing submissions at once, per Service
 	DefaultMaxGroupSize = 64 // submissions per transaction
+	// DefaultMaxGroupBytes bounds the bytes a transaction writes for its
+	// group (payloads, files, stored answers, job arguments): 4 MiB, four
+	// of the largest bodies without files, or under half of one upload.
+	DefaultMaxGroupBytes = 4 << 20
 	// writeTimeout bounds a group's transaction beyond its lock wait. The
 	// group does not run on any one request's context: a request that gives
 	// up does not cancel the others' writes.
@@ -60,6 +81,11 @@ type write struct {
 	row   submissionRow
 	jobs  []*rivertype.JobInsertParams
 	count *usageCount // nil: not counted (spam)
+	// account owns the form; size is the bytes written (writeSize); files
+	// says which lane the write takes.
+	account int64
+	size    int
+	files   bool
 
 	done     chan struct{} // closed when the fields below are set
 	written  bool          // the submission was written (its claim won)
@@ -72,12 +98,31 @@ type claimKey struct {
 	key    string
 }
 
-// committer is the queue of writes and the keys of the writes being written.
+// committer is the queues of writes and the keys of the writes being
+// written. Writes with files queue in their own lane (see above).
 type committer struct {
-	mu      sync.Mutex
+	mu    sync.Mutex
+	small lane // writes without files
+	files lane // writes with files, grouped by account
+	busy  map[claimKey]bool
+}
+
+// lane is a queue of writes and the transactions writing from it.
+type lane struct {
 	queue   []*write
-	busy    map[claimKey]bool
 	running int
+	// writing counts the groups being written per account, in the files
+	// lane: a free transaction there serves an account not being written
+	// first, so one account's stream of uploads cannot keep another's
+	// waiting behind all of it.
+	writing map[int64]int
+}
+
+func (c *committer) laneOf(w *write) *lane {
+	if w.files {
+		return &c.files
+	}
+	return &c.small
 }
 
 // commit writes w, sharing a transaction with whatever else is queued, and
@@ -87,8 +132,10 @@ type committer struct {
 func (s *Service) commit(ctx context.Context, w *write) error {
 	c := &s.committer
 	w.done = make(chan struct{})
+	w.size, w.files = writeSize(w), len(w.row.files) > 0
 	c.mu.Lock()
-	c.queue = append(c.queue, w)
+	l := c.laneOf(w)
+	l.queue = append(l.queue, w)
 	s.startLocked()
 	c.mu.Unlock()
 
@@ -125,9 +172,10 @@ func (c *committer) remove(w *write, onlyHeld bool) bool {
 	if onlyHeld && !c.busy[keyOf(w)] {
 		return false
 	}
-	for i, q := range c.queue {
+	l := c.laneOf(w)
+	for i, q := range l.queue {
 		if q == w {
-			c.queue = append(c.queue[:i], c.queue[i+1:]...)
+			l.queue = append(l.queue[:i], l.queue[i+1:]...)
 			return true
 		}
 	}
@@ -141,48 +189,74 @@ func keyOf(w *write) claimKey {
 	return claimKey{w.claim.FormID, w.claim.Key}
 }
 
-// startLocked starts transactions for the queue while fewer than MaxGroups
-// run. c.mu must be held.
+// startLocked starts transactions for both lanes' queues while fewer than
+// MaxGroups run in each. c.mu must be held.
 func (s *Service) startLocked() {
 	c := &s.committer
-	for c.running < s.maxGroups() {
-		g := c.takeLocked(s.maxGroupSize())
-		if len(g) == 0 {
-			return
+	for _, l := range []*lane{&c.small, &c.files} {
+		for l.running < s.maxGroups() {
+			g := c.takeLocked(l, s.maxGroupSize(), s.maxGroupBytes())
+			if len(g) == 0 {
+				break
+			}
+			l.running++
+			go s.run(l, g)
 		}
-		c.running++
-		go s.run(g)
 	}
 }
 
-// takeLocked takes from the queue, in order, up to n writes whose keys are
-// not being written and are not repeated among them, and marks their keys
-// busy. c.mu must be held.
-func (c *committer) takeLocked(n int) []*write {
+// takeLocked takes from l's queue, in order, up to n writes and maxBytes
+// (but at least one write, however large) whose keys are not being written
+// and are not repeated among them, and marks their keys busy. In the files
+// lane it takes only writes of one account: the first queued (and free to
+// go) of an account not being written, else the first queued. c.mu must be
+// held.
+func (c *committer) takeLocked(l *lane, n, maxBytes int) []*write {
 	if c.busy == nil {
 		c.busy = map[claimKey]bool{}
 	}
+	free := func(w *write) bool { return w.claim == nil || !c.busy[keyOf(w)] }
+	account, files := int64(0), l == &c.files
+	if files {
+		if l.writing == nil {
+			l.writing = map[int64]int{}
+		}
+		found := false
+		for _, w := range l.queue {
+			if free(w) && (!found || l.writing[w.account] == 0) {
+				account, found = w.account, true
+				if l.writing[w.account] == 0 {
+					break
+				}
+			}
+		}
+	}
 	var g []*write
-	rest := c.queue[:0]
-	for _, w := range c.queue {
-		k := keyOf(w)
-		if len(g) == n || (w.claim != nil && c.busy[k]) {
+	size := 0
+	rest := l.queue[:0]
+	for _, w := range l.queue {
+		if len(g) == n || !free(w) || (files && w.account != account) || (len(g) > 0 && size+w.size > maxBytes) {
 			rest = append(rest, w)
 			continue
 		}
 		if w.claim != nil {
-			c.busy[k] = true
+			c.busy[keyOf(w)] = true
 		}
 		g = append(g, w)
+		size += w.size
 	}
-	clear(c.queue[len(rest):])
-	c.queue = rest
+	clear(l.queue[len(rest):])
+	l.queue = rest
+	if files && len(g) > 0 {
+		l.writing[account]++
+	}
 	return g
 }
 
-// run writes group g and then whatever is queued, until the queue has
-// nothing it may take.
-func (s *Service) run(g []*write) {
+// run writes group g from lane l and then whatever l has queued, until it
+// has nothing it may take. A group's end frees keys that writes in the
+// other lane may be waiting for, so that lane is started too.
+func (s *Service) run(l *lane, g []*write) {
 	c := &s.committer
 	for len(g) > 0 {
 		s.writeGroup(g)
@@ -193,10 +267,16 @@ func (s *Service) run(g []*write) {
 			}
 			close(w.done)
 		}
-		g = c.takeLocked(s.maxGroupSize())
-		if len(g) == 0 {
-			c.running--
+		if l == &c.files {
+			if l.writing[g[0].account]--; l.writing[g[0].account] == 0 {
+				delete(l.writing, g[0].account)
+			}
 		}
+		g = c.takeLocked(l, s.maxGroupSize(), s.maxGroupBytes())
+		if len(g) == 0 {
+			l.running--
+		}
+		s.startLocked()
 		c.mu.Unlock()
 	}
 }
@@ -272,4 +352,27 @@ func (s *Service) maxGroupSize() int {
 		return s.MaxGroupSize
 	}
 	return DefaultMaxGroupSize
+}
+
+func (s *Service) maxGroupBytes() int {
+	if s.MaxGroupBytes > 0 {
+		return s.MaxGroupBytes
+	}
+	return DefaultMaxGroupBytes
+}
+
+// writeSize is the bytes w sends to be written: what a group's byte bound
+// counts.
+func writeSize(w *write) int {
+	n := len(w.row.data) + len(w.row.meta)
+	for _, f := range w.row.files {
+		n += len(f.file.Content) + len(f.file.Name)
+	}
+	if w.claim != nil {
+		n += len(w.claim.Response.Body)
+	}
+	for _, j := range w.jobs {
+		n += len(j.EncodedArgs) + len(j.Metadata)
+	}
+	return n
 }

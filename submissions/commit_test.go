@@ -1,9 +1,12 @@
 package submissions_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"mime/multipart"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/submissions"
@@ -486,5 +490,158 @@ func TestGroupCommitRace(t *testing.T) {
 	}
 	if txs >= want || largest > 8 {
 		t.Errorf("%d submissions in %d transactions, the largest of %d; want groups of at most 8", want, txs, largest)
+	}
+}
+
+// fileRequest is a multipart submission with key of fields and one file of
+// size bytes, to form.
+func (b *testBundle) fileRequest(t testing.TB, form *forms.Form, key string, fields map[string]string, size int) submissions.Request {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := mw.CreateFormFile("attachment", key+".bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(bytes.Repeat([]byte{'x'}, size))
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := submissions.Parse(mw.FormDataContentType(), &body, submissions.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := b.request(t, key, map[string]any{})
+	req.FormID, req.Payload = form.PublicID, p
+	return req
+}
+
+// An upload being written holds no other account's submission: another
+// account's keyed writes are answered while it is still inside its
+// transaction. Once it ends, the uploads queued behind it are grouped by
+// account only, within the byte bound, and everything is stored once.
+func TestGroupUploadDoesNotHoldOtherAccounts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	other := testfactory.NewAccount(ctx, t, b.db)
+	otherForm := testfactory.NewForm(ctx, t, b.db, other.User.AccountID, nil)
+	g := newFirstGate(t, b)
+	svc := b.groupService(1, g)
+	const fileSize = 1200 << 10
+	svc.MaxGroupBytes = 3 << 20 // two of the uploads below, not three
+
+	upload := func(form *forms.Form, key string, i int) <-chan acceptOutcome {
+		return acceptAsync(ctx, svc, b.fileRequest(t, form, key, map[string]string{"email": fmt.Sprintf("up%d@example.com", i)}, fileSize))
+	}
+	held := upload(b.form, "upload-held", 0)
+	g.gate.WaitEntered(t)
+	var uploads []<-chan acceptOutcome
+	for i := range 3 {
+		uploads = append(uploads, upload(b.form, fmt.Sprint("upload-", i), i))
+	}
+	uploads = append(uploads, upload(otherForm, "other-upload", 9))
+	waitQueued(t, svc, 4)
+
+	// The other account's JSON submissions, while the upload is held.
+	const n = 10
+	chans := make([]<-chan acceptOutcome, n)
+	for i := range n {
+		req := b.request(t, fmt.Sprint("other-", i), contact(i))
+		req.FormID = otherForm.PublicID
+		chans[i] = acceptAsync(ctx, svc, req)
+	}
+	for i, ch := range chans {
+		if o := receive(t, ch, fmt.Sprint("other account's submission ", i)); o.err != nil || o.res.Outcome != submissions.OutcomeCreated {
+			t.Fatalf("other account's submission %d while an upload is held = %v, want created", i, o)
+		}
+	}
+	if got := svc.Queued(); got != 4 {
+		t.Errorf("%d writes queued while the upload is held, want the 4 uploads", got)
+	}
+
+	g.gate.Open()
+	for i, ch := range append(uploads, held) {
+		if o := receive(t, ch, fmt.Sprint("upload ", i)); o.err != nil || o.res.Outcome != submissions.OutcomeCreated {
+			t.Errorf("upload %d = %v, want created", i, o)
+		}
+	}
+	if got := b.count(t, "submissions"); got != n+5 {
+		t.Errorf("submissions = %d, want %d", got, n+5)
+	}
+	b.checkOneJobEach(t)
+
+	// Per transaction: the accounts of its submissions, whether it wrote
+	// files, and the bytes of those files.
+	rows, err := b.db.Query(ctx, `SELECT count(*), count(DISTINCT f.account_id), coalesce(sum(fl.size), 0), bool_or(fl.size IS NOT NULL)
+		FROM submissions s JOIN forms f ON f.id = s.form_id LEFT JOIN submission_files fl ON fl.submission_id = s.id
+		GROUP BY s.xmin::text`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
+		Subs, Accounts, Bytes int
+		Files                 bool
+	}])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileGroups := 0
+	for _, gr := range groups {
+		if gr.Files {
+			fileGroups++
+			if gr.Accounts != 1 {
+				t.Errorf("a transaction with files wrote %d submissions of %d accounts", gr.Subs, gr.Accounts)
+			}
+		}
+		if gr.Subs > 1 && gr.Bytes > svc.MaxGroupBytes {
+			t.Errorf("a transaction of %d submissions wrote %d bytes of files, bound %d", gr.Subs, gr.Bytes, svc.MaxGroupBytes)
+		}
+	}
+	// The held upload; the three queued behind it, two and one; the other
+	// account's, alone.
+	if fileGroups != 4 {
+		t.Errorf("the 5 uploads were written in %d transactions, want 4", fileGroups)
+	}
+}
+
+// Writes without files queued behind a busy transaction are grouped within
+// the byte bound too.
+func TestGroupBoundedInBytes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	g := newFirstGate(t, b)
+	svc := b.groupService(1, g)
+	svc.MaxGroupBytes = 1 << 20
+	first := b.holdFirst(t, svc, g, "first")
+
+	const n = 6
+	chans := make([]<-chan acceptOutcome, n)
+	for i := range n {
+		fields := contact(i)
+		fields["notes"] = strings.Repeat("n", 400<<10) // two fit in the bound, not three
+		chans[i] = acceptAsync(ctx, svc, b.request(t, fmt.Sprint("big-", i), fields))
+	}
+	waitQueued(t, svc, n)
+	g.gate.Open()
+	for i, ch := range append(chans, first) {
+		if o := receive(t, ch, fmt.Sprint("write ", i)); o.err != nil || o.res.Outcome != submissions.OutcomeCreated {
+			t.Fatalf("write %d = %v, want created", i, o)
+		}
+	}
+	b.checkOneJobEach(t)
+	var txs, largest int
+	if err := b.db.QueryRow(ctx, `SELECT count(*), max(bytes) FROM (
+		SELECT sum(octet_length(data::text)) AS bytes FROM submissions WHERE idempotency_key LIKE 'big-%' GROUP BY xmin::text) t`).Scan(&txs, &largest); err != nil {
+		t.Fatal(err)
+	}
+	if txs != 3 || largest > svc.MaxGroupBytes {
+		t.Errorf("%d writes of 400 KiB in %d transactions, the largest of %d bytes; want 3 of at most %d", n, txs, largest, svc.MaxGroupBytes)
 	}
 }

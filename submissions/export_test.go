@@ -5,5 +5,5 @@ package submissions
 func (s *Service) Queued() int {
 	s.committer.mu.Lock()
 	defer s.committer.mu.Unlock()
-	return len(s.committer.queue)
+	return len(s.committer.small.queue) + len(s.committer.files.queue)
 }

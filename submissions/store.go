@@ -292,11 +292,23 @@ func Export(ctx context.Context, db database.Executor, f Filter, fn func(*Submis
 	return rows.Err()
 }
 
-// DataKeys returns every data key of the submissions f selects, sorted: the
-// columns an export needs besides the contract's.
-func DataKeys(ctx context.Context, db database.Executor, f Filter) ([]string, error) {
-	where, args := f.where(nil)
-	rows, err := db.Query(ctx, `SELECT DISTINCT k FROM submissions s, jsonb_object_keys(s.data) k WHERE `+where+` ORDER BY k`, args...)
+// extraKeysSQL lists the data keys of the submissions a filter selects
+// (its predicates go in at %s), other than $1's, most frequent first (ties
+// by name), up to $2 of them. One hash aggregate over the selection's keys:
+// linear in them, however many distinct names there are.
+const extraKeysSQL = `SELECT k FROM submissions s, jsonb_object_keys(s.data) k
+WHERE %s AND k <> ALL($1::text[])
+GROUP BY k ORDER BY count(*) DESC, k LIMIT $2`
+
+// ExtraKeys returns up to limit data keys of the submissions f selects that
+// are not in skip, the ones found in the most submissions first (ties by
+// name): the columns an export may add to the contract's.
+func ExtraKeys(ctx context.Context, db database.Executor, f Filter, skip []string, limit int) ([]string, error) {
+	if skip == nil {
+		skip = []string{} // not NULL: "<> ALL(NULL)" is never true
+	}
+	where, args := f.where([]any{skip, limit})
+	rows, err := db.Query(ctx, fmt.Sprintf(extraKeysSQL, where), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -1050,3 +1050,16 @@ func TestDashboardFlashCannotBeForged(t *testing.T) {
 		t.Error("a forged flash is shown")
 	}
 }
+
+// The dashboard's CSV download defuses header cells (field names) as well
+// as values: it is the API's export (submissions.Exporter).
+func TestDashboardExportDefusesFieldNames(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.loggedIn(t)
+	f := b.form
+	b.submit(t, f, `{"email":"ada@example.com","=HYPERLINK(\"http://evil.example\")":"@SUM(1)"}`)
+	a := br.get(t, "/forms/"+f.PublicID+"/submissions.csv")
+	wantStatus(t, "CSV", a, http.StatusOK)
+	wantContains(t, "CSV", a.Body, `id,created_at,spam,email,message,"'=HYPERLINK(""http://evil.example"")"`, `,'@SUM(1)`)
+}
