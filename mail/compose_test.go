@@ -192,7 +192,7 @@ func TestSubjectIsCapped(t *testing.T) {
 func TestAutoresponse(t *testing.T) {
 	t.Parallel()
 	body := "Thanks for writing!\r\nWe answer within 2 days.\n\n<b>Bold</b> & co"
-	m := Autoresponse("Intake <no-reply@localhost>", " ada@example.org ", "", body, testSubmission(), "<a@localhost>")
+	m := Autoresponse("Intake <no-reply@localhost>", " ada@example.org ", "", body, testSubmission().FormName, "<a@localhost>")
 
 	if m.Subject != "We received your message" {
 		t.Errorf("Subject = %q, want the default", m.Subject)
@@ -216,7 +216,7 @@ func TestAutoresponse(t *testing.T) {
 		t.Errorf("HTML contains unescaped text:\n%s", m.HTML)
 	}
 
-	m = Autoresponse("no-reply@localhost", "ada@example.org", "Re: your\r\nBcc: evil@example.net message", "", testSubmission(), "<a@localhost>")
+	m = Autoresponse("no-reply@localhost", "ada@example.org", "Re: your\r\nBcc: evil@example.net message", "", testSubmission().FormName, "<a@localhost>")
 	if m.Subject != "Re: your Bcc: evil@example.net message" {
 		t.Errorf("Subject = %q", m.Subject)
 	}
