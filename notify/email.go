@@ -209,6 +209,16 @@ func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Mes
 	id := mail.MessageID(host, args.Template, sub.PublicID(), args.To)
 	switch args.Template {
 	case TemplateNotification:
+		// Planned before the address unsubscribed (a retry, a backlog):
+		// it is not sent after.
+		var out bool
+		if err := w.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notify_recipients WHERE form_id = $1 AND email = lower($2) AND state = 'unsubscribed')`,
+			form.ID, args.To).Scan(&out); err != nil {
+			return nil, 0, err
+		}
+		if out {
+			return nil, 0, errNotDue
+		}
 		view := w.view(form, sub)
 		// _cc makes Intake mail addresses the submitter chose: only for
 		// forms whose owner allowed it, as the form says at send time (an
@@ -231,8 +241,9 @@ func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Mes
 	return nil, 0, river.JobCancel(fmt.Errorf("unknown email kind %q", args.Template))
 }
 
-// errNotDue is a confirmation that is no longer wanted: the address was
-// confirmed, removed, or sent a newer link since it was enqueued.
+// errNotDue is an email no longer wanted: a confirmation whose address was
+// confirmed, removed, or sent a newer link since it was enqueued, or a
+// notification to an address that unsubscribed since.
 var errNotDue = errors.New("the confirmation is no longer due")
 
 const confirmationSQL = `SELECT f.public_id, f.name, f.account_id, r.token_hash FROM notify_recipients r JOIN forms f ON f.id = r.form_id
@@ -290,7 +301,7 @@ func (w *EmailWorker) autoresponseSlot(ctx context.Context, formID int64, sub *s
 	ok := false
 	err := database.WithTx(ctx, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('intake autoresponse ' || $1::text || ' ' || $2, 0))`, formID, to)
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('intake autoresponse ' || $1::bigint || ' ' || $2::text, 0))`, formID, to)
 		b.Queue(`DELETE FROM autoresponses WHERE form_id = $1 AND recipient = $2 AND sent_at <= now() - make_interval(secs => $3)`,
 			formID, to, AutoresponseWindow.Seconds())
 		b.Queue(`INSERT INTO autoresponses (submission_id, form_id, recipient)
