@@ -15,18 +15,18 @@ import (
 
 // formBody is a form as the API shows it (SPEC §5).
 type formBody struct {
-	ID              string         `json:"id"`
-	Name            string         `json:"name"`
-	Endpoint        string         `json:"endpoint"`
-	Fields          []forms.Field  `json:"fields"`
-	Settings        forms.Settings `json:"settings"`
+	ID       string         `json:"id"`
+	Name     string         `json:"name"`
+	Endpoint string         `json:"endpoint"`
+	Fields   []forms.Field  `json:"fields"`
+	Settings forms.Settings `json:"settings"`
 	// NotifyRecipients are settings.notify_emails with their opt-in state:
 	// only a confirmed address is sent notifications.
 	NotifyRecipients []notify.Recipient `json:"notify_recipients"`
 	ContractVersion  int                `json:"contract_version"`
-	CreatedAt       time.Time      `json:"created_at"`
-	UpdatedAt       time.Time      `json:"updated_at"`
-	Archived        bool           `json:"archived"`
+	CreatedAt        time.Time          `json:"created_at"`
+	UpdatedAt        time.Time          `json:"updated_at"`
+	Archived         bool               `json:"archived"`
 }
 
 // formBody shows f; recipients are its rows of notify.Recipients.
