@@ -29,8 +29,20 @@ func linkToken(r *http.Request) string {
 	return r.PostFormValue("token")
 }
 
-// badLink answers a link that is not (or no longer) valid.
+// errNoToken is a link's request without its token.
+var errNoToken = errors.New("no token")
+
+// badLink answers a link that is not (or no longer) valid: 400 without a
+// token, 404 with one that is unknown, used or forged.
 func (d *Dashboard) badLink(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errNoToken) {
+		d.errorPage(w, r, http.StatusBadRequest, errorView{
+			Heading: "This link is incomplete",
+			Message: "It carries no token, so there is nothing to do. Nothing was changed.",
+			Hint:    "If you copied it from an email, check that you copied all of it.",
+		})
+		return
+	}
 	if !errors.Is(err, notify.ErrLinkNotFound) {
 		d.error(w, r, err)
 		return
@@ -46,6 +58,10 @@ func (d *Dashboard) badLink(w http.ResponseWriter, r *http.Request, err error) {
 // button that does it.
 func (d *Dashboard) confirmPage(w http.ResponseWriter, r *http.Request) {
 	token := linkToken(r)
+	if token == "" {
+		d.badLink(w, r, errNoToken)
+		return
+	}
 	p, err := notify.PendingFor(r.Context(), d.DB, token)
 	if err != nil {
 		d.badLink(w, r, err)
@@ -62,7 +78,12 @@ func (d *Dashboard) confirm(w http.ResponseWriter, r *http.Request) {
 	if !d.parseForm(w, r) {
 		return
 	}
-	p, err := notify.Confirm(r.Context(), d.DB, linkToken(r))
+	token := linkToken(r)
+	if token == "" {
+		d.badLink(w, r, errNoToken)
+		return
+	}
+	p, err := notify.Confirm(r.Context(), d.DB, token)
 	if err != nil {
 		d.badLink(w, r, err)
 		return
@@ -76,6 +97,10 @@ func (d *Dashboard) confirm(w http.ResponseWriter, r *http.Request) {
 // button that does it.
 func (d *Dashboard) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	token := linkToken(r)
+	if token == "" {
+		d.badLink(w, r, errNoToken)
+		return
+	}
 	p, err := d.Links.UnsubscribeFor(r.Context(), d.DB, token)
 	if err != nil {
 		d.badLink(w, r, err)
@@ -96,7 +121,12 @@ func (d *Dashboard) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	if !d.parseForm(w, r) {
 		return
 	}
-	p, err := d.Links.Unsubscribe(r.Context(), d.DB, linkToken(r))
+	token := linkToken(r)
+	if token == "" {
+		d.badLink(w, r, errNoToken)
+		return
+	}
+	p, err := d.Links.Unsubscribe(r.Context(), d.DB, token)
 	if err != nil {
 		d.badLink(w, r, err)
 		return
