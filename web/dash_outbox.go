@@ -48,6 +48,7 @@ var emailKinds = map[string]string{
 	notify.TemplateNotification:     "Notification",
 	notify.TemplateAutoresponse:     "Autoresponse",
 	notify.TemplateEndpointDisabled: "Webhook disabled",
+	notify.TemplateConfirmRecipient: "Address confirmation",
 }
 
 func toEmailRow(m *notify.OutboundEmail) emailRow {
