@@ -3,7 +3,10 @@
 // generic error page — and serves the static assets they use, intake.js among
 // them. Its Dashboard is the owners' side: accounts and sessions, forms and
 // their contract editor, submissions, webhooks and their delivery log, the
-// email outbox and API keys (dashboard.go and dash_*.go, templates dash_*).
+// email outbox and API keys (dashboard.go and dash_*.go, templates dash_*),
+// and the public pages the links of notification emails open: /confirm
+// (double opt-in of an address) and /unsubscribe (RFC 8058 one-click), in
+// dash_recipients.go.
 //
 // Templates and assets are embedded and checked at boot: every template must
 // parse, every page must define its blocks, every asset a template names must
