@@ -193,6 +193,9 @@ type formView struct {
 // notifyView is who a form's notifications go to.
 type notifyView struct {
 	Recipients []recipientRow // the addresses the form lists; none: the account owner
+	// NoneConfirmed says the form lists addresses but none has confirmed:
+	// no one is told of its submissions yet.
+	NoneConfirmed bool
 	// Unsubscribed is when the logged-in user unsubscribed from the
 	// form's notifications; nil unless they did (then they may resume).
 	Unsubscribed *time.Time
@@ -225,6 +228,7 @@ func (d *Dashboard) notifyOf(r *http.Request, f *forms.Form) (notifyView, error)
 		}
 		v.Recipients = append(v.Recipients, row)
 	}
+	v.NoneConfirmed = len(v.Recipients) > 0 && !slices.ContainsFunc(v.Recipients, func(r recipientRow) bool { return r.State == notify.RecipientConfirmed })
 	for _, rc := range rows[f.ID] {
 		if rc.State == notify.RecipientUnsubscribed && strings.EqualFold(rc.Email, user(r).Email) {
 			v.Unsubscribed = rc.UnsubscribedAt
