@@ -212,8 +212,7 @@ func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Mes
 		// Planned before the address unsubscribed (a retry, a backlog):
 		// it is not sent after.
 		var out bool
-		if err := w.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notify_recipients WHERE form_id = $1 AND email = lower($2) AND state = 'unsubscribed')`,
-			form.ID, args.To).Scan(&out); err != nil {
+		if err := w.DB.QueryRow(ctx, unsubscribedSQL, form.ID, args.To).Scan(&out); err != nil {
 			return nil, 0, err
 		}
 		if out {
@@ -244,7 +243,10 @@ func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Mes
 // errNotDue is an email no longer wanted: a confirmation whose address was
 // confirmed, removed, or sent a newer link since it was enqueued, or a
 // notification to an address that unsubscribed since.
-var errNotDue = errors.New("the confirmation is no longer due")
+var errNotDue = errors.New("no longer wanted")
+
+// unsubscribedSQL says whether an address unsubscribed from a form.
+const unsubscribedSQL = `SELECT EXISTS (SELECT 1 FROM notify_recipients WHERE form_id = $1 AND email = lower($2) AND state = 'unsubscribed')`
 
 const confirmationSQL = `SELECT f.public_id, f.name, f.account_id, r.token_hash FROM notify_recipients r JOIN forms f ON f.id = r.form_id
 WHERE r.form_id = $1 AND r.email = lower($2) AND r.listed AND r.state = 'pending'`
@@ -286,6 +288,18 @@ const (
 	AutoresponseWindow = 24 * time.Hour
 )
 
+// The statements of autoresponseSlot, in its order: lock (form, address)
+// until the transaction ends, forget what is older than the window, take
+// a slot if one is free, say whether the submission holds one.
+const (
+	autoresponseLockSQL   = `SELECT pg_advisory_xact_lock(hashtextextended('intake autoresponse ' || $1::bigint || ' ' || $2::text, 0))`
+	autoresponseExpireSQL = `DELETE FROM autoresponses WHERE form_id = $1 AND recipient = $2 AND sent_at <= now() - make_interval(secs => $3)`
+	autoresponseTakeSQL   = `INSERT INTO autoresponses (submission_id, form_id, recipient)
+SELECT $1, $2, $3 WHERE (SELECT count(*) FROM autoresponses WHERE form_id = $2 AND recipient = $3) < $4
+ON CONFLICT (submission_id) DO NOTHING`
+	autoresponseHeldSQL = `SELECT EXISTS (SELECT 1 FROM autoresponses WHERE submission_id = $1)`
+)
+
 // errAutoresponseLimit is an autoresponse over AutoresponseLimit.
 var errAutoresponseLimit = errors.New("autoresponse limit reached for this address and form")
 
@@ -300,16 +314,13 @@ func (w *EmailWorker) autoresponseSlot(ctx context.Context, formID int64, sub *s
 	to = strings.ToLower(strings.TrimSpace(to))
 	ok := false
 	err := database.WithTx(ctx, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		// One round trip; under READ COMMITTED each statement after the
+		// lock sees what the lock's previous holder committed.
 		b := &pgx.Batch{}
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('intake autoresponse ' || $1::bigint || ' ' || $2::text, 0))`, formID, to)
-		b.Queue(`DELETE FROM autoresponses WHERE form_id = $1 AND recipient = $2 AND sent_at <= now() - make_interval(secs => $3)`,
-			formID, to, AutoresponseWindow.Seconds())
-		b.Queue(`INSERT INTO autoresponses (submission_id, form_id, recipient)
-SELECT $1, $2, $3 WHERE (SELECT count(*) FROM autoresponses WHERE form_id = $2 AND recipient = $3) < $4
-ON CONFLICT (submission_id) DO NOTHING`, sub.ID, formID, to, AutoresponseLimit)
-		b.Queue(`SELECT EXISTS (SELECT 1 FROM autoresponses WHERE submission_id = $1)`, sub.ID).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&ok)
-		})
+		b.Queue(autoresponseLockSQL, formID, to)
+		b.Queue(autoresponseExpireSQL, formID, to, AutoresponseWindow.Seconds())
+		b.Queue(autoresponseTakeSQL, sub.ID, formID, to, AutoresponseLimit)
+		b.Queue(autoresponseHeldSQL, sub.ID).QueryRow(func(row pgx.Row) error { return row.Scan(&ok) })
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {

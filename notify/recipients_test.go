@@ -15,6 +15,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/mail"
@@ -417,5 +421,43 @@ func TestAutoresponseLimitAndContent(t *testing.T) {
 	}
 	if strings.Join(to, " ") != victim+" other@example.com" && strings.Join(to, " ") != "other@example.com "+victim {
 		t.Errorf("autoresponses after a day went to %v, want the victim again and other@ (not to a list of addresses)", to)
+	}
+}
+
+// The limit holds when the autoresponses of many submissions are sent at
+// the same instant by as many workers: 20 goroutines start together, 3
+// send.
+func TestAutoresponseLimitUnderRace(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil) // its workers get no autoresponse jobs: the form has none enabled
+	ctx := context.Background()
+	var subs []uuid.UUID
+	for i := range 20 {
+		res := b.submit(t, fmt.Sprintf("k%d", i), map[string]any{"email": "victim@example.com", "message": "hi"})
+		subs = append(subs, res.SubmissionID)
+	}
+	m := &ccRefusingMailer{acceptCc: true}
+	w := &notify.EmailWorker{DB: b.db, Mailer: m, From: "Intake <no-reply@intake.test>", BaseURL: "http://intake.test",
+		Links: b.deps.Links, Logger: b.deps.Logger}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, id := range subs {
+		wg.Go(func() {
+			<-start
+			job := &river.Job[notify.EmailArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 10},
+				Args: notify.EmailArgs{Template: notify.TemplateAutoresponse, To: "Victim@example.com", SubmissionID: id}}
+			err := w.Work(ctx, job)
+			var cancel *river.JobCancelError
+			if err != nil && !errors.As(err, &cancel) {
+				t.Errorf("autoresponse: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.sent) != notify.AutoresponseLimit {
+		t.Errorf("20 racing autoresponses to one address sent %d, want %d", len(m.sent), notify.AutoresponseLimit)
 	}
 }
