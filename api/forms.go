@@ -9,28 +9,44 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/notify"
 )
 
 // formBody is a form as the API shows it (SPEC §5).
 type formBody struct {
-	ID              string         `json:"id"`
-	Name            string         `json:"name"`
-	Endpoint        string         `json:"endpoint"`
-	Fields          []forms.Field  `json:"fields"`
-	Settings        forms.Settings `json:"settings"`
-	ContractVersion int            `json:"contract_version"`
-	CreatedAt       time.Time      `json:"created_at"`
-	UpdatedAt       time.Time      `json:"updated_at"`
-	Archived        bool           `json:"archived"`
+	ID       string         `json:"id"`
+	Name     string         `json:"name"`
+	Endpoint string         `json:"endpoint"`
+	Fields   []forms.Field  `json:"fields"`
+	Settings forms.Settings `json:"settings"`
+	// NotifyRecipients are settings.notify_emails with their opt-in state:
+	// only a confirmed address is sent notifications.
+	NotifyRecipients []notify.Recipient `json:"notify_recipients"`
+	ContractVersion  int                `json:"contract_version"`
+	CreatedAt        time.Time          `json:"created_at"`
+	UpdatedAt        time.Time          `json:"updated_at"`
+	Archived         bool               `json:"archived"`
 }
 
-func (s *Server) formBody(f *forms.Form) formBody {
+// formBody shows f; recipients are its rows of notify.Recipients.
+func (s *Server) formBody(f *forms.Form, recipients []notify.Recipient) formBody {
 	fields := f.Contract.Fields
 	if fields == nil {
 		fields = []forms.Field{}
 	}
 	return formBody{ID: f.PublicID, Name: f.Name, Endpoint: s.endpoint(f), Fields: fields, Settings: f.Settings,
-		ContractVersion: f.Contract.Version, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Archived: f.ArchivedAt != nil}
+		NotifyRecipients: notify.Listed(f, recipients),
+		ContractVersion:  f.Contract.Version, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Archived: f.ArchivedAt != nil}
+}
+
+// writeForm answers status with f as the API shows it.
+func (s *Server) writeForm(w http.ResponseWriter, r *http.Request, status int, f *forms.Form) {
+	recipients, err := notify.Recipients(r.Context(), s.DB, []int64{f.ID})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, s.formBody(f, recipients[f.ID]))
 }
 
 type listBody[T any] struct {
@@ -44,13 +60,13 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	f, err := forms.Create(r.Context(), s.DB, s.Validator, s.Sealer, principal(r).AccountID, in)
+	f, err := forms.Create(r.Context(), s.DB, s.Validator, s.Sealer, s.Recipients, principal(r).AccountID, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", s.BaseURL+"/api/v1/forms/"+f.PublicID)
-	writeJSON(w, http.StatusCreated, s.formBody(f))
+	s.writeForm(w, r, http.StatusCreated, f)
 }
 
 func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
@@ -74,8 +90,17 @@ func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
 		list = list[:limit]
 		out.NextCursor = idCursor(list[limit-1].ID)
 	}
+	ids := make([]int64, len(list))
+	for i, f := range list {
+		ids[i] = f.ID
+	}
+	recipients, err := notify.Recipients(r.Context(), s.DB, ids)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	for _, f := range list {
-		out.Data = append(out.Data, s.formBody(f))
+		out.Data = append(out.Data, s.formBody(f, recipients[f.ID]))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -86,7 +111,7 @@ func (s *Server) getForm(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.formBody(f))
+	s.writeForm(w, r, http.StatusOK, f)
 }
 
 // Page sizes of every list.
@@ -144,12 +169,12 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, err := forms.Update(r.Context(), s.DB, s.Validator, s.Sealer, principal(r).AccountID, chi.URLParam(r, "formID"), p)
+	f, err := forms.Update(r.Context(), s.DB, s.Validator, s.Sealer, s.Recipients, principal(r).AccountID, chi.URLParam(r, "formID"), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.formBody(f))
+	s.writeForm(w, r, http.StatusOK, f)
 }
 
 func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {

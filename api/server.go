@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
@@ -44,6 +45,9 @@ type Server struct {
 	SubmitLimit *SubmitLimiter
 	// River enqueues webhook redeliveries.
 	River webhooks.Inserter
+	// Recipients keeps each form's notification addresses and mails their
+	// confirmation links when a form is saved; nil keeps none.
+	Recipients *notify.RecipientSync
 	// Sealer encrypts webhook secrets at rest; nil keeps them in clear.
 	Sealer *webhooks.Sealer
 	// WebhookURLs is what an endpoint URL must meet to be saved; its zero

@@ -19,6 +19,7 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
@@ -63,6 +64,11 @@ func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	if srv.Sealer, err = webhooks.NewSealer("test secret key"); err != nil {
 		t.Fatal(err)
 	}
+	links, err := notify.NewLinks("test secret key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Recipients = &notify.RecipientSync{River: srv.River, Links: links}
 	srv.Submissions.Secrets = srv.Sealer                         // as serve wires it: CAPTCHA secrets sealed by the API open here
 	srv.Submissions.Replays = &submissions.ReplayCounter{DB: db} // flushed by the tests that read it
 	// The API's rate limit as served by default, so its headers are

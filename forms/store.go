@@ -186,10 +186,20 @@ func insert(ctx context.Context, db database.Executor, f *Form) error {
 	return db.QueryRow(ctx, insertSQL, f.PublicID, f.AccountID, f.Name, settings, fields, f.CreatedAt, f.captchaSecret).Scan(&f.ID)
 }
 
+// RecipientSync keeps a form's notification recipients in step with its
+// settings.notify_emails (notify.RecipientSync): Sync runs in the
+// transaction that creates or changes the form, after the form is written,
+// so the confirmation emails of added addresses are enqueued with the
+// change or not at all. A nil RecipientSync keeps none (tests, the bench).
+type RecipientSync interface {
+	Sync(ctx context.Context, tx pgx.Tx, f *Form) error
+}
+
 // Create stores a new form for the account after checking in; it makes the
-// public id and seals a CAPTCHA secret with box. It returns a
-// *ValidationError when in is not a valid form.
-func Create(ctx context.Context, db database.Executor, val *Validator, box Sealer, accountID int64, in Input) (*Form, error) {
+// public id, seals a CAPTCHA secret with box and has recipients (may be
+// nil) take the form's notification addresses in the same transaction. It
+// returns a *ValidationError when in is not a valid form.
+func Create(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, recipients RecipientSync, accountID int64, in Input) (*Form, error) {
 	in.Settings.Captcha.SecretSet = false // read-only: a new form has none
 	if err := val.CheckInput(in); err != nil {
 		return nil, err
@@ -214,7 +224,15 @@ func Create(ctx context.Context, db database.Executor, val *Validator, box Seale
 	for attempt := 0; ; attempt++ {
 		f.PublicID = NewPublicID()
 		f.captchaSecret = sealCaptcha(box, secret, f.PublicID)
-		err := insert(ctx, db, f)
+		err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			if err := insert(ctx, tx, f); err != nil {
+				return err
+			}
+			if recipients == nil {
+				return nil
+			}
+			return recipients.Sync(ctx, tx, f)
+		})
 		if err == nil {
 			return f, nil
 		}
@@ -260,10 +278,12 @@ type Patch struct {
 }
 
 // Update applies p to the account's form publicID, sealing a new CAPTCHA
-// secret with box. A change to the fields makes a new contract version;
-// submissions keep the version they met. It returns ErrNotFound, ErrStale,
-// or a *ValidationError when the result is not a valid form.
-func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, accountID int64, publicID string, p Patch) (*Form, error) {
+// secret with box, and has recipients (may be nil) follow the form's
+// notification addresses in the same transaction. A change to the fields
+// makes a new contract version; submissions keep the version they met. It
+// returns ErrNotFound, ErrStale, or a *ValidationError when the result is
+// not a valid form.
+func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, recipients RecipientSync, accountID int64, publicID string, p Patch) (*Form, error) {
 	if !ValidPublicID(publicID) {
 		return nil, ErrNotFound
 	}
@@ -328,7 +348,10 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, a
 			return err
 		}
 		out, err = scanForm(tx.QueryRow(ctx, forAccountSQL, publicID, accountID))
-		return err
+		if err != nil || recipients == nil {
+			return err
+		}
+		return recipients.Sync(ctx, tx, out)
 	})
 	return out, err
 }

@@ -28,6 +28,9 @@ type Submission struct {
 	UserAgent    string
 	Referrer     string
 	DashboardURL string // link to the submission in the dashboard
+	// UnsubscribeURL is the recipient's one-click unsubscribe link (RFC
+	// 8058); "" for none.
+	UnsubscribeURL string
 }
 
 // Notification returns the owner's email for a submission: From from, To to, Cc
@@ -35,7 +38,9 @@ type Submission struct {
 // valid address, Subject subject or "New submission to <form name>" when
 // subject is empty, a plain-text body listing every field and the metadata, an
 // HTML body showing the same as a table with every value escaped, the dashboard
-// link in both, and Message-ID messageID.
+// link in both, and Message-ID messageID. With s.UnsubscribeURL it carries the
+// RFC 8058 headers List-Unsubscribe and List-Unsubscribe-Post, and the link
+// in both bodies.
 func Notification(from, to string, cc []string, replyTo, subject string, s Submission, messageID string) *Message {
 	to = strings.TrimSpace(to)
 	formName := oneLine(s.FormName)
@@ -54,7 +59,13 @@ func Notification(from, to string, cc []string, replyTo, subject string, s Submi
 		m.ReplyTo = r
 	}
 
-	v := notificationView{Title: newSubmissionTitle(formName), DashboardURL: oneLine(s.DashboardURL)}
+	v := notificationView{Title: newSubmissionTitle(formName), DashboardURL: oneLine(s.DashboardURL), UnsubscribeURL: oneLine(s.UnsubscribeURL)}
+	if v.UnsubscribeURL != "" {
+		m.Headers = map[string]string{
+			"List-Unsubscribe":      "<" + v.UnsubscribeURL + ">",
+			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		}
+	}
 	for _, f := range s.Fields {
 		v.Fields = append(v.Fields, row{Label: fieldLabel(f), Value: fieldValue(f.Value)})
 	}
@@ -82,8 +93,10 @@ func Notification(from, to string, cc []string, replyTo, subject string, s Submi
 // subject (default "We received your message"), the form owner's body as plain
 // text and as HTML (escaped, line breaks kept), the headers Auto-Submitted:
 // auto-replied and X-Auto-Response-Suppress: All, and no Reply-To. An empty body
-// becomes a short thank-you naming the form.
-func Autoresponse(from, to, subject, body string, s Submission, messageID string) *Message {
+// becomes a short thank-you naming the form formName. It carries the owner's
+// text only, never a submitted value: whoever submits chooses the address it
+// goes to, so anything they typed would make it a relay.
+func Autoresponse(from, to, subject, body, formName, messageID string) *Message {
 	subject = subjectLine(subject)
 	if subject == "" {
 		subject = "We received your message"
@@ -91,7 +104,7 @@ func Autoresponse(from, to, subject, body string, s Submission, messageID string
 	body = strings.TrimSpace(normalizeNewlines(body))
 	if body == "" {
 		body = "Thank you, we received your message."
-		if name := oneLine(s.FormName); name != "" {
+		if name := oneLine(formName); name != "" {
 			body = "Thank you, we received your message to " + name + "."
 		}
 	}
@@ -138,6 +151,44 @@ func EndpointDisabled(from, to, endpointURL, formName, reason, dashboardURL, mes
 	}
 }
 
+// RecipientConfirmation returns the email that asks to whom it may concern
+// whether the address to wants the notifications of the form formName: To
+// to, the link confirmURL (a page with a button, so a mail scanner that
+// fetches links confirms nothing) in both bodies, Auto-Submitted:
+// auto-generated and Message-ID messageID. With confirmURL "" the bodies say
+// the link was withheld: the copy kept in the outbox, which the form's owner
+// can read, must not let them confirm for the recipient.
+func RecipientConfirmation(from, to, formName, confirmURL, messageID string) *Message {
+	formName = oneLine(formName)
+	if r := []rune(formName); len(r) > 100 {
+		formName = string(r[:99]) + "…"
+	}
+	v := confirmationView{FormName: formName, URL: oneLine(confirmURL)}
+	return &Message{
+		From:      from,
+		To:        []string{strings.TrimSpace(to)},
+		Subject:   subjectLine("Confirm notifications of the form " + formName),
+		Text:      confirmationText(v),
+		HTML:      render(confirmationHTML, v),
+		MessageID: messageID,
+		Headers:   map[string]string{"Auto-Submitted": "auto-generated"},
+	}
+}
+
+type confirmationView struct{ FormName, URL string }
+
+func confirmationText(v confirmationView) string {
+	var b strings.Builder
+	b.WriteString("Someone asked Intake, a form backend, to send the submissions of the form " + v.FormName + " to this address.\n\n")
+	if v.URL != "" {
+		b.WriteString("If you want them, confirm here:\n\n    " + v.URL + "\n\n")
+	} else {
+		b.WriteString("(The confirmation link was sent to the recipient only.)\n\n")
+	}
+	b.WriteString("If you did not expect this, ignore this email: nothing will be sent to you unless you confirm, and you will not be asked again for a day.\n")
+	return b.String()
+}
+
 // keepCc returns the first maxCc valid addresses of cc, without repeats and
 // without to.
 func keepCc(to string, cc []string) []string {
@@ -168,10 +219,11 @@ func newSubmissionTitle(formName string) string {
 type row struct{ Label, Value string }
 
 type notificationView struct {
-	Title        string
-	Fields       []row
-	Meta         []row
-	DashboardURL string
+	Title          string
+	Fields         []row
+	Meta           []row
+	DashboardURL   string
+	UnsubscribeURL string
 }
 
 type endpointView struct {
@@ -232,6 +284,9 @@ func notificationText(v notificationView) string {
 	}
 	if v.DashboardURL != "" {
 		b.WriteString("\nView it in the dashboard: " + v.DashboardURL + "\n")
+	}
+	if v.UnsubscribeURL != "" {
+		b.WriteString("\nStop these emails: " + v.UnsubscribeURL + "\n")
 	}
 	return b.String()
 }
@@ -315,6 +370,20 @@ var (
 <p style="margin:24px 0 0;"><a href="{{.DashboardURL}}" style="` + linkStyle + `">View in the dashboard</a></p>
 <p style="margin:8px 0 0;font-size:12px;color:#59636e;word-break:break-all;">{{.DashboardURL}}</p>
 {{- end}}
+{{- if .UnsubscribeURL}}
+<p style="margin:24px 0 0;font-size:12px;color:#59636e;"><a href="{{.UnsubscribeURL}}" style="color:#59636e;">Stop these emails</a> (unsubscribe from this form's notifications)</p>
+{{- end}}
+` + htmlFoot))
+
+	confirmationHTML = template.Must(template.New("confirmation").Parse(htmlHead + `<h1 style="font-size:18px;margin:0 0 16px;">Confirm notifications</h1>
+<p style="margin:0 0 16px;">Someone asked Intake, a form backend, to send the submissions of the form <strong>{{.FormName}}</strong> to this address.</p>
+{{- if .URL}}
+<p style="margin:0 0 8px;"><a href="{{.URL}}" style="` + linkStyle + `">Confirm</a></p>
+<p style="margin:0 0 16px;font-size:12px;color:#59636e;word-break:break-all;">{{.URL}}</p>
+{{- else}}
+<p style="margin:0 0 16px;">(The confirmation link was sent to the recipient only.)</p>
+{{- end}}
+<p style="margin:0;">If you did not expect this, ignore this email: nothing will be sent to you unless you confirm, and you will not be asked again for a day.</p>
 ` + htmlFoot))
 
 	autoresponseHTML = template.Must(template.New("autoresponse").Parse(htmlHead + `<p style="margin:0;">{{.}}</p>

@@ -192,7 +192,7 @@ func TestSubjectIsCapped(t *testing.T) {
 func TestAutoresponse(t *testing.T) {
 	t.Parallel()
 	body := "Thanks for writing!\r\nWe answer within 2 days.\n\n<b>Bold</b> & co"
-	m := Autoresponse("Intake <no-reply@localhost>", " ada@example.org ", "", body, testSubmission(), "<a@localhost>")
+	m := Autoresponse("Intake <no-reply@localhost>", " ada@example.org ", "", body, testSubmission().FormName, "<a@localhost>")
 
 	if m.Subject != "We received your message" {
 		t.Errorf("Subject = %q, want the default", m.Subject)
@@ -216,7 +216,7 @@ func TestAutoresponse(t *testing.T) {
 		t.Errorf("HTML contains unescaped text:\n%s", m.HTML)
 	}
 
-	m = Autoresponse("no-reply@localhost", "ada@example.org", "Re: your\r\nBcc: evil@example.net message", "", testSubmission(), "<a@localhost>")
+	m = Autoresponse("no-reply@localhost", "ada@example.org", "Re: your\r\nBcc: evil@example.net message", "", testSubmission().FormName, "<a@localhost>")
 	if m.Subject != "Re: your Bcc: evil@example.net message" {
 		t.Errorf("Subject = %q", m.Subject)
 	}
@@ -269,5 +269,50 @@ func TestHTMLRefusesUnsafeDashboardURL(t *testing.T) {
 	m := Notification("no-reply@localhost", "owner@example.com", nil, "", "", s, "<x@localhost>")
 	if strings.Contains(m.HTML, `href="javascript:`) {
 		t.Errorf("HTML links to a javascript: URL:\n%s", m.HTML)
+	}
+}
+
+// A notification with an unsubscribe link carries RFC 8058's two headers
+// (built into a valid message) and shows the link in both bodies; one
+// without carries neither.
+func TestNotificationUnsubscribe(t *testing.T) {
+	t.Parallel()
+	s := testSubmission()
+	s.UnsubscribeURL = "https://intake.example.com/unsubscribe?token=abc.def"
+	m := Notification("no-reply@localhost", "owner@example.com", nil, "", "", s, "<x@localhost>")
+	if m.Headers["List-Unsubscribe"] != "<https://intake.example.com/unsubscribe?token=abc.def>" ||
+		m.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+		t.Errorf("headers = %v", m.Headers)
+	}
+	if !strings.Contains(m.Text, "Stop these emails: "+s.UnsubscribeURL) || !strings.Contains(m.HTML, `href="`+s.UnsubscribeURL+`"`) {
+		t.Errorf("the link is not in both bodies:\n%s\n%s", m.Text, m.HTML)
+	}
+	if _, err := build(m); err != nil {
+		t.Fatal(err)
+	}
+	s.UnsubscribeURL = ""
+	if m := Notification("no-reply@localhost", "owner@example.com", nil, "", "", s, "<x@localhost>"); len(m.Headers) != 0 || strings.Contains(m.Text, "Stop these") {
+		t.Errorf("no link, yet headers %v or text %q", m.Headers, m.Text)
+	}
+}
+
+// The confirmation names the form (on one line, cut short) and carries the
+// link; the copy without a link says it was withheld.
+func TestRecipientConfirmation(t *testing.T) {
+	t.Parallel()
+	name := "Sales\r\nBcc: evil@example.net " + strings.Repeat("x", 200)
+	m := RecipientConfirmation("no-reply@localhost", "c@example.com", name, "https://i.example/confirm?token=t0k", "<c@localhost>")
+	if strings.ContainsAny(m.Subject, "\r\n") || utf8.RuneCountInString(m.Subject) > 140 {
+		t.Errorf("Subject = %q", m.Subject)
+	}
+	if !strings.Contains(m.Text, "https://i.example/confirm?token=t0k") || !strings.Contains(m.HTML, "https://i.example/confirm?token=t0k") {
+		t.Errorf("the link is not in both bodies")
+	}
+	kept := RecipientConfirmation("no-reply@localhost", "c@example.com", name, "", "<c@localhost>")
+	if strings.Contains(kept.Text+kept.HTML, "token") || !strings.Contains(kept.Text, "sent to the recipient only") {
+		t.Errorf("the kept copy:\n%s", kept.Text)
+	}
+	if _, err := build(m); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,10 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/submissions"
@@ -44,7 +47,10 @@ type EmailWorker struct {
 	Sealer  *webhooks.Sealer // opens the tokens of account emails (LinkEmails)
 	From    string
 	BaseURL string
-	Logger  *slog.Logger
+	// Links signs the confirmation and unsubscribe links; nil sends
+	// notifications without an unsubscribe link and no confirmation.
+	Links  *Links
+	Logger *slog.Logger
 	// Observe, when set, is told each email's result.
 	Observe func(result string)
 }
@@ -61,14 +67,20 @@ func (w *EmailWorker) NextRetry(job *river.Job[EmailArgs]) time.Time {
 // Work composes, records and sends one email. A permanent refusal (SMTP
 // 5xx) is recorded and cancels the job; a transient one is retried.
 func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error {
-	msg, accountID, err := w.compose(ctx, job.Args)
-	if errors.Is(err, submissions.ErrNotFound) || errors.Is(err, forms.ErrNotFound) || errors.Is(err, webhooks.ErrNotFound) || errors.Is(err, accounts.ErrNotFound) {
+	msg, kept, accountID, err := w.compose(ctx, job.Args)
+	if errors.Is(err, submissions.ErrNotFound) || errors.Is(err, forms.ErrNotFound) || errors.Is(err, webhooks.ErrNotFound) ||
+		errors.Is(err, accounts.ErrNotFound) || errors.Is(err, errNotDue) {
 		return river.JobCancel(fmt.Errorf("nothing to send: %w", err))
+	}
+	if errors.Is(err, errAutoresponseLimit) {
+		w.logger().InfoContext(ctx, "autoresponse not sent: limit reached", "submission_id", job.Args.SubmissionID,
+			"limit", AutoresponseLimit, "per", AutoresponseWindow.String())
+		return river.JobCancel(err)
 	}
 	if err != nil {
 		return err
 	}
-	state, err := w.record(ctx, accountID, job.Args, msg)
+	state, err := w.record(ctx, accountID, job.Args, kept)
 	if err != nil {
 		return err
 	}
@@ -140,11 +152,27 @@ SELECT state FROM ins UNION ALL SELECT state FROM outbound_emails WHERE message_
 	return state, err
 }
 
-func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (*mail.Message, int64, error) {
-	host := "localhost"
-	if u, err := url.Parse(w.BaseURL); err == nil && u.Hostname() != "" {
-		host = u.Hostname()
+// compose returns the email args stand for, the copy of it to record
+// (the same but for a confirmation, whose recorded copy lacks the link)
+// and its account.
+func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (msg, kept *mail.Message, accountID int64, err error) {
+	if args.Template == TemplateConfirmRecipient {
+		return w.confirmation(ctx, args)
 	}
+	msg, accountID, err = w.composeOne(ctx, args)
+	return msg, msg, accountID, err
+}
+
+// host is the base URL's host, for Message-IDs.
+func (w *EmailWorker) host() string {
+	if u, err := url.Parse(w.BaseURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
+}
+
+func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Message, int64, error) {
+	host := w.host()
 	if args.Template == TemplateEndpointDisabled {
 		ep, err := webhooks.ByID(ctx, w.DB, args.EndpointID)
 		if err != nil {
@@ -182,10 +210,19 @@ func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (*mail.Messag
 	if err != nil {
 		return nil, 0, err
 	}
-	view := w.view(form, sub)
 	id := mail.MessageID(host, args.Template, sub.PublicID(), args.To)
 	switch args.Template {
 	case TemplateNotification:
+		// Planned before the address unsubscribed (a retry, a backlog):
+		// it is not sent after.
+		var out bool
+		if err := w.DB.QueryRow(ctx, unsubscribedSQL, form.ID, args.To).Scan(&out); err != nil {
+			return nil, 0, err
+		}
+		if out {
+			return nil, 0, errNotDue
+		}
+		view := w.view(form, sub)
 		// _cc makes Intake mail addresses the submitter chose: only for
 		// forms whose owner allowed it, as the form says at send time (an
 		// owner who turns it off stops retries from copying too).
@@ -193,12 +230,110 @@ func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (*mail.Messag
 		if form.Settings.AllowCC {
 			cc = sub.Meta.CC
 		}
+		if w.Links != nil {
+			view.UnsubscribeURL = w.BaseURL + "/unsubscribe?token=" + w.Links.UnsubscribeToken(form.PublicID, args.To)
+		}
 		return mail.Notification(w.From, args.To, cc, sub.Meta.ReplyTo, sub.Meta.Subject, view, id), form.AccountID, nil
 	case TemplateAutoresponse:
+		if err := w.autoresponseSlot(ctx, form.ID, sub, args.To); err != nil {
+			return nil, 0, err
+		}
 		ar := form.Settings.Autoresponse
-		return mail.Autoresponse(w.From, args.To, ar.Subject, ar.Body, view, id), form.AccountID, nil
+		return mail.Autoresponse(w.From, args.To, ar.Subject, ar.Body, form.Name, id), form.AccountID, nil
 	}
 	return nil, 0, river.JobCancel(fmt.Errorf("unknown email kind %q", args.Template))
+}
+
+// errNotDue is an email no longer wanted: a confirmation whose address was
+// confirmed, removed, or sent a newer link since it was enqueued, or a
+// notification to an address that unsubscribed since.
+var errNotDue = errors.New("no longer wanted")
+
+// unsubscribedSQL says whether an address unsubscribed from a form.
+const unsubscribedSQL = `SELECT EXISTS (SELECT 1 FROM notify_recipients WHERE form_id = $1 AND email = lower($2) AND state = 'unsubscribed')`
+
+const confirmationSQL = `SELECT f.public_id, f.name, f.account_id, r.token_hash FROM notify_recipients r JOIN forms f ON f.id = r.form_id
+WHERE r.form_id = $1 AND r.email = lower($2) AND r.listed AND r.state = 'pending'`
+
+// confirmation composes the confirmation link's email, rebuilding the
+// token whose hash the recipient's row holds; the copy to record says the
+// link was withheld (the outbox is the form owner's to read, and must not
+// let them confirm for the recipient). It returns errNotDue when the row no
+// longer waits for this very link.
+func (w *EmailWorker) confirmation(ctx context.Context, args EmailArgs) (msg, kept *mail.Message, accountID int64, err error) {
+	if w.Links == nil {
+		return nil, nil, 0, errors.New("no links key: confirmations cannot be sent")
+	}
+	var (
+		publicID, formName string
+		hash               []byte
+	)
+	err = w.DB.QueryRow(ctx, confirmationSQL, args.FormID, args.To).Scan(&publicID, &formName, &accountID, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, 0, errNotDue
+	}
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	token := w.Links.confirmToken(args.FormID, args.To, args.At)
+	if !hmac.Equal(hash, tokenHash(token)) {
+		return nil, nil, 0, errNotDue
+	}
+	id := mail.MessageID(w.host(), args.Template, publicID, strings.ToLower(args.To), strconv.FormatInt(args.At, 10))
+	msg = mail.RecipientConfirmation(w.From, args.To, formName, w.BaseURL+"/confirm?token="+token, id)
+	kept = mail.RecipientConfirmation(w.From, args.To, formName, "", id)
+	return msg, kept, accountID, nil
+}
+
+// Autoresponse limits: at most AutoresponseLimit autoresponses to one
+// address per form in AutoresponseWindow.
+const (
+	AutoresponseLimit  = 3
+	AutoresponseWindow = 24 * time.Hour
+)
+
+// The statements of autoresponseSlot, in its order: lock (form, address)
+// until the transaction ends, forget what is older than the window, take
+// a slot if one is free, say whether the submission holds one.
+const (
+	autoresponseLockSQL   = `SELECT pg_advisory_xact_lock(hashtextextended('intake autoresponse ' || $1::bigint || ' ' || $2::text, 0))`
+	autoresponseExpireSQL = `DELETE FROM autoresponses WHERE form_id = $1 AND recipient = $2 AND sent_at <= now() - make_interval(secs => $3)`
+	autoresponseTakeSQL   = `INSERT INTO autoresponses (submission_id, form_id, recipient)
+SELECT $1, $2, $3 WHERE (SELECT count(*) FROM autoresponses WHERE form_id = $2 AND recipient = $3) < $4
+ON CONFLICT (submission_id) DO NOTHING`
+	autoresponseHeldSQL = `SELECT EXISTS (SELECT 1 FROM autoresponses WHERE submission_id = $1)`
+)
+
+// errAutoresponseLimit is an autoresponse over AutoresponseLimit.
+var errAutoresponseLimit = errors.New("autoresponse limit reached for this address and form")
+
+// autoresponseSlot takes one of the AutoresponseLimit slots of (form, to)
+// for sub, or returns errAutoresponseLimit. The check is here, at send
+// time, and not when the submission plans its jobs: submissions written in
+// one group commit cannot see each other's, so a count there would let a
+// burst through. Here an advisory lock on (form, address) serialises the
+// count and the insert, so it is exact however many workers run; a retry
+// finds its own row and keeps its slot.
+func (w *EmailWorker) autoresponseSlot(ctx context.Context, formID int64, sub *submissions.Submission, to string) error {
+	to = strings.ToLower(strings.TrimSpace(to))
+	ok := false
+	err := database.WithTx(ctx, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		// One round trip; under READ COMMITTED each statement after the
+		// lock sees what the lock's previous holder committed.
+		b := &pgx.Batch{}
+		b.Queue(autoresponseLockSQL, formID, to)
+		b.Queue(autoresponseExpireSQL, formID, to, AutoresponseWindow.Seconds())
+		b.Queue(autoresponseTakeSQL, sub.ID, formID, to, AutoresponseLimit)
+		b.Queue(autoresponseHeldSQL, sub.ID).QueryRow(func(row pgx.Row) error { return row.Scan(&ok) })
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errAutoresponseLimit
+	}
+	return nil
 }
 
 // view shows a submission's fields in the contract's order, then any others

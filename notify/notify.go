@@ -1,11 +1,9 @@
-// Package notify is what happens after a submission: it plans the webhook
-// deliveries and emails each submission enqueues (in the submission's own
-// transaction) and sends the emails.
 package notify
 
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +22,9 @@ const (
 	TemplateNotification     = "notification"
 	TemplateAutoresponse     = "autoresponse"
 	TemplateEndpointDisabled = "endpoint_disabled"
+	// TemplateConfirmRecipient asks an address a form lists whether it
+	// wants the form's notifications (double opt-in).
+	TemplateConfirmRecipient = "confirm_recipient"
 )
 
 // Queue is the River queue emails are sent from.
@@ -49,6 +50,9 @@ type EmailArgs struct {
 	// and the token, sealed (LinkEmails).
 	TokenID int64  `json:"token_id,omitempty" river:"unique"`
 	Token   string `json:"token,omitempty"`
+	// A recipient's confirmation is about a form (its internal id) and is
+	// told apart by At, the time it was sent (Unix microseconds).
+	FormID int64 `json:"form_id,omitempty" river:"unique"`
 }
 
 // Kind implements river.JobArgs.
@@ -60,23 +64,29 @@ func (EmailArgs) InsertOpts() river.InsertOpts {
 }
 
 // Planner decides a submission's jobs: a delivery per enabled endpoint (for
-// spam only to endpoints that opted in), an email per notification address
-// (the account owner when the form lists none) and the autoresponse. Spam
-// gets no email, and neither does a submission to an account whose owner
-// has not verified their address (accounts.User.Verified): until then the
+// spam only to endpoints that opted in), an email per confirmed
+// notification address (the account owner when the form lists none and
+// the owner has not unsubscribed from it) and the autoresponse. Spam gets
+// no email, and neither does a submission to an account whose owner has
+// not verified their address (accounts.User.Verified): until then the
 // account is a stranger's, and Intake mails no one for it.
 type Planner struct{}
 
 const ownerEmailSQL = `SELECT email, email_verified_at IS NOT NULL FROM users WHERE account_id = $1 ORDER BY id LIMIT 1`
 
 // planSQL reads, in one statement, what a submission's plan needs: the
-// form's enabled webhook endpoints and its account owner's email, and
-// whether that address is verified.
+// form's enabled webhook endpoints, its account owner's email and whether
+// that address is verified, its confirmed notification addresses and
+// whether the owner unsubscribed.
 const planSQL = `
 SELECT coalesce(array_agg(e.id ORDER BY e.id) FILTER (WHERE e.id IS NOT NULL), '{}'),
 	coalesce(array_agg(e.include_spam ORDER BY e.id) FILTER (WHERE e.id IS NOT NULL), '{}'),
 	(SELECT u.email FROM users u WHERE u.account_id = f.account_id ORDER BY u.id LIMIT 1),
-	coalesce((SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.account_id = f.account_id ORDER BY u.id LIMIT 1), false)
+	coalesce((SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.account_id = f.account_id ORDER BY u.id LIMIT 1), false),
+	(SELECT coalesce(array_agg(r.email ORDER BY r.id), '{}') FROM notify_recipients r
+	 WHERE r.form_id = f.id AND r.listed AND r.state = 'confirmed'),
+	(SELECT coalesce(array_agg(r.email), '{}') FROM notify_recipients r
+	 WHERE r.form_id = f.id AND r.state = 'unsubscribed')
 FROM forms f LEFT JOIN webhook_endpoints e ON e.form_id = f.id AND e.enabled
 WHERE f.public_id = $1
 GROUP BY f.id`
@@ -87,13 +97,14 @@ func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *sub
 	var targets []webhooks.Target
 	var owner string
 	var verified bool
+	var confirmed, unsubscribed []string
 	b.Queue(planSQL, formPublicID).QueryRow(func(row pgx.Row) error {
 		var (
 			ids         []int64
 			includeSpam []bool
 			email       *string
 		)
-		err := row.Scan(&ids, &includeSpam, &email, &verified)
+		err := row.Scan(&ids, &includeSpam, &email, &verified, &confirmed, &unsubscribed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // no such form: the form's own read says so
 		}
@@ -119,8 +130,10 @@ func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *sub
 		if sub.Spam || !verified {
 			return jobs, nil
 		}
-		recipients := form.Settings.NotifyEmails
-		if len(recipients) == 0 && owner != "" {
+		// Only confirmed addresses: an address a form lists gets nothing
+		// until it has confirmed (notify_recipients, kept by RecipientSync).
+		recipients := confirmed
+		if len(form.Settings.NotifyEmails) == 0 && owner != "" && !slices.Contains(unsubscribed, strings.ToLower(owner)) {
 			recipients = []string{owner}
 		}
 		seen := map[string]bool{}

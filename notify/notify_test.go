@@ -102,6 +102,9 @@ type bundle struct {
 	deps    notify.Deps
 	client  *river.Client[pgx.Tx]
 	poll    time.Duration // River's fetch poll interval; 0: 50 ms
+	// sync keeps recipients as serve's API and dashboard do, enqueueing
+	// with client.
+	sync *notify.RecipientSync
 }
 
 // setup makes a database, an account with a form, and a River client that
@@ -122,12 +125,17 @@ func setupPolling(t *testing.T, mailer mail.Mailer, poll time.Duration) *bundle 
 	if err != nil {
 		t.Fatal(err)
 	}
+	links, err := notify.NewLinks("test secret key")
+	if err != nil {
+		t.Fatal(err)
+	}
 	b.deps = notify.Deps{
-		DB: db, Mailer: mailer, HTTPClient: webhooks.NewHTTPClient(true), Sealer: sealer, From: "Intake <no-reply@intake.test>",
+		DB: db, Mailer: mailer, HTTPClient: webhooks.NewHTTPClient(true), Sealer: sealer, Links: links, From: "Intake <no-reply@intake.test>",
 		BaseURL: "http://intake.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Schedule: []time.Duration{50 * time.Millisecond},
 	}
 	b.start(t)
+	b.sync = &notify.RecipientSync{River: b.client, Links: links}
 	b.svc = &submissions.Service{DB: db, Validator: forms.NewValidator(), BaseURL: "http://intake.test", Planner: notify.Planner{}}
 	return b
 }
@@ -651,8 +659,8 @@ func TestCcOnlyWhenAllowed(t *testing.T) {
 	}
 }
 
-// A form's notify_emails replace the owner as recipients, and its
-// autoresponse goes to the submitter's reply-to address.
+// A form's confirmed notify_emails replace the owner as recipients, and
+// its autoresponse goes to the submitter's reply-to address.
 func TestRecipientsAndAutoresponse(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
@@ -662,6 +670,12 @@ func TestRecipientsAndAutoresponse(t *testing.T) {
 			Autoresponse: forms.Autoresponse{Enabled: true, Subject: "Thanks!", Body: "We will answer within a day."},
 		},
 	})
+	// Confirmed as if each had followed its link (recipients_test.go
+	// follows the links themselves).
+	if _, err := b.db.Exec(context.Background(), `INSERT INTO notify_recipients (form_id, email, listed, state)
+SELECT $1, e, true, 'confirmed' FROM unnest($2::text[]) e`, b.form.ID, b.form.Settings.NotifyEmails); err != nil {
+		t.Fatal(err)
+	}
 	b.submit(t, "k", map[string]any{"email": "ada@example.com", "message": "hi"})
 	spam := contact(9)
 	spam["_gotcha"] = "bot"

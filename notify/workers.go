@@ -19,6 +19,7 @@ type Deps struct {
 	Mailer     mail.Mailer      // nil: the outbox
 	HTTPClient *http.Client     // nil: webhooks.NewHTTPClient(false)
 	Sealer     *webhooks.Sealer // opens endpoint secrets and link tokens; nil: stored in clear
+	Links      *Links           // signs confirmation and unsubscribe links; nil: none
 	From       string
 	BaseURL    string
 	Logger     *slog.Logger
@@ -45,7 +46,7 @@ func Workers(d Deps) *river.Workers {
 		d.HTTPClient = webhooks.NewHTTPClient(false)
 	}
 	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, Logger: d.Logger, Schedule: d.Schedule, OnDisabled: EndpointDisabled}
-	email := &EmailWorker{DB: d.DB, Mailer: d.Mailer, Sealer: d.Sealer, From: d.From, BaseURL: d.BaseURL, Logger: d.Logger}
+	email := &EmailWorker{DB: d.DB, Mailer: d.Mailer, Sealer: d.Sealer, From: d.From, BaseURL: d.BaseURL, Links: d.Links, Logger: d.Logger}
 	if d.Observer != nil {
 		delivery.Observe = d.Observer.ObserveDelivery
 		email.Observe = d.Observer.ObserveEmail

@@ -285,7 +285,7 @@ func TestCaptchaSecretSealed(t *testing.T) {
 	srv := captchatest.New(t, captcha.Turnstile, "0x4AAAAAAA-real-secret")
 	secret := "0x4AAAAAAA-real-secret"
 	acct := testfactory.NewAccount(ctx, t, b.db)
-	f, err := forms.Create(ctx, b.db, forms.NewValidator(), sealer, acct.User.AccountID, forms.Input{Name: "Sealed", Fields: testfactory.ContactFields,
+	f, err := forms.Create(ctx, b.db, forms.NewValidator(), sealer, nil, acct.User.AccountID, forms.Input{Name: "Sealed", Fields: testfactory.ContactFields,
 		Settings: forms.Settings{Captcha: forms.Captcha{Provider: captcha.Turnstile, Secret: &secret}}})
 	if err != nil {
 		t.Fatal(err)

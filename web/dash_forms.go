@@ -16,6 +16,7 @@ import (
 
 	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
 )
 
@@ -186,6 +187,54 @@ type formView struct {
 	Settings        []setting
 	RequireKey      bool
 	Snippets        []snippet
+	Notify          notifyView
+}
+
+// notifyView is who a form's notifications go to.
+type notifyView struct {
+	Recipients []recipientRow // the addresses the form lists; none: the account owner
+	// NoneConfirmed says the form lists addresses but none has confirmed:
+	// no one is told of its submissions yet.
+	NoneConfirmed bool
+	// Unsubscribed is when the logged-in user unsubscribed from the
+	// form's notifications; nil unless they did (then they may resume).
+	Unsubscribed *time.Time
+}
+
+// recipientRow is one notification address and its opt-in state.
+type recipientRow struct {
+	Email string
+	State string // a notify.Recipient* state
+	Label string // "confirmed", "pending confirmation", "unsubscribed"
+	Badge string // its badge's class
+}
+
+// notifyOf is who f's notifications go to, for the logged-in user's eyes.
+func (d *Dashboard) notifyOf(r *http.Request, f *forms.Form) (notifyView, error) {
+	rows, err := notify.Recipients(r.Context(), d.DB, []int64{f.ID})
+	if err != nil {
+		return notifyView{}, err
+	}
+	var v notifyView
+	for _, rc := range notify.Listed(f, rows[f.ID]) {
+		row := recipientRow{Email: rc.Email, State: rc.State}
+		switch rc.State {
+		case notify.RecipientConfirmed:
+			row.Label, row.Badge = "confirmed", "badge-ok"
+		case notify.RecipientUnsubscribed:
+			row.Label, row.Badge = "unsubscribed", "badge-muted"
+		default:
+			row.Label, row.Badge = "pending confirmation", "badge-warn"
+		}
+		v.Recipients = append(v.Recipients, row)
+	}
+	v.NoneConfirmed = len(v.Recipients) > 0 && !slices.ContainsFunc(v.Recipients, func(r recipientRow) bool { return r.State == notify.RecipientConfirmed })
+	for _, rc := range rows[f.ID] {
+		if rc.State == notify.RecipientUnsubscribed && strings.EqualFold(rc.Email, user(r).Email) {
+			v.Unsubscribed = rc.UnsubscribedAt
+		}
+	}
+	return v, nil
 }
 
 type fieldSummary struct {
@@ -249,7 +298,6 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 		{"Keys kept for", s.IdempotencyRetention.String()},
 		{"Keyless browser posts deduplicated for", dedupe},
 		{"Fields not in the contract", map[string]string{forms.UnknownAccept: "accepted", forms.UnknownReject: "rejected"}[s.UnknownFields]},
-		{"Notifications go to", orNone(s.NotifyEmails, "the account owner")},
 		{"Autoresponse", ar},
 		{"_cc copies the notification", map[bool]string{true: "yes", false: "no (kept with the submission, no one copied)"}[s.AllowCC]},
 		{"Honeypot field", s.HoneypotField},
@@ -258,6 +306,10 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 		{"Blocked words", orNone(s.BlockedWords, "none")},
 		{"Blocked emails", orNone(s.BlockedEmails, "none")},
 		{"Blocked addresses", orNone(s.BlockedIPs, "none")},
+	}
+	if v.Notify, err = d.notifyOf(r, f); err != nil {
+		d.error(w, r, err)
+		return
 	}
 	v.base = d.base(w, r, f.Name, "forms", formCrumbs(f)[:1]...)
 	v.Crumbs = append(v.Crumbs, crumb{Label: f.Name})
@@ -351,6 +403,7 @@ type formEditView struct {
 	Errors          map[string]string // by input id, for the inputs outside the rows
 	Summary         []editError       // every error, linking to its input
 	Focus           string            // the id of the input to focus on load
+	Recipients      []recipientRow    // the saved notification addresses and their states
 }
 
 // fieldRow is one field of the contract as the editor shows it.
@@ -455,6 +508,14 @@ func (d *Dashboard) editFormPage(w http.ResponseWriter, r *http.Request) {
 func (d *Dashboard) renderEditor(w http.ResponseWriter, r *http.Request, status int, f *forms.Form, v formEditView) {
 	v.Types = typeNames()
 	v.CaptchaChoices = captchaChoices()
+	if f != nil {
+		n, err := d.notifyOf(r, f)
+		if err != nil {
+			d.error(w, r, err)
+			return
+		}
+		v.Recipients = n.Recipients
+	}
 	v.Settings.CaptchaSecret = "" // a secret is never written into a page
 	v.Settings.CaptchaSecretSet = f != nil && f.Settings.Captcha.SecretSet
 	for i := range v.Fields {
@@ -707,7 +768,7 @@ func (d *Dashboard) createForm(w http.ResponseWriter, r *http.Request) {
 	var f *forms.Form
 	err := d.Validator.CheckInput(in)
 	if err == nil && len(errs.Errors) == 0 {
-		f, err = forms.Create(r.Context(), d.DB, d.Validator, d.Sealer, user(r).AccountID, in)
+		f, err = forms.Create(r.Context(), d.DB, d.Validator, d.Sealer, d.Recipients, user(r).AccountID, in)
 	}
 	if d.editorFailed(w, r, nil, &v, errs, err, rowOf) {
 		return
@@ -746,7 +807,7 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 		if since, perr := time.Parse(time.RFC3339Nano, v.UpdatedAt); perr == nil {
 			patch.UnchangedSince = &since
 		}
-		updated, err = forms.Update(r.Context(), d.DB, d.Validator, d.Sealer, user(r).AccountID, f.PublicID, patch)
+		updated, err = forms.Update(r.Context(), d.DB, d.Validator, d.Sealer, d.Recipients, user(r).AccountID, f.PublicID, patch)
 		if errors.Is(err, forms.ErrStale) {
 			// Another tab or person saved meanwhile. Keep what this owner
 			// typed, say so, and let the next save go through on purpose.

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/notify"
 )
@@ -95,6 +98,7 @@ func (d *Dashboard) verify(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
+	d.sendHeldConfirmations(r, u)
 	msg := "Your email address " + u.Email + " is confirmed: Intake now sends your forms' notifications."
 	if s := state(r).session; s != nil {
 		if s.UserID == u.ID {
@@ -206,7 +210,7 @@ func (d *Dashboard) reset(w http.ResponseWriter, r *http.Request) {
 		renderPage(d, w, r, http.StatusUnprocessableEntity, tmplReset, v)
 		return
 	}
-	_, err := d.accountService().ResetPassword(r.Context(), token, next, func(hash func() error) error { return d.hashing(r, hash) })
+	u, err := d.accountService().ResetPassword(r.Context(), token, next, func(hash func() error) error { return d.hashing(r, hash) })
 	if errors.Is(err, accounts.ErrBadLink) {
 		d.badLink(w, r, accounts.PurposeReset)
 		return
@@ -215,10 +219,27 @@ func (d *Dashboard) reset(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
+	d.sendHeldConfirmations(r, u)
 	// Every session of the user is gone, this browser's too (whoever's
 	// it was): the flash is sealed for a logged-out visitor.
 	st := state(r)
 	st.session, st.token = nil, ""
 	d.clearCookie(w, sessionCookie)
 	d.redirect(w, r, "/login", flash{Kind: flashSuccess, Message: "Your new password is set and your email address is confirmed. Every session of your account was logged out: log in with the new password."})
+}
+
+// sendHeldConfirmations mails the confirmation links that the account's
+// forms held back while u's address was unverified (an unverified account
+// mails no one). The address is verified whatever happens here; should it
+// fail, saving a form sends its links, so it is logged, not shown.
+func (d *Dashboard) sendHeldConfirmations(r *http.Request, u *accounts.User) {
+	if d.Recipients == nil {
+		return
+	}
+	err := database.WithTx(r.Context(), d.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		return d.Recipients.SendPending(r.Context(), tx, u.AccountID)
+	})
+	if err != nil {
+		d.logger(r).WarnContext(r.Context(), "dashboard: held confirmation links not sent", "account_id", u.AccountID, "err", err)
+	}
 }

@@ -50,6 +50,7 @@ var emailKinds = map[string]string{
 	notify.TemplateEndpointDisabled: "Webhook disabled",
 	notify.TemplateVerifyAddress:    "Address verification",
 	notify.TemplatePasswordReset:    "Password reset",
+	notify.TemplateConfirmRecipient: "Address confirmation",
 }
 
 func toEmailRow(m *notify.OutboundEmail) emailRow {

@@ -56,6 +56,12 @@ type Dashboard struct {
 	Sealer *webhooks.Sealer
 	// WebhookURLs is what an endpoint URL must meet to be saved (the API's).
 	WebhookURLs webhooks.URLPolicy
+	// Recipients keeps each form's notification addresses and mails their
+	// confirmation links when a form is saved; nil keeps none.
+	Recipients *notify.RecipientSync
+	// Links checks the unsubscribe links of notifications; nil: every
+	// such link is refused.
+	Links *notify.Links
 
 	pages    *Pages
 	secure   bool
@@ -118,6 +124,11 @@ func newDashboard(fsys fs.FS, db *pgxpool.Pool, river webhooks.Inserter, val *fo
 		}
 	}
 	d.cop.SetDenyHandler(http.HandlerFunc(d.crossOrigin))
+	// RFC 8058's one-click unsubscribe is a POST the recipient's mail
+	// provider sends, from its own servers or pages: no CSRF token, maybe
+	// cross-site. The signed token in its URL is its authority (and an
+	// unsubscribe is all it can do), so that one route is let through.
+	d.cop.AddInsecureBypassPattern("POST /unsubscribe")
 	return d, nil
 }
 
@@ -142,6 +153,13 @@ func (d *Dashboard) Routes(r chi.Router) {
 		r.Get(notify.VerifyPath, d.verifyPage)
 		r.Post(notify.VerifyPath, d.verify)
 
+		// The links of the emails to notification addresses: public, the
+		// token is the authority.
+		r.Get("/confirm", d.confirmPage)
+		r.Post("/confirm", d.confirm)
+		r.Get("/unsubscribe", d.unsubscribePage)
+		r.Post("/unsubscribe", d.unsubscribe)
+
 		r.Group(func(r chi.Router) {
 			r.Use(d.requireLogin)
 
@@ -158,6 +176,7 @@ func (d *Dashboard) Routes(r chi.Router) {
 			r.Get("/forms/{form_id}/archive", d.confirmArchiveForm)
 			r.Post("/forms/{form_id}/archive", d.archiveForm)
 			r.Get("/forms/{form_id}/schema.json", d.formSchema)
+			r.Post("/forms/{form_id}/notifications/resume", d.resubscribe)
 
 			r.Get("/forms/{form_id}/submissions", d.submissionsPage)
 			r.Get("/forms/{form_id}/submissions.csv", d.exportCSV)
@@ -477,6 +496,7 @@ var (
 	tmplOutbox      = dashTemplate[outboxView]{"dash_outbox.html"}
 	tmplEmail       = dashTemplate[emailView]{"dash_email.html"}
 	tmplConfirm     = dashTemplate[confirmView]{"dash_confirm.html"}
+	tmplLink        = dashTemplate[linkView]{"dash_link.html"}
 	tmplError       = dashTemplate[errorView]{"dash_error.html"}
 	tmplVerify      = dashTemplate[verifyView]{"dash_verify.html"}
 	tmplForgot      = dashTemplate[forgotView]{"dash_forgot.html"}
@@ -488,7 +508,7 @@ var dashTemplates = []interface {
 	zeroView() any
 }{
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
-	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplError,
+	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
 	tmplVerify, tmplForgot, tmplReset,
 }
 

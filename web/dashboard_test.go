@@ -23,6 +23,7 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
@@ -37,6 +38,9 @@ type dashBundle struct {
 	form   *forms.Form
 	sealer *webhooks.Sealer
 }
+
+// links are the dashboard's confirmation and unsubscribe link keys.
+func (b *dashBundle) links() *notify.Links { return b.dash.Links }
 
 // testPassword is testfactory's password for every account it makes.
 const testPassword = "correct horse battery"
@@ -65,6 +69,12 @@ func setupDashboard(t *testing.T) *dashBundle {
 		t.Fatal(err)
 	}
 	dash.Sealer, srv.Sealer = sealer, sealer
+	links, err := notify.NewLinks("test secret key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dash.Links = links
+	dash.Recipients = &notify.RecipientSync{River: dash.River, Links: links}
 	srv.Dashboard = dash
 	ts.Config.Handler = srv.Handler()
 	acct := testfactory.NewAccount(ctx, t, db)

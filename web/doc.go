@@ -5,7 +5,9 @@
 // pages the emailed verification and reset links open, dash_links.go, and the
 // log-in throttle, throttle.go), forms and their contract editor,
 // submissions, webhooks and their delivery log, the email outbox and API keys
-// (dashboard.go and dash_*.go, templates dash_*).
+// (dashboard.go and dash_*.go, templates dash_*), and the public pages the
+// links of notification emails open: /confirm (double opt-in of an address)
+// and /unsubscribe (RFC 8058 one-click), in dash_recipients.go.
 //
 // Templates and assets are embedded and checked at boot: every template must
 // parse, every page must define its blocks, every asset a template names must

@@ -46,13 +46,16 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 	}
 	dlv := b.delivery(t, e, sub)
 	mail := b.email(t, b.acct.User.AccountID, sub, "Victim email subject")
+	if _, err := b.db.Exec(ctx, `INSERT INTO notify_recipients (form_id, email, listed, state) VALUES ($1, 'victim-colleague@example.com', true, 'unsubscribed')`, victim.ID); err != nil {
+		t.Fatal(err)
+	}
 	keys, err := accounts.APIKeys(ctx, b.db, b.acct.User.AccountID)
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("A's API keys: %v %v", keys, err)
 	}
 	key := keys[0]
 	leaks := []string{victim.Name, victim.PublicID, b.form.PublicID, sub, "victim-secret@example.com", "confidential words",
-		"victim-hooks.example", e.PublicID, dlv, "Victim email subject", key.PublicID, key.Prefix, b.acct.User.Email, "whsec_"}
+		"victim-hooks.example", "victim-colleague@example.com", e.PublicID, dlv, "Victim email subject", key.PublicID, key.Prefix, b.acct.User.Email, "whsec_"}
 	theirs := strings.NewReplacer("{form_id}", victim.PublicID, "{sub_id}", sub, "{wh_id}", e.PublicID, "{dlv_id}", dlv,
 		"{email_id}", strconv.FormatInt(mail, 10), "{key_id}", key.PublicID)
 
@@ -73,12 +76,18 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 
 	rows := map[string]isolationRow{
 		// Routes that name no object: B's own account.
-		"GET /":                  {want: http.StatusSeeOther},
-		"GET /signup":            {want: http.StatusSeeOther},
-		"POST /signup":           {want: http.StatusSeeOther, alone: true, form: url.Values{"email": {"third@example.com"}, "password": {"a long password"}}},
-		"GET /login":             {want: http.StatusSeeOther},
-		"POST /login":            {want: http.StatusSeeOther, alone: true, form: credentials},
-		"POST /logout":           {want: http.StatusSeeOther, alone: true},
+		"GET /":        {want: http.StatusSeeOther},
+		"GET /signup":  {want: http.StatusSeeOther},
+		"POST /signup": {want: http.StatusSeeOther, alone: true, form: url.Values{"email": {"third@example.com"}, "password": {"a long password"}}},
+		"GET /login":   {want: http.StatusSeeOther},
+		"POST /login":  {want: http.StatusSeeOther, alone: true, form: credentials},
+		"POST /logout": {want: http.StatusSeeOther, alone: true},
+		// The links of notification emails: public pages, the token their
+		// only authority; without one there is nothing to see or do.
+		"GET /confirm":           {want: http.StatusBadRequest},
+		"POST /confirm":          {want: http.StatusBadRequest},
+		"GET /unsubscribe":       {want: http.StatusBadRequest},
+		"POST /unsubscribe":      {want: http.StatusBadRequest},
 		"GET /account":           {want: http.StatusOK},
 		"POST /account/password": {want: http.StatusUnprocessableEntity, form: url.Values{"current": {"not the password"}, "new": {"a new password"}, "confirm": {"a new password"}}},
 		"GET /forms":             {want: http.StatusOK},
@@ -105,6 +114,7 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"GET /forms/{form_id}/archive":                        {want: http.StatusNotFound},
 		"POST /forms/{form_id}/archive":                       {want: http.StatusNotFound},
 		"GET /forms/{form_id}/schema.json":                    {want: http.StatusNotFound},
+		"POST /forms/{form_id}/notifications/resume":          {want: http.StatusNotFound},
 		"GET /forms/{form_id}/submissions":                    {want: http.StatusNotFound},
 		"GET /forms/{form_id}/submissions.csv":                {want: http.StatusNotFound},
 		"GET /forms/{form_id}/submissions/{sub_id}":           {want: http.StatusNotFound},
@@ -244,7 +254,8 @@ var snapshotSQL = map[string]string{
 	// theirs; the test's other account enqueues no other job.
 	"river_job": `SELECT jsonb_build_object('kind', kind, 'args', args, 'state', state)::text FROM river_job
 		WHERE coalesce((args->>'account_id')::bigint, $1) = $1 OR args->>'token_id' IS NULL`,
-	"email_tokens": `SELECT t::text FROM email_tokens t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
+	"notify_recipients": `SELECT t::text FROM notify_recipients t JOIN forms f ON f.id = t.form_id WHERE f.account_id = $1`,
+	"email_tokens":      `SELECT t::text FROM email_tokens t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
 }
 
 // snapshot returns the account's rows of each table, for a before and

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -55,7 +54,7 @@ func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*targe
 		if err != nil {
 			return nil, fmt.Errorf("create API key: %w", err)
 		}
-		f, err := forms.Create(ctx, db, forms.NewValidator(), nil, u.AccountID, forms.Input{Name: "intake-bench", Fields: contactFields})
+		f, err := forms.Create(ctx, db, forms.NewValidator(), nil, nil, u.AccountID, forms.Input{Name: "intake-bench", Fields: contactFields})
 		if err != nil {
 			return nil, fmt.Errorf("create form: %w", err)
 		}
@@ -89,25 +88,23 @@ func recountJobs(ctx context.Context, db *pgxpool.Pool, t *target) error {
 }
 
 // expectedJobs mirrors notify.Planner: a delivery per enabled endpoint (for
-// spam only those that include spam), an email per distinct notification
-// address or else to the owner, and the autoresponse (the bench always
-// sends a valid email field).
+// spam only those that include spam), an email per confirmed notification
+// address or else to the owner (unless they unsubscribed), and the
+// autoresponse (the bench always sends a valid email field).
 func expectedJobs(ctx context.Context, db *pgxpool.Pool, f *forms.Form) (jobs, spamJobs int, err error) {
-	var endpoints, spamEndpoints int
+	var endpoints, spamEndpoints, confirmed int
 	var owner bool
 	err = db.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE enabled AND include_spam),
-		       EXISTS (SELECT 1 FROM users WHERE account_id = $2)
-		FROM webhook_endpoints WHERE form_id = $1`, f.ID, f.AccountID).Scan(&endpoints, &spamEndpoints, &owner)
+		       EXISTS (SELECT 1 FROM users u WHERE u.account_id = $2 AND u.id = (SELECT min(id) FROM users WHERE account_id = $2)
+		               AND NOT EXISTS (SELECT 1 FROM notify_recipients r WHERE r.form_id = $1 AND r.email = lower(u.email) AND r.state = 'unsubscribed')),
+		       (SELECT count(*) FROM notify_recipients WHERE form_id = $1 AND listed AND state = 'confirmed')
+		FROM webhook_endpoints WHERE form_id = $1`, f.ID, f.AccountID).Scan(&endpoints, &spamEndpoints, &owner, &confirmed)
 	if err != nil {
 		return 0, 0, fmt.Errorf("read the form's endpoints: %w", err)
 	}
-	recipients := map[string]bool{}
-	for _, to := range f.Settings.NotifyEmails {
-		recipients[strings.ToLower(to)] = true
-	}
-	emails := len(recipients)
-	if emails == 0 && owner {
+	emails := confirmed
+	if len(f.Settings.NotifyEmails) == 0 && owner {
 		emails = 1
 	}
 	if f.Settings.Autoresponse.Enabled {

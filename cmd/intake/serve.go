@@ -57,12 +57,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		}
 		logger.Info("migrations applied", "count", n)
 	}
-	sealer, err := newSealer(ctx, pool, cfg)
+	sealer, links, err := newKeys(ctx, pool, cfg)
 	if err != nil {
 		return err
 	}
 	metrics := api.NewMetrics(pool)
-	rc, err := newRiver(pool, cfg, sealer, logger, metrics, *workers)
+	rc, err := newRiver(pool, cfg, sealer, links, logger, metrics, *workers)
 	if err != nil {
 		return err
 	}
@@ -91,6 +91,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		Sealer:         sealer,
 		WebhookURLs:    webhooks.URLPolicy{AllowPrivate: cfg.WebhookAllowPrivate},
 		River:          rc,
+		Recipients:     &notify.RecipientSync{River: rc, Links: links},
 		Submissions: &submissions.Service{DB: pool, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays,
 			Captcha: &captcha.Verifier{URLs: cfg.CaptchaVerifyURLs}, Secrets: sealer},
 	}
@@ -101,6 +102,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	dash.TrustedProxies = cfg.TrustedProxies
 	dash.Sealer = sealer
 	dash.WebhookURLs = srv.WebhookURLs
+	dash.Recipients = &notify.RecipientSync{River: rc, Links: links}
+	dash.Links = links
 	srv.Dashboard = dash
 	httpServer := &http.Server{
 		Addr:              *addr,
@@ -163,11 +166,11 @@ func worker(ctx context.Context, cfg Config, logger *slog.Logger, args []string)
 		return err
 	}
 	defer pool.Close()
-	sealer, err := newSealer(ctx, pool, cfg)
+	sealer, links, err := newKeys(ctx, pool, cfg)
 	if err != nil {
 		return err
 	}
-	rc, err := newRiver(pool, cfg, sealer, logger, nil, true)
+	rc, err := newRiver(pool, cfg, sealer, links, logger, nil, true)
 	if err != nil {
 		return err
 	}
@@ -205,8 +208,8 @@ func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool
 
 // newRiver makes the River client. Only processes that work jobs get
 // queues and the periodic jobs (River's elected leader enqueues those).
-func newRiver(pool *pgxpool.Pool, cfg Config, sealer *webhooks.Sealer, logger *slog.Logger, metrics *api.Metrics, work bool) (*river.Client[pgx.Tx], error) {
-	deps := notify.Deps{DB: pool, From: cfg.MailFrom, BaseURL: cfg.BaseURL, Logger: logger, Sealer: sealer,
+func newRiver(pool *pgxpool.Pool, cfg Config, sealer *webhooks.Sealer, links *notify.Links, logger *slog.Logger, metrics *api.Metrics, work bool) (*river.Client[pgx.Tx], error) {
+	deps := notify.Deps{DB: pool, From: cfg.MailFrom, BaseURL: cfg.BaseURL, Logger: logger, Sealer: sealer, Links: links,
 		HTTPClient: webhooks.NewHTTPClient(cfg.WebhookAllowPrivate)}
 	if metrics != nil {
 		deps.Observer = metrics
@@ -237,17 +240,24 @@ func newRiver(pool *pgxpool.Pool, cfg Config, sealer *webhooks.Sealer, logger *s
 	return rc, nil
 }
 
-// newSealer makes the webhook-secret sealer from INTAKE_SECRET_KEY, or from
-// the key generated once and kept in the database when it is not set.
-func newSealer(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*webhooks.Sealer, error) {
+// newKeys makes the webhook-secret sealer and the signer of confirmation
+// and unsubscribe links from INTAKE_SECRET_KEY, or from the key generated
+// once and kept in the database when it is not set; each derives its own
+// key from it.
+func newKeys(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*webhooks.Sealer, *notify.Links, error) {
 	key := cfg.SecretKey
 	if key == "" {
 		var err error
 		if key, err = database.InstanceSecret(ctx, pool); err != nil {
-			return nil, fmt.Errorf("instance secret key: %w", err)
+			return nil, nil, fmt.Errorf("instance secret key: %w", err)
 		}
 	}
-	return webhooks.NewSealer(key)
+	sealer, err := webhooks.NewSealer(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	links, err := notify.NewLinks(key)
+	return sealer, links, err
 }
 
 // serveDebug serves Go's profiler on addr (INTAKE_DEBUG_ADDR), apart from

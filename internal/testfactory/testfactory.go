@@ -74,7 +74,7 @@ func NewForm(ctx context.Context, t testing.TB, db *pgxpool.Pool, accountID int6
 	if in.Fields == nil {
 		in.Fields = ContactFields
 	}
-	f, err := forms.Create(ctx, db, forms.NewValidator(), nil, accountID, in)
+	f, err := forms.Create(ctx, db, forms.NewValidator(), nil, nil, accountID, in)
 	if err != nil {
 		t.Fatalf("testfactory: create form: %v", err)
 	}

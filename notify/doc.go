@@ -1,0 +1,15 @@
+// Package notify is what happens after a submission: it plans the webhook
+// deliveries and emails each submission enqueues (in the submission's own
+// transaction) and sends the emails.
+//
+// It also keeps Intake from being a relay of mail to strangers. An address
+// a form lists in settings.notify_emails gets notifications only once it
+// has confirmed through the link mailed to it (double opt-in); every
+// notification carries a one-click unsubscribe link (RFC 8058); and the
+// autoresponse goes to one address at most three times a day per form.
+// See recipients.go and docs/SECURITY.md ("The owner's inbox").
+//
+// Its tables: outbound_emails (every email, the outbox), quota_warnings,
+// notify_recipients (each form's notification addresses and their opt-in
+// state) and autoresponses (the last day's autoresponses, for the limit).
+package notify

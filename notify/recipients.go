@@ -1,0 +1,381 @@
+package notify
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/webhooks"
+)
+
+// States of a notification recipient.
+const (
+	RecipientPending      = "pending"      // listed, not confirmed yet: gets nothing
+	RecipientConfirmed    = "confirmed"    // gets the form's notifications
+	RecipientUnsubscribed = "unsubscribed" // asked, through a notification's link, to get no more
+)
+
+// ConfirmationInterval is how often at most one address is mailed a
+// confirmation link for one form: editing a form in a loop cannot mail-bomb
+// anyone.
+const ConfirmationInterval = 24 * time.Hour
+
+// ErrLinkNotFound is returned for a confirmation or unsubscribe token that
+// is not (or no longer) valid: unknown, used already, forged, or made under
+// another INTAKE_SECRET_KEY.
+var ErrLinkNotFound = errors.New("link not valid")
+
+// Recipient is one notification address of a form and its state.
+type Recipient struct {
+	Email string `json:"email"`
+	State string `json:"state"` // RecipientPending, RecipientConfirmed or RecipientUnsubscribed
+	// Listed is false for an address that is not among the form's
+	// notify_emails but unsubscribed from its mail: the account owner,
+	// who gets the notifications of a form that lists no one.
+	Listed bool `json:"-"`
+	// UnsubscribedAt is when it unsubscribed; nil unless it did.
+	UnsubscribedAt *time.Time `json:"-"`
+}
+
+// Links makes and checks the tokens of the confirmation and unsubscribe
+// links, HMAC-SHA256 under a key derived (HKDF) from the instance's secret
+// key, as webhooks.Sealer derives its own.
+//
+// An unsubscribe token is the (form, address) pair it is for, signed: it
+// can be rebuilt for every notification without storing a secret per
+// recipient, it works for the account owner (who has no row until they
+// unsubscribe), and a copy of the database alone cannot forge one. A
+// confirmation token is the MAC of (form, address, time of sending); only
+// its SHA-256 is stored, the worker rebuilds the token when it composes the
+// email, so the link is never at rest — not in the job, not in the outbox.
+type Links struct{ confirm, unsubscribe []byte }
+
+// NewLinks derives the link keys from secretKey (INTAKE_SECRET_KEY, or the
+// one generated and kept in the database). It returns an error for an
+// empty key.
+func NewLinks(secretKey string) (*Links, error) {
+	if secretKey == "" {
+		return nil, errors.New("notify: an empty secret key cannot sign links")
+	}
+	confirm, err := hkdf.Key(sha256.New, []byte(secretKey), nil, "intake recipient confirmation links v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	unsub, err := hkdf.Key(sha256.New, []byte(secretKey), nil, "intake unsubscribe links v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	return &Links{confirm: confirm, unsubscribe: unsub}, nil
+}
+
+// confirmToken is the token of the confirmation mailed to email for the
+// form formID at sentAt.
+func (l *Links) confirmToken(formID int64, email string, sentAt int64) string {
+	mac := hmac.New(sha256.New, l.confirm)
+	mac.Write([]byte(strconv.FormatInt(formID, 10) + "\x00" + strings.ToLower(email) + "\x00" + strconv.FormatInt(sentAt, 10)))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func tokenHash(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// UnsubscribeToken returns the token that unsubscribes email from the
+// notifications of the form formPublicID.
+func (l *Links) UnsubscribeToken(formPublicID, email string) string {
+	payload := formPublicID + ":" + strings.ToLower(email)
+	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(l.unsubscribeMAC(payload))
+}
+
+func (l *Links) unsubscribeMAC(payload string) []byte {
+	mac := hmac.New(sha256.New, l.unsubscribe)
+	mac.Write([]byte("unsubscribe\x00" + payload))
+	return mac.Sum(nil)[:16] // 128 bits: enough for a tag nobody can try offline
+}
+
+// parseUnsubscribe returns the form and address a token names, or
+// ErrLinkNotFound when it is not one Links made.
+func (l *Links) parseUnsubscribe(token string) (formPublicID, email string, err error) {
+	p, m, ok := strings.Cut(token, ".")
+	payload, err1 := base64.RawURLEncoding.DecodeString(p)
+	tag, err2 := base64.RawURLEncoding.DecodeString(m)
+	if l == nil || !ok || err1 != nil || err2 != nil || !hmac.Equal(tag, l.unsubscribeMAC(string(payload))) {
+		return "", "", ErrLinkNotFound
+	}
+	formPublicID, email, _ = strings.Cut(string(payload), ":")
+	return formPublicID, email, nil
+}
+
+// RecipientSync is forms.RecipientSync: it keeps notify_recipients in step
+// with a form's notify_emails and enqueues, with River in the same
+// transaction, the confirmation emails of the addresses that need one. A
+// nil *RecipientSync keeps nothing.
+type RecipientSync struct {
+	River webhooks.Inserter
+	Links *Links
+}
+
+// unlistSQL forgets the addresses a form no longer lists: they get
+// nothing, and their live link dies. The row stays for the daily limit.
+const unlistSQL = `UPDATE notify_recipients SET listed = false, token_hash = NULL
+WHERE form_id = $1 AND listed AND NOT (email = ANY ($2::text[]))`
+
+// listSQL lists the new addresses, and again those listed before: an
+// address of one of the account's verified users is confirmed at once (it
+// proved the address by its verification link), any other is pending.
+const listSQL = `
+INSERT INTO notify_recipients (form_id, email, listed, state, confirmed_at)
+SELECT $1, e.email, true,
+       CASE WHEN o.own THEN 'confirmed' ELSE 'pending' END,
+       CASE WHEN o.own THEN now() END
+FROM unnest($2::text[]) AS e(email)
+CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM users u
+	WHERE u.account_id = $3 AND lower(u.email) = e.email AND u.email_verified_at IS NOT NULL)) AS o(own)
+ON CONFLICT (form_id, email) DO UPDATE
+SET listed = true, state = excluded.state, confirmed_at = excluded.confirmed_at, unsubscribed_at = NULL, token_hash = NULL
+WHERE NOT notify_recipients.listed`
+
+// toConfirmSQL picks the pending addresses without a live link whose last
+// confirmation mail (if any) is older than ConfirmationInterval.
+const toConfirmSQL = `SELECT id, email FROM notify_recipients
+WHERE form_id = $1 AND listed AND state = 'pending' AND token_hash IS NULL
+  AND (confirm_sent_at IS NULL OR confirm_sent_at <= now() - make_interval(secs => $2))
+ORDER BY id FOR UPDATE`
+
+// Sync implements forms.RecipientSync.
+func (s *RecipientSync) Sync(ctx context.Context, tx pgx.Tx, f *forms.Form) error {
+	if s == nil {
+		return nil
+	}
+	emails := []string{}
+	for _, e := range f.Settings.NotifyEmails {
+		if e = strings.ToLower(strings.TrimSpace(e)); e != "" && !slices.Contains(emails, e) {
+			emails = append(emails, e)
+		}
+	}
+	if _, err := tx.Exec(ctx, unlistSQL, f.ID, emails); err != nil {
+		return err
+	}
+	if len(emails) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, listSQL, f.ID, emails, f.AccountID); err != nil {
+		return err
+	}
+	var verified bool
+	if err := tx.QueryRow(ctx, ownerVerifiedSQL, f.AccountID).Scan(&verified); err != nil || !verified {
+		// An account whose owner has not verified their address mails no
+		// one, confirmation links included: a stranger who signs up cannot
+		// make Intake mail twenty addresses. The addresses stay pending
+		// without a link; SendPending mails them once the owner verifies.
+		return err
+	}
+	return s.confirm(ctx, tx, f.ID)
+}
+
+// ownerVerifiedSQL tells whether the account's owner (its first user) has
+// verified their address.
+const ownerVerifiedSQL = `SELECT coalesce((SELECT email_verified_at IS NOT NULL FROM users
+WHERE account_id = $1 ORDER BY id LIMIT 1), false)`
+
+// pendingFormsSQL lists the account's forms with listed addresses that
+// wait for a confirmation link.
+const pendingFormsSQL = `SELECT DISTINCT r.form_id FROM notify_recipients r JOIN forms f ON f.id = r.form_id
+WHERE f.account_id = $1 AND r.listed AND r.state = 'pending' AND r.token_hash IS NULL ORDER BY r.form_id`
+
+// SendPending enqueues, in tx, the confirmation emails that an account's
+// forms held back while its owner was unverified: the dashboard calls it
+// when the owner verifies their address.
+func (s *RecipientSync) SendPending(ctx context.Context, tx pgx.Tx, accountID int64) error {
+	if s == nil {
+		return nil
+	}
+	rows, err := tx.Query(ctx, pendingFormsSQL, accountID)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.confirm(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// confirm enqueues, in tx, a confirmation email to each of the form's
+// pending addresses that needs one (none mailed in ConfirmationInterval).
+func (s *RecipientSync) confirm(ctx context.Context, tx pgx.Tx, formID int64) error {
+	rows, err := tx.Query(ctx, toConfirmSQL, formID, ConfirmationInterval.Seconds())
+	if err != nil {
+		return err
+	}
+	type due struct {
+		id    int64
+		email string
+	}
+	var dues []due
+	var d due
+	if _, err := pgx.ForEachRow(rows, []any{&d.id, &d.email}, func() error { dues = append(dues, d); return nil }); err != nil {
+		return err
+	}
+	if len(dues) > 0 && (s.River == nil || s.Links == nil) {
+		return errors.New("notify: recipients need a River client and links to send confirmations")
+	}
+	at := time.Now().Truncate(time.Microsecond)
+	for _, d := range dues {
+		hash := tokenHash(s.Links.confirmToken(formID, d.email, at.UnixMicro()))
+		if _, err := tx.Exec(ctx, `UPDATE notify_recipients SET token_hash = $2, confirm_sent_at = $3 WHERE id = $1`, d.id, hash, at); err != nil {
+			return err
+		}
+		if _, err := s.River.InsertTx(ctx, tx, EmailArgs{Template: TemplateConfirmRecipient, To: d.email, FormID: formID, At: at.UnixMicro()}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Recipients returns the notification addresses of each form in formIDs:
+// every listed one and any other that unsubscribed, in the order they were
+// first listed.
+func Recipients(ctx context.Context, db database.Executor, formIDs []int64) (map[int64][]Recipient, error) {
+	rows, err := db.Query(ctx, `SELECT form_id, email, state, listed, unsubscribed_at FROM notify_recipients
+WHERE form_id = ANY ($1) AND (listed OR state = 'unsubscribed') ORDER BY form_id, id`, formIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]Recipient{}
+	var (
+		formID int64
+		r      Recipient
+	)
+	_, err = pgx.ForEachRow(rows, []any{&formID, &r.Email, &r.State, &r.Listed, &r.UnsubscribedAt}, func() error {
+		out[formID] = append(out[formID], r)
+		return nil
+	})
+	return out, err
+}
+
+// Listed returns the form's notify_emails with their states, in the
+// settings' order; an address without a row (a form saved without
+// recipients kept) is pending.
+func Listed(f *forms.Form, rows []Recipient) []Recipient {
+	out := []Recipient{}
+	for _, e := range f.Settings.NotifyEmails {
+		r := Recipient{Email: e, State: RecipientPending, Listed: true}
+		for _, row := range rows {
+			if row.Listed && row.Email == strings.ToLower(strings.TrimSpace(e)) {
+				r.State = row.State
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Pending is a confirmation link's recipient, as its page shows it.
+type Pending struct {
+	Email    string
+	FormName string
+}
+
+const pendingSQL = `SELECT r.email, f.name FROM notify_recipients r JOIN forms f ON f.id = r.form_id
+WHERE r.token_hash = $1 AND r.listed AND r.state = 'pending'`
+
+// PendingFor returns what a confirmation token would confirm, changing
+// nothing (a mail scanner that fetches the link confirms nothing). It
+// returns ErrLinkNotFound.
+func PendingFor(ctx context.Context, db database.Executor, token string) (*Pending, error) {
+	var p Pending
+	err := db.QueryRow(ctx, pendingSQL, tokenHash(token)).Scan(&p.Email, &p.FormName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrLinkNotFound
+	}
+	return &p, err
+}
+
+const confirmSQL = `UPDATE notify_recipients r SET state = 'confirmed', confirmed_at = now(), token_hash = NULL
+FROM forms f WHERE f.id = r.form_id AND r.token_hash = $1 AND r.listed AND r.state = 'pending'
+RETURNING r.email, f.name`
+
+// Confirm confirms the address a confirmation token was mailed to: from
+// now on it gets the form's notifications. A token works once. It returns
+// ErrLinkNotFound.
+func Confirm(ctx context.Context, db database.Executor, token string) (*Pending, error) {
+	var p Pending
+	err := db.QueryRow(ctx, confirmSQL, tokenHash(token)).Scan(&p.Email, &p.FormName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrLinkNotFound
+	}
+	return &p, err
+}
+
+// UnsubscribeFor returns what an unsubscribe token is for, changing
+// nothing. It returns ErrLinkNotFound.
+func (l *Links) UnsubscribeFor(ctx context.Context, db database.Executor, token string) (*Pending, error) {
+	publicID, email, err := l.parseUnsubscribe(token)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pending{Email: email}
+	err = db.QueryRow(ctx, `SELECT name FROM forms WHERE public_id = $1`, publicID).Scan(&p.FormName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrLinkNotFound
+	}
+	return p, err
+}
+
+// unsubscribeSQL marks the address unsubscribed from the form, with a row
+// of its own when it has none (the owner of a form that lists no one).
+// Unsubscribing again keeps the first time.
+const unsubscribeSQL = `
+WITH f AS (SELECT id, name FROM forms WHERE public_id = $1),
+u AS (
+	INSERT INTO notify_recipients (form_id, email, listed, state, unsubscribed_at)
+	SELECT f.id, $2, false, 'unsubscribed', now() FROM f
+	ON CONFLICT (form_id, email) DO UPDATE
+	SET state = 'unsubscribed', token_hash = NULL,
+	    unsubscribed_at = CASE WHEN notify_recipients.state = 'unsubscribed' THEN notify_recipients.unsubscribed_at ELSE now() END
+	RETURNING form_id
+)
+SELECT f.name FROM f JOIN u ON u.form_id = f.id`
+
+// Unsubscribe stops the notifications of the form an unsubscribe token
+// names to the address it names; doing it twice is fine. It returns
+// ErrLinkNotFound.
+func (l *Links) Unsubscribe(ctx context.Context, db database.Executor, token string) (*Pending, error) {
+	publicID, email, err := l.parseUnsubscribe(token)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pending{Email: email}
+	err = db.QueryRow(ctx, unsubscribeSQL, publicID, email).Scan(&p.FormName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrLinkNotFound
+	}
+	return p, err
+}
+
+// Resubscribe turns the form's notifications to email back on after it
+// unsubscribed: for the dashboard, where a user turns their own back on.
+// It reports whether there was anything to turn back on.
+func Resubscribe(ctx context.Context, db database.Executor, formID int64, email string) (bool, error) {
+	tag, err := db.Exec(ctx, `UPDATE notify_recipients SET state = 'confirmed', confirmed_at = now(), unsubscribed_at = NULL
+WHERE form_id = $1 AND email = lower($2) AND state = 'unsubscribed'`, formID, email)
+	return tag.RowsAffected() > 0, err
+}

@@ -1,0 +1,463 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	netmail "net/mail"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/mail"
+	"github.com/intakehq/intake/notify"
+)
+
+// wireMsg is a message as the SMTP server got it, decoded.
+type wireMsg struct {
+	Header     netmail.Header
+	Text, HTML string
+}
+
+// To is the message's one To address.
+func (m wireMsg) To() string {
+	a, _ := netmail.ParseAddress(m.Header.Get("To"))
+	if a == nil {
+		return m.Header.Get("To")
+	}
+	return a.Address
+}
+
+func (m wireMsg) Subject() string {
+	s, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	return s
+}
+
+// all is everything a reader of the message sees.
+func (m wireMsg) all() string {
+	var b strings.Builder
+	for k, v := range m.Header {
+		b.WriteString(k + ": " + strings.Join(v, ", ") + "\n")
+	}
+	b.WriteString(m.Subject() + "\n" + m.Text + "\n" + m.HTML)
+	return b.String()
+}
+
+func parseWire(t *testing.T, raw []byte) wireMsg {
+	t.Helper()
+	m, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("message on the wire: %v", err)
+	}
+	w := wireMsg{Header: m.Header}
+	mt, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	part := func(ct, cte string, body io.Reader) {
+		b, _ := io.ReadAll(body)
+		if strings.EqualFold(cte, "base64") {
+			b, _ = base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(b)))
+		}
+		if strings.HasPrefix(ct, "text/html") {
+			w.HTML = string(b)
+		} else {
+			w.Text = string(b)
+		}
+	}
+	if !strings.HasPrefix(mt, "multipart/") {
+		part(mt, m.Header.Get("Content-Transfer-Encoding"), m.Body) // quoted-printable: see below
+		return w
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart() // decodes quoted-printable itself
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("message part: %v", err)
+		}
+		part(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p)
+	}
+	return w
+}
+
+// wire returns the messages the server got, decoded, from the n-th on.
+func (s *smtpServer) wire(t *testing.T, from int) []wireMsg {
+	t.Helper()
+	raw, _ := s.received()
+	var out []wireMsg
+	for _, r := range raw[from:] {
+		out = append(out, parseWire(t, r))
+	}
+	return out
+}
+
+var (
+	confirmLink     = regexp.MustCompile(`http://intake\.test/confirm\?token=([A-Za-z0-9_-]+)`)
+	unsubscribeLink = regexp.MustCompile(`http://intake\.test/unsubscribe\?token=([A-Za-z0-9_.-]+)`)
+)
+
+// newForm creates a form as the API and dashboard do: its notification
+// addresses kept, their confirmations enqueued.
+func (b *bundle) newForm(t *testing.T, s forms.Settings) *forms.Form {
+	t.Helper()
+	f, err := forms.Create(context.Background(), b.db, forms.NewValidator(), nil, b.sync, b.account.User.AccountID,
+		forms.Input{Name: "Contact", Fields: testfactory.ContactFields, Settings: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// setNotify changes the form's notification addresses as an edit would.
+func (b *bundle) setNotify(t *testing.T, emails ...string) {
+	t.Helper()
+	if emails == nil {
+		emails = []string{}
+	}
+	patch := fmt.Appendf(nil, `{"notify_emails": %s}`, jsonList(emails))
+	f, err := forms.Update(context.Background(), b.db, forms.NewValidator(), nil, b.sync, b.account.User.AccountID, b.form.PublicID,
+		forms.Patch{Settings: patch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.form = f
+}
+
+func jsonList(s []string) string {
+	q := make([]string, len(s))
+	for i, e := range s {
+		q[i] = `"` + e + `"`
+	}
+	return "[" + strings.Join(q, ",") + "]"
+}
+
+// The issue's relay: a form listing 20 addresses, posted to by anyone,
+// mails none of them a submission until each has confirmed. Each gets one
+// confirmation, with nothing the poster typed; the one that confirms gets
+// the next submission, with RFC 8058's headers, and unsubscribing by its
+// link stops it.
+func TestNotifyEmailsNeedConfirmation(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServer(t)
+	m, err := mail.NewSMTP("smtp://" + srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, m)
+	ctx := context.Background()
+	var list []string
+	for i := range 20 {
+		list = append(list, fmt.Sprintf("colleague%02d@example.com", i))
+	}
+	b.form = b.newForm(t, forms.Settings{NotifyEmails: list})
+	posted := map[string]any{"email": "poster@example.com", "message": "BUY CHEAP PILLS at spam.example", "_subject": "You won"}
+	b.submit(t, "first", posted)
+	b.settle(t)
+
+	got := srv.wire(t, 0)
+	if len(got) != 20 {
+		t.Fatalf("the SMTP server got %d messages, want 20 confirmations", len(got))
+	}
+	tokens := map[string]string{}
+	for _, msg := range got {
+		if !strings.HasPrefix(msg.Subject(), "Confirm notifications") {
+			t.Errorf("%s got %q before confirming; want only the confirmation", msg.To(), msg.Subject())
+		}
+		if s := msg.all(); strings.Contains(s, "PILLS") || strings.Contains(s, "You won") || strings.Contains(s, "poster@") {
+			t.Errorf("the confirmation to %s carries what the poster typed:\n%s", msg.To(), s)
+		}
+		link := confirmLink.FindStringSubmatch(msg.Text)
+		if link == nil || !strings.Contains(msg.HTML, link[0]) {
+			t.Fatalf("confirmation to %s has no link in both bodies:\n%s\n%s", msg.To(), msg.Text, msg.HTML)
+		}
+		tokens[msg.To()] = link[1]
+	}
+	if len(tokens) != 20 {
+		t.Errorf("confirmations went to %d distinct addresses, want 20", len(tokens))
+	}
+	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'notification'`); n != 0 {
+		t.Errorf("%d notifications recorded before any confirmation, want 0", n)
+	}
+	// The outbox copy, which the owner reads, cannot confirm for them.
+	for _, token := range tokens {
+		if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE body_text LIKE '%' || $1 || '%' OR body_html LIKE '%' || $1 || '%'`, token); n != 0 {
+			t.Fatalf("the outbox keeps a live confirmation link")
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE args::text LIKE '%' || $1 || '%'`, tokens[list[0]]); n != 0 {
+		t.Fatalf("a job's args hold a live confirmation link")
+	}
+
+	// A fetch of the page changes nothing; the token confirms once.
+	if p, err := notify.PendingFor(ctx, b.db, tokens[list[0]]); err != nil || p.Email != list[0] || p.FormName != "Contact" {
+		t.Fatalf("PendingFor = %+v, %v", p, err)
+	}
+	if p, err := notify.Confirm(ctx, b.db, tokens[list[0]]); err != nil || p.Email != list[0] {
+		t.Fatalf("Confirm = %+v, %v", p, err)
+	}
+	if _, err := notify.Confirm(ctx, b.db, tokens[list[0]]); !errors.Is(err, notify.ErrLinkNotFound) {
+		t.Errorf("a used token confirmed again: %v", err)
+	}
+	if _, err := notify.Confirm(ctx, b.db, "not-a-token-anyone-was-sent"); !errors.Is(err, notify.ErrLinkNotFound) {
+		t.Errorf("an unknown token: %v", err)
+	}
+
+	b.submit(t, "second", posted)
+	b.settle(t)
+	got = srv.wire(t, 20)
+	if len(got) != 1 || got[0].To() != list[0] {
+		t.Fatalf("after one confirmation the submission went to %d messages (%v), want one to %s", len(got), got, list[0])
+	}
+	n := got[0]
+	link := unsubscribeLink.FindStringSubmatch(n.Header.Get("List-Unsubscribe"))
+	if link == nil || n.Header.Get("List-Unsubscribe") != "<"+link[0]+">" {
+		t.Fatalf("List-Unsubscribe = %q", n.Header.Get("List-Unsubscribe"))
+	}
+	if h := n.Header.Get("List-Unsubscribe-Post"); h != "List-Unsubscribe=One-Click" {
+		t.Errorf("List-Unsubscribe-Post = %q", h)
+	}
+	if !strings.Contains(n.Text, "Stop these emails: "+link[0]) || !strings.Contains(n.HTML, link[0]) {
+		t.Errorf("the unsubscribe link is not visible in both bodies:\n%s\n%s", n.Text, n.HTML)
+	}
+
+	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, link[1]); err != nil {
+		t.Fatal(err)
+	}
+	forged := link[1][:len(link[1])-2] + "AA"
+	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, forged); !errors.Is(err, notify.ErrLinkNotFound) {
+		t.Errorf("a forged unsubscribe token: %v", err)
+	}
+	b.submit(t, "third", posted)
+	b.settle(t)
+	if got := srv.wire(t, 21); len(got) != 0 {
+		t.Errorf("after unsubscribing, %d more messages (to %s), want none", len(got), got[0].To())
+	}
+	if n := b.count(t, `SELECT count(*) FROM notify_recipients WHERE form_id = $1 AND state = 'unsubscribed' AND listed`, b.form.ID); n != 1 {
+		t.Errorf("unsubscribed recipients = %d, want 1", n)
+	}
+}
+
+// Editing a form in a loop cannot mail-bomb an address: one confirmation
+// per address and form a day, however often it is removed and added. A
+// removed address is forgotten (its link dies); the owner's own address
+// is confirmed at once.
+func TestConfirmationAtMostDaily(t *testing.T) {
+	t.Parallel()
+	m := &ccRefusingMailer{acceptCc: true}
+	b := setup(t, m)
+	ctx := context.Background()
+	b.form = b.newForm(t, forms.Settings{NotifyEmails: []string{"Target@Example.com"}})
+	b.settle(t)
+	first := confirmations(t, m)
+	if len(first) != 1 {
+		t.Fatalf("confirmations after create = %d, want 1", len(first))
+	}
+	for range 5 {
+		b.setNotify(t)
+		b.setNotify(t, "target@example.com")
+		b.setNotify(t, "target@example.com") // saved unchanged: nothing new either
+	}
+	b.settle(t)
+	if got := confirmations(t, m); len(got) != 1 {
+		t.Fatalf("confirmations after 5 removals and re-adds = %d, want still 1", len(got))
+	}
+	if _, err := notify.Confirm(ctx, b.db, first[0]); !errors.Is(err, notify.ErrLinkNotFound) {
+		t.Errorf("the link of a removed address still confirms: %v", err)
+	}
+
+	// A day later, a re-add mails a new link, and that one confirms.
+	if _, err := b.db.Exec(ctx, `UPDATE notify_recipients SET confirm_sent_at = confirm_sent_at - interval '25 hours'`); err != nil {
+		t.Fatal(err)
+	}
+	b.setNotify(t)
+	b.setNotify(t, "target@example.com", b.account.User.Email)
+	b.settle(t)
+	got := confirmations(t, m)
+	if len(got) != 2 {
+		t.Fatalf("confirmations a day later = %d, want 2 (the owner's own address needs none)", len(got))
+	}
+	if _, err := notify.Confirm(ctx, b.db, got[1]); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := notify.Recipients(ctx, b.db, []int64{b.form.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := notify.Listed(b.form, rows[b.form.ID])
+	if len(listed) != 2 || listed[0].State != notify.RecipientConfirmed || listed[1].State != notify.RecipientConfirmed {
+		t.Errorf("recipients = %+v, want both confirmed", listed)
+	}
+}
+
+// confirmations returns the tokens of the confirmation emails m sent.
+func confirmations(t *testing.T, m *ccRefusingMailer) []string {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, msg := range m.sent {
+		if l := confirmLink.FindStringSubmatch(msg.Text); l != nil {
+			out = append(out, l[1])
+		}
+	}
+	return out
+}
+
+// The owner's own notifications (a form that lists no one) carry the
+// unsubscribe link too: it stops that form's mail to the owner until they
+// turn it back on in the dashboard.
+func TestOwnerUnsubscribesAndResumes(t *testing.T) {
+	t.Parallel()
+	m := &ccRefusingMailer{acceptCc: true}
+	b := setup(t, m)
+	ctx := context.Background()
+	sent := func() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.sent) }
+
+	b.submit(t, "1", contact(1))
+	b.settle(t)
+	if sent() != 1 {
+		t.Fatalf("sent %d, want the owner's notification", sent())
+	}
+	m.mu.Lock()
+	msg := m.sent[0]
+	m.mu.Unlock()
+	link := unsubscribeLink.FindStringSubmatch(msg.Headers["List-Unsubscribe"])
+	if msg.To[0] != b.account.User.Email || link == nil || msg.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+		t.Fatalf("owner's notification to %v with headers %v", msg.To, msg.Headers)
+	}
+	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, link[1]); err != nil {
+		t.Fatal(err)
+	}
+	b.submit(t, "2", contact(2))
+	b.settle(t)
+	if sent() != 1 {
+		t.Fatalf("sent %d after the owner unsubscribed, want still 1", sent())
+	}
+	if ok, err := notify.Resubscribe(ctx, b.db, b.form.ID, strings.ToUpper(b.account.User.Email)); err != nil || !ok {
+		t.Fatalf("Resubscribe = %v, %v", ok, err)
+	}
+	b.submit(t, "3", contact(3))
+	b.settle(t)
+	if sent() != 2 {
+		t.Fatalf("sent %d after turning notifications back on, want 2", sent())
+	}
+}
+
+// The autoresponse goes to one address at most three times a day per
+// form, counted exactly however many submissions race, and carries the
+// owner's text only: nothing the submitter typed.
+func TestAutoresponseLimitAndContent(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServer(t)
+	m, err := mail.NewSMTP("smtp://" + srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, m)
+	ctx := context.Background()
+	b.form = b.newForm(t, forms.Settings{NotifyEmails: []string{b.account.User.Email},
+		Autoresponse: forms.Autoresponse{Enabled: true, Subject: "Thanks from us", Body: "We answer within a day."}})
+	victim := "victim@example.com"
+	spam := map[string]any{"email": victim, "message": "VISIT evil.example NOW", "_subject": "Injected subject", "name": "Mallory"}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() { b.submit(t, fmt.Sprintf("race-%d", i), spam) })
+	}
+	wg.Wait()
+	b.settle(t)
+
+	var toVictim []wireMsg
+	for _, msg := range srv.wire(t, 0) {
+		if msg.To() == victim {
+			toVictim = append(toVictim, msg)
+		}
+	}
+	if len(toVictim) != notify.AutoresponseLimit {
+		t.Fatalf("10 racing submissions sent %d autoresponses to one address, want %d", len(toVictim), notify.AutoresponseLimit)
+	}
+	for _, msg := range toVictim {
+		s := msg.all()
+		if strings.Contains(s, "VISIT") || strings.Contains(s, "evil.example") || strings.Contains(s, "Injected") || strings.Contains(s, "Mallory") {
+			t.Errorf("the autoresponse carries submitted text:\n%s", s)
+		}
+		if msg.Subject() != "Thanks from us" || !strings.Contains(msg.Text, "We answer within a day.") {
+			t.Errorf("autoresponse %q: %q", msg.Subject(), msg.Text)
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM autoresponses WHERE form_id = $1`, b.form.ID); n != 3 {
+		t.Errorf("autoresponses counted = %d, want 3", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'notification'`); n != 10 {
+		t.Errorf("notifications to the owner = %d, want 10 (the limit is the autoresponse's only)", n)
+	}
+
+	// Another address has its own three; an address that is not one
+	// plain address gets none; a day later the victim may get one again.
+	if _, err := b.db.Exec(ctx, `UPDATE autoresponses SET sent_at = sent_at - interval '25 hours'`); err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.wire(t, 0))
+	b.submit(t, "later", spam)
+	b.submit(t, "other", map[string]any{"email": "other@example.com", "message": "hi"})
+	b.submit(t, "bad", map[string]any{"email": "ok@example.com", "_replyto": "a@example.com, b@example.com", "message": "hi"})
+	b.settle(t)
+	var to []string
+	for _, msg := range srv.wire(t, before) {
+		if msg.Subject() == "Thanks from us" {
+			to = append(to, msg.To())
+		}
+	}
+	if strings.Join(to, " ") != victim+" other@example.com" && strings.Join(to, " ") != "other@example.com "+victim {
+		t.Errorf("autoresponses after a day went to %v, want the victim again and other@ (not to a list of addresses)", to)
+	}
+}
+
+// The limit holds when the autoresponses of many submissions are sent at
+// the same instant by as many workers: 20 goroutines start together, 3
+// send.
+func TestAutoresponseLimitUnderRace(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil) // its workers get no autoresponse jobs: the form has none enabled
+	ctx := context.Background()
+	var subs []uuid.UUID
+	for i := range 20 {
+		res := b.submit(t, fmt.Sprintf("k%d", i), map[string]any{"email": "victim@example.com", "message": "hi"})
+		subs = append(subs, res.SubmissionID)
+	}
+	m := &ccRefusingMailer{acceptCc: true}
+	w := &notify.EmailWorker{DB: b.db, Mailer: m, From: "Intake <no-reply@intake.test>", BaseURL: "http://intake.test",
+		Links: b.deps.Links, Logger: b.deps.Logger}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, id := range subs {
+		wg.Go(func() {
+			<-start
+			job := &river.Job[notify.EmailArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 10},
+				Args: notify.EmailArgs{Template: notify.TemplateAutoresponse, To: "Victim@example.com", SubmissionID: id}}
+			err := w.Work(ctx, job)
+			var cancel *river.JobCancelError
+			if err != nil && !errors.As(err, &cancel) {
+				t.Errorf("autoresponse: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.sent) != notify.AutoresponseLimit {
+		t.Errorf("20 racing autoresponses to one address sent %d, want %d", len(m.sent), notify.AutoresponseLimit)
+	}
+}
