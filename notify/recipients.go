@@ -190,6 +190,13 @@ func (s *RecipientSync) Sync(ctx context.Context, tx pgx.Tx, f *forms.Form) erro
 const ownerVerifiedSQL = `SELECT coalesce((SELECT email_verified_at IS NOT NULL FROM users
 WHERE account_id = $1 ORDER BY id LIMIT 1), false)`
 
+// confirmOwnSQL confirms the account's listed addresses that are its
+// verified users' own: listed while unverified, they were pending.
+const confirmOwnSQL = `UPDATE notify_recipients r SET state = 'confirmed', confirmed_at = now(), token_hash = NULL
+FROM forms f, users u
+WHERE f.id = r.form_id AND f.account_id = $1 AND u.account_id = $1 AND lower(u.email) = r.email
+  AND u.email_verified_at IS NOT NULL AND r.listed AND r.state = 'pending'`
+
 // pendingFormsSQL lists the account's forms with listed addresses that
 // wait for a confirmation link.
 const pendingFormsSQL = `SELECT DISTINCT r.form_id FROM notify_recipients r JOIN forms f ON f.id = r.form_id
@@ -201,6 +208,9 @@ WHERE f.account_id = $1 AND r.listed AND r.state = 'pending' AND r.token_hash IS
 func (s *RecipientSync) SendPending(ctx context.Context, tx pgx.Tx, accountID int64) error {
 	if s == nil {
 		return nil
+	}
+	if _, err := tx.Exec(ctx, confirmOwnSQL, accountID); err != nil {
+		return err
 	}
 	rows, err := tx.Query(ctx, pendingFormsSQL, accountID)
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/notify"
 )
@@ -172,5 +174,60 @@ func TestDashboardOwnerResumesNotifications(t *testing.T) {
 	}
 	if strings.Contains(owner.get(t, "/forms/"+f.PublicID).Body, "You unsubscribed") {
 		t.Error("the page still says the owner unsubscribed")
+	}
+}
+
+// An account whose owner has not verified their address mails no one,
+// confirmation links included: a stranger who signs up cannot make Intake
+// mail the addresses they list. Verifying sends the links held back, and
+// the owner's own address, verified now, is confirmed without one.
+func TestUnverifiedAccountHoldsConfirmations(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	b.workers(t)
+	ctx := context.Background()
+	const owner = "stranger@example.com"
+	br := b.browser(t)
+	br.follow(t, br.post(t, "/signup", url.Values{"email": {owner}, "password": {"a long password"}}))
+	u, err := accounts.UserByEmail(ctx, b.db, owner)
+	if err != nil || u.Verified {
+		t.Fatalf("the new user: %+v %v, want unverified", u, err)
+	}
+	f := testfactory.NewForm(ctx, t, b.db, u.AccountID, nil)
+	victims := []string{"victim1@example.com", "victim2@example.com", "victim3@example.com"}
+	editor := url.Values{"name": {f.Name}, "field_count": {"1"}, "f0.name": {"email"}, "f0.type": {"email"},
+		"idempotency_retention": {"24h"}, "implicit_dedupe_window": {"10m"}, "unknown_fields": {"accept"}, "honeypot_field": {"_gotcha"},
+		"notify_emails": {strings.Join(append(victims, owner), "\n")}}
+	if m := regexp.MustCompile(`name="updated_at" value="([^"]+)"`).FindStringSubmatch(br.get(t, "/forms/"+f.PublicID+"/edit").Body); m != nil {
+		editor.Set("updated_at", m[1])
+	}
+	wantStatus(t, "save", br.post(t, "/forms/"+f.PublicID+"/edit", editor), http.StatusSeeOther)
+	confirmations := func() int {
+		return b.count(t, `SELECT count(*) FROM river_job WHERE args->>'template' = $1`, notify.TemplateConfirmRecipient)
+	}
+	if n := confirmations(); n != 0 {
+		t.Fatalf("%d confirmation emails enqueued for an unverified account, want none", n)
+	}
+	for _, e := range append(victims, owner) {
+		if s := b.recipientState(t, e); s != notify.RecipientPending {
+			t.Errorf("%s is %s before the owner verified, want pending", e, s)
+		}
+	}
+	b.submit(t, f, `{"email":"visitor@example.com"}`)
+	b.settle(t)
+	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE account_id = $1 AND kind <> $2`, u.AccountID, notify.TemplateVerifyAddress); n != 0 {
+		t.Fatalf("%d emails for an unverified account, want none", n)
+	}
+
+	link := b.newestLink(t, notify.TemplateVerifyAddress, owner)
+	wantStatus(t, "verify", br.post(t, "/verify", url.Values{"token": {tokenOf(t, link)}}), http.StatusSeeOther)
+	if n := confirmations(); n != len(victims) {
+		t.Errorf("%d confirmation emails after verifying, want %d (one per other address)", n, len(victims))
+	}
+	for _, e := range victims {
+		b.confirmationToken(t, e) // enqueued, and its email carries a link
+	}
+	if s := b.recipientState(t, owner); s != notify.RecipientConfirmed {
+		t.Errorf("the owner's own address is %s after verifying, want confirmed", s)
 	}
 }
