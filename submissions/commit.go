@@ -33,7 +33,8 @@ import (
 // one. Two writes with the same key never share a group: the second waits
 // in the queue until the first's transaction has ended, then its claim
 // finds the first's key row and it replays the stored answer, as it would
-// after waiting on the row lock; it waits at most the lock wait, then gets
+// after waiting on the row lock (when the first committed, the second is
+// answered from its row without sending a claim that would find it); it waits at most the lock wait, then gets
 // ErrInFlight. When a group fails, each of its writes is tried again alone,
 // so one write's failure (a lock held by another process, say) is its own.
 //
@@ -267,6 +268,7 @@ func (s *Service) run(l *lane, g []*write) {
 			}
 			close(w.done)
 		}
+		c.settleTwinsLocked(g)
 		if l == &c.files {
 			if l.writing[g[0].account]--; l.writing[g[0].account] == 0 {
 				delete(l.writing, g[0].account)
@@ -278,6 +280,39 @@ func (s *Service) run(l *lane, g []*write) {
 		}
 		s.startLocked()
 		c.mu.Unlock()
+	}
+}
+
+// settleTwinsLocked ends, without a transaction of their own, the queued
+// writes whose key g has just committed: their claims would find the key's
+// row and write nothing, so each is left unwritten, as such a claim leaves
+// it, and its request replays the stored answer (Accept). Fifty twins then
+// cost two transactions, not fifty one after another, which under load
+// kept the last of them queued past the lock wait (409). c.mu must be held.
+func (c *committer) settleTwinsLocked(g []*write) {
+	var committed map[claimKey]bool
+	for _, w := range g {
+		if w.claim != nil && w.written && w.err == nil {
+			if committed == nil {
+				committed = map[claimKey]bool{}
+			}
+			committed[keyOf(w)] = true
+		}
+	}
+	if committed == nil {
+		return
+	}
+	for _, l := range []*lane{&c.small, &c.files} {
+		rest := l.queue[:0]
+		for _, q := range l.queue {
+			if q.claim != nil && committed[keyOf(q)] {
+				close(q.done) // not written, no error
+				continue
+			}
+			rest = append(rest, q)
+		}
+		clear(l.queue[len(rest):])
+		l.queue = rest
 	}
 }
 
