@@ -12,7 +12,7 @@ import (
 	"github.com/intakehq/intake/notify"
 )
 
-// formBody is a form as the API shows it (SPEC §5).
+// formBody is a form as the API shows it (api/openapi.json).
 type formBody struct {
 	ID       string         `json:"id"`
 	Name     string         `json:"name"`

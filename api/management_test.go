@@ -15,7 +15,7 @@ import (
 	"github.com/intakehq/intake/internal/testfactory"
 )
 
-// The management API under /api/v1: SPEC §5.
+// The management API under /api/v1, as api/openapi.json describes it.
 
 var publicIDPattern = regexp.MustCompile(`^[a-z2-7]{8}$`)
 

@@ -12,7 +12,7 @@ import (
 	"sync"
 )
 
-// openapiSource is the OpenAPI 3.1 description of every route (SPEC §5),
+// openapiSource is the OpenAPI 3.1 description of every route,
 // indented for people who edit it. The tests check every response against it.
 //
 //go:embed openapi.json

@@ -25,7 +25,7 @@ import (
 	"github.com/intakehq/intake/api"
 )
 
-// SPEC §5: every response in the tests is checked against the OpenAPI
+// Every response in the tests is checked against the OpenAPI
 // description. b.send and b.do pass each exchange to checkExchange.
 
 // openapiSpec is the description served at /api/openapi.json, loaded,

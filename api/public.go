@@ -24,7 +24,7 @@ import (
 	"github.com/intakehq/intake/web"
 )
 
-// Headers a cross-origin submitter may send and read (SPEC §2). Formspree's
+// Headers a cross-origin submitter may send and read (README, "From an HTML page"). Formspree's
 // own client always sends Formspree-Client and Formspree-Session-Data.
 const (
 	corsAllowHeaders  = "Content-Type, Accept, Idempotency-Key, Formspree-Client, Formspree-Session-Data"
@@ -54,7 +54,7 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// submit is POST /f/{formID}: SPEC §2 and §3.
+// submit is POST /f/{formID}: the README's "Exactly once, precisely", and docs/errors.md for every answer but success.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()

@@ -20,11 +20,11 @@ import (
 	"github.com/intakehq/intake/internal/testfactory"
 )
 
-// The public endpoint, POST /f/{form_id} and GET /f/{form_id}: SPEC §2 and §3.
+// The public endpoint, POST /f/{form_id} and GET /f/{form_id}, as the README and docs/errors.md describe them.
 
 const acceptJSON = "application/json"
 
-// mustAccepted checks a JSON-mode success (SPEC §2) for form f and returns
+// mustAccepted checks a JSON-mode success for form f and returns
 // the body decoded.
 func mustAccepted(t testing.TB, b *testBundle, f *forms.Form, r reply) map[string]any {
 	t.Helper()

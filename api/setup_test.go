@@ -194,7 +194,7 @@ func (b *testBundle) send(method, path string, body []byte, header http.Header) 
 		return reply{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
 	r2 := reply{Status: resp.StatusCode, Header: resp.Header, Body: string(out)}
-	// Every answer must match the OpenAPI description (SPEC §5).
+	// Every answer must match the OpenAPI description (api/openapi.json).
 	return r2, checkExchange(method, req.URL.String(), req.Header, body, resp.StatusCode, resp.Header, out)
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/intakehq/intake/webhooks"
 )
 
-// webhookBody is an endpoint as the API shows it (SPEC §5). The secret is
+// webhookBody is an endpoint as the API shows it (api/openapi.json). The secret is
 // shown when the endpoint is created and when it is rotated, never in lists.
 type webhookBody struct {
 	ID                      string     `json:"id"`
@@ -40,7 +40,7 @@ func toWebhookBody(e *webhooks.Endpoint, secret string) webhookBody {
 	return b
 }
 
-// deliveryBody is a delivery as the API shows it (SPEC §5).
+// deliveryBody is a delivery as the API shows it (api/openapi.json).
 type deliveryBody struct {
 	ID            string        `json:"id"`
 	WebhookID     string        `json:"webhook_id"`

@@ -108,7 +108,7 @@ const (
 	UnknownReject = "reject"
 )
 
-// Defaults and bounds of the idempotency windows (SPEC §3).
+// Defaults and bounds of the idempotency windows (README, "Exactly once, precisely").
 const (
 	DefaultRetention      = 24 * time.Hour
 	MinRetention          = time.Hour

@@ -20,7 +20,7 @@ import (
 )
 
 // DefaultLockWait bounds how long a request waits for another request with
-// the same key to finish before answering 409 (SPEC §3: "~5 s").
+// the same key to finish before answering 409 (README, "Exactly once, precisely": "waits up to ~5 s").
 const DefaultLockWait = 5 * time.Second
 
 // Service accepts submissions. Its Accept method is the transaction boundary
@@ -223,7 +223,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		// Last before the transaction: a payload refused above has not
 		// spent its single-use token, and the check, a network call, holds
 		// no connection or lock. A bot caught by the honeypot is not asked:
-		// it gets the normal answer and learns nothing (SPEC §2), and is
+		// it gets the normal answer and learns nothing (docs/errors.md: spam is not an error), and is
 		// stored as spam.
 		if err := s.checkCaptcha(ctx, form, reserved[settings.Captcha.Provider.TokenField()], req.IP, sub); err != nil {
 			var rejected *captcha.RejectedError

@@ -3,7 +3,7 @@ package submissions
 import "time"
 
 // JSON is a submission as clients see it, in the API and in webhook
-// payloads (SPEC §5).
+// payloads (api/openapi.json).
 type JSON struct {
 	ID              string         `json:"id"`
 	Form            string         `json:"form"`

@@ -421,7 +421,7 @@ type fieldRow struct {
 	FocusOn  string // the member to focus on load: name, up or down; "" none
 }
 
-// settingsInput is every setting of SPEC §5 as the editor's inputs hold it.
+// settingsInput is every form setting (README, "Management API") as the editor's inputs hold it.
 type settingsInput struct {
 	RedirectURL           string
 	AllowedRedirectHosts  string // one per line
@@ -468,7 +468,7 @@ type editError struct {
 	Message string
 }
 
-// fieldTypes are the types the editor offers, in the order of SPEC §5.
+// fieldTypes are the types the editor offers, in the order the README's field table lists them.
 var fieldTypes = []forms.FieldType{forms.TypeText, forms.TypeEmail, forms.TypeNumber, forms.TypeURL, forms.TypeTel, forms.TypeDate,
 	forms.TypeTextarea, forms.TypeSelect, forms.TypeCheckbox, forms.TypeHidden, forms.TypeFile}
 

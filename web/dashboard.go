@@ -35,7 +35,7 @@ import (
 	"github.com/intakehq/intake/webhooks"
 )
 
-// Dashboard is the owners' admin (SPEC §6): sign-up and log-in, forms with
+// Dashboard is the owners' admin: sign-up and log-in, forms with
 // their contract and settings editor and snippets, submissions, webhooks
 // and their delivery log, the email outbox and API keys. Its pages are
 // server-rendered from embedded templates; every state change is a POST

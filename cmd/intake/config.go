@@ -15,7 +15,7 @@ import (
 	"github.com/intakehq/intake/database"
 )
 
-// Config is every setting of SPEC §1, read once from the environment.
+// Config is every setting of the README's "Commands and configuration", read once from the environment.
 type Config struct {
 	DatabaseURL         string
 	Addr                string
