@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -110,9 +111,14 @@ func NewSession(ctx context.Context, db database.Executor, u *User, ip, userAgen
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	token := base64.RawURLEncoding.EncodeToString(raw)
+	// The User-Agent is whatever bytes the client sent; it is stored as
+	// text, so anything that is not UTF-8 goes, and the cut keeps whole
+	// characters.
+	userAgent = strings.ToValidUTF8(userAgent, "")
 	if len(userAgent) > 500 {
-		userAgent = userAgent[:500]
+		userAgent = strings.ToValidUTF8(userAgent[:500], "")
 	}
+	ip = strings.ToValidUTF8(ip, "")
 	_, err := db.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5)`,
 		tokenHash(token), u.ID, time.Now().Add(SessionLifetime), ip, userAgent)
 	if err != nil {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/testfactory"
 )
 
 // Every client mistake is a 4xx, never a 500 and never silently changed;
@@ -343,5 +347,23 @@ func TestSlowBodyIsRequestTimeout(t *testing.T) {
 	}
 	if name := b.count(t, `SELECT count(*) FROM forms WHERE id = $1 AND name LIKE 'slow%'`, b.form.ID); name != 0 {
 		t.Errorf("the form was renamed")
+	}
+}
+
+// A header value may hold any byte from 0x80 up. The Origin is stored in a
+// spam reason when the form does not allow it: a byte that is not UTF-8
+// must not fail the write (and with it the group it was written in).
+func TestOriginNotText(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	restricted := b.newForm(t, &testfactory.FormOpts{Settings: forms.Settings{AllowedOrigins: []string{"https://good.example"}}})
+	r := b.submit(t, restricted.PublicID, ctJSON, `{"email":"x@example.com"}`, "Origin", "https://ev\xffil.example")
+	if r.Status != http.StatusCreated {
+		t.Fatalf("an Origin that is not UTF-8: %d %s, want 201 (stored as spam)", r.Status, r.Body)
+	}
+	var reason string
+	if err := b.db.QueryRow(context.Background(), `SELECT spam_reason FROM submissions s JOIN forms f ON f.id = s.form_id WHERE f.public_id = $1`,
+		restricted.PublicID).Scan(&reason); err != nil || reason != "origin https://ev\uFFFDil.example is not an allowed origin" {
+		t.Errorf("spam reason %q (%v)", reason, err)
 	}
 }

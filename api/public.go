@@ -133,8 +133,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		IP:        ip,
 		UserAgent: r.UserAgent(),
 		Referrer:  r.Referer(),
-		Origin:    r.Header.Get("Origin"),
-		Admit:     func(f *forms.Form) error { return s.SubmitLimit.take(ip, f.ID, s.SubmitLimit.now()) },
+		// Header values may hold any byte from 0x80 up: the origin is
+		// stored (in a spam reason), so it must be text.
+		Origin: strings.ToValidUTF8(r.Header.Get("Origin"), "\uFFFD"),
+		Admit:  func(f *forms.Form) error { return s.SubmitLimit.take(ip, f.ID, s.SubmitLimit.now()) },
 		Respond: func(sub *submissions.Submission, next string) (idempotency.Response, error) {
 			if jsonMode {
 				return s.jsonAccepted(sub, next)

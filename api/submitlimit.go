@@ -4,12 +4,13 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/intakehq/intake/internal/clientaddr"
 )
 
 // SubmitLimiter limits /f/ per client address with two token buckets.
@@ -193,18 +194,9 @@ func (b *tokenBucket) put(now time.Time, perSecond, burst float64) {
 	b.tokens = min(burst, b.tokens+1)
 }
 
-// clientBucket is the address a limit counts by: an IPv6 client usually
-// holds a whole /64, so it counts as one.
-func clientBucket(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	if a = a.Unmap(); a.Is6() {
-		return netip.PrefixFrom(a, 64).Masked().String()
-	}
-	return a.String()
-}
+// clientBucket is the address a limit counts by (clientaddr.Key: an IPv6
+// /64 counts as one).
+func clientBucket(ip string) string { return clientaddr.Key(ip) }
 
 func submitLimitedProblem(err error) (*Problem, bool) {
 	var lim *errSubmitLimited

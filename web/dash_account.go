@@ -158,7 +158,9 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
 	if len(email) > 254 {
-		email = email[:254] // no address is longer; the throttle keys stay small
+		// No address is longer; the throttle keys stay small. The cut
+		// must not split a character: the email is a query's text.
+		email = strings.ToValidUTF8(email[:254], "")
 	}
 	ip := d.clientIP(r)
 	// The attempt counts as failed before the password is checked, in one

@@ -163,6 +163,30 @@ func TestLoginThrottle(t *testing.T) {
 	}
 }
 
+// An IPv6 client holds a whole /64 and can rotate through it: the throttle
+// counts the /64 as one address, for the pair and for the address alone,
+// as the API's limits do.
+func TestLoginThrottleIPv6Prefix(t *testing.T) {
+	t.Parallel()
+	th := newLoginThrottle()
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		th.failed("ada@example.com", fmt.Sprintf("2001:db8:1:2::%x", i+1), now)
+	}
+	if w := th.wait("ada@example.com", "2001:db8:1:2:ffff::9", now); w == 0 {
+		t.Error("a fresh address in the same /64 guesses the same account again")
+	}
+	if w := th.wait("ada@example.com", "2001:db8:1:3::1", now); w != 0 {
+		t.Errorf("another /64 waits %v", w)
+	}
+	for i := range 50 {
+		th.failed(fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("2001:db8:9:9::%x", i+1), now)
+	}
+	if w := th.wait("new@example.com", "2001:db8:9:9:abcd::1", now); w == 0 {
+		t.Error("50 failures spread over one /64 do not hold up that /64")
+	}
+}
+
 // The reset requests of one address: 10 an hour, whatever email each names.
 func TestForgotThrottle(t *testing.T) {
 	t.Parallel()

@@ -187,3 +187,21 @@ func TestDashboardSlowPost(t *testing.T) {
 		t.Errorf("%d, want 408\n%s", resp.StatusCode, excerpt(string(page)))
 	}
 }
+
+// Bytes a client sends outside a form's inputs are not text either: a
+// User-Agent with a byte that is not UTF-8 (stored with the session), and
+// an email over 254 bytes whose cut would split a character (asked of the
+// database). Neither is a 500.
+func TestDashboardHeaderAndCutText(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.browser(t)
+	a := br.postWith(t, "/signup", url.Values{"email": {"uatest@example.com"}, "password": {"long enough 1"}},
+		map[string]string{"User-Agent": "Mozilla \xff\xfe/5.0"})
+	wantStatus(t, "sign-up with a User-Agent that is not UTF-8", a, http.StatusSeeOther)
+	if n := b.count(t, `SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'uatest@example.com' AND s.user_agent = 'Mozilla /5.0'`); n != 1 {
+		t.Errorf("%d sessions with the User-Agent's text kept, want 1", n)
+	}
+	a = b.browser(t).post(t, "/login", url.Values{"email": {strings.Repeat("a", 253) + "é"}, "password": {"whatever1"}})
+	wantStatus(t, "log-in with a 255-byte email", a, http.StatusUnauthorized)
+}
