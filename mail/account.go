@@ -9,7 +9,8 @@ import (
 // VerifyAddress returns the email that asks a new user to confirm their
 // address: To to, the link (single use, valid until expires) in both
 // bodies, Auto-Submitted: auto-generated, Message-ID messageID, and Link
-// set to link.
+// set to link. With link "" the bodies say the link was withheld (see
+// linkMessage).
 func VerifyAddress(from, to, link string, expires time.Time, messageID string) *Message {
 	v := linkView{
 		Title:  "Confirm your email address",
@@ -24,7 +25,8 @@ func VerifyAddress(from, to, link string, expires time.Time, messageID string) *
 // PasswordReset returns the email that lets a user set a new password: To
 // to, the link (single use, valid until expires) in both bodies,
 // Auto-Submitted: auto-generated, Message-ID messageID, and Link set to
-// link.
+// link. With link "" the bodies say the link was withheld (see
+// linkMessage).
 func PasswordReset(from, to, link string, expires time.Time, messageID string) *Message {
 	v := linkView{
 		Title:  "Reset your Intake password",
@@ -41,9 +43,21 @@ type linkView struct {
 	Title, Intro, Button, Link, Note string
 }
 
+// linkWithheld stands in the bodies for a link left out: the copy of an
+// account email kept in the dashboard's outbox when it went out over SMTP,
+// where whoever holds a session (but not the password) must not find a
+// live reset or verification link.
+const linkWithheld = "(The link was sent to the recipient only.)"
+
+// linkMessage composes an account email; with v.Link "" its bodies say the
+// link was withheld, as RecipientConfirmation's do.
 func linkMessage(from, to, subject string, v linkView, messageID string) *Message {
 	var b strings.Builder
-	b.WriteString(v.Title + "\n\n" + v.Intro + "\n\n    " + v.Link + "\n\n" + v.Note + "\n")
+	if v.Link != "" {
+		b.WriteString(v.Title + "\n\n" + v.Intro + "\n\n    " + v.Link + "\n\n" + v.Note + "\n")
+	} else {
+		b.WriteString(v.Title + "\n\n" + v.Intro + "\n\n" + linkWithheld + "\n\n" + v.Note + "\n")
+	}
 	return &Message{
 		From:      from,
 		To:        []string{strings.TrimSpace(to)},
@@ -58,7 +72,11 @@ func linkMessage(from, to, subject string, v linkView, messageID string) *Messag
 
 var linkHTML = template.Must(template.New("link").Parse(htmlHead + `<h1 style="font-size:18px;margin:0 0 16px;">{{.Title}}</h1>
 <p style="margin:0 0 16px;">{{.Intro}}</p>
+{{- if .Link}}
 <p style="margin:0;"><a href="{{.Link}}" style="` + linkStyle + `">{{.Button}}</a></p>
 <p style="margin:8px 0 16px;font-size:12px;color:#59636e;word-break:break-all;">{{.Link}}</p>
+{{- else}}
+<p style="margin:0 0 16px;">` + linkWithheld + `</p>
+{{- end}}
 <p style="margin:0;font-size:12px;color:#59636e;">{{.Note}}</p>
 ` + htmlFoot))

@@ -30,3 +30,21 @@ func TestAccountEmails(t *testing.T) {
 		}
 	}
 }
+
+// Without a link (the copy kept in the outbox when SMTP sent the real one)
+// the bodies say it was withheld and hold no token.
+func TestAccountEmailsWithheld(t *testing.T) {
+	t.Parallel()
+	expires := time.Date(2026, 12, 2, 10, 30, 0, 0, time.UTC)
+	for name, m := range map[string]*Message{
+		"verify": VerifyAddress("Intake <no-reply@intake.test>", "ada@example.com", "", expires, "<1@intake.test>"),
+		"reset":  PasswordReset("Intake <no-reply@intake.test>", "ada@example.com", "", expires, "<1@intake.test>"),
+	} {
+		if m.Link != "" || strings.Contains(m.Text+m.HTML, "token") || strings.Contains(m.HTML, "href=") {
+			t.Errorf("%s: a link in the withheld copy:\n%s\n%s", name, m.Text, m.HTML)
+		}
+		if !strings.Contains(m.Text, "sent to the recipient only") || !strings.Contains(m.HTML, "sent to the recipient only") {
+			t.Errorf("%s: the withheld copy does not say so:\n%s\n%s", name, m.Text, m.HTML)
+		}
+	}
+}

@@ -40,7 +40,11 @@ type Submission struct {
 // HTML body showing the same as a table with every value escaped, the dashboard
 // link in both, and Message-ID messageID. With s.UnsubscribeURL it carries the
 // RFC 8058 headers List-Unsubscribe and List-Unsubscribe-Post, and the link
-// in both bodies.
+// in both bodies — unless the message has a Cc list: then it carries no
+// unsubscribe link at all. The Cc addresses are the submitter's choice
+// (_cc, on a form whose owner turned allow_cc on) and the link is To's: a
+// copy carrying it would let the submitter, or any stranger they copy,
+// silently unsubscribe the owner or a confirmed recipient.
 func Notification(from, to string, cc []string, replyTo, subject string, s Submission, messageID string) *Message {
 	to = strings.TrimSpace(to)
 	formName := oneLine(s.FormName)
@@ -60,6 +64,11 @@ func Notification(from, to string, cc []string, replyTo, subject string, s Submi
 	}
 
 	v := notificationView{Title: newSubmissionTitle(formName), DashboardURL: oneLine(s.DashboardURL), UnsubscribeURL: oneLine(s.UnsubscribeURL)}
+	if len(m.Cc) > 0 {
+		// Copies go to addresses the submitter chose: To's one-click link
+		// must not reach them (see above).
+		v.UnsubscribeURL = ""
+	}
 	if v.UnsubscribeURL != "" {
 		m.Headers = map[string]string{
 			"List-Unsubscribe":      "<" + v.UnsubscribeURL + ">",

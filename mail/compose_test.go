@@ -296,6 +296,41 @@ func TestNotificationUnsubscribe(t *testing.T) {
 	}
 }
 
+// A notification with a Cc list (the submitter's _cc, on a form that allows
+// it) carries no unsubscribe link at all: the link is To's, and the copies
+// go to addresses the submitter chose. A Cc list of only invalid addresses or
+// of To itself is no Cc list: the link stays.
+func TestNotificationWithCcHasNoUnsubscribe(t *testing.T) {
+	t.Parallel()
+	s := testSubmission()
+	s.UnsubscribeURL = "https://intake.example.com/unsubscribe?token=abc.def"
+	m := Notification("no-reply@localhost", "owner@example.com", []string{"submitter@example.net"}, "", "", s, "<x@localhost>")
+	if len(m.Cc) != 1 {
+		t.Fatalf("Cc = %q, want the submitter's address", m.Cc)
+	}
+	if _, ok := m.Headers["List-Unsubscribe"]; ok {
+		t.Errorf("a notification with Cc has List-Unsubscribe: %v", m.Headers)
+	}
+	if _, ok := m.Headers["List-Unsubscribe-Post"]; ok {
+		t.Errorf("a notification with Cc has List-Unsubscribe-Post: %v", m.Headers)
+	}
+	if strings.Contains(m.Text, "/unsubscribe") || strings.Contains(m.Text, "Stop these") {
+		t.Errorf("the text of a notification with Cc has the unsubscribe link:\n%s", m.Text)
+	}
+	if strings.Contains(m.HTML, "/unsubscribe") || strings.Contains(m.HTML, "Stop these") {
+		t.Errorf("the HTML of a notification with Cc has the unsubscribe link:\n%s", m.HTML)
+	}
+	if _, err := build(m); err != nil {
+		t.Fatal(err)
+	}
+
+	m = Notification("no-reply@localhost", "owner@example.com", []string{"not an address", "OWNER@example.com"}, "", "", s, "<x@localhost>")
+	if len(m.Cc) != 0 || m.Headers["List-Unsubscribe"] != "<"+s.UnsubscribeURL+">" ||
+		!strings.Contains(m.Text, "Stop these emails: "+s.UnsubscribeURL) || !strings.Contains(m.HTML, `href="`+s.UnsubscribeURL+`"`) {
+		t.Errorf("no valid Cc, yet Cc %q, headers %v, text:\n%s", m.Cc, m.Headers, m.Text)
+	}
+}
+
 // The confirmation names the form (on one line, cut short) and carries the
 // link; the copy without a link says it was withheld.
 func TestRecipientConfirmation(t *testing.T) {

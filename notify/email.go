@@ -153,11 +153,15 @@ SELECT state FROM ins UNION ALL SELECT state FROM outbound_emails WHERE message_
 }
 
 // compose returns the email args stand for, the copy of it to record
-// (the same but for a confirmation, whose recorded copy lacks the link)
-// and its account.
+// (the same but for a confirmation, whose recorded copy lacks the link,
+// and for a verification or reset link sent over SMTP, whose recorded copy
+// lacks it too: composeLink) and its account.
 func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (msg, kept *mail.Message, accountID int64, err error) {
 	if args.Template == TemplateConfirmRecipient {
 		return w.confirmation(ctx, args)
+	}
+	if args.Template == TemplateVerifyAddress || args.Template == TemplatePasswordReset {
+		return w.composeLink(ctx, args, w.host())
 	}
 	msg, accountID, err = w.composeOne(ctx, args)
 	return msg, msg, accountID, err
@@ -184,9 +188,6 @@ func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Mes
 		}
 		id := mail.MessageID(host, args.Template, ep.PublicID, args.To, strconv.FormatInt(args.At, 10))
 		return mail.EndpointDisabled(w.From, args.To, ep.URL, form.Name, args.Reason, w.dashboard("forms", form.PublicID, "webhooks"), id), form.AccountID, nil
-	}
-	if args.Template == TemplateVerifyAddress || args.Template == TemplatePasswordReset {
-		return w.composeLink(ctx, args, host)
 	}
 	if args.Template == TemplateQuotaWarning {
 		month, err := time.Parse("2006-01", args.Month)

@@ -31,8 +31,12 @@ const (
 // The token rides in the job's arguments sealed (Sealer, as webhook
 // secrets are), so the river_job table holds no usable link; the worker
 // opens it and builds the link on INTAKE_BASE_URL. The sent body is kept
-// in outbound_emails like every email's, link included — visible only to
-// the account itself, and worthless once used or expired.
+// in outbound_emails like every email's, but with a real SMTP server its
+// link is withheld there (as a confirmation's is): the dashboard's outbox
+// is readable by anyone holding a session, and a live reset link would
+// let someone with a stolen cookie but not the password take the account.
+// Without SMTP (the Outbox) the stored copy keeps the link: a local
+// instance's user has no other mailbox to verify or reset from.
 type LinkEmails struct {
 	River  webhooks.Inserter
 	Sealer *webhooks.Sealer // nil: the token travels in clear (tests)
@@ -56,14 +60,16 @@ func tokenOwner(id int64) string { return "email_token:" + strconv.FormatInt(id,
 // composeLink builds an account email. A link already used or expired is
 // not sent (accounts.ErrNotFound cancels the job): an SMTP outage longer
 // than a reset link's hour ends with nothing sent rather than a dead link.
-func (w *EmailWorker) composeLink(ctx context.Context, args EmailArgs, host string) (*mail.Message, int64, error) {
+// It returns the email to send and the copy to record: the same in outbox
+// mode, without the link when a real Mailer sends it (see LinkEmails).
+func (w *EmailWorker) composeLink(ctx context.Context, args EmailArgs, host string) (msg, kept *mail.Message, accountID int64, err error) {
 	purpose, expires, err := accounts.LinkLive(ctx, w.DB, args.TokenID)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	token, err := w.Sealer.Open(args.Token, tokenOwner(args.TokenID))
 	if err != nil {
-		return nil, 0, river.JobCancel(err)
+		return nil, nil, 0, river.JobCancel(err)
 	}
 	id := mail.MessageID(host, args.Template, strconv.FormatInt(args.TokenID, 10), args.To)
 	compose, path := mail.VerifyAddress, VerifyPath
@@ -71,5 +77,10 @@ func (w *EmailWorker) composeLink(ctx context.Context, args EmailArgs, host stri
 		compose, path = mail.PasswordReset, ResetPath
 	}
 	link := w.BaseURL + path + "?token=" + token
-	return compose(w.From, args.To, link, expires.In(time.UTC), id), args.AccountID, nil
+	msg = compose(w.From, args.To, link, expires.In(time.UTC), id)
+	kept = msg
+	if _, outbox := w.Mailer.(*mail.Outbox); !outbox {
+		kept = compose(w.From, args.To, "", expires.In(time.UTC), id)
+	}
+	return msg, kept, args.AccountID, nil
 }

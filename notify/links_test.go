@@ -79,6 +79,10 @@ func TestVerificationEmailOverSMTP(t *testing.T) {
 		u.AccountID, notify.TemplateVerifyAddress, u.Email); n != 1 {
 		t.Error("the verification email is not in the account's outbox as sent")
 	}
+	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE kind = $1 AND position($2 in body_text || body_html) > 0`,
+		notify.TemplateVerifyAddress, token); n != 0 {
+		t.Error("the outbox copy of a verification sent over SMTP holds the link")
+	}
 
 	// Unverified: a submission is kept, its webhook planned, no email.
 	// The form lists no one, so its notifications go to the owner (a
@@ -143,6 +147,19 @@ func TestResetEmailAndDeadLinks(t *testing.T) {
 	if !strings.Contains(string(msgs[0]), "Auto-Submitted: auto-generated") {
 		t.Error("the reset email lacks Auto-Submitted")
 	}
+	// The SMTP message carries the live link; the copy in the dashboard's
+	// outbox does not: a session without the password must not find it.
+	var stored string
+	if err := b.db.QueryRow(ctx, `SELECT body_text || body_html FROM outbound_emails WHERE kind = $1 AND recipient = $2 AND state = 'sent'`,
+		notify.TemplatePasswordReset, b.account.User.Email).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, link[2]) || strings.Contains(stored, "/reset?token=") {
+		t.Errorf("the outbox copy of a reset email sent over SMTP holds the link:\n%s", stored)
+	}
+	if !strings.Contains(stored, "sent to the recipient only") {
+		t.Errorf("the outbox copy does not say the link was withheld:\n%s", stored)
+	}
 	if _, err := svc.ResetPassword(ctx, link[2], "a new password", nil); err != nil {
 		t.Fatalf("the emailed link: %v", err)
 	}
@@ -187,5 +204,29 @@ func TestUnverifiedOwnerNotToldOfDisabledEndpoint(t *testing.T) {
 	}
 	if n := b.count(t, `SELECT count(*) FROM outbound_emails`); n != 0 {
 		t.Errorf("%d emails to an unverified owner, want none", n)
+	}
+}
+
+// Without SMTP (the outbox) the stored copy keeps the link: on a local
+// instance the outbox and the log are the only places to find it.
+func TestResetLinkKeptInOutboxMode(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ctx := context.Background()
+	if err := b.accountsFor().RequestReset(ctx, b.account.User.Email); err != nil {
+		t.Fatal(err)
+	}
+	b.settle(t)
+	var text, html string
+	if err := b.db.QueryRow(ctx, `SELECT body_text, body_html FROM outbound_emails WHERE kind = $1 AND recipient = $2 AND state = 'outbox'`,
+		notify.TemplatePasswordReset, b.account.User.Email).Scan(&text, &html); err != nil {
+		t.Fatal(err)
+	}
+	link := linkRE.FindStringSubmatch(text)
+	if link == nil || link[1] != "reset" || !strings.Contains(html, link[0]) {
+		t.Fatalf("the outbox copy lacks the reset link:\n%s\n%s", text, html)
+	}
+	if _, err := b.accountsFor().ResetPassword(ctx, link[2], "a new password", nil); err != nil {
+		t.Fatalf("the outbox's link: %v", err)
 	}
 }

@@ -621,8 +621,9 @@ func TestRefusedCcStillNotifiesOwner(t *testing.T) {
 	}
 }
 
-// _cc copies the notification only on a form whose owner allowed it;
-// elsewhere it is kept in the metadata and no one is copied.
+// _cc copies the notification only on a form whose owner allowed it, and
+// then without the owner's unsubscribe link; elsewhere it is kept in the
+// metadata, no one is copied and the link is there.
 func TestCcOnlyWhenAllowed(t *testing.T) {
 	t.Parallel()
 	m := &ccRefusingMailer{acceptCc: true}
@@ -646,6 +647,13 @@ func TestCcOnlyWhenAllowed(t *testing.T) {
 		wantCc := strings.Contains(msg.Subject, "Open")
 		if got := strings.Join(msg.Cc, ","); wantCc && got != "one@example.com,two@example.com" || !wantCc && got != "" {
 			t.Errorf("notification %q copied %q; want the _cc addresses only on the form that allows _cc", msg.Subject, got)
+		}
+		// The unsubscribe link is the owner's: a copy to addresses the
+		// submitter chose must not carry it.
+		_, hasHeader := msg.Headers["List-Unsubscribe"]
+		hasLink := strings.Contains(msg.Text, "/unsubscribe?token=") || strings.Contains(msg.HTML, "/unsubscribe?token=")
+		if wantCc && (hasHeader || hasLink) || !wantCc && (!hasHeader || !hasLink) {
+			t.Errorf("notification %q (Cc %q): List-Unsubscribe %v, link in the bodies %v; want them only without Cc", msg.Subject, msg.Cc, hasHeader, hasLink)
 		}
 	}
 	for _, f := range []*forms.Form{closed, open} {
