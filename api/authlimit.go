@@ -12,8 +12,10 @@ import (
 // AuthLimiter limits, per client address, requests to /api/v1 whose API
 // key is unknown or revoked: PerMinute such failures a minute on average,
 // in bursts of up to PerMinute; an IPv6 /64 counts as one address (see
-// clientBucket). It is asked before the key is looked up, so an address
-// that is over the limit costs no database query per guess.
+// clientBucket). A token is taken before the key is looked up, in one step
+// with the check, and given back when the key authenticates: an address
+// that is over the limit costs no database query per guess, and a burst of
+// concurrent guesses no more than PerMinute.
 //
 // Only failures count: a key that authenticates never takes a token, and a
 // request without an Authorization header guesses nothing. A key that
@@ -74,50 +76,51 @@ func (l *AuthLimiter) sweepLocked(now time.Time) {
 	l.sweep = now
 }
 
-// check says whether key, sent from ip, may be looked up: it may unless ip
-// is over the limit and key is not one that authenticated recently. When
-// it may not, wait is the seconds until ip has a token again and reset the
+// check says whether key, sent from ip, may be looked up, and takes ip's
+// token for it in the same step: a burst of concurrent guesses from a
+// fresh address cannot all pass before the first of them is counted, so
+// at most PerMinute of them cost a lookup. A key that turns out to
+// authenticate gives the token back (giveBack); so does a lookup that
+// fails for another reason than the key. With no token left, key may still
+// be looked up if it authenticated recently (took is then false). When it
+// may not, wait is the seconds until ip has a token again and reset the
 // seconds until its bucket is full.
-func (l *AuthLimiter) check(ip, key string) (ok bool, wait, reset int) {
+func (l *AuthLimiter) check(ip, key string) (ok, took bool, wait, reset int) {
 	if l.off() {
-		return true, 0, 0
-	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.sweepLocked(now)
-	b, found := l.addresses[clientBucket(ip)]
-	if !found {
-		return true, 0, 0
-	}
-	b.refill(now, l.perSecond(), float64(l.PerMinute))
-	if b.tokens >= 1 {
-		return true, 0, 0
-	}
-	if _, known := l.known[sha256.Sum256([]byte(key))]; known {
-		return true, 0, 0
-	}
-	wait = max(1, int(math.Ceil((1-b.tokens)/l.perSecond())))
-	reset = int(math.Ceil((float64(l.PerMinute) - b.tokens) / l.perSecond()))
-	return false, wait, reset
-}
-
-// failed counts a key that did not authenticate against ip.
-func (l *AuthLimiter) failed(ip string) {
-	if l.off() {
-		return
+		return true, false, 0, 0
 	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
 	k := clientBucket(ip)
-	b, ok := l.addresses[k]
-	if !ok {
+	b, found := l.addresses[k]
+	if !found {
 		b = &tokenBucket{tokens: float64(l.PerMinute), at: now}
 		l.addresses[k] = b
 	}
-	b.take(now, l.perSecond(), float64(l.PerMinute))
+	if _, taken := b.take(now, l.perSecond(), float64(l.PerMinute)); taken {
+		return true, true, 0, 0
+	}
+	if _, known := l.known[sha256.Sum256([]byte(key))]; known {
+		return true, false, 0, 0
+	}
+	wait = max(1, int(math.Ceil((1-b.tokens)/l.perSecond())))
+	reset = int(math.Ceil((float64(l.PerMinute) - b.tokens) / l.perSecond()))
+	return false, false, wait, reset
+}
+
+// giveBack returns the token check took for ip: the key was not a failure.
+func (l *AuthLimiter) giveBack(ip string) {
+	if l.off() {
+		return
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.addresses[clientBucket(ip)]; ok {
+		b.put(now, l.perSecond(), float64(l.PerMinute))
+	}
 }
 
 // succeeded remembers a key that authenticated.

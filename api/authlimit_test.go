@@ -7,9 +7,13 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/api"
@@ -129,5 +133,78 @@ func TestUnknownKeyLimitRefills(t *testing.T) {
 	// No header guesses nothing: never counted, never limited.
 	for range 30 {
 		mustProblem(t, b.call(t, "GET", "/api/v1/forms", nil, nil), http.StatusUnauthorized, "unauthorized")
+	}
+}
+
+// keyLookups counts the API key lookups a pool runs, each held a little
+// so that concurrent requests overlap them.
+type keyLookups struct{ n atomic.Int64 }
+
+func (k *keyLookups) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(data.SQL, "FROM api_keys WHERE hash") {
+		k.n.Add(1)
+		time.Sleep(10 * time.Millisecond)
+	}
+	return ctx
+}
+
+func (k *keyLookups) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A burst of concurrent made-up keys from one fresh address is limited
+// like a sequence: the token is taken when the limit is asked, before the
+// lookup, so no more than 20 of 100 answer 401 or cost a lookup. Valid
+// keys sent before take none of the 20.
+func TestConcurrentUnknownKeysLimited(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	lookups := &keyLookups{}
+	cfg := b.db.Config().Copy()
+	cfg.ConnConfig.Tracer = lookups
+	counted, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(counted.Close)
+	b.api.DB = counted
+	b.api.AuthLimit = &api.AuthLimiter{PerMinute: api.DefaultAuthFailuresPerMinute}
+	api.FreezeAuthForTest(b.api.AuthLimit, time.Now())
+	b.server.Config.Handler = b.api.Handler()
+
+	// Valid keys first: each gives its token back.
+	for range 30 {
+		if r := b.call(t, "GET", "/api/v1/forms", nil, hdr("Authorization", "Bearer "+b.account.APIKey)); r.Status != http.StatusOK {
+			t.Fatalf("a valid key = %s", r)
+		}
+	}
+	lookups.n.Store(0)
+
+	const n = 100
+	statuses := make([]int, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			k := make([]byte, 20)
+			rand.Read(k)
+			<-start
+			r, err := b.send("GET", "/api/v1/forms", nil, hdr("Authorization", "Bearer intk_"+hex.EncodeToString(k)))
+			statuses[i], errs[i] = r.Status, err
+		})
+	}
+	close(start)
+	wg.Wait()
+	count := map[int]int{}
+	for i, s := range statuses {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		count[s]++
+	}
+	if count[401] != 20 || count[429] != n-20 {
+		t.Errorf("100 concurrent made-up keys answered %v, want 20 401s (valid keys took no token) and the rest 429", count)
+	}
+	if got := lookups.n.Load(); got > 20 {
+		t.Errorf("%d key lookups, want at most 20", got)
 	}
 }

@@ -102,9 +102,10 @@ func jsonPath(field string) string {
 type principalKey struct{}
 
 // authenticate requires Authorization: Bearer <API key> and puts the
-// principal in the context. A key that fails counts against the client's
-// address (AuthLimit), and an address over that limit is answered 429
-// before its key is looked up (see AuthLimiter).
+// principal in the context. Every key takes a token of the client's
+// address (AuthLimit) before it is looked up, given back when it
+// authenticates, and an address over that limit is answered 429 before its
+// key is looked up (see AuthLimiter).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
@@ -116,22 +117,25 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		scheme, key, ok := strings.Cut(header, " ")
 		key = strings.TrimSpace(key)
 		ip := s.clientIP(r)
-		if allowed, wait, reset := s.AuthLimit.check(ip, key); !allowed {
+		allowed, took, wait, reset := s.AuthLimit.check(ip, key)
+		if !allowed {
 			writeProblem(w, r, s.AuthLimit.limitedProblem(w, wait, reset))
 			return
 		}
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			s.AuthLimit.failed(ip)
-			s.writeError(w, r, accounts.ErrUnauthorized)
+			s.writeError(w, r, accounts.ErrUnauthorized) // the token stays taken
 			return
 		}
 		p, err := accounts.Authenticate(r.Context(), s.DB, key)
-		if errors.Is(err, accounts.ErrUnauthorized) {
-			s.AuthLimit.failed(ip)
-		}
 		if err != nil {
+			if took && !errors.Is(err, accounts.ErrUnauthorized) {
+				s.AuthLimit.giveBack(ip) // not the key's failure: the database's
+			}
 			s.writeError(w, r, err)
 			return
+		}
+		if took {
+			s.AuthLimit.giveBack(ip)
 		}
 		s.AuthLimit.succeeded(key)
 		ctx := context.WithValue(r.Context(), principalKey{}, p)

@@ -31,6 +31,15 @@ const (
 // anyone.
 const ConfirmationInterval = 24 * time.Hour
 
+// ConfirmationsPerAddress is how many confirmation emails one address is
+// mailed at most in ConfirmationInterval, over all forms of all accounts:
+// forms are unlimited, so the per-form limit alone would let one verified
+// account mail a stranger a confirmation, with a form name it chose in the
+// subject, once per form a day. An address over the cap stays pending
+// without a link, as under the per-form limit, and is mailed one when a
+// form that lists it is saved after the window.
+const ConfirmationsPerAddress = 3
+
 // ErrLinkNotFound is returned for a confirmation or unsubscribe token that
 // is not (or no longer) valid: unknown, used already, forged, or made under
 // another INTAKE_SECRET_KEY.
@@ -154,6 +163,18 @@ WHERE form_id = $1 AND listed AND state = 'pending' AND token_hash IS NULL
   AND (confirm_sent_at IS NULL OR confirm_sent_at <= now() - make_interval(secs => $2))
 ORDER BY id FOR UPDATE`
 
+// lockAddressesSQL takes a transaction lock per address, in the order of
+// their keys (the subquery sorts before the locks are taken: OFFSET 0
+// keeps it from being flattened).
+const lockAddressesSQL = `SELECT pg_advisory_xact_lock(k)
+FROM (SELECT DISTINCT hashtext(e) AS k FROM unnest($1::text[]) AS u(e) ORDER BY k OFFSET 0) AS s`
+
+// sentToSQL counts the confirmations mailed to each address, over all
+// forms, in the last ConfirmationInterval.
+const sentToSQL = `SELECT email, count(*) FROM notify_recipients
+WHERE email = ANY ($1::text[]) AND confirm_sent_at > now() - make_interval(secs => $2)
+GROUP BY email`
+
 // Sync implements forms.RecipientSync.
 func (s *RecipientSync) Sync(ctx context.Context, tx pgx.Tx, f *forms.Form) error {
 	if s == nil {
@@ -229,7 +250,9 @@ func (s *RecipientSync) SendPending(ctx context.Context, tx pgx.Tx, accountID in
 }
 
 // confirm enqueues, in tx, a confirmation email to each of the form's
-// pending addresses that needs one (none mailed in ConfirmationInterval).
+// pending addresses that needs one (none mailed for this form in
+// ConfirmationInterval) and may have one (fewer than
+// ConfirmationsPerAddress mailed to it in that time over all forms).
 func (s *RecipientSync) confirm(ctx context.Context, tx pgx.Tx, formID int64) error {
 	rows, err := tx.Query(ctx, toConfirmSQL, formID, ConfirmationInterval.Seconds())
 	if err != nil {
@@ -244,11 +267,41 @@ func (s *RecipientSync) confirm(ctx context.Context, tx pgx.Tx, formID int64) er
 	if _, err := pgx.ForEachRow(rows, []any{&d.id, &d.email}, func() error { dues = append(dues, d); return nil }); err != nil {
 		return err
 	}
-	if len(dues) > 0 && (s.River == nil || s.Links == nil) {
+	if len(dues) == 0 {
+		return nil
+	}
+	if s.River == nil || s.Links == nil {
 		return errors.New("notify: recipients need a River client and links to send confirmations")
+	}
+	emails := make([]string, len(dues))
+	for i, d := range dues {
+		emails[i] = d.email
+	}
+	// The cap over all forms: lock the addresses (in one order, so two
+	// saves cannot deadlock on them) before counting, so that concurrent
+	// saves count one after the other; the count is a statement of its own,
+	// to see what a save that held the lock before committed.
+	if _, err := tx.Exec(ctx, lockAddressesSQL, emails); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, sentToSQL, emails, ConfirmationInterval.Seconds())
+	if err != nil {
+		return err
+	}
+	sent := map[string]int{}
+	var (
+		email string
+		n     int
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&email, &n}, func() error { sent[email] = n; return nil }); err != nil {
+		return err
 	}
 	at := time.Now().Truncate(time.Microsecond)
 	for _, d := range dues {
+		if sent[d.email] >= ConfirmationsPerAddress {
+			continue // stays pending without a link until the window passes
+		}
+		sent[d.email]++
 		hash := tokenHash(s.Links.confirmToken(formID, d.email, at.UnixMicro()))
 		if _, err := tx.Exec(ctx, `UPDATE notify_recipients SET token_hash = $2, confirm_sent_at = $3 WHERE id = $1`, d.id, hash, at); err != nil {
 			return err

@@ -301,6 +301,69 @@ func TestConfirmationAtMostDaily(t *testing.T) {
 	}
 }
 
+// One verified account cannot mail a stranger a confirmation per form:
+// an address listed on 5 forms gets 3 confirmation emails in a day, over
+// all forms, and the other two stay pending without a link until a save
+// after the window mails one. Concurrent saves hold the cap too.
+func TestConfirmationsCappedPerAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ctx := context.Background()
+	jobs := func(to string) int {
+		t.Helper()
+		return b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send'
+AND args->>'template' = $1 AND args->>'to' = $2`, notify.TemplateConfirmRecipient, to)
+	}
+	const victim = "victim@example.com"
+	var listing []*forms.Form
+	for range 5 {
+		listing = append(listing, b.newForm(t, forms.Settings{NotifyEmails: []string{victim}}))
+	}
+	if n := jobs(victim); n != 3 {
+		t.Fatalf("confirmation jobs to an address on 5 forms = %d, want 3", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM notify_recipients WHERE email = $1 AND listed AND state = 'pending' AND token_hash IS NULL AND confirm_sent_at IS NULL`, victim); n != 2 {
+		t.Errorf("addresses over the cap pending without a link = %d, want 2", n)
+	}
+	// Saved again within the day: still nothing.
+	b.form = listing[3]
+	b.setNotify(t, victim)
+	if n := jobs(victim); n != 3 {
+		t.Errorf("confirmation jobs after a save within the day = %d, want 3", n)
+	}
+	// A day later, a save of a form that waited mails its link.
+	if _, err := b.db.Exec(ctx, `UPDATE notify_recipients SET confirm_sent_at = confirm_sent_at - interval '25 hours'`); err != nil {
+		t.Fatal(err)
+	}
+	b.setNotify(t, victim)
+	if n := jobs(victim); n != 4 {
+		t.Errorf("confirmation jobs after a save a day later = %d, want 4", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM notify_recipients WHERE form_id = $1 AND token_hash IS NOT NULL`, listing[3].ID); n != 1 {
+		t.Errorf("the waiting form's address has no link after the window")
+	}
+
+	// Six forms saved at once, listing another address: still 3.
+	const other = "other@example.com"
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = forms.Create(ctx, b.db, forms.NewValidator(), nil, b.sync, b.account.User.AccountID,
+				forms.Input{Name: "Contact", Fields: testfactory.ContactFields, Settings: forms.Settings{NotifyEmails: []string{other}}})
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("a concurrent save: %v", err)
+		}
+	}
+	if n := jobs(other); n != 3 {
+		t.Errorf("confirmation jobs from 6 concurrent saves = %d, want 3", n)
+	}
+}
+
 // confirmations returns the tokens of the confirmation emails m sent.
 func confirmations(t *testing.T, m *ccRefusingMailer) []string {
 	t.Helper()
