@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -54,62 +55,72 @@ func (d *Dashboard) badRecipientLink(w http.ResponseWriter, r *http.Request, err
 	})
 }
 
-// confirmPage shows what a confirmation link would confirm, with the
-// button that does it.
-func (d *Dashboard) confirmPage(w http.ResponseWriter, r *http.Request) {
+// recipientLink answers a confirmation or unsubscribe link: it reads the
+// form post when there is one, finds the link's recipient with find
+// (which, for a POST, also acts on it), and renders what view says of it;
+// a link without a token, or one find refuses, gets badRecipientLink.
+func (d *Dashboard) recipientLink(w http.ResponseWriter, r *http.Request,
+	find func(ctx context.Context, token string) (*notify.Pending, error), view func(p *notify.Pending, token string) linkView) {
+	if r.Method == http.MethodPost && !d.parseForm(w, r) {
+		return
+	}
 	token := linkToken(r)
 	if token == "" {
 		d.badRecipientLink(w, r, errNoToken)
 		return
 	}
-	p, err := notify.PendingFor(r.Context(), d.DB, token)
+	p, err := find(r.Context(), token)
 	if err != nil {
 		d.badRecipientLink(w, r, err)
 		return
 	}
-	renderPage(d, w, r, http.StatusOK, tmplLink, linkView{base: d.base(w, r, "Confirm notifications", ""),
-		Heading: "Confirm notifications",
-		Message: "Send the submissions of the form “" + p.FormName + "” to " + p.Email + "?",
-		Action:  "/confirm", Token: token, Button: "Yes, send them to me"})
+	v := view(p, token)
+	v.base = d.base(w, r, v.Heading, "")
+	renderPage(d, w, r, http.StatusOK, tmplLink, v)
+}
+
+func (d *Dashboard) pendingFor(ctx context.Context, token string) (*notify.Pending, error) {
+	return notify.PendingFor(ctx, d.DB, token)
+}
+
+func (d *Dashboard) confirmLink(ctx context.Context, token string) (*notify.Pending, error) {
+	return notify.Confirm(ctx, d.DB, token)
+}
+
+func (d *Dashboard) unsubscribeFor(ctx context.Context, token string) (*notify.Pending, error) {
+	return d.Links.UnsubscribeFor(ctx, d.DB, token)
+}
+
+func (d *Dashboard) unsubscribeLink(ctx context.Context, token string) (*notify.Pending, error) {
+	return d.Links.Unsubscribe(ctx, d.DB, token)
+}
+
+// confirmPage shows what a confirmation link would confirm, with the
+// button that does it.
+func (d *Dashboard) confirmPage(w http.ResponseWriter, r *http.Request) {
+	d.recipientLink(w, r, d.pendingFor, func(p *notify.Pending, token string) linkView {
+		return linkView{Heading: "Confirm notifications",
+			Message: "Send the submissions of the form “" + p.FormName + "” to " + p.Email + "?",
+			Action:  "/confirm", Token: token, Button: "Yes, send them to me"}
+	})
 }
 
 // confirm confirms the address a confirmation link was mailed to.
 func (d *Dashboard) confirm(w http.ResponseWriter, r *http.Request) {
-	if !d.parseForm(w, r) {
-		return
-	}
-	token := linkToken(r)
-	if token == "" {
-		d.badRecipientLink(w, r, errNoToken)
-		return
-	}
-	p, err := notify.Confirm(r.Context(), d.DB, token)
-	if err != nil {
-		d.badRecipientLink(w, r, err)
-		return
-	}
-	renderPage(d, w, r, http.StatusOK, tmplLink, linkView{base: d.base(w, r, "Confirmed", ""),
-		Heading: "Confirmed",
-		Message: p.Email + " will get the submissions of the form “" + p.FormName + "”. Each email has a link to stop them."})
+	d.recipientLink(w, r, d.confirmLink, func(p *notify.Pending, _ string) linkView {
+		return linkView{Heading: "Confirmed",
+			Message: p.Email + " will get the submissions of the form “" + p.FormName + "”. Each email has a link to stop them."}
+	})
 }
 
 // unsubscribePage shows what an unsubscribe link would stop, with the
 // button that does it.
 func (d *Dashboard) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	token := linkToken(r)
-	if token == "" {
-		d.badRecipientLink(w, r, errNoToken)
-		return
-	}
-	p, err := d.Links.UnsubscribeFor(r.Context(), d.DB, token)
-	if err != nil {
-		d.badRecipientLink(w, r, err)
-		return
-	}
-	renderPage(d, w, r, http.StatusOK, tmplLink, linkView{base: d.base(w, r, "Unsubscribe", ""),
-		Heading: "Unsubscribe",
-		Message: "Stop sending the submissions of the form “" + p.FormName + "” to " + p.Email + "?",
-		Action:  "/unsubscribe", Token: token, Button: "Unsubscribe"})
+	d.recipientLink(w, r, d.unsubscribeFor, func(p *notify.Pending, token string) linkView {
+		return linkView{Heading: "Unsubscribe",
+			Message: "Stop sending the submissions of the form “" + p.FormName + "” to " + p.Email + "?",
+			Action:  "/unsubscribe", Token: token, Button: "Unsubscribe"}
+	})
 }
 
 // unsubscribe stops a form's notifications to an address: the page's
@@ -118,22 +129,10 @@ func (d *Dashboard) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 // anywhere — so the route is exempt from the cross-origin protection, and
 // the signed token is what authorises it.
 func (d *Dashboard) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	if !d.parseForm(w, r) {
-		return
-	}
-	token := linkToken(r)
-	if token == "" {
-		d.badRecipientLink(w, r, errNoToken)
-		return
-	}
-	p, err := d.Links.Unsubscribe(r.Context(), d.DB, token)
-	if err != nil {
-		d.badRecipientLink(w, r, err)
-		return
-	}
-	renderPage(d, w, r, http.StatusOK, tmplLink, linkView{base: d.base(w, r, "Unsubscribed", ""),
-		Heading: "Unsubscribed",
-		Message: p.Email + " will get no more submissions of the form “" + p.FormName + "”."})
+	d.recipientLink(w, r, d.unsubscribeLink, func(p *notify.Pending, _ string) linkView {
+		return linkView{Heading: "Unsubscribed",
+			Message: p.Email + " will get no more submissions of the form “" + p.FormName + "”."}
+	})
 }
 
 // resubscribe turns a form's notifications to the logged-in user back on
