@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pressly/goose/v3"
+
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/migrations"
 )
@@ -14,17 +17,9 @@ import (
 // users' addresses, and the list's duplicates (in any case) are one row.
 func TestNotifyRecipientsBackfill(t *testing.T) {
 	t.Parallel()
-	pool, _ := testdb.New(t)
+	pool, p := downTo(t, 14)
 	ctx := context.Background()
-	p, closer, err := migrations.Provider(pool, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closer.Close()
-	if _, err := p.DownTo(ctx, 14); err != nil {
-		t.Fatal(err)
-	}
-	_, err = pool.Exec(ctx, `
+	_, err := pool.Exec(ctx, `
 WITH a AS (INSERT INTO accounts (name) VALUES ('a') RETURNING id),
 u AS (INSERT INTO users (account_id, email, password_hash) SELECT id, 'Owner@Example.com', 'x' FROM a),
 f AS (INSERT INTO forms (public_id, account_id, name, settings, contract_version)
@@ -50,4 +45,21 @@ INSERT INTO form_contracts (form_id, version, fields) SELECT id, 1, '[]' FROM f`
 	if strings.Contains(got, "Colleague") {
 		t.Error("an address kept its case")
 	}
+}
+
+// downTo gives t a database migrated to the newest version, then down to
+// version, with the provider to go on from there: a migration's test
+// writes the rows that stood before it, then runs it.
+func downTo(t *testing.T, version int64) (*pgxpool.Pool, *goose.Provider) {
+	t.Helper()
+	pool, _ := testdb.New(t)
+	p, closer, err := migrations.Provider(pool, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closer.Close() })
+	if _, err := p.DownTo(context.Background(), version); err != nil {
+		t.Fatal(err)
+	}
+	return pool, p
 }

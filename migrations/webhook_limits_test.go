@@ -6,9 +6,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/database"
-	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
-	"github.com/intakehq/intake/migrations"
 )
 
 // Migration 00016 runs on a database that already holds duplicate URLs and
@@ -18,16 +16,8 @@ import (
 // holding the unique URL index from then on.
 func TestWebhookLimitsMigrationOnExistingRows(t *testing.T) {
 	t.Parallel()
-	pool, _ := testdb.New(t)
+	pool, p := downTo(t, 15)
 	ctx := context.Background()
-	p, closer, err := migrations.Provider(pool, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closer.Close()
-	if _, err := p.DownTo(ctx, 15); err != nil {
-		t.Fatal(err)
-	}
 	acct := testfactory.NewAccount(ctx, t, pool)
 	dupForm := testfactory.NewForm(ctx, t, pool, acct.User.AccountID, nil)
 	bigForm := testfactory.NewForm(ctx, t, pool, acct.User.AccountID, nil)
