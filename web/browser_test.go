@@ -603,7 +603,15 @@ func testDashboard(t *testing.T, tb *tab) {
 	tb.typeInto("#name", "Contact us")
 	tb.submitAndWait("#add-field")
 	tb.waitVisible("#f2-name")
-	if focused := evalJS[string](tb, `document.activeElement.id`); focused != "f2-name" {
+	// autofocus lands when the browser next renders, a moment after the
+	// element is visible: wait for it a little before judging.
+	focused := ""
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if focused = evalJS[string](tb, `document.activeElement.id`); focused == "f2-name" {
+			break
+		}
+	}
+	if focused != "f2-name" {
 		t.Errorf("after Add a field the focus is on %q, want the new row's name", focused)
 	}
 	tb.typeInto("#f2-name", "name")
