@@ -186,7 +186,8 @@ func (a *writeArgs) add(w *write) error {
 	return nil
 }
 
-// args returns writeSQL's arguments, the wake-up payloads wake last.
+// args returns writeSQL's arguments in the order of its parts, the
+// wake-up payloads wake last.
 func (a *writeArgs) args(wake []string) []any {
 	return slices.Concat(a.claims.Args(), a.subs.args(), a.files.args(), a.jobs.Args(), a.counts.Args(), []any{wake})
 }
