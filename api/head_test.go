@@ -1,0 +1,106 @@
+package api_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/intakehq/intake/web"
+)
+
+// TestHeadOnEveryGetRoute walks every GET route of the edge, the
+// dashboard's included, and checks that HEAD answers as GET does without a
+// body (RFC 9110 §9.1, §9.3.2), and that a 405 there lists both GET and
+// HEAD in Allow (RFC 9110 §15.5.6).
+func TestHeadOnEveryGetRoute(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	dash, err := web.NewDashboard(b.db, b.api.River, b.api.Validator, b.api.BaseURL, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.api.Dashboard = dash
+	h := b.api.Handler()
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+
+	// Each route's parameters get a value that exists where one is at hand
+	// (the form), or a made-up one: a 404 must be answered alike too.
+	param := regexp.MustCompile(`\{[^}]+\}`)
+	fill := func(pattern string) string {
+		return param.ReplaceAllStringFunc(pattern, func(p string) string {
+			if strings.Contains(strings.ToLower(p), "form") {
+				return b.form.PublicID
+			}
+			return "x1"
+		})
+	}
+	methods := map[string][]string{}
+	err = chi.Walk(h.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		methods[route] = append(methods[route], method)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var routes []string
+	for route, ms := range methods {
+		if slices.Contains(ms, http.MethodGet) && !strings.HasSuffix(route, "*") {
+			routes = append(routes, route)
+		}
+	}
+	slices.Sort(routes)
+	if len(routes) < 30 {
+		t.Fatalf("walked only %d GET routes: %v", len(routes), routes)
+	}
+
+	send := func(t *testing.T, method, path string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, ts.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", bearer(b.account.APIKey))
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	for _, route := range routes {
+		t.Run(route, func(t *testing.T) {
+			path := fill(route)
+			get := send(t, http.MethodGet, path)
+			io.Copy(io.Discard, get.Body)
+			head := send(t, http.MethodHead, path)
+			body, _ := io.ReadAll(head.Body)
+			if head.StatusCode != get.StatusCode || head.Header.Get("Content-Type") != get.Header.Get("Content-Type") {
+				t.Errorf("HEAD %s = %d %q, GET = %d %q", path, head.StatusCode, head.Header.Get("Content-Type"), get.StatusCode, get.Header.Get("Content-Type"))
+			}
+			if len(body) != 0 {
+				t.Errorf("HEAD %s sent a body of %d bytes", path, len(body))
+			}
+			// A method the route lacks answers 405 with Allow listing GET
+			// and HEAD.
+			for _, m := range []string{http.MethodDelete, http.MethodPut, http.MethodPatch} {
+				if slices.Contains(methods[route], m) {
+					continue
+				}
+				r := send(t, m, path)
+				allow := strings.Join(r.Header.Values("Allow"), ",")
+				if r.StatusCode != http.StatusMethodNotAllowed || !headerListHas(allow, "GET") || !headerListHas(allow, "HEAD") {
+					t.Errorf("%s %s = %d with Allow %q, want 405 listing GET and HEAD", m, path, r.StatusCode, allow)
+				}
+				break
+			}
+		})
+	}
+}
