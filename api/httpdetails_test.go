@@ -104,3 +104,37 @@ func TestHeadOnEveryGetRoute(t *testing.T) {
 		})
 	}
 }
+
+// TestShowFormVariesOnAccept: GET /f/{id} answers the JSON Schema to the
+// schema's own media type too, and says its answer depends on Accept and is
+// not to be kept by caches, errors included.
+func TestShowFormVariesOnAccept(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tests := []struct {
+		name, path, accept, contentType string
+		status                          int
+	}{
+		{"schema+json", "/f/" + b.form.PublicID, "application/schema+json", "application/schema+json", 200},
+		{"schema+json over HTML", "/f/" + b.form.PublicID, "text/html;q=0.9, application/schema+json", "application/schema+json", 200},
+		{"JSON", "/f/" + b.form.PublicID, "application/json", "application/schema+json", 200},
+		{"browser", "/f/" + b.form.PublicID, "text/html,application/xhtml+xml,*/*;q=0.8", "text/html", 200},
+		{"unknown form, schema+json", "/f/zzzzzzzz", "application/schema+json", "application/problem+json", 404},
+		{"unknown form, browser", "/f/zzzzzzzz", "text/html", "text/html", 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := b.call(t, http.MethodGet, tt.path, nil, hdr("Accept", tt.accept))
+			if r.Status != tt.status || !strings.HasPrefix(r.Header.Get("Content-Type"), tt.contentType) {
+				t.Fatalf("got %d %s, want %d %s", r.Status, r.Header.Get("Content-Type"), tt.status, tt.contentType)
+			}
+			if !headerListHas(strings.Join(r.Header.Values("Vary"), ","), "Accept") {
+				t.Errorf("Vary = %q, want it to list Accept", r.Header.Values("Vary"))
+			}
+			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("Cache-Control = %q, want no-store", cc)
+			}
+		})
+	}
+}
