@@ -136,13 +136,9 @@ func (l *AuthLimiter) succeeded(key string) {
 }
 
 // limitedProblem is the 429 of an address over the limit, with the
-// RateLimit headers of this limit (draft-ietf-httpapi-ratelimit-headers).
+// RateLimit headers of this limit (setRateLimitHeaders).
 func (l *AuthLimiter) limitedProblem(w http.ResponseWriter, wait, reset int) *Problem {
-	h := w.Header()
-	h.Set("RateLimit-Policy", strconv.Itoa(l.PerMinute)+";w=60")
-	h.Set("RateLimit-Limit", strconv.Itoa(l.PerMinute))
-	h.Set("RateLimit-Remaining", "0")
-	h.Set("RateLimit-Reset", strconv.Itoa(max(reset, 0)))
+	setRateLimitHeaders(w.Header(), l.PerMinute, 0, reset)
 	p := problem(http.StatusTooManyRequests, TypeRateLimited, "Too many failed API keys",
 		"Your address sent more than "+strconv.Itoa(l.PerMinute)+" unknown or revoked API keys in a minute. Wait "+strconv.Itoa(wait)+
 			" seconds and send a valid key (Authorization: Bearer <key>); a key that works is never counted.")

@@ -7,11 +7,14 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/web"
 )
 
@@ -134,6 +137,61 @@ func TestShowFormVariesOnAccept(t *testing.T) {
 			}
 			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("Cache-Control = %q, want no-store", cc)
+			}
+		})
+	}
+}
+
+// TestRateLimitResetMeansOneThing: every limiter that sends the RateLimit
+// headers means by RateLimit-Reset the seconds until the quota is whole
+// again, on a 429 as on a 200, while Retry-After is the wait for the next
+// request. An emptied bucket of 3 a minute is whole in 60 s and gives a
+// token every 20 s; one of 20 a minute, every 3 s.
+func TestRateLimitResetMeansOneThing(t *testing.T) {
+	t.Parallel()
+	type limited struct {
+		name         string
+		send         func(t *testing.T, b *testBundle) reply
+		limit        int
+		reset, retry [2]int // inclusive bounds: a running clock may give back a little
+	}
+	tests := []limited{
+		{"API key", func(t *testing.T, b *testBundle) reply {
+			b.api.RateLimit = &api.RateLimiter{PerMinute: 3}
+			b.server.Config.Handler = b.api.Handler()
+			var r reply
+			for i := range 4 {
+				r = b.apiGet(t, "/api/v1/forms", b.account.APIKey)
+				if i == 0 && r.Header.Get("RateLimit-Reset") != "20" {
+					t.Errorf("after one request of 3 a minute, RateLimit-Reset = %q, want 20", r.Header.Get("RateLimit-Reset"))
+				}
+			}
+			return r
+		}, 3, [2]int{59, 60}, [2]int{19, 20}},
+		{"unknown keys", func(t *testing.T, b *testBundle) reply {
+			b.api.AuthLimit = &api.AuthLimiter{PerMinute: api.DefaultAuthFailuresPerMinute}
+			api.FreezeAuthForTest(b.api.AuthLimit, time.Now())
+			b.server.Config.Handler = b.api.Handler()
+			var r reply
+			for range api.DefaultAuthFailuresPerMinute + 1 {
+				r = b.call(t, http.MethodGet, "/api/v1/forms", nil, hdr("Authorization", "Bearer intk_0123456789abcdef0123456789abcdef"))
+			}
+			return r
+		}, api.DefaultAuthFailuresPerMinute, [2]int{60, 60}, [2]int{3, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			r := tt.send(t, b)
+			mustProblem(t, r, http.StatusTooManyRequests, "rate-limited")
+			reset, err1 := strconv.Atoi(r.Header.Get("RateLimit-Reset"))
+			retry, err2 := strconv.Atoi(r.Header.Get("Retry-After"))
+			if err1 != nil || err2 != nil || reset < tt.reset[0] || reset > tt.reset[1] || retry < tt.retry[0] || retry > tt.retry[1] {
+				t.Errorf("RateLimit-Reset %q, Retry-After %q; want %v and %v", r.Header.Get("RateLimit-Reset"), r.Header.Get("Retry-After"), tt.reset, tt.retry)
+			}
+			if r.Header.Get("RateLimit-Remaining") != "0" || r.Header.Get("RateLimit-Limit") != strconv.Itoa(tt.limit) {
+				t.Errorf("RateLimit-Remaining %q, RateLimit-Limit %q", r.Header.Get("RateLimit-Remaining"), r.Header.Get("RateLimit-Limit"))
 			}
 		})
 	}
