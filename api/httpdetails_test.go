@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -194,5 +195,67 @@ func TestRateLimitResetMeansOneThing(t *testing.T) {
 				t.Errorf("RateLimit-Remaining %q, RateLimit-Limit %q", r.Header.Get("RateLimit-Remaining"), r.Header.Get("RateLimit-Limit"))
 			}
 		})
+	}
+}
+
+// TestMetricsHelpNamesLabelValues exercises the submission outcomes, an
+// unmatched route and River jobs in every state, then gathers the registry:
+// each label value emitted must be named in its metric's help, so that
+// /metrics alone tells what a series means. Route patterns and status codes
+// are open-ended and only described.
+func TestMetricsHelpNamesLabelValues(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.api.SubmitLimit = &api.SubmitLimiter{PerMinute: 4}
+	b.server.Config.Handler = b.api.Handler()
+	f := b.form.PublicID
+	b.submit(t, f, ctJSON, `{"email":"m@example.com"}`, "Idempotency-Key", "m")
+	b.submit(t, f, ctJSON, `{"email":"m@example.com"}`, "Idempotency-Key", "m")
+	b.submit(t, f, ctJSON, `{"email":"spam@example.com","_gotcha":"bot"}`)
+	b.submit(t, f, ctJSON, `{"email":"not an address"}`)
+	for i := 0; i < 5 && b.submit(t, f, ctJSON, `{"email":"more@example.com"}`).Status != http.StatusTooManyRequests; i++ {
+	}
+	b.call(t, http.MethodGet, "/no/such/route", nil, nil)
+	_, err := b.db.Exec(context.Background(), `
+		INSERT INTO river_job (args, kind, max_attempts, state, finalized_at)
+		SELECT '{}', 'metrics_help_test', 1, s, CASE WHEN s IN ('completed', 'cancelled', 'discarded') THEN now() END
+		FROM unnest(enum_range(NULL::river_job_state)) AS s`)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	families, err := b.api.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, mf := range families {
+		if !strings.HasPrefix(mf.GetName(), "intake_") {
+			continue // Go's and the process's own collectors
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				v := l.GetValue()
+				if l.GetName() == "code" || l.GetName() == "route" && strings.HasPrefix(v, "/") {
+					continue
+				}
+				seen[mf.GetName()+" "+l.GetName()+"="+v] = true
+				if !regexp.MustCompile(`\b` + regexp.QuoteMeta(v) + `\b`).MatchString(mf.GetHelp()) {
+					t.Errorf("%s{%s=%q}: the help %q does not name %s", mf.GetName(), l.GetName(), v, mf.GetHelp(), v)
+				}
+			}
+		}
+	}
+	// The paths above did emit what they were meant to.
+	for _, want := range []string{
+		"intake_submissions_total outcome=created", "intake_submissions_total outcome=replayed",
+		"intake_submissions_total outcome=spam", "intake_submissions_total outcome=invalid",
+		"intake_submissions_total outcome=limited", "intake_submit_duration_seconds outcome=limited",
+		"intake_http_requests_total route=unmatched",
+		"intake_queue_jobs state=completed", "intake_queue_jobs state=discarded", "intake_queue_jobs state=running",
+	} {
+		if !seen[want] {
+			t.Errorf("the registry has no %s (seen: %v)", want, seen)
+		}
 	}
 }
