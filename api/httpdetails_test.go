@@ -259,3 +259,27 @@ func TestMetricsHelpNamesLabelValues(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIDocumentCORS: browser tools (Swagger UI, Redocly) on another
+// origin can load /api/openapi.json, preflight and revalidation included.
+func TestOpenAPIDocumentCORS(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const origin = "https://editor.example"
+	get := b.call(t, http.MethodGet, "/api/openapi.json", nil, hdr("Origin", origin))
+	if get.Status != http.StatusOK || get.Header.Get("Access-Control-Allow-Origin") != "*" || !headerListHas(get.Header.Get("Access-Control-Expose-Headers"), "ETag") {
+		t.Fatalf("GET = %d, Access-Control-Allow-Origin %q, Expose-Headers %q", get.Status, get.Header.Get("Access-Control-Allow-Origin"), get.Header.Get("Access-Control-Expose-Headers"))
+	}
+	pre := b.call(t, http.MethodOptions, "/api/openapi.json", nil, hdr("Origin", origin,
+		"Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "if-none-match"))
+	methods := pre.Header.Get("Access-Control-Allow-Methods")
+	if pre.Status != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!headerListHas(methods, "GET") || !headerListHas(methods, "HEAD") || !headerListHas(methods, "OPTIONS") ||
+		!headerListHas(pre.Header.Get("Access-Control-Allow-Headers"), "If-None-Match") {
+		t.Fatalf("preflight = %d %v", pre.Status, pre.Header)
+	}
+	again := b.call(t, http.MethodGet, "/api/openapi.json", nil, hdr("Origin", origin, "If-None-Match", get.Header.Get("ETag")))
+	if again.Status != http.StatusNotModified || again.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("revalidation = %d, Access-Control-Allow-Origin %q", again.Status, again.Header.Get("Access-Control-Allow-Origin"))
+	}
+}

@@ -81,6 +81,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/api/openapi.json", s.openAPI)
+	r.Options("/api/openapi.json", openAPIPreflight)
 	r.Get("/docs/agents", s.agentDocs)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 
