@@ -1,95 +1,62 @@
-package main
+package main_test
 
 import (
-	"bytes"
-	"context"
-	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/intakehq/intake/internal/testbin"
 	"github.com/intakehq/intake/internal/testdb"
 )
 
-// syncBuffer is a bytes.Buffer a command's logger and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// TestServeAndWorkerSetUp runs `worker` and `serve --workers=false` in
-// process on one database, as a deployment splitting them does: both come
-// up on the one set-up (setUp), serve answers, and both stop with status 0
-// when their context ends (SIGTERM).
+// TestServeAndWorkerSetUp runs `intake worker` and `intake serve
+// --workers=false` on one database, as a deployment splitting them does:
+// both come up on the one set-up (setUp in serve.go), serve answers, both
+// exit 0 on SIGTERM, and only the worker has workers to stop.
 func TestServeAndWorkerSetUp(t *testing.T) {
 	t.Parallel()
+	bin := testbin.Intake(t)
 	_, dbURL := testdb.New(t)
-	env := map[string]string{"DATABASE_URL": dbURL, "INTAKE_ADDR": "127.0.0.1:0", "INTAKE_BASE_URL": "http://127.0.0.1", "INTAKE_SECRET_KEY": "a test secret key of 32 characters or more"}
-	getenv := func(k string) string { return env[k] }
+	addr := freeAddr(t)
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL=http://"+addr)
 
-	start := func(args ...string) (log *syncBuffer, stop func() int) {
-		ctx, cancel := context.WithCancel(context.Background())
-		log = &syncBuffer{}
-		code := make(chan int, 1)
-		go func() { code <- Run(ctx, args, getenv, &bytes.Buffer{}, log) }()
-		return log, func() int {
-			cancel()
+	start := func(args ...string) (*lockedBuffer, func() error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		logs := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() { cmd.Process.Kill() })
+		return logs, func() error {
+			cmd.Process.Signal(syscall.SIGTERM)
 			select {
-			case c := <-code:
-				return c
+			case err := <-exited:
+				return err
 			case <-time.After(30 * time.Second):
-				t.Fatalf("intake %s did not stop; log:\n%s", strings.Join(args, " "), log)
-				return -1
+				t.Fatalf("intake %s did not stop on SIGTERM; log:\n%s", strings.Join(args, " "), logs.String())
+				return nil
 			}
 		}
 	}
-	waitFor := func(log *syncBuffer, line string) string {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if s := log.String(); strings.Contains(s, line) {
-				return s
-			}
-		}
-		t.Fatalf("no %q in the log:\n%s", line, log)
-		return ""
-	}
-
 	workerLog, stopWorker := start("worker")
-	serveLog, stopServe := start("serve", "--workers=false")
-	waitFor(workerLog, "intake worker running")
-	addr := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(waitFor(serveLog, "intake serving"))
-	if addr == nil {
-		t.Fatalf("no address in serve's log:\n%s", serveLog)
+	serveLog, stopServe := start("serve", "--workers=false", "--migrate=false")
+	waitLog(t, workerLog, regexp.MustCompile(`intake worker running`))
+	waitReady(t, "http://"+addr+"/readyz")
+	if err := stopServe(); err != nil {
+		t.Errorf("serve: %v; log:\n%s", err, serveLog.String())
 	}
-	resp, err := http.Get("http://" + addr[1] + "/readyz")
-	if err != nil {
-		t.Fatal(err)
+	if err := stopWorker(); err != nil {
+		t.Errorf("worker: %v; log:\n%s", err, workerLog.String())
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /readyz = %d", resp.StatusCode)
-	}
-	if c := stopServe(); c != 0 {
-		t.Errorf("serve exited %d; log:\n%s", c, serveLog)
-	}
-	if c := stopWorker(); c != 0 {
-		t.Errorf("worker exited %d; log:\n%s", c, workerLog)
-	}
-	if !strings.Contains(workerLog.String(), "shutting down: stopping workers") || strings.Contains(serveLog.String(), "stopping workers") {
-		t.Errorf("only the process that works jobs stops workers; worker:\n%s\nserve:\n%s", workerLog, serveLog)
+	if !strings.Contains(workerLog.String(), "stopping workers") || strings.Contains(serveLog.String(), "stopping workers") {
+		t.Errorf("only the process that works jobs stops workers; worker:\n%s\nserve:\n%s", workerLog.String(), serveLog.String())
 	}
 }
