@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/intakehq/intake/api"
+	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 )
 
@@ -206,7 +207,7 @@ func TestRateLimitResetMeansOneThing(t *testing.T) {
 func TestMetricsHelpNamesLabelValues(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.api.SubmitLimit = &api.SubmitLimiter{PerMinute: 4}
+	b.api.Submissions.Limiter = &submissions.Limiter{PerMinute: 4}
 	b.server.Config.Handler = b.api.Handler()
 	f := b.form.PublicID
 	b.submit(t, f, ctJSON, `{"email":"m@example.com"}`, "Idempotency-Key", "m")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/intakehq/intake"
 )
 
 // RateLimiter is a token bucket per API key: PerMinute requests a minute on
@@ -75,10 +77,9 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		ok, remaining, reset, wait := s.RateLimit.allow(principal(r).KeyID, time.Now())
 		setRateLimitHeaders(w.Header(), s.RateLimit.PerMinute, remaining, reset)
 		if !ok {
-			p := problem(http.StatusTooManyRequests, TypeRateLimited, "Too many requests",
-				"This API key is over its rate limit of "+strconv.Itoa(s.RateLimit.PerMinute)+" requests a minute. Retry after Retry-After seconds.")
-			p.retryAfter = strconv.Itoa(wait)
-			writeProblem(w, r, p)
+			s.writeError(w, r, &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many requests",
+				Detail:     "This API key is over its rate limit of " + strconv.Itoa(s.RateLimit.PerMinute) + " requests a minute. Retry after Retry-After seconds.",
+				RetryAfter: time.Duration(wait) * time.Second})
 			return
 		}
 		next.ServeHTTP(w, r)
