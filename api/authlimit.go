@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/intakehq/intake"
-	"github.com/intakehq/intake/internal/clientaddr"
 	"github.com/intakehq/intake/internal/tokenbucket"
 )
 
@@ -34,7 +33,7 @@ type AuthLimiter struct {
 	clock func() time.Time // nil: time.Now; tests freeze it
 
 	mu        sync.Mutex
-	addresses map[string]*tokenbucket.Bucket
+	addresses tokenbucket.Addresses
 	known     map[[sha256.Size]byte]time.Time // keys that authenticated, when last
 	sweep     time.Time
 }
@@ -60,18 +59,13 @@ func (l *AuthLimiter) perSecond() float64 { return float64(l.PerMinute) / 60 }
 
 // sweepLocked forgets full buckets and keys not seen for knownKeyMemory.
 func (l *AuthLimiter) sweepLocked(now time.Time) {
-	if l.addresses == nil {
-		l.addresses = map[string]*tokenbucket.Bucket{}
+	if l.known == nil {
 		l.known = map[[sha256.Size]byte]time.Time{}
 	}
 	if now.Sub(l.sweep) <= time.Minute {
 		return
 	}
-	for k, b := range l.addresses {
-		if now.Sub(b.At) > 2*time.Minute {
-			delete(l.addresses, k)
-		}
-	}
+	l.addresses.Sweep(now, 2*time.Minute)
 	for k, at := range l.known {
 		if now.Sub(at) > knownKeyMemory {
 			delete(l.known, k)
@@ -97,20 +91,15 @@ func (l *AuthLimiter) check(ip, key string) (ok, took bool, wait, reset int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
-	k := clientaddr.Key(ip)
-	b, found := l.addresses[k]
-	if !found {
-		b = &tokenbucket.Bucket{Tokens: float64(l.PerMinute), At: now}
-		l.addresses[k] = b
-	}
-	if _, taken := b.Take(now, l.perSecond(), float64(l.PerMinute)); taken {
+	untilToken, untilFull, taken := l.addresses.Take(ip, now, l.PerMinute)
+	if taken {
 		return true, true, 0, 0
 	}
 	if _, known := l.known[sha256.Sum256([]byte(key))]; known {
 		return true, false, 0, 0
 	}
-	wait = max(1, int(math.Ceil((1-b.Tokens)/l.perSecond())))
-	reset = int(math.Ceil((float64(l.PerMinute) - b.Tokens) / l.perSecond()))
+	wait = max(1, int(math.Ceil(untilToken.Seconds())))
+	reset = int(math.Ceil(untilFull.Seconds()))
 	return false, false, wait, reset
 }
 
@@ -122,9 +111,7 @@ func (l *AuthLimiter) giveBack(ip string) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b, ok := l.addresses[clientaddr.Key(ip)]; ok {
-		b.Put(now, l.perSecond(), float64(l.PerMinute))
-	}
+	l.addresses.Put(ip, now, l.PerMinute)
 }
 
 // succeeded remembers a key that authenticated.

@@ -40,7 +40,7 @@ type Limiter struct {
 
 	mu        sync.Mutex
 	buckets   map[submitKey]*formBucket
-	addresses map[string]*tokenbucket.Bucket
+	addresses tokenbucket.Addresses
 	sweep     time.Time
 }
 
@@ -110,7 +110,6 @@ func (l *Limiter) perAddress() int {
 func (l *Limiter) sweepLocked(now time.Time) {
 	if l.buckets == nil {
 		l.buckets = map[submitKey]*formBucket{}
-		l.addresses = map[string]*tokenbucket.Bucket{}
 	}
 	if now.Sub(l.sweep) <= time.Minute {
 		return
@@ -120,11 +119,7 @@ func (l *Limiter) sweepLocked(now time.Time) {
 			delete(l.buckets, k)
 		}
 	}
-	for k, b := range l.addresses {
-		if now.Sub(b.At) > 2*time.Minute {
-			delete(l.addresses, k)
-		}
-	}
+	l.addresses.Sweep(now, 2*time.Minute)
 	l.sweep = now
 }
 
@@ -138,14 +133,7 @@ func (l *Limiter) takeAddress(ip string, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
-	k := clientaddr.Key(ip)
-	b, ok := l.addresses[k]
-	if !ok {
-		b = &tokenbucket.Bucket{Tokens: float64(l.perAddress()), At: now}
-		l.addresses[k] = b
-	}
-	perSecond := float64(l.perAddress()) / 60
-	if wait, ok := b.Take(now, perSecond, float64(l.perAddress())); !ok {
+	if wait, _, ok := l.addresses.Take(ip, now, l.perAddress()); !ok {
 		return &LimitedError{retryAfter: max(1, int(math.Ceil(wait.Seconds()))), address: true}
 	}
 	return nil
@@ -159,9 +147,7 @@ func (l *Limiter) giveBack(ip string, now time.Time) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b, ok := l.addresses[clientaddr.Key(ip)]; ok {
-		b.Put(now, float64(l.perAddress())/60, float64(l.perAddress()))
-	}
+	l.addresses.Put(ip, now, l.perAddress())
 }
 
 // take takes a token for (ip, form); it returns a *LimitedError when

@@ -4,7 +4,11 @@
 // unknown API keys use it to give a replay's token back.
 package tokenbucket
 
-import "time"
+import (
+	"time"
+
+	"github.com/intakehq/intake/internal/clientaddr"
+)
 
 // Bucket holds Tokens as of At. The caller holds the lock.
 type Bucket struct {
@@ -34,4 +38,46 @@ func (b *Bucket) Take(now time.Time, perSecond, burst float64) (time.Duration, b
 func (b *Bucket) Put(now time.Time, perSecond, burst float64) {
 	b.Refill(now, perSecond, burst)
 	b.Tokens = min(burst, b.Tokens+1)
+}
+
+// Addresses is a bucket per client address (clientaddr.Key: an IPv6 /64
+// is one address), each made full on first use and refilled at perMinute
+// a minute up to perMinute. The zero value is ready; the caller holds the
+// lock.
+type Addresses struct {
+	m map[string]*Bucket
+}
+
+// Take takes a token from ip's bucket, or says how long until there is
+// one; full is how long until the bucket is full.
+func (a *Addresses) Take(ip string, now time.Time, perMinute int) (wait, full time.Duration, ok bool) {
+	if a.m == nil {
+		a.m = map[string]*Bucket{}
+	}
+	k := clientaddr.Key(ip)
+	b, ok := a.m[k]
+	if !ok {
+		b = &Bucket{Tokens: float64(perMinute), At: now}
+		a.m[k] = b
+	}
+	perSecond := float64(perMinute) / 60
+	wait, ok = b.Take(now, perSecond, float64(perMinute))
+	return wait, time.Duration((float64(perMinute) - b.Tokens) / perSecond * float64(time.Second)), ok
+}
+
+// Put gives ip a token back.
+func (a *Addresses) Put(ip string, now time.Time, perMinute int) {
+	if b, ok := a.m[clientaddr.Key(ip)]; ok {
+		b.Put(now, float64(perMinute)/60, float64(perMinute))
+	}
+}
+
+// Sweep forgets the buckets not brought up to date for idle: full again
+// by then, they hold nothing worth keeping.
+func (a *Addresses) Sweep(now time.Time, idle time.Duration) {
+	for k, b := range a.m {
+		if now.Sub(b.At) > idle {
+			delete(a.m, k)
+		}
+	}
 }
