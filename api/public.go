@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"html"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 )
@@ -258,45 +257,9 @@ func prefers(accept string, types []string, other string) bool {
 	return wantQ > 0 && wantQ >= otherQ
 }
 
-// clientIP is the submitter's address: the peer's, or — when the peer is
-// one of TrustedProxies — the rightmost X-Forwarded-For hop that is not a
-// trusted proxy. X-Forwarded-For from anyone else is ignored: a client could
-// otherwise choose its own implicit dedupe key and spoof its address.
-func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if !s.trusted(host) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop := strings.TrimSpace(hops[i])
-		if _, err := netip.ParseAddr(hop); err != nil {
-			break // a malformed hop: trust nothing further left
-		}
-		host = hop
-		if !s.trusted(hop) {
-			break
-		}
-	}
-	return host
-}
-
-func (s *Server) trusted(ip string) bool {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, p := range s.TrustedProxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
+// clientIP is the submitter's address behind the trusted proxies
+// (httpedge.ClientIP).
+func (s *Server) clientIP(r *http.Request) string { return httpedge.ClientIP(r, s.TrustedProxies) }
 
 // errorPage renders a problem as the HTML page a browser user sees.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *Problem) {

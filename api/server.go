@@ -5,22 +5,19 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
@@ -63,7 +60,7 @@ type Server struct {
 // Handler returns the router with every route of the edge.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.logRequests, s.recoverer)
+	r.Use(httpedge.RequestID(s.Logger), withLogger, httpedge.LogRequests(s.logRequest), httpedge.Recoverer(s.panicked))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		// chi's own 405 handler is the one that sets Allow; this one must too
@@ -131,59 +128,22 @@ func (s *Server) Handler() http.Handler {
 	return r
 }
 
-// requestID takes a sane incoming X-Request-Id or makes one, echoes it, and
-// puts a logger carrying it in the context.
-func (s *Server) requestID(next http.Handler) http.Handler {
+// logRequest counts an answered request for intake_http_requests_total.
+func (s *Server) logRequest(route string, status int) {
+	s.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+}
+
+// panicked answers a handler's panic: an internal error as problem+json.
+func (s *Server) panicked(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, r, problemFor(nil))
+}
+
+// withLogger puts httpedge's request logger where problem.go's logger(ctx)
+// looks for it, until the error mapping moves to httpedge too.
+func withLogger(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 || !printable(id) {
-			b := make([]byte, 8)
-			rand.Read(b)
-			id = hex.EncodeToString(b)
-		}
-		w.Header().Set("X-Request-Id", id)
-		l := s.Logger.With("request_id", id)
-		ctx := context.WithValue(r.Context(), loggerKey{}, l)
+		ctx := context.WithValue(r.Context(), loggerKey{}, httpedge.Logger(r.Context()))
 		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
-func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r)
-		route := chi.RouteContext(r.Context()).RoutePattern()
-		if route == "" {
-			route = "unmatched"
-		}
-		s.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(ww.Status())).Inc()
-		logger(r.Context()).DebugContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
-			"status", ww.Status(), "duration", time.Since(start))
-	})
-}
-
-func (s *Server) recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				logger(r.Context()).ErrorContext(r.Context(), "panic", "panic", v, "stack", string(debug.Stack()))
-				writeProblem(w, r, problemFor(nil))
-			}
-		}()
-		next.ServeHTTP(w, r)
 	})
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/intakehq/intake/internal/clientaddr"
+	"github.com/intakehq/intake/internal/httpedge"
 )
 
 // SubmitLimiter limits /f/ per client address with two token buckets.
@@ -194,9 +194,9 @@ func (b *tokenBucket) put(now time.Time, perSecond, burst float64) {
 	b.tokens = min(burst, b.tokens+1)
 }
 
-// clientBucket is the address a limit counts by (clientaddr.Key: an IPv6
+// clientBucket is the address a limit counts by (httpedge.ClientKey: an IPv6
 // /64 counts as one).
-func clientBucket(ip string) string { return clientaddr.Key(ip) }
+func clientBucket(ip string) string { return httpedge.ClientKey(ip) }
 
 func submitLimitedProblem(err error) (*Problem, bool) {
 	var lim *errSubmitLimited

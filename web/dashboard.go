@@ -15,7 +15,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -30,6 +29,7 @@ import (
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
@@ -242,9 +242,8 @@ func (d *Dashboard) crossOrigin(w http.ResponseWriter, r *http.Request) {
 // Log-in and password changes replace the session mid-request, so it is a
 // pointer the handlers can update.
 type reqState struct {
-	session   *accounts.Session
-	token     string
-	requestID string
+	session *accounts.Session
+	token   string
 }
 
 type stateKey struct{}
@@ -261,7 +260,7 @@ func user(r *http.Request) *accounts.Session { return state(r).session }
 
 func (d *Dashboard) loadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{requestID: w.Header().Get("X-Request-Id")}
+		st := &reqState{}
 		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 			s, err := accounts.SessionFor(r.Context(), d.DB, c.Value)
@@ -345,43 +344,9 @@ func localPath(next string) bool {
 	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
 }
 
-// clientIP is the visitor's address: the peer's, or — when the peer is a
-// trusted proxy — the rightmost X-Forwarded-For hop that is not one.
-func (d *Dashboard) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if !d.trusted(host) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop := strings.TrimSpace(hops[i])
-		if _, err := netip.ParseAddr(hop); err != nil {
-			break
-		}
-		host = hop
-		if !d.trusted(hop) {
-			break
-		}
-	}
-	return host
-}
-
-func (d *Dashboard) trusted(ip string) bool {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, p := range d.TrustedProxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
+// clientIP is the visitor's address behind the trusted proxies
+// (httpedge.ClientIP), for the per-address log-in throttle.
+func (d *Dashboard) clientIP(r *http.Request) string { return httpedge.ClientIP(r, d.TrustedProxies) }
 
 // Flash messages
 
@@ -640,9 +605,9 @@ func (d *Dashboard) errorPage(w http.ResponseWriter, r *http.Request, status int
 }
 
 // logger is the dashboard's logger with the request id the API edge gave
-// the request (it sets X-Request-Id on the response before any handler).
+// the request (httpedge.RequestID, before any handler).
 func (d *Dashboard) logger(r *http.Request) *slog.Logger {
-	if id := state(r).requestID; id != "" {
+	if id := httpedge.RequestIDFrom(r.Context()); id != "" {
 		return d.Logger.With("request_id", id)
 	}
 	return d.Logger
