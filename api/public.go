@@ -19,8 +19,8 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/httpedge"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
-	"github.com/intakehq/intake/web"
 )
 
 // Headers a cross-origin submitter may send and read (README, "From an HTML page"). Formspree's
@@ -274,19 +274,19 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *Problem) {
 	if p.page != "" {
 		msg = p.page
 	}
-	s.Pages.Error(w, r, p.Status, web.ErrorView{Title: p.Title, Message: msg, Hint: hint, BackURL: s.backURL(r)})
+	s.Pages.Error(w, r, p.Status, pages.ErrorView{Title: p.Title, Message: msg, Hint: hint, BackURL: s.backURL(r)})
 }
 
 // validationPage renders the 422 page listing what to fix.
 func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *forms.Form, err error) {
 	p := problemFor(err)
-	v := web.ErrorsView{FormName: form.Name, BackURL: s.backURL(r)}
+	v := pages.ErrorsView{FormName: form.Name, BackURL: s.backURL(r)}
 	for _, fe := range p.Errors {
 		label := ""
 		if f, ok := form.Contract.Field(fe.Field); ok {
 			label = f.Label
 		}
-		v.Errors = append(v.Errors, web.FieldError{Field: fe.Field, Label: label, Message: fe.Message})
+		v.Errors = append(v.Errors, pages.FieldError{Field: fe.Field, Label: label, Message: fe.Message})
 	}
 	s.Pages.SubmissionErrors(w, r, v)
 }
@@ -314,12 +314,12 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
 		writeJSONBody(w, http.StatusOK, form.JSONSchema(endpoint))
 		return
 	}
-	v := web.FormView{FormID: form.PublicID, Name: form.Name, Action: endpoint, HoneypotField: form.Settings.HoneypotField}
+	v := pages.FormView{FormID: form.PublicID, Name: form.Name, Action: endpoint, HoneypotField: form.Settings.HoneypotField}
 	if c := form.Settings.Captcha; c.Provider != "" && c.SiteKey != "" {
-		v.Captcha = web.CaptchaWidget{Provider: string(c.Provider), SiteKey: c.SiteKey}
+		v.Captcha = pages.CaptchaWidget{Provider: string(c.Provider), SiteKey: c.SiteKey}
 	}
 	for _, f := range form.Contract.Fields {
-		v.Fields = append(v.Fields, web.FormField{Name: f.Name, Label: f.Label, Type: string(f.Type), Required: f.Required, Options: f.Options})
+		v.Fields = append(v.Fields, pages.FormField{Name: f.Name, Label: f.Label, Type: string(f.Type), Required: f.Required, Options: f.Options})
 	}
 	s.Pages.HostedForm(w, r, v)
 }
@@ -340,7 +340,7 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, s.problemLogged(r, err))
 		return
 	}
-	s.Pages.Thanks(w, r, web.ThanksView{FormName: form.Name, BackURL: s.backURL(r)})
+	s.Pages.Thanks(w, r, pages.ThanksView{FormName: form.Name, BackURL: s.backURL(r)})
 }
 
 func (s *Server) endpoint(f *forms.Form) string { return s.BaseURL + "/f/" + f.PublicID }

@@ -19,8 +19,8 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
-	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -29,7 +29,7 @@ type Server struct {
 	DB          *pgxpool.Pool
 	Submissions *submissions.Service
 	Validator   *forms.Validator
-	Pages       *web.Pages
+	Pages       *pages.Pages
 	Metrics     *Metrics
 	Logger      *slog.Logger
 	BaseURL     string

@@ -23,6 +23,7 @@ import (
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/migrations"
 	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
@@ -66,7 +67,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	if err != nil {
 		return err
 	}
-	pages, err := web.New()
+	pages, err := pages.New()
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}

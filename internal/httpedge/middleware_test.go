@@ -83,7 +83,9 @@ func TestLogRequests(t *testing.T) {
 
 func TestRecoverer(t *testing.T) {
 	t.Parallel()
-	answer := func(w http.ResponseWriter, r *http.Request) { http.Error(w, "internal error", http.StatusInternalServerError) }
+	answer := func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
 
 	t.Run("Panic", func(t *testing.T) {
 		t.Parallel()
