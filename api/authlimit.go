@@ -15,7 +15,7 @@ import (
 // AuthLimiter limits, per client address, requests to /api/v1 whose API
 // key is unknown or revoked: PerMinute such failures a minute on average,
 // in bursts of up to PerMinute; an IPv6 /64 counts as one address (see
-// clientaddr.Key). A token is taken before the key is looked up, in one step
+// tokenbucket.AddressKey). A token is taken before the key is looked up, in one step
 // with the check, and given back when the key authenticates: an address
 // that is over the limit costs no database query per guess, and a burst of
 // concurrent guesses no more than PerMinute.

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 
 	"github.com/intakehq/intake"
@@ -36,14 +34,5 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func problemLogged(r *http.Request, err error) *httpedge.Problem {
-	return httpedge.ProblemLogged(logger(r.Context()), r, err)
+	return httpedge.ProblemLogged(httpedge.Logger(r.Context()), r, err)
 }
-
-func logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
-	}
-	return slog.Default()
-}
-
-type loggerKey struct{}

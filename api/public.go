@@ -4,9 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -17,8 +15,8 @@ import (
 
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/httpedge"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
-	"github.com/intakehq/intake/web"
 )
 
 // Headers a cross-origin submitter may send and read (README, "From an HTML page"). Formspree's
@@ -76,7 +74,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	outcome := string(res.Outcome)
 	s.Metrics.Submissions.WithLabelValues(outcome).Inc()
 	s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
-	log := logger(ctx).With("form", chi.URLParam(r, "formID"))
+	log := httpedge.Logger(ctx).With("form", chi.URLParam(r, "formID"))
 	if err != nil {
 		s.refuse(w, r, res, err, jsonMode, log)
 		return
@@ -173,45 +171,9 @@ func prefers(accept string, types []string, other string) bool {
 	return wantQ > 0 && wantQ >= otherQ
 }
 
-// clientIP is the submitter's address: the peer's, or — when the peer is
-// one of TrustedProxies — the rightmost X-Forwarded-For hop that is not a
-// trusted proxy. X-Forwarded-For from anyone else is ignored: a client could
-// otherwise choose its own implicit dedupe key and spoof its address.
-func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if !s.trusted(host) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop := strings.TrimSpace(hops[i])
-		if _, err := netip.ParseAddr(hop); err != nil {
-			break // a malformed hop: trust nothing further left
-		}
-		host = hop
-		if !s.trusted(hop) {
-			break
-		}
-	}
-	return host
-}
-
-func (s *Server) trusted(ip string) bool {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, p := range s.TrustedProxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
+// clientIP is the submitter's address behind the trusted proxies
+// (httpedge.ClientIP).
+func (s *Server) clientIP(r *http.Request) string { return httpedge.ClientIP(r, s.TrustedProxies) }
 
 // errorPage renders a problem as the HTML page a browser user sees.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *httpedge.Problem) {
@@ -226,18 +188,18 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *httpedge.P
 	if p.Page != "" {
 		msg = p.Page
 	}
-	s.Pages.Error(w, r, p.Status, web.ErrorView{Title: p.Title, Message: msg, Hint: hint, BackURL: s.backURL(r)})
+	s.Pages.Error(w, r, p.Status, pages.ErrorView{Title: p.Title, Message: msg, Hint: hint, BackURL: s.backURL(r)})
 }
 
 // validationPage renders the 422 page listing what to fix.
 func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *forms.Form, verr *forms.ValidationError) {
-	v := web.ErrorsView{FormName: form.Name, BackURL: s.backURL(r)}
+	v := pages.ErrorsView{FormName: form.Name, BackURL: s.backURL(r)}
 	for _, fe := range verr.Errors {
 		label := ""
 		if f, ok := form.Contract.Field(fe.Field); ok {
 			label = f.Label
 		}
-		v.Errors = append(v.Errors, web.FieldError{Field: fe.Field, Label: label, Message: fe.Message})
+		v.Errors = append(v.Errors, pages.FieldError{Field: fe.Field, Label: label, Message: fe.Message})
 	}
 	s.Pages.SubmissionErrors(w, r, v)
 }
@@ -270,12 +232,12 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
 		writeJSONBody(w, http.StatusOK, form.JSONSchema(endpoint))
 		return
 	}
-	v := web.FormView{FormID: form.PublicID, Name: form.Name, Action: endpoint, HoneypotField: form.Settings.HoneypotField}
+	v := pages.FormView{FormID: form.PublicID, Name: form.Name, Action: endpoint, HoneypotField: form.Settings.HoneypotField}
 	if c := form.Settings.Captcha; c.Provider != "" && c.SiteKey != "" {
-		v.Captcha = web.CaptchaWidget{Provider: string(c.Provider), SiteKey: c.SiteKey}
+		v.Captcha = pages.CaptchaWidget{Provider: string(c.Provider), SiteKey: c.SiteKey}
 	}
 	for _, f := range form.Contract.Fields {
-		v.Fields = append(v.Fields, web.FormField{Name: f.Name, Label: f.Label, Type: string(f.Type), Required: f.Required, Options: f.Options})
+		v.Fields = append(v.Fields, pages.FormField{Name: f.Name, Label: f.Label, Type: string(f.Type), Required: f.Required, Options: f.Options})
 	}
 	s.Pages.HostedForm(w, r, v)
 }
@@ -293,7 +255,7 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, problemLogged(r, err))
 		return
 	}
-	s.Pages.Thanks(w, r, web.ThanksView{FormName: form.Name, BackURL: s.backURL(r)})
+	s.Pages.Thanks(w, r, pages.ThanksView{FormName: form.Name, BackURL: s.backURL(r)})
 }
 
 func (s *Server) endpoint(f *forms.Form) string { return s.BaseURL + "/f/" + f.PublicID }

@@ -5,13 +5,9 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"github.com/intakehq/intake/internal/httpedge"
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,9 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
-	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -34,7 +31,7 @@ type Server struct {
 	DB          *pgxpool.Pool
 	Submissions *submissions.Service
 	Validator   *forms.Validator
-	Pages       *web.Pages
+	Pages       *pages.Pages
 	Metrics     *Metrics
 	Logger      *slog.Logger
 	BaseURL     string
@@ -62,7 +59,7 @@ type Server struct {
 // Handler returns the router with every route of the edge.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.logRequests, s.recoverer)
+	r.Use(httpedge.RequestID(s.Logger), httpedge.LogRequests(s.logRequest), httpedge.Recoverer(s.panicked))
 	// HEAD on every GET route, answered by the GET handler: net/http drops
 	// the body. RFC 9110 §9.1: a general-purpose server supports both.
 	r.Use(middleware.GetHead)
@@ -140,60 +137,14 @@ func allowedMethods(router chi.Routes, path string) []string {
 	return allowed
 }
 
-// requestID takes a sane incoming X-Request-Id or makes one, echoes it, and
-// puts a logger carrying it in the context.
-func (s *Server) requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 || !printable(id) {
-			b := make([]byte, 8)
-			rand.Read(b)
-			id = hex.EncodeToString(b)
-		}
-		w.Header().Set("X-Request-Id", id)
-		l := s.Logger.With("request_id", id)
-		ctx := context.WithValue(r.Context(), loggerKey{}, l)
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+// logRequest counts an answered request for intake_http_requests_total.
+func (s *Server) logRequest(route string, status int) {
+	s.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 }
 
-func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r)
-		route := chi.RouteContext(r.Context()).RoutePattern()
-		if route == "" {
-			route = "unmatched"
-		}
-		s.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(ww.Status())).Inc()
-		logger(r.Context()).DebugContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
-			"status", ww.Status(), "duration", time.Since(start))
-	})
-}
-
-func (s *Server) recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				logger(r.Context()).ErrorContext(r.Context(), "panic", "panic", v, "stack", string(debug.Stack()))
-				httpedge.WriteProblem(w, r, httpedge.ProblemFor(nil))
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
+// panicked answers a handler's panic: an internal error as problem+json.
+func (s *Server) panicked(w http.ResponseWriter, r *http.Request) {
+	httpedge.WriteProblem(w, r, httpedge.ProblemFor(nil))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

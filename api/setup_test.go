@@ -20,8 +20,8 @@ import (
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
-	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -43,7 +43,7 @@ func setup(t testing.TB) *testBundle {
 
 func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	t.Helper()
-	pages, err := web.New()
+	pages, err := pages.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/submissions"
 )
 
@@ -181,7 +182,7 @@ func StreamExport(w http.ResponseWriter, r *http.Request, db database.Executor, 
 	if err != nil {
 		// The status is sent: abort the response, so the client sees a
 		// broken transfer rather than a file that looks complete.
-		logger(ctx).WarnContext(ctx, "export cut short", "form", form.PublicID, "rows", n, "err", err)
+		httpedge.Logger(ctx).WarnContext(ctx, "export cut short", "form", form.PublicID, "rows", n, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }

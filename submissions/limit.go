@@ -9,7 +9,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/intakehq/intake"
-	"github.com/intakehq/intake/internal/clientaddr"
 	"github.com/intakehq/intake/internal/tokenbucket"
 )
 
@@ -159,7 +158,7 @@ func (l *Limiter) take(ip string, form int64, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
-	k := submitKey{clientaddr.Key(ip), form}
+	k := submitKey{tokenbucket.AddressKey(ip), form}
 	b, ok := l.buckets[k]
 	if !ok {
 		b = &formBucket{lim: rate.NewLimiter(rate.Limit(float64(l.PerMinute)/60), l.PerMinute)}

@@ -29,6 +29,7 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/web"
 )
 
@@ -427,7 +428,7 @@ func newApp(t *testing.T) *app {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	pages, err := web.New()
+	pages, err := pages.New()
 	if err != nil {
 		t.Fatal(err)
 	}

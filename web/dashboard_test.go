@@ -24,6 +24,7 @@ import (
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
@@ -49,7 +50,7 @@ func setupDashboard(t *testing.T) *dashBundle {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	pages, err := web.New()
+	pages, err := pages.New()
 	if err != nil {
 		t.Fatal(err)
 	}

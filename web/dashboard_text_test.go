@@ -19,6 +19,7 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/web"
 )
 
@@ -150,7 +151,7 @@ func excerpt(s string) string {
 func TestDashboardSlowPost(t *testing.T) {
 	t.Parallel()
 	db, _ := testdb.New(t)
-	pages, err := web.New()
+	pages, err := pages.New()
 	if err != nil {
 		t.Fatal(err)
 	}

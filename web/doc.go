@@ -1,21 +1,21 @@
-// Package web renders Intake's public HTML pages — the hosted form, the
-// thank-you page, the 422 page that lists a submission's field errors and the
-// generic error page — and serves the static assets they use, intake.js among
-// them. Its Dashboard is the owners' side: accounts and sessions (with the
-// pages the emailed verification and reset links open, dash_links.go, and the
-// log-in throttle, throttle.go), forms and their contract editor,
-// submissions, webhooks and their delivery log, the email outbox and API keys
-// (dashboard.go and dash_*.go, templates dash_*), and the public pages the
-// links of notification emails open: /confirm (double opt-in of an address)
-// and /unsubscribe (RFC 8058 one-click), in dash_recipients.go.
+// Package web is the owners' side of Intake, the Dashboard: accounts and
+// sessions (session.go; the pages the emailed verification and reset links
+// open, dash_links.go; the log-in throttle, throttle.go), forms and their
+// contract editor, submissions, webhooks and their delivery log, the email
+// outbox and API keys (dash_*.go, templates dash_*), and the public pages
+// the links of notification emails open: /confirm (double opt-in of an
+// address) and /unsubscribe (RFC 8058 one-click), in dash_recipients.go.
+// dashboard.go holds the Dashboard, its routes and its error page;
+// flash.go the one-time messages, render.go the templates and their views,
+// funcs.go the templates' functions.
 //
-// Templates and assets are embedded and checked at boot: every template must
-// parse, every page must define its blocks, every asset a template names must
-// exist, and every embedded file must be used, so a broken or stray file stops
-// start-up instead of a page view. Assets are served under content-hash URLs
-// with a year-long immutable cache; intake.js also has the stable alias
-// /js/intake.js, which sites copy into their pages, with a short cache.
+// The public pages a form's visitors see (the hosted form, thanks, errors)
+// and the static assets are package pages'; the dashboard's templates are
+// parsed over those assets and checked at boot like them: every template
+// must parse and fit its view, and every file under templates/ must be
+// used. Pages use no inline scripts or styles, so the dashboard's strict
+// Content-Security-Policy without 'unsafe-inline' fits them.
 //
-// Pages use no inline scripts or styles, so a strict Content-Security-Policy
-// without 'unsafe-inline' fits them.
+// It reads and writes its tables through the packages that own them
+// (accounts, forms, submissions, webhooks, notify) and owns none.
 package web

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/intakehq/intake/internal/clientaddr"
+	"github.com/intakehq/intake/internal/tokenbucket"
 )
 
 // loginThrottle counts failed log-ins (and other password checks, and
@@ -43,7 +43,7 @@ func newForgotThrottle() *loginThrottle {
 }
 
 func pairKey(email, ip string) string {
-	return "pair:" + strings.ToLower(strings.TrimSpace(email)) + "\x00" + clientaddr.Key(ip)
+	return "pair:" + strings.ToLower(strings.TrimSpace(email)) + "\x00" + tokenbucket.AddressKey(ip)
 }
 
 // wait returns how long email (may be "") from ip must wait before the
@@ -55,7 +55,7 @@ func (t *loginThrottle) wait(email, ip string, now time.Time) time.Duration {
 }
 
 func (t *loginThrottle) waitLocked(email, ip string, now time.Time) time.Duration {
-	w := t.keyWait("ip:"+clientaddr.Key(ip), t.perIP, now)
+	w := t.keyWait("ip:"+tokenbucket.AddressKey(ip), t.perIP, now)
 	if email != "" {
 		w = max(w, t.keyWait(pairKey(email, ip), t.perPair, now))
 	}
@@ -115,7 +115,7 @@ func (t *loginThrottle) addLocked(email, ip string, now time.Time) {
 		}
 		t.swept = now
 	}
-	t.add("ip:"+clientaddr.Key(ip), t.perIP, now)
+	t.add("ip:"+tokenbucket.AddressKey(ip), t.perIP, now)
 	if email != "" {
 		t.add(pairKey(email, ip), t.perPair, now)
 	}

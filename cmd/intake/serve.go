@@ -23,6 +23,7 @@ import (
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/migrations"
 	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
@@ -51,7 +52,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	}
 	defer b.close()
 	pool, rc, sealer, links := b.pool, b.river, b.sealer, b.links
-	pages, err := web.New()
+	public, err := pages.New()
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}
@@ -64,7 +65,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	srv := &api.Server{
 		DB:             pool,
 		Validator:      val,
-		Pages:          pages,
+		Pages:          public,
 		Metrics:        b.metrics,
 		Logger:         logger,
 		BaseURL:        cfg.BaseURL,

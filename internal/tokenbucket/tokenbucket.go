@@ -1,13 +1,14 @@
-// Package tokenbucket is a token bucket that can take a token back, which
-// golang.org/x/time/rate's Limiter cannot (its Cancel restores nothing once
-// a token was granted at once). The per-address limits of /f/ and of
-// unknown API keys use it to give a replay's token back.
+// Package tokenbucket holds what Intake's per-client limits share: the
+// key a client address counts by (AddressKey), and a token bucket that can
+// take a token back, which golang.org/x/time/rate's Limiter cannot (its
+// Cancel restores nothing once a token was granted at once). The
+// per-address limits of /f/ and of unknown API keys use it to give a
+// replay's token back.
 package tokenbucket
 
 import (
+	"net/netip"
 	"time"
-
-	"github.com/intakehq/intake/internal/clientaddr"
 )
 
 // Bucket holds Tokens as of At. The caller holds the lock.
@@ -40,7 +41,7 @@ func (b *Bucket) Put(now time.Time, perSecond, burst float64) {
 	b.Tokens = min(burst, b.Tokens+1)
 }
 
-// Addresses is a bucket per client address (clientaddr.Key: an IPv6 /64
+// Addresses is a bucket per client address (AddressKey: an IPv6 /64
 // is one address), each made full on first use and refilled at perMinute
 // a minute up to perMinute. The zero value is ready; the caller holds the
 // lock.
@@ -54,7 +55,7 @@ func (a *Addresses) Take(ip string, now time.Time, perMinute int) (wait, full ti
 	if a.m == nil {
 		a.m = map[string]*Bucket{}
 	}
-	k := clientaddr.Key(ip)
+	k := AddressKey(ip)
 	b, ok := a.m[k]
 	if !ok {
 		b = &Bucket{Tokens: float64(perMinute), At: now}
@@ -67,7 +68,7 @@ func (a *Addresses) Take(ip string, now time.Time, perMinute int) (wait, full ti
 
 // Put gives ip a token back.
 func (a *Addresses) Put(ip string, now time.Time, perMinute int) {
-	if b, ok := a.m[clientaddr.Key(ip)]; ok {
+	if b, ok := a.m[AddressKey(ip)]; ok {
 		b.Put(now, float64(perMinute)/60, float64(perMinute))
 	}
 }
@@ -80,4 +81,19 @@ func (a *Addresses) Sweep(now time.Time, idle time.Duration) {
 			delete(a.m, k)
 		}
 	}
+}
+
+// AddressKey is the address a per-client limit counts by: an IPv6 client
+// usually holds a whole /64 and can rotate through it at will, so a /64
+// counts as one client; an IPv4-mapped address counts as its IPv4 address.
+// A string that is not an address is its own key.
+func AddressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a = a.Unmap(); a.Is6() {
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return a.String()
 }

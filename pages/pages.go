@@ -1,7 +1,8 @@
-package web
+package pages
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"fmt"
 	"html/template"
@@ -38,10 +39,14 @@ var pageFiles = []string{pageThanks, pageSubmissionErrors, pageError, pageForm}
 // it: sites link to it through /js/intake.js.
 const intakeJS = "intake.js"
 
+// dashboardJS is the dashboard's script. Package web's layout names it; it
+// is here so that one handler serves every asset, and it counts as used
+// here because no public page names it.
+const dashboardJS = "dashboard.js"
+
 // Pages renders Intake's public HTML pages and serves its static assets.
 type Pages struct {
 	pages  map[string]*template.Template // by page file name
-	dash   map[string]*template.Template // the dashboard's pages, by file name
 	assets map[string]*asset             // by file name under static/
 	routes map[string]route              // by URL path
 }
@@ -62,47 +67,51 @@ func newPages(fsys fs.FS) (*Pages, error) {
 	for _, a := range p.assets {
 		p.routes[a.path] = route{asset: a, cacheControl: cacheImmutable}
 	}
-	if _, ok := p.assets[intakeJS]; !ok {
-		return nil, fmt.Errorf("web: static/%s is missing", intakeJS)
+	for _, name := range []string{intakeJS, dashboardJS} {
+		if _, ok := p.assets[name]; !ok {
+			return nil, fmt.Errorf("pages: static/%s is missing", name)
+		}
 	}
 	p.routes["/js/"+intakeJS] = route{asset: p.assets[intakeJS], cacheControl: cacheAlias}
 
 	if err := checkTemplateFiles(fsys); err != nil {
 		return nil, err
 	}
-	used := map[string]bool{intakeJS: true}
+	used := map[string]bool{intakeJS: true, dashboardJS: true}
 	if p.pages, err = p.parsePages(fsys, layoutFile, template.FuncMap{}, pageFiles, []string{"title", "content"}, used); err != nil {
-		return nil, err
-	}
-	// The dashboard's pages are parsed here too, so that a broken one fails
-	// New as well as NewDashboard, and the assets they name count as used.
-	if p.dash, err = p.parsePages(fsys, dashLayoutFile, dashFuncs, dashPageFiles(), []string{"content"}, used); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pages: %w", err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.assets)) {
 		if !used[name] {
-			return nil, fmt.Errorf("web: static/%s is not used by any template", name)
+			return nil, fmt.Errorf("pages: static/%s is not used by any template", name)
 		}
 	}
 	return p, nil
 }
 
-// checkTemplateFiles fails for a file under templates/ that is neither a
-// layout nor a page (public or dashboard), so a stray template cannot hide
-// in the binary.
+// checkTemplateFiles fails for a file under templates/ that is neither the
+// layout nor a page, so a stray template cannot hide in the binary.
 func checkTemplateFiles(fsys fs.FS) error {
 	entries, err := fs.ReadDir(fsys, "templates")
 	if err != nil {
-		return fmt.Errorf("web: read templates: %w", err)
+		return fmt.Errorf("pages: read templates: %w", err)
 	}
-	known := append([]string{layoutFile, dashLayoutFile}, pageFiles...)
-	known = append(known, dashPageFiles()...)
+	known := append([]string{layoutFile}, pageFiles...)
 	for _, e := range entries {
 		if !slices.Contains(known, e.Name()) {
-			return fmt.Errorf("web: templates/%s is not used by any page", e.Name())
+			return fmt.Errorf("pages: templates/%s is not used by any page", e.Name())
 		}
 	}
 	return nil
+}
+
+// ParseLayout parses another package's pages (the dashboard's) the way New
+// parses these: each of names, under templates/ in fsys, over a clone of
+// layoutName, with funcs and the asset function, which gives the
+// content-hash URL of one of these static files. It fails for a template
+// that does not parse, lacks one of blocks, or names an asset not here.
+func (p *Pages) ParseLayout(fsys fs.FS, layoutName string, funcs template.FuncMap, names, blocks []string) (map[string]*template.Template, error) {
+	return p.parsePages(fsys, layoutName, funcs, names, blocks, map[string]bool{})
 }
 
 // parsePages parses each of names over a clone of the layout file, checks
@@ -113,7 +122,7 @@ func (p *Pages) parsePages(fsys fs.FS, layoutName string, extra template.FuncMap
 	maps.Copy(funcs, extra)
 	layout, err := template.New(layoutName).Funcs(funcs).ParseFS(fsys, "templates/"+layoutName)
 	if err != nil {
-		return nil, fmt.Errorf("web: parse %s: %w", layoutName, err)
+		return nil, fmt.Errorf("parse %s: %w", layoutName, err)
 	}
 	out := make(map[string]*template.Template, len(names))
 	for _, name := range names {
@@ -122,11 +131,11 @@ func (p *Pages) parsePages(fsys fs.FS, layoutName string, extra template.FuncMap
 			t, err = t.ParseFS(fsys, "templates/"+name)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("web: parse %s: %w", name, err)
+			return nil, fmt.Errorf("parse %s: %w", name, err)
 		}
 		for _, block := range blocks {
 			if t.Lookup(block) == nil {
-				return nil, fmt.Errorf("web: %s does not define %q", name, block)
+				return nil, fmt.Errorf("%s does not define %q", name, block)
 			}
 		}
 		for _, tt := range t.Templates() {
@@ -135,7 +144,7 @@ func (p *Pages) parsePages(fsys fs.FS, layoutName string, extra template.FuncMap
 			}
 			for _, ref := range assetRefs(tt.Tree.Root) {
 				if _, ok := p.assets[ref]; !ok {
-					return nil, fmt.Errorf("web: %s uses asset %q, which is not in static/", name, ref)
+					return nil, fmt.Errorf("%s uses asset %q, which is not in static/", name, ref)
 				}
 				used[ref] = true
 			}
@@ -202,7 +211,7 @@ func assetRefs(node parse.Node) []string {
 func (p *Pages) assetPath(name string) (string, error) {
 	a, ok := p.assets[name]
 	if !ok {
-		return "", fmt.Errorf("web: no asset %q", name)
+		return "", fmt.Errorf("pages: no asset %q", name)
 	}
 	return a.path, nil
 }
@@ -357,7 +366,7 @@ func (p *Pages) HostedForm(w http.ResponseWriter, r *http.Request, v FormView) {
 		c := formControl{
 			ID:       "field-" + strconv.Itoa(i+1),
 			Name:     f.Name,
-			Label:    orDefault(f.Label, f.Name),
+			Label:    cmp.Or(f.Label, f.Name),
 			Required: f.Required,
 		}
 		switch t := strings.ToLower(f.Type); t {
@@ -384,14 +393,6 @@ func (p *Pages) HostedForm(w http.ResponseWriter, r *http.Request, v FormView) {
 	p.render(w, r, http.StatusOK, pageForm, page)
 }
 
-// orDefault returns s, or fallback when s is empty.
-func orDefault(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
-}
-
 // render executes a page into a buffer first, so that a template error
 // becomes a clean 500 instead of half a page under the wrong status. Pages
 // answer requests that change state, so they are not stored by caches unless
@@ -399,7 +400,7 @@ func orDefault(s, fallback string) string {
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
 	var buf bytes.Buffer
 	if err := p.pages[page].ExecuteTemplate(&buf, layoutFile, data); err != nil {
-		slog.ErrorContext(r.Context(), "web: render page", "page", page, "err", err)
+		slog.ErrorContext(r.Context(), "pages: render page", "page", page, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -1,4 +1,4 @@
-package web
+package pages
 
 import (
 	"bytes"
@@ -52,22 +52,22 @@ var contentTypes = map[string]string{
 func loadAssets(fsys fs.FS) (map[string]*asset, error) {
 	entries, err := fs.ReadDir(fsys, "static")
 	if err != nil {
-		return nil, fmt.Errorf("web: read static: %w", err)
+		return nil, fmt.Errorf("pages: read static: %w", err)
 	}
 	assets := make(map[string]*asset, len(entries))
 	for _, e := range entries {
 		if e.IsDir() {
-			return nil, fmt.Errorf("web: static/%s: directories are not served", e.Name())
+			return nil, fmt.Errorf("pages: static/%s: directories are not served", e.Name())
 		}
 		body, err := fs.ReadFile(fsys, "static/"+e.Name())
 		if err != nil {
-			return nil, fmt.Errorf("web: read static/%s: %w", e.Name(), err)
+			return nil, fmt.Errorf("pages: read static/%s: %w", e.Name(), err)
 		}
 		base, ext := pathBase(e.Name())
 		ctype, ok := contentTypes[ext]
 		if !ok {
 			if ctype = mime.TypeByExtension(ext); ctype == "" {
-				return nil, fmt.Errorf("web: static/%s: unknown content type", e.Name())
+				return nil, fmt.Errorf("pages: static/%s: unknown content type", e.Name())
 			}
 		}
 		sum := sha256.Sum256(body)

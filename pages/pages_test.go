@@ -1,4 +1,4 @@
-package web
+package pages
 
 import (
 	"io/fs"
@@ -437,6 +437,9 @@ func TestNewChecksFiles(t *testing.T) {
 		}, `uses asset "logo.svg"`},
 		{"MissingPage", func(m fstest.MapFS) { delete(m, "templates/form.html") }, "form.html"},
 		{"MissingIntakeJS", func(m fstest.MapFS) { delete(m, "static/intake.js") }, "static/intake.js is missing"},
+		// Was web's TestNewDashboardChecksTemplates/MissingAsset ("uses asset
+		// dashboard.js"): the file now lives here, and New misses it first.
+		{"MissingDashboardJS", func(m fstest.MapFS) { delete(m, "static/dashboard.js") }, "static/dashboard.js is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -465,6 +468,12 @@ func TestNewChecksFiles(t *testing.T) {
 func TestIntakeJSSyntax(t *testing.T) {
 	t.Parallel()
 	runNode(t, "--check", "static/intake.js")
+}
+
+// TestDashboardJSSyntax checks that dashboard.js parses, when node is installed.
+func TestDashboardJSSyntax(t *testing.T) {
+	t.Parallel()
+	runNode(t, "--check", "static/dashboard.js")
 }
 
 // TestIntakeJSBehaviour runs testdata/intake_test.cjs, which drives intake.js

@@ -1,8 +1,8 @@
-package clientaddr
+package tokenbucket
 
 import "testing"
 
-func TestKey(t *testing.T) {
+func TestAddressKey(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"192.0.2.7":            "192.0.2.7",
@@ -13,8 +13,8 @@ func TestKey(t *testing.T) {
 		"fe80::1%eth0":         "fe80::/64",
 		"not an address":       "not an address",
 	} {
-		if got := Key(in); got != want {
-			t.Errorf("Key(%q) = %q, want %q", in, got, want)
+		if got := AddressKey(in); got != want {
+			t.Errorf("AddressKey(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
