@@ -85,22 +85,22 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.WebhookAllowPrivate = b
 	}
-	c.APIRatePerMinute = api.DefaultRatePerMinute
-	if v := get("INTAKE_API_RATE_LIMIT", ""); v != "" {
+	// A rate is a count a minute; 0 turns its limit off.
+	rate := func(name string, def int, want string) int {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("INTAKE_API_RATE_LIMIT=%q: want requests per minute per API key (0 turns the limit off)", v))
+			errs = append(errs, fmt.Errorf("%s=%q: want %s", name, v, want))
 		}
-		c.APIRatePerMinute = n
+		return n
 	}
-	c.SubmitPerMinute = submissions.DefaultSubmitPerMinute
-	if v := get("INTAKE_SUBMIT_RATE_LIMIT", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("INTAKE_SUBMIT_RATE_LIMIT=%q: want submissions per minute per client address and form, ten times that per address over all forms (0 turns both off)", v))
-		}
-		c.SubmitPerMinute = n
-	}
+	c.APIRatePerMinute = rate("INTAKE_API_RATE_LIMIT", api.DefaultRatePerMinute,
+		"requests per minute per API key (0 turns the limit off)")
+	c.SubmitPerMinute = rate("INTAKE_SUBMIT_RATE_LIMIT", submissions.DefaultSubmitPerMinute,
+		"submissions per minute per client address and form, ten times that per address over all forms (0 turns both off)")
 	c.RescueStuckJobsAfter = DefaultRescueStuckJobsAfter
 	if v := get("INTAKE_RESCUE_STUCK_JOBS_AFTER", ""); v != "" {
 		d, err := time.ParseDuration(v)
