@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net/url"
 	"slices"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/retry"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
@@ -59,9 +59,7 @@ type EmailWorker struct {
 // same multi-day schedule as webhooks (River's default would give up after
 // about four hours).
 func (w *EmailWorker) NextRetry(job *river.Job[EmailArgs]) time.Time {
-	s := webhooks.Schedule
-	d := s[min(max(job.Attempt-1, 0), len(s)-1)]
-	return time.Now().Add(d + time.Duration((rand.Float64()*0.2-0.1)*float64(d)))
+	return retry.Policy{}.NextRetry(job.JobRow)
 }
 
 // Work composes, records and sends one email. A permanent refusal (SMTP

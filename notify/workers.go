@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/internal/retry"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -45,7 +46,7 @@ func Workers(d Deps) *river.Workers {
 	if d.HTTPClient == nil {
 		d.HTTPClient = webhooks.NewHTTPClient(false)
 	}
-	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, Logger: d.Logger, Schedule: d.Schedule, OnDisabled: EndpointDisabled}
+	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, Logger: d.Logger, Retry: retry.Policy{Schedule: d.Schedule}, OnDisabled: EndpointDisabled}
 	email := &EmailWorker{DB: d.DB, Mailer: d.Mailer, Sealer: d.Sealer, From: d.From, BaseURL: d.BaseURL, Links: d.Links, Logger: d.Logger}
 	if d.Observer != nil {
 		delivery.Observe = d.Observer.ObserveDelivery

@@ -323,6 +323,25 @@ func disable(ctx context.Context, db database.Executor, endpointID int64, reason
 	return err
 }
 
+// endFailureRun clears an endpoint's run of failures: it delivered.
+func endFailureRun(ctx context.Context, db database.Executor, endpointID int64) error {
+	_, err := db.Exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, last_failure_at = NULL WHERE id = $1 AND failing_since IS NOT NULL`, endpointID)
+	return err
+}
+
+// extendFailureRun counts a failed attempt in the endpoint's run of
+// failures and returns when the run began. The five-day clock
+// (DisableAfter) measures a run: a failure FailureRunGap after the last one
+// (however long ago a success was) starts it again, so one blip after a
+// quiet week cannot disable an endpoint.
+func extendFailureRun(ctx context.Context, db database.Executor, endpointID int64) (failingSince time.Time, err error) {
+	err = db.QueryRow(ctx, `UPDATE webhook_endpoints SET
+	failing_since = CASE WHEN failing_since IS NULL OR last_failure_at < now() - $2 * interval '1 second' THEN now() ELSE failing_since END,
+	last_failure_at = now()
+WHERE id = $1 RETURNING failing_since`, endpointID, int(FailureRunGap.Seconds())).Scan(&failingSince)
+	return failingSince, err
+}
+
 // Target is an enabled endpoint as the submission path sees it.
 type Target struct {
 	EndpointID  int64
