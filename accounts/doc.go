@@ -3,4 +3,9 @@
 // shown once, stored as a SHA-256 hash), dashboard sessions, and the
 // single-use links of the verification and password-reset emails (random,
 // stored as a SHA-256 hash, in email_tokens).
+//
+// Its tables: accounts, users, api_keys, sessions, email_tokens, plans,
+// account_usage (the monthly submission counts) and quota_warnings (the
+// shares of a quota already warned of). An account's owner is its first
+// user (OwnerSQL, Owner): other packages read it only through these.
 package accounts

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/webhooks"
@@ -195,8 +196,8 @@ func (s *RecipientSync) Sync(ctx context.Context, tx pgx.Tx, f *forms.Form) erro
 	if _, err := tx.Exec(ctx, listSQL, f.ID, emails, f.AccountID); err != nil {
 		return err
 	}
-	var verified bool
-	if err := tx.QueryRow(ctx, ownerVerifiedSQL, f.AccountID).Scan(&verified); err != nil || !verified {
+	verified, err := ownerVerified(ctx, tx, f.AccountID)
+	if err != nil || !verified {
 		// An account whose owner has not verified their address mails no
 		// one, confirmation links included: a stranger who signs up cannot
 		// make Intake mail twenty addresses. The addresses stay pending
@@ -206,10 +207,15 @@ func (s *RecipientSync) Sync(ctx context.Context, tx pgx.Tx, f *forms.Form) erro
 	return s.confirm(ctx, tx, f.ID)
 }
 
-// ownerVerifiedSQL tells whether the account's owner (its first user) has
-// verified their address.
-const ownerVerifiedSQL = `SELECT coalesce((SELECT email_verified_at IS NOT NULL FROM users
-WHERE account_id = $1 ORDER BY id LIMIT 1), false)`
+// ownerVerified tells whether the account's owner has verified their
+// address (false for an account without users).
+func ownerVerified(ctx context.Context, db database.Executor, accountID int64) (bool, error) {
+	owner, err := accounts.Owner(ctx, db, accountID)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && owner.Verified, err
+}
 
 // confirmOwnSQL confirms the account's listed addresses that are its
 // verified users' own: listed while unverified, they were pending.

@@ -12,9 +12,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/submissions"
 )
 
 // ErrNotFound is returned when an endpoint or delivery does not exist or
@@ -346,6 +348,39 @@ WHERE id = $1 RETURNING failing_since`, endpointID, int(FailureRunGap.Seconds())
 type Target struct {
 	EndpointID  int64
 	IncludeSpam bool
+}
+
+// targetsSQL reads a form's enabled endpoints, by the form's public id.
+const targetsSQL = `SELECT e.id, e.include_spam FROM webhook_endpoints e JOIN forms f ON f.id = e.form_id
+WHERE f.public_id = $1 AND e.enabled ORDER BY e.id`
+
+// Planner is the webhooks' part of a submission's plan: a delivery per
+// enabled endpoint of its form, for spam only to endpoints that opted in.
+// It implements submissions.Planner; notify's planner adds the emails.
+type Planner struct{}
+
+// Prepare implements submissions.Planner: the endpoints are read in the
+// batch that reads the form, so planning costs no round trip.
+func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *submissions.Submission) ([]river.InsertManyParams, error) {
+	var targets []Target
+	b.Queue(targetsSQL, formPublicID).Query(func(rows pgx.Rows) error {
+		var err error
+		targets, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Target, error) {
+			var t Target
+			return t, row.Scan(&t.EndpointID, &t.IncludeSpam)
+		})
+		return err
+	})
+	return func(_ *forms.Form, sub *submissions.Submission) ([]river.InsertManyParams, error) {
+		var jobs []river.InsertManyParams
+		for _, t := range targets {
+			if sub.Spam && !t.IncludeSpam {
+				continue
+			}
+			jobs = append(jobs, river.InsertManyParams{Args: DeliveryArgs{SubmissionID: sub.ID, EndpointID: t.EndpointID}})
+		}
+		return jobs, nil
+	}
 }
 
 // Origin returns scheme://host[:port] of e's URL: what logs and errors may
