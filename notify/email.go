@@ -22,6 +22,7 @@ import (
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/retry"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
@@ -43,8 +44,8 @@ const (
 type EmailWorker struct {
 	river.WorkerDefaults[EmailArgs]
 	DB      *pgxpool.Pool
-	Mailer  mail.Mailer      // *mail.Outbox when no SMTP is configured
-	Sealer  *webhooks.Sealer // opens the tokens of account emails (LinkEmails)
+	Mailer  mail.Mailer  // *mail.Outbox when no SMTP is configured
+	Sealer  *seal.Sealer // opens the tokens of account emails (LinkEmails)
 	From    string
 	BaseURL string
 	// Links signs the confirmation and unsubscribe links; nil sends

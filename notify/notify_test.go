@@ -26,6 +26,7 @@ import (
 
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/mail"
@@ -121,7 +122,7 @@ func setupPolling(t *testing.T, mailer mail.Mailer, poll time.Duration) *bundle 
 	db, _ := testdb.New(t)
 	acct := testfactory.NewAccount(ctx, t, db)
 	b := &bundle{db: db, account: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil), poll: poll}
-	sealer, err := webhooks.NewSealer("test secret key")
+	sealer, err := seal.New("test secret key")
 	if err != nil {
 		t.Fatal(err)
 	}

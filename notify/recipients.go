@@ -60,7 +60,7 @@ type Recipient struct {
 
 // Links makes and checks the tokens of the confirmation and unsubscribe
 // links, HMAC-SHA256 under a key derived (HKDF) from the instance's secret
-// key, as webhooks.Sealer derives its own.
+// key, as seal.Sealer derives its own.
 //
 // An unsubscribe token is the (form, address) pair it is for, signed: it
 // can be rebuilt for every notification without storing a secret per

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/notify"
@@ -27,7 +28,7 @@ func TestTranslatedLoopbackIsNeverDelivered(t *testing.T) {
 	db, _ := testdb.New(t)
 	acct := testfactory.NewAccount(ctx, t, db)
 	b := &bundle{db: db, account: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil)}
-	sealer, err := webhooks.NewSealer("test secret key")
+	sealer, err := seal.New("test secret key")
 	if err != nil {
 		t.Fatal(err)
 	}

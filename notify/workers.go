@@ -10,6 +10,7 @@ import (
 
 	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/retry"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -17,10 +18,10 @@ import (
 // Deps are what Intake's workers need.
 type Deps struct {
 	DB         *pgxpool.Pool
-	Mailer     mail.Mailer      // nil: the outbox
-	HTTPClient *http.Client     // nil: webhooks.NewHTTPClient(false)
-	Sealer     *webhooks.Sealer // opens endpoint secrets and link tokens; nil: stored in clear
-	Links      *Links           // signs confirmation and unsubscribe links; nil: none
+	Mailer     mail.Mailer  // nil: the outbox
+	HTTPClient *http.Client // nil: webhooks.NewHTTPClient(false)
+	Sealer     *seal.Sealer // opens endpoint secrets and link tokens; nil: stored in clear
+	Links      *Links       // signs confirmation and unsubscribe links; nil: none
 	From       string
 	BaseURL    string
 	Logger     *slog.Logger

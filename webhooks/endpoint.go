@@ -16,6 +16,7 @@ import (
 
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/submissions"
 )
 
@@ -59,7 +60,7 @@ type Endpoint struct {
 	URL                     string
 	Enabled                 bool
 	IncludeSpam             bool
-	Secret                  string // as stored: sealed (see Sealer)
+	Secret                  string // as stored: sealed (see seal.Sealer)
 	PreviousSecret          string // as stored: sealed
 	PreviousSecretExpiresAt *time.Time
 	DisabledReason          string
@@ -77,8 +78,8 @@ func (e *Endpoint) Rotating(now time.Time) bool {
 // SigningSecrets returns the secrets a delivery at now is signed with, in
 // clear: the current one, and the previous one during a rotation's grace
 // period. Secret and PreviousSecret hold them as stored (sealed). It
-// returns ErrUnseal.
-func (e *Endpoint) SigningSecrets(s *Sealer, now time.Time) ([]string, error) {
+// returns seal.ErrUnseal.
+func (e *Endpoint) SigningSecrets(s *seal.Sealer, now time.Time) ([]string, error) {
 	cur, err := s.Open(e.Secret, e.PublicID)
 	if err != nil {
 		return nil, err
@@ -173,7 +174,7 @@ func scanEndpoint(row pgx.Row) (*Endpoint, error) {
 // do not wait for) before its endpoints are counted, so concurrent creates
 // on one form count one after another and the limit holds; the unique
 // index on the URL key holds the other rule.
-func Create(ctx context.Context, db *pgxpool.Pool, s *Sealer, p URLPolicy, form *forms.Form, in Input) (*Endpoint, string, error) {
+func Create(ctx context.Context, db *pgxpool.Pool, s *seal.Sealer, p URLPolicy, form *forms.Form, in Input) (*Endpoint, string, error) {
 	if in.URL == nil {
 		return nil, "", &forms.ValidationError{Errors: []forms.FieldError{{Field: "url", Code: forms.CodeInvalid, Rule: "required", Message: "url is required", Pointer: "#/url"}}}
 	}
@@ -306,7 +307,7 @@ func Delete(ctx context.Context, db database.Executor, e *Endpoint) error {
 
 // Rotate gives e a new secret, stored sealed with s, and returns it in
 // clear (shown once); the old one keeps signing for RotationGrace.
-func Rotate(ctx context.Context, db database.Executor, s *Sealer, e *Endpoint) (*Endpoint, string, error) {
+func Rotate(ctx context.Context, db database.Executor, s *seal.Sealer, e *Endpoint) (*Endpoint, string, error) {
 	const q = `
 UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = $3, secret = $2, updated_at = now()
 WHERE id = $1`

@@ -20,6 +20,7 @@ import (
 
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/internal/retry"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/submissions"
 )
 
@@ -76,7 +77,7 @@ type DeliveryWorker struct {
 	river.WorkerDefaults[DeliveryArgs]
 	DB     *pgxpool.Pool
 	Client *http.Client // NewHTTPClient
-	Sealer *Sealer      // opens the endpoints' secrets
+	Sealer *seal.Sealer // opens the endpoints' secrets
 	Logger *slog.Logger
 	// Retry is the wait between failed attempts; its zero value is the
 	// Standard Webhooks schedule (tests shorten it).
