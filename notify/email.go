@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"crypto/hmac"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -347,36 +346,24 @@ func (w *EmailWorker) view(form *forms.Form, sub *submissions.Submission) mail.S
 	seen := map[string]bool{}
 	for _, f := range form.Contract.Fields {
 		if val, ok := sub.Data[f.Name]; ok {
-			v.Fields = append(v.Fields, mail.Field{Name: f.Name, Label: f.Label, Value: flatten(val)})
+			v.Fields = append(v.Fields, mail.Field{Name: f.Name, Label: f.Label, Value: submissions.Text(val, emailText)})
 			seen[f.Name] = true
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(sub.Data)) {
 		if !seen[name] {
-			v.Fields = append(v.Fields, mail.Field{Name: name, Value: flatten(sub.Data[name])})
+			v.Fields = append(v.Fields, mail.Field{Name: name, Value: submissions.Text(sub.Data[name], emailText)})
 		}
 	}
 	return v
 }
 
-func flatten(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case []any:
-		parts := make([]string, len(v))
-		for i, e := range v {
-			parts[i] = flatten(e)
-		}
-		return strings.Join(parts, ", ")
-	case map[string]any: // a file
-		return fmt.Sprintf("%v (%v bytes, attached to the submission)", v["filename"], v["size"])
-	case json.Number:
-		return v.String()
-	default:
-		return fmt.Sprint(v)
-	}
-}
+// emailText is how a value reads in the notification: a list joined with
+// ", ", a file said to stay attached to the submission (the email does not
+// carry it), and a null inside a list as "<nil>", as it always has.
+var emailText = submissions.TextStyle{ListSep: ", ", Null: "<nil>", File: func(f map[string]any) string {
+	return fmt.Sprintf("%v (%v bytes, attached to the submission)", f["filename"], f["size"])
+}}
 
 func (w *EmailWorker) dashboard(parts ...string) string {
 	return w.BaseURL + "/" + strings.Join(parts, "/")
