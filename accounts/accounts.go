@@ -13,15 +13,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/internal/textcheck"
 )
 
 var (
 	// ErrNotFound is returned when a user or key does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound error = intake.NotFoundError("not found")
 	// ErrUnauthorized is returned for an API key that is unknown or revoked.
-	ErrUnauthorized = errors.New("invalid API key")
+	ErrUnauthorized error = &intake.Error{Kind: intake.Unauthorized, Type: intake.TypeUnauthorized, Msg: "invalid API key",
+		Title:  "Unauthorized",
+		Detail: "Send a valid API key as Authorization: Bearer <key>. Create one with `intake apikeys create` or in the dashboard."}
 )
 
 // MinPasswordLength is the shortest password accepted.

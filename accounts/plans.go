@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/database"
 )
 
@@ -56,6 +57,18 @@ func (u *Usage) Percent() int {
 // QuotaError is the refusal of a submission over its account's quota.
 // Nothing of what was accepted before is touched.
 type QuotaError struct{ Usage *Usage }
+
+// Describe says when the account takes submissions again.
+func (e *QuotaError) Describe() *intake.Error {
+	u := e.Usage
+	resets := u.Resets()
+	return &intake.Error{Kind: intake.Limited, Type: intake.TypePlanLimit, Msg: e.Error(), Title: "Monthly submission limit reached",
+		Detail: fmt.Sprintf("This form's account has taken the %d submissions its %s plan allows in %s. New submissions are refused until %s; everything accepted before is kept. The form's owner can move to a larger plan.",
+			u.Plan.MonthlySubmissions, u.Plan.Name, u.Month.Format("January 2006"), resets.Format("2 January 2006 15:04 MST")),
+		RetryAfter: max(time.Second, time.Until(resets)),
+		Code:       "PLAN_LIMIT",
+		Hint:       "This form cannot take more submissions this month. Try again after " + resets.Format("2 January 2006") + ", or reach its owner another way."}
+}
 
 func (e *QuotaError) Error() string {
 	return fmt.Sprintf("the account has taken its %d submissions for %s on the %s plan",

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -65,9 +64,6 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 	err := accounts.RevokeAPIKey(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "keyID"))
-	if errors.Is(err, accounts.ErrNotFound) {
-		err = errRouteNotFound // the same 404 as any missing object
-	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

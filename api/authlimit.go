@@ -7,12 +7,16 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/clientaddr"
+	"github.com/intakehq/intake/internal/tokenbucket"
 )
 
 // AuthLimiter limits, per client address, requests to /api/v1 whose API
 // key is unknown or revoked: PerMinute such failures a minute on average,
 // in bursts of up to PerMinute; an IPv6 /64 counts as one address (see
-// clientBucket). A token is taken before the key is looked up, in one step
+// clientaddr.Key). A token is taken before the key is looked up, in one step
 // with the check, and given back when the key authenticates: an address
 // that is over the limit costs no database query per guess, and a burst of
 // concurrent guesses no more than PerMinute.
@@ -30,7 +34,7 @@ type AuthLimiter struct {
 	clock func() time.Time // nil: time.Now; tests freeze it
 
 	mu        sync.Mutex
-	addresses map[string]*tokenBucket
+	addresses map[string]*tokenbucket.Bucket
 	known     map[[sha256.Size]byte]time.Time // keys that authenticated, when last
 	sweep     time.Time
 }
@@ -57,14 +61,14 @@ func (l *AuthLimiter) perSecond() float64 { return float64(l.PerMinute) / 60 }
 // sweepLocked forgets full buckets and keys not seen for knownKeyMemory.
 func (l *AuthLimiter) sweepLocked(now time.Time) {
 	if l.addresses == nil {
-		l.addresses = map[string]*tokenBucket{}
+		l.addresses = map[string]*tokenbucket.Bucket{}
 		l.known = map[[sha256.Size]byte]time.Time{}
 	}
 	if now.Sub(l.sweep) <= time.Minute {
 		return
 	}
 	for k, b := range l.addresses {
-		if now.Sub(b.at) > 2*time.Minute {
+		if now.Sub(b.At) > 2*time.Minute {
 			delete(l.addresses, k)
 		}
 	}
@@ -93,20 +97,20 @@ func (l *AuthLimiter) check(ip, key string) (ok, took bool, wait, reset int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
-	k := clientBucket(ip)
+	k := clientaddr.Key(ip)
 	b, found := l.addresses[k]
 	if !found {
-		b = &tokenBucket{tokens: float64(l.PerMinute), at: now}
+		b = &tokenbucket.Bucket{Tokens: float64(l.PerMinute), At: now}
 		l.addresses[k] = b
 	}
-	if _, taken := b.take(now, l.perSecond(), float64(l.PerMinute)); taken {
+	if _, taken := b.Take(now, l.perSecond(), float64(l.PerMinute)); taken {
 		return true, true, 0, 0
 	}
 	if _, known := l.known[sha256.Sum256([]byte(key))]; known {
 		return true, false, 0, 0
 	}
-	wait = max(1, int(math.Ceil((1-b.tokens)/l.perSecond())))
-	reset = int(math.Ceil((float64(l.PerMinute) - b.tokens) / l.perSecond()))
+	wait = max(1, int(math.Ceil((1-b.Tokens)/l.perSecond())))
+	reset = int(math.Ceil((float64(l.PerMinute) - b.Tokens) / l.perSecond()))
 	return false, false, wait, reset
 }
 
@@ -118,8 +122,8 @@ func (l *AuthLimiter) giveBack(ip string) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b, ok := l.addresses[clientBucket(ip)]; ok {
-		b.put(now, l.perSecond(), float64(l.PerMinute))
+	if b, ok := l.addresses[clientaddr.Key(ip)]; ok {
+		b.Put(now, l.perSecond(), float64(l.PerMinute))
 	}
 }
 
@@ -135,17 +139,17 @@ func (l *AuthLimiter) succeeded(key string) {
 	l.known[sha256.Sum256([]byte(key))] = now
 }
 
-// limitedProblem is the 429 of an address over the limit, with the
-// RateLimit headers of this limit (draft-ietf-httpapi-ratelimit-headers).
-func (l *AuthLimiter) limitedProblem(w http.ResponseWriter, wait, reset int) *Problem {
+// limited sets the RateLimit headers of this limit
+// (draft-ietf-httpapi-ratelimit-headers) and returns the 429 of an address
+// over it.
+func (l *AuthLimiter) limited(w http.ResponseWriter, wait, reset int) error {
 	h := w.Header()
 	h.Set("RateLimit-Policy", strconv.Itoa(l.PerMinute)+";w=60")
 	h.Set("RateLimit-Limit", strconv.Itoa(l.PerMinute))
 	h.Set("RateLimit-Remaining", "0")
 	h.Set("RateLimit-Reset", strconv.Itoa(max(reset, 0)))
-	p := problem(http.StatusTooManyRequests, TypeRateLimited, "Too many failed API keys",
-		"Your address sent more than "+strconv.Itoa(l.PerMinute)+" unknown or revoked API keys in a minute. Wait "+strconv.Itoa(wait)+
-			" seconds and send a valid key (Authorization: Bearer <key>); a key that works is never counted.")
-	p.retryAfter = strconv.Itoa(wait)
-	return p
+	return &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many failed API keys",
+		Detail: "Your address sent more than " + strconv.Itoa(l.PerMinute) + " unknown or revoked API keys in a minute. Wait " + strconv.Itoa(wait) +
+			" seconds and send a valid key (Authorization: Bearer <key>); a key that works is never counted.",
+		RetryAfter: time.Duration(wait) * time.Second}
 }

@@ -119,7 +119,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		ip := s.clientIP(r)
 		allowed, took, wait, reset := s.AuthLimit.check(ip, key)
 		if !allowed {
-			writeProblem(w, r, s.AuthLimit.limitedProblem(w, wait, reset))
+			s.writeError(w, r, s.AuthLimit.limited(w, wait, reset))
 			return
 		}
 		if !ok || !strings.EqualFold(scheme, "Bearer") {

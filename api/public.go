@@ -1,11 +1,8 @@
 package api
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"html"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -19,7 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/intakehq/intake/forms"
-	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 )
@@ -54,113 +51,36 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// submit is POST /f/{formID}: the README's "Exactly once, precisely", and docs/errors.md for every answer but success.
+// submit is POST /f/{formID}: the README's "Exactly once, precisely", and
+// docs/errors.md for every answer but success. submissions.Service.Submit
+// does the work and says what to answer; this edge negotiates the answer's
+// mode, counts and logs the outcome, and writes the answer or the error.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()
-	formID := chi.URLParam(r, "formID")
 	jsonMode := wantsJSON(r)
-	headerKeys := r.Header.Values("Idempotency-Key")
-	log := logger(ctx).With("form", formID)
-
-	outcome := "error"
-	defer func() {
-		d := time.Since(start)
-		s.Metrics.Submissions.WithLabelValues(outcome).Inc()
-		s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(d.Seconds())
-	}()
-	fail := func(err error, key string) {
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			// The client went away (a browser abandoning a double-clicked
-			// plain post): nothing to answer, and not a server error.
-			outcome = "abandoned"
-			log.InfoContext(ctx, "submission abandoned by the client", "key", key)
-			return
-		}
-		p := s.problemLogged(r, err)
-		switch {
-		case p.Status == http.StatusConflict || p.Type == ProblemBase+TypeKeyReused:
-			outcome = "conflict"
-		case p.Status == http.StatusTooManyRequests: // a rate limit or the plan's quota
-			outcome = "limited"
-		case p.Status == http.StatusRequestTimeout: // the client sent its body too slowly
-			outcome = "client_timeout"
-		case p.Status < 500:
-			outcome = "invalid"
-		}
-		log.InfoContext(ctx, "submission refused", "key", key, "outcome", outcome, "status", p.Status, "problem", p.Type)
-		if key != "" {
-			w.Header().Set("Idempotency-Key", key)
-		}
-		if jsonMode {
-			writeProblem(w, r, withFormspreeMembers(p))
-			return
-		}
-		s.errorPage(w, r, p)
-	}
-
-	key, err := idempotency.ParseHeader(headerKeys)
-	if err != nil {
-		fail(err, "")
-		return
-	}
-	// The address's limit over all forms comes before the body is read and
-	// before the database is asked anything; a replay gives its token back.
-	ip := s.clientIP(r)
-	if err := s.SubmitLimit.takeAddress(ip, s.SubmitLimit.now()); err != nil {
-		fail(err, key)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.Limits.BodyLimit(r.Header.Get("Content-Type")))
-	payload, err := submissions.Parse(r.Header.Get("Content-Type"), r.Body, s.Limits)
-	if err != nil {
-		fail(err, key)
-		return
-	}
-	// Echo the key the client gave, header or field; Accept checks the field.
-	echo := key
-	if echo == "" {
-		if k := payload.First(submissions.FieldIdempotencyKey); idempotency.CheckKey(k) == nil {
-			echo = k
-		}
-	}
-
-	res, err := s.Submissions.Accept(ctx, submissions.Request{
-		FormID:    formID,
-		Payload:   payload,
-		Key:       key,
-		Browser:   !jsonMode,
-		IP:        ip,
-		UserAgent: r.UserAgent(),
-		Referrer:  r.Referer(),
+	ct := r.Header.Get("Content-Type")
+	res, err := s.Submissions.Submit(ctx, submissions.Incoming{
+		FormID:      chi.URLParam(r, "formID"),
+		KeyHeader:   r.Header.Values("Idempotency-Key"),
+		ContentType: ct,
+		Body:        http.MaxBytesReader(w, r.Body, s.Submissions.BodyLimit(ct)),
+		Browser:     !jsonMode,
+		IP:          s.clientIP(r),
+		UserAgent:   r.UserAgent(),
+		Referrer:    r.Referer(),
 		// Header values may hold any byte from 0x80 up: the origin is
 		// stored (in a spam reason), so it must be text.
 		Origin: strings.ToValidUTF8(r.Header.Get("Origin"), "\uFFFD"),
-		Admit:  func(f *forms.Form) error { return s.SubmitLimit.take(ip, f.ID, s.SubmitLimit.now()) },
-		Respond: func(sub *submissions.Submission, next string) (idempotency.Response, error) {
-			if jsonMode {
-				return s.jsonAccepted(sub, next)
-			}
-			return browserAccepted(next), nil
-		},
 	})
+	outcome := string(res.Outcome)
+	s.Metrics.Submissions.WithLabelValues(outcome).Inc()
+	s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	log := logger(ctx).With("form", chi.URLParam(r, "formID"))
 	if err != nil {
-		if res != nil && res.Form != nil && !jsonMode && isValidation(err) {
-			outcome = "invalid"
-			log.InfoContext(ctx, "submission refused", "key", echo, "outcome", outcome, "status", http.StatusUnprocessableEntity)
-			if echo != "" {
-				w.Header().Set("Idempotency-Key", echo)
-			}
-			s.validationPage(w, r, res.Form, err)
-			return
-		}
-		fail(err, echo)
+		s.refuse(w, r, res, err, jsonMode, log)
 		return
 	}
-	if res.Outcome == submissions.OutcomeReplayed {
-		s.SubmitLimit.giveBack(ip, s.SubmitLimit.now())
-	}
-	outcome = string(res.Outcome)
 	log.InfoContext(ctx, "submission", "key", res.Key, "outcome", outcome, "submission", submissions.FormatID(res.SubmissionID))
 	if res.CaptchaUnverified != "" {
 		// Taken because the form fails open; its owner sees it on the
@@ -168,59 +88,40 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		log.WarnContext(ctx, "submission taken without a verified CAPTCHA", "provider", res.Form.Settings.Captcha.Provider,
 			"reason", res.CaptchaUnverified, "submission", submissions.FormatID(res.SubmissionID))
 	}
-
 	h := w.Header()
 	for k, v := range res.Response.Header {
 		h.Set(k, v)
-	}
-	if echo != "" {
-		h.Set("Idempotency-Key", echo)
-	}
-	if res.Outcome == submissions.OutcomeReplayed {
-		h.Set("Idempotent-Replayed", "true")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(res.Response.Body)))
 	w.WriteHeader(res.Response.Status)
 	w.Write(res.Response.Body)
 }
 
-// acceptedBody is the JSON success answer: ok and a string next are what
-// Formspree's client (@formspree/core) needs to see a success.
-type acceptedBody struct {
-	OK        bool   `json:"ok"`
-	Next      string `json:"next"`
-	ID        string `json:"id"`
-	Form      string `json:"form"`
-	CreatedAt string `json:"created_at"`
-}
-
-func (s *Server) jsonAccepted(sub *submissions.Submission, next string) (idempotency.Response, error) {
-	body, err := json.Marshal(acceptedBody{OK: true, Next: next, ID: sub.PublicID(), Form: sub.FormPublicID,
-		CreatedAt: sub.CreatedAt.Format(time.RFC3339Nano)})
-	if err != nil {
-		return idempotency.Response{}, err
+// refuse answers a refused submission: problem+json with Formspree's
+// members in JSON mode, else a page (the fields to fix, for a validation
+// error on a known form).
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, res *submissions.Result, err error, jsonMode bool, log *slog.Logger) {
+	ctx := r.Context()
+	if res.Outcome == submissions.OutcomeAbandoned {
+		// The client went away (a browser abandoning a double-clicked
+		// plain post): nothing to answer, and not a server error.
+		log.InfoContext(ctx, "submission abandoned by the client", "key", res.Echo)
+		return
 	}
-	return idempotency.Response{
-		Status: http.StatusCreated,
-		Header: map[string]string{
-			"Content-Type": "application/json",
-			"Location":     s.BaseURL + "/api/v1/submissions/" + sub.PublicID(),
-		},
-		Body: append(body, '\n'),
-	}, nil
-}
-
-func browserAccepted(next string) idempotency.Response {
-	return idempotency.Response{
-		Status: http.StatusSeeOther,
-		Header: map[string]string{"Content-Type": "text/html; charset=utf-8", "Location": next},
-		Body:   fmt.Appendf(nil, "<a href=\"%s\">See Other</a>.\n", html.EscapeString(next)),
+	p := problemLogged(r, err)
+	log.InfoContext(ctx, "submission refused", "key", res.Echo, "outcome", string(res.Outcome), "status", p.Status, "problem", p.Type)
+	if res.Echo != "" {
+		w.Header().Set("Idempotency-Key", res.Echo)
 	}
-}
-
-func isValidation(err error) bool {
-	p := problemFor(err)
-	return p.Type == ProblemBase+TypeValidation
+	var verr *forms.ValidationError
+	switch {
+	case jsonMode:
+		httpedge.WriteProblem(w, r, p.WithFormspreeMembers())
+	case res.Form != nil && errors.As(err, &verr):
+		s.validationPage(w, r, res.Form, verr)
+	default:
+		s.errorPage(w, r, p)
+	}
 }
 
 // wantsJSON reports JSON response mode: a JSON body, or an Accept header that
@@ -299,26 +200,25 @@ func (s *Server) trusted(ip string) bool {
 }
 
 // errorPage renders a problem as the HTML page a browser user sees.
-func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *Problem) {
-	if p.retryAfter != "" {
-		w.Header().Set("Retry-After", p.retryAfter)
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *httpedge.Problem) {
+	if p.RetryAfter != "" {
+		w.Header().Set("Retry-After", p.RetryAfter)
 	}
-	hint := p.hint
+	hint := p.Hint
 	if hint == "" && (p.Status >= 500 || p.Status == http.StatusConflict) {
 		hint = "Wait a moment and send the form again; it will not be stored twice."
 	}
 	msg := p.Detail
-	if p.page != "" {
-		msg = p.page
+	if p.Page != "" {
+		msg = p.Page
 	}
 	s.Pages.Error(w, r, p.Status, web.ErrorView{Title: p.Title, Message: msg, Hint: hint, BackURL: s.backURL(r)})
 }
 
 // validationPage renders the 422 page listing what to fix.
-func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *forms.Form, err error) {
-	p := problemFor(err)
+func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *forms.Form, verr *forms.ValidationError) {
 	v := web.ErrorsView{FormName: form.Name, BackURL: s.backURL(r)}
-	for _, fe := range p.Errors {
+	for _, fe := range verr.Errors {
 		label := ""
 		if f, ok := form.Contract.Field(fe.Field); ok {
 			label = f.Label
@@ -337,9 +237,9 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
 	}
 	jsonMode := wantsJSON(r)
 	if err != nil {
-		p := s.problemLogged(r, err)
+		p := problemLogged(r, err)
 		if jsonMode {
-			writeProblem(w, r, withFormspreeMembers(p))
+			httpedge.WriteProblem(w, r, p.WithFormspreeMembers())
 		} else {
 			s.errorPage(w, r, p)
 		}
@@ -365,16 +265,13 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
 // address's limit over all forms lets it: a flood of made-up ids is cut
 // off before it reaches the database.
 func (s *Server) publicForm(r *http.Request) (*forms.Form, error) {
-	if err := s.SubmitLimit.takeAddress(s.clientIP(r), s.SubmitLimit.now()); err != nil {
-		return nil, err
-	}
-	return forms.ByPublicID(r.Context(), s.DB, chi.URLParam(r, "formID"))
+	return s.Submissions.Form(r.Context(), s.clientIP(r), chi.URLParam(r, "formID"))
 }
 
 func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
 	form, err := forms.ByPublicID(r.Context(), s.DB, chi.URLParam(r, "formID"))
 	if err != nil {
-		s.errorPage(w, r, s.problemLogged(r, err))
+		s.errorPage(w, r, problemLogged(r, err))
 		return
 	}
 	s.Pages.Thanks(w, r, web.ThanksView{FormName: form.Name, BackURL: s.backURL(r)})

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/intakehq/intake"
 )
 
 // RateLimiter is a token bucket per API key: PerMinute requests a minute on
@@ -77,10 +79,9 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
 		h.Set("RateLimit-Reset", strconv.Itoa(max(reset, 0)))
 		if !ok {
-			p := problem(http.StatusTooManyRequests, TypeRateLimited, "Too many requests",
-				"This API key is over its rate limit of "+strconv.Itoa(s.RateLimit.PerMinute)+" requests a minute. Retry after Retry-After seconds.")
-			p.retryAfter = strconv.Itoa(max(reset, 1))
-			writeProblem(w, r, p)
+			s.writeError(w, r, &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many requests",
+				Detail:     "This API key is over its rate limit of " + strconv.Itoa(s.RateLimit.PerMinute) + " requests a minute. Retry after Retry-After seconds.",
+				RetryAfter: time.Duration(max(reset, 1)) * time.Second})
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/intakehq/intake/internal/httpedge"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -37,13 +38,10 @@ type Server struct {
 	Metrics     *Metrics
 	Logger      *slog.Logger
 	BaseURL     string
-	Limits      submissions.Limits
 	RateLimit   *RateLimiter // per API key; nil: unlimited
 	// AuthLimit limits unknown and revoked API keys per client address;
 	// nil: unlimited.
 	AuthLimit *AuthLimiter
-	// SubmitLimit limits /f/ per client address and form; nil: unlimited.
-	SubmitLimit *SubmitLimiter
 	// River enqueues webhook redeliveries.
 	River webhooks.Inserter
 	// Recipients keeps each form's notification addresses and mails their
@@ -76,8 +74,7 @@ func (s *Server) Handler() http.Handler {
 			}
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeProblem(w, req, problem(http.StatusMethodNotAllowed, TypeMethodNotAllowed, "Method not allowed",
-			req.Method+" is not allowed here; use "+strings.Join(allowed, ", ")+"."))
+		s.writeError(w, req, methodNotAllowed(req.Method, strings.Join(allowed, ", ")))
 	})
 
 	r.Get("/healthz", s.healthz)
@@ -181,7 +178,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				logger(r.Context()).ErrorContext(r.Context(), "panic", "panic", v, "stack", string(debug.Stack()))
-				writeProblem(w, r, problemFor(nil))
+				httpedge.WriteProblem(w, r, httpedge.ProblemFor(nil))
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -54,7 +54,6 @@ func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 		Pages:     pages,
 		Metrics:   api.NewMetrics(db),
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Limits:    submissions.DefaultLimits,
 	}
 	ts := httptest.NewServer(nil)
 	t.Cleanup(ts.Close)

@@ -61,7 +61,7 @@ func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
 	p := submissions.ListParams{Filter: filter, Limit: limit}
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		if p.After, err = submissions.ParseCursor(c); err != nil {
-			s.writeError(w, r, invalidParameter("cursor is not a cursor this API returned"))
+			s.writeError(w, r, err) // submissions.ErrBadCursor
 			return
 		}
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/submissions"
 )
 
 // A flood from one address is held at the limit — with Formspree's members
@@ -22,7 +22,7 @@ import (
 func TestSubmitRateLimit(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.api.SubmitLimit = &api.SubmitLimiter{PerMinute: 5}
+	b.api.Submissions.Limiter = &submissions.Limiter{PerMinute: 5}
 	b.server.Config.Handler = b.api.Handler()
 
 	stored := 0
@@ -58,7 +58,7 @@ func TestSubmitRateLimit(t *testing.T) {
 	}
 
 	// A replay of a key stored before the flood is answered, not counted.
-	b.api.SubmitLimit = &api.SubmitLimiter{PerMinute: 1}
+	b.api.Submissions.Limiter = &submissions.Limiter{PerMinute: 1}
 	b.server.Config.Handler = b.api.Handler()
 	first := b.submit(t, b.form.PublicID, ctJSON, `{"email":"keyed@example.com"}`, "Idempotency-Key", "k")
 	for range 3 {
@@ -73,21 +73,6 @@ func TestSubmitRateLimit(t *testing.T) {
 	}
 }
 
-func TestSubmitLimitCountsIPv6ByPrefix(t *testing.T) {
-	t.Parallel()
-	l := &api.SubmitLimiter{PerMinute: 2}
-	now := time.Now()
-	for i, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::ffff", "2001:db8:1:2:abcd::9"} {
-		err := api.TakeForTest(l, ip, 1, now)
-		if (err != nil) != (i == 2) {
-			t.Errorf("%s: %v (one /64 shares one bucket of 2)", ip, err)
-		}
-	}
-	if err := api.TakeForTest(l, "2001:db8:1:3::1", 1, now); err != nil {
-		t.Errorf("another /64: %v", err)
-	}
-}
-
 // A flood of made-up form ids from one address is cut off at the
 // address's limit over all forms — before the database is asked anything,
 // so it costs no reads — while another address still submits; replays of
@@ -96,11 +81,12 @@ func TestSubmitLimitPerAddress(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	b.api.SubmitLimit = &api.SubmitLimiter{PerMinute: 1} // so AddressFactor a minute over all forms
-	api.FreezeForTest(b.api.SubmitLimit, time.Now())     // no token comes back while the test runs
+	b.api.Submissions.Limiter = &submissions.Limiter{PerMinute: 1} // so AddressFactor a minute over all forms
+	frozen := time.Now()
+	b.api.Submissions.Limiter.Clock = func() time.Time { return frozen } // no token comes back while the test runs
 	b.api.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	b.server.Config.Handler = b.api.Handler()
-	const limit = api.AddressFactor
+	const limit = submissions.AddressFactor
 	const flooder, neighbour, retrier = "203.0.113.7", "203.0.113.8", "2001:db8:7::1"
 
 	statuses := map[int]int{}
@@ -170,55 +156,5 @@ func TestSubmitLimitPerAddress(t *testing.T) {
 	}
 	if n := b.count(t, `SELECT count(*) FROM submissions`); n != 2 {
 		t.Errorf("%d submissions stored, want the neighbour's and the retrier's", n)
-	}
-}
-
-func TestSubmitLimitPerAddressBucket(t *testing.T) {
-	t.Parallel()
-	now := time.Now()
-	l := &api.SubmitLimiter{PerMinute: 3} // 30 a minute over all forms: one token every 2 s
-	for i := range 3 * api.AddressFactor {
-		if err := api.TakeAddressForTest(l, "192.0.2.1", now); err != nil {
-			t.Fatalf("take %d of %d: %v", i+1, 3*api.AddressFactor, err)
-		}
-	}
-	if err := api.TakeAddressForTest(l, "192.0.2.1", now); err == nil {
-		t.Fatal("the bucket does not run out")
-	}
-	// A token given back (the request was a replay) can be taken again;
-	// a second cannot until one has come back in.
-	api.GiveBackForTest(l, "192.0.2.1", now)
-	if err := api.TakeAddressForTest(l, "192.0.2.1", now); err != nil {
-		t.Errorf("the token given back: %v", err)
-	}
-	if err := api.TakeAddressForTest(l, "192.0.2.1", now.Add(time.Second)); err == nil {
-		t.Error("a token came back in 1 s, want 2 s")
-	}
-	if err := api.TakeAddressForTest(l, "192.0.2.1", now.Add(2*time.Second)); err != nil {
-		t.Errorf("no token back after 2 s: %v", err)
-	}
-	// Giving back never fills the bucket past its size.
-	for range 5 {
-		api.GiveBackForTest(l, "192.0.2.2", now)
-	}
-	for i := range 3*api.AddressFactor + 1 {
-		if err := api.TakeAddressForTest(l, "192.0.2.2", now); (err != nil) != (i == 3*api.AddressFactor) {
-			t.Fatalf("take %d: %v", i+1, err)
-		}
-	}
-
-	// One IPv6 /64 is one address; PerAddress overrides the factor.
-	l = &api.SubmitLimiter{PerMinute: 3, PerAddress: 1}
-	for i, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::ffff", "2001:db8:1:3::1"} {
-		if err := api.TakeAddressForTest(l, ip, now); (err != nil) != (i == 1) {
-			t.Errorf("%s: %v", ip, err)
-		}
-	}
-	// A PerMinute of 0 turns both limits off.
-	l = &api.SubmitLimiter{PerMinute: 0, PerAddress: 1}
-	for range 5 {
-		if err := api.TakeAddressForTest(l, "192.0.2.1", now); err != nil {
-			t.Fatalf("with the limit off: %v", err)
-		}
 	}
 }

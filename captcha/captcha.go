@@ -23,6 +23,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/intakehq/intake"
 )
 
 // Provider is a CAPTCHA service a form can ask for.
@@ -123,6 +125,20 @@ const maxToken = 8192
 // form's provider: the widget did not run, or the client left it out.
 type MissingTokenError struct{ Provider Provider }
 
+// captchaHint is what a person does about a CAPTCHA not passed.
+const captchaHint = "Go back, complete the CAPTCHA (the “I am human” check) again, and send the form again."
+
+// Describe says which field the token was expected in. Formspree's own
+// client knows no CAPTCHA code (it reads them as UNSPECIFIED and shows the
+// message), so the codes follow its naming.
+func (e *MissingTokenError) Describe() *intake.Error {
+	return &intake.Error{Kind: intake.Invalid, Type: intake.TypeCaptchaFailed, Msg: e.Error(), Title: "CAPTCHA not passed",
+		Detail: "This form requires a " + e.Provider.Name() + " CAPTCHA: send its token in the " + e.Provider.TokenField() +
+			" field. Nothing was stored; the same Idempotency-Key may be reused.",
+		Code: "CAPTCHA_MISSING", Hint: captchaHint,
+		Page: "The form was not sent: it asks for a CAPTCHA, and none came with it (the check may not have loaded, or was not completed)."}
+}
+
 func (e *MissingTokenError) Error() string {
 	return "captcha: no " + e.Provider.TokenField() + " token was sent"
 }
@@ -144,6 +160,18 @@ func (e *RejectedError) Spent() bool {
 		}
 	}
 	return false
+}
+
+// Describe passes on the provider's error codes.
+func (e *RejectedError) Describe() *intake.Error {
+	detail := "The " + e.Provider.Name() + " CAPTCHA token was refused"
+	if len(e.Codes) > 0 {
+		detail += " (" + strings.Join(e.Codes, ", ") + ")"
+	}
+	return &intake.Error{Kind: intake.Invalid, Type: intake.TypeCaptchaFailed, Msg: e.Error(), Title: "CAPTCHA not passed",
+		Detail: detail + ". Tokens are single-use and expire: complete the CAPTCHA again and send a fresh token. Nothing was stored; the same Idempotency-Key may be reused.",
+		Code:   "CAPTCHA_FAILED", Hint: captchaHint,
+		Page: "The form was not sent: its CAPTCHA check did not pass, or had expired."}
 }
 
 func (e *RejectedError) Error() string {
@@ -172,6 +200,17 @@ func (e *UnverifiedError) Error() string {
 }
 
 func (e *UnverifiedError) Unwrap() error { return e.Err }
+
+// Describe says the check cannot be made now: a 503, not the database's
+// (whose timeout the cause may be).
+func (e *UnverifiedError) Describe() *intake.Error {
+	return &intake.Error{Kind: intake.Unavailable, Type: intake.TypeCaptchaDown, Msg: e.Error(), Title: "CAPTCHA cannot be checked",
+		Detail:     "The CAPTCHA provider cannot check tokens right now. Nothing was stored; retry in a few seconds with the same Idempotency-Key and a fresh CAPTCHA token.",
+		Code:       "CAPTCHA_UNAVAILABLE",
+		RetryAfter: 5 * time.Second,
+		Hint:       "Wait a few seconds, complete the CAPTCHA again if it asks, and send the form again; it will not be stored twice.",
+		Page:       "The form was not sent: its CAPTCHA cannot be checked right now."}
+}
 
 // Codes that mean the request, not the token, was wrong: the form's secret
 // (or site key) is missing or bad, or the provider failed. The token was

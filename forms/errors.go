@@ -3,13 +3,17 @@ package forms
 import (
 	"errors"
 	"strings"
+
+	"github.com/intakehq/intake"
 )
 
 var (
 	// ErrNotFound is returned when a form does not exist or belongs to another account.
-	ErrNotFound = errors.New("form not found")
+	ErrNotFound error = &intake.Error{Kind: intake.NotFound, Type: intake.TypeNotFound, Msg: "form not found",
+		Title: "Form not found", Detail: "No form has this id. Check the endpoint URL in your dashboard.", Code: "FORM_NOT_FOUND"}
 	// ErrArchived is returned when a submission is made to an archived form.
-	ErrArchived = errors.New("form is archived")
+	ErrArchived error = &intake.Error{Kind: intake.Gone, Type: intake.TypeFormInactive, Msg: "form is archived",
+		Title: "Form is no longer active", Detail: "This form has been archived by its owner and takes no more submissions.", Code: "INACTIVE"}
 	// ErrStale is returned by Update when the form changed after the time
 	// the change was based on (Patch.UnchangedSince).
 	ErrStale = errors.New("form changed since")
@@ -29,15 +33,7 @@ const (
 )
 
 // FieldError is one thing wrong with one field.
-type FieldError struct {
-	Field   string `json:"field,omitempty"`
-	Code    string `json:"code"`
-	Rule    string `json:"rule,omitempty"`
-	Message string `json:"message"`
-	// Pointer is an RFC 6901 JSON pointer (in RFC 9457's "#/…" form) to the
-	// offending member of the request.
-	Pointer string `json:"pointer,omitempty"`
-}
+type FieldError = intake.FieldError
 
 // ValidationError carries every field error of a submission or of a form
 // definition. It is returned as an error; callers answer 422 with it.
@@ -52,6 +48,13 @@ func (e *ValidationError) Error() string {
 		msgs = append(msgs, fe.Message)
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// Describe says the submission or definition is invalid, field by field.
+func (e *ValidationError) Describe() *intake.Error {
+	return &intake.Error{Kind: intake.Invalid, Type: intake.TypeValidation, Title: "Validation failed",
+		Detail: "One or more fields are invalid; see errors. Fix them and send again (the same Idempotency-Key may be reused).",
+		Hint:   "Go back, correct the fields listed and send the form again.", Fields: e.Errors, Msg: e.Error()}
 }
 
 func (e *ValidationError) add(field, code, rule, message, pointer string) {

@@ -6,19 +6,32 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"time"
+
+	"github.com/intakehq/intake"
 )
 
 var (
 	// ErrKeyInvalid is returned for a key that is empty, longer than 255
 	// characters, not printable ASCII, a broken quoted string, or sent twice.
-	ErrKeyInvalid = errors.New("idempotency key invalid")
+	ErrKeyInvalid error = &intake.Error{Kind: intake.Malformed, Type: intake.TypeKeyInvalid, Msg: "idempotency key invalid",
+		Title:  "Invalid Idempotency-Key",
+		Detail: `An idempotency key is 1–255 printable ASCII characters, sent once: a bare token or a quoted string such as "8e03978e-40d5-43e8-bc93-6894a57f9324".`}
 	// ErrKeyMissing is returned when a form requires a key and none was sent.
-	ErrKeyMissing = errors.New("idempotency key missing")
+	ErrKeyMissing error = &intake.Error{Kind: intake.Malformed, Type: intake.TypeKeyMissing, Msg: "idempotency key missing",
+		Title:  "Idempotency-Key required",
+		Detail: "This form requires an idempotency key: send an Idempotency-Key header (a UUID per submission) or an _idempotency_key field."}
 	// ErrKeyReused is returned when a key is already bound to another payload.
-	ErrKeyReused = errors.New("idempotency key reused with a different payload")
+	ErrKeyReused error = &intake.Error{Kind: intake.Invalid, Type: intake.TypeKeyReused, Msg: "idempotency key reused with a different payload",
+		Title:  "Idempotency-Key reused",
+		Detail: "This idempotency key is bound to a submission with a different payload. Use a new key for a new submission.",
+		Hint:   "This looks like a different submission sent with an old key. Reload the form and send it again."}
 	// ErrInFlight is returned when a request with the same key is still being
 	// processed after the wait bound.
-	ErrInFlight = errors.New("idempotency key in flight")
+	ErrInFlight error = &intake.Error{Kind: intake.Conflict, Type: intake.TypeKeyInFlight, Msg: "idempotency key in flight",
+		Title:      "Request in progress",
+		Detail:     "A request with this idempotency key is still being processed. Retry with the same key shortly; it will get that request's answer.",
+		RetryAfter: time.Second}
 	// ErrNotFound is returned by Lookup when the key is not stored (or expired).
 	ErrNotFound = errors.New("idempotency key not stored")
 )

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
@@ -66,8 +67,7 @@ func (w *EmailWorker) NextRetry(job *river.Job[EmailArgs]) time.Time {
 // 5xx) is recorded and cancels the job; a transient one is retried.
 func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error {
 	msg, kept, accountID, err := w.compose(ctx, job.Args)
-	if errors.Is(err, submissions.ErrNotFound) || errors.Is(err, forms.ErrNotFound) || errors.Is(err, webhooks.ErrNotFound) ||
-		errors.Is(err, accounts.ErrNotFound) || errors.Is(err, errNotDue) {
+	if intake.KindOf(err) == intake.NotFound || errors.Is(err, errNotDue) {
 		return river.JobCancel(fmt.Errorf("nothing to send: %w", err))
 	}
 	if errors.Is(err, errAutoresponseLimit) {

@@ -20,7 +20,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/intakehq/intake/forms"
-	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
@@ -120,9 +119,6 @@ func (b *bundle) submit(t *testing.T, key string, fields map[string]any) *submis
 	}
 	res, err := b.svc.Accept(context.Background(), submissions.Request{
 		FormID: b.form.PublicID, Payload: p, Key: key, IP: "192.0.2.1",
-		Respond: func(s *submissions.Submission, next string) (idempotency.Response, error) {
-			return idempotency.Response{Status: 201, Body: []byte(s.PublicID())}, nil
-		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -258,10 +254,7 @@ func TestRolledBackSubmissionLeavesNoJob(t *testing.T) {
 	b.svc.AfterInsert = testfactory.FailWrite
 	body, _ := json.Marshal(contact(1))
 	p, _ := submissions.Parse("application/json", bytes.NewReader(body), submissions.DefaultLimits)
-	_, err := b.svc.Accept(context.Background(), submissions.Request{FormID: b.form.PublicID, Payload: p, Key: "k",
-		Respond: func(*submissions.Submission, string) (idempotency.Response, error) {
-			return idempotency.Response{Status: 201, Body: []byte("{}")}, nil
-		}})
+	_, err := b.svc.Accept(context.Background(), submissions.Request{FormID: b.form.PublicID, Payload: p, Key: "k"})
 	if !testfactory.IsInjectedFault(err) {
 		t.Fatalf("Accept = %v, want the injected fault", err)
 	}

@@ -8,12 +8,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/database"
 )
 
 // ErrEmailNotFound is returned when an outbound email does not exist or
 // belongs to another account.
-var ErrEmailNotFound = errors.New("email not found")
+var ErrEmailNotFound error = intake.NotFoundError("email not found")
 
 // OutboundEmail is one email Intake sent, kept in the outbox (no SMTP
 // configured), is still sending, or failed to send for good.

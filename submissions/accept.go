@@ -45,6 +45,12 @@ type Service struct {
 	// stored.
 	Secrets forms.Sealer
 
+	// Limits bound what Submit reads of a body; the zero value is
+	// DefaultLimits.
+	Limits Limits
+	// Limiter limits submissions per client address and form; nil: none.
+	Limiter *Limiter
+
 	// MaxGroups bounds the transactions writing submissions at once (in
 	// each lane: with files and without), and MaxGroupSize the submissions
 	// each writes (or each batch of reads reads for) (commit.go, load.go);
@@ -66,23 +72,16 @@ type Service struct {
 	wakeups   wakeups
 }
 
-// Request is one submission as the HTTP edge hands it over.
+// Request is one submission with its body read (Submit reads it).
 type Request struct {
 	FormID    string // public id
 	Payload   *Payload
 	Key       string // from the Idempotency-Key header, already parsed; "" if none
-	Browser   bool   // browser response mode: keyless posts get an implicit key
+	Browser   bool   // browser response mode: keyless posts get an implicit key, and a 303
 	IP        string
 	UserAgent string
 	Referrer  string
 	Origin    string
-	// Respond builds the response to send and store on the key, from the
-	// accepted submission and the URL to send the submitter on to.
-	Respond func(s *Submission, next string) (idempotency.Response, error)
-	// Admit, when set, is asked once the request is known not to be a
-	// replay (replays are never refused or counted); its error ends the
-	// request (a rate limit, say).
-	Admit func(form *forms.Form) error
 }
 
 // Outcome is how a request ended, for metrics and logs.
@@ -95,13 +94,18 @@ const (
 	OutcomeSpam     Outcome = "spam"
 )
 
-// Result is an accepted (or replayed) submission.
+// Result is an accepted (or replayed) submission, or what is known of a
+// refused one.
 type Result struct {
-	Outcome      Outcome
+	Outcome Outcome
+	// Response is the answer to send: status, headers and body.
 	Response     idempotency.Response
 	SubmissionID uuid.UUID
 	Key          string // the key used, implicit ones included; "" if none
-	Form         *forms.Form
+	// Echo is the key the client sent (header or field), which its answer
+	// repeats; "" if none, or not a valid key.
+	Echo string
+	Form *forms.Form
 	// CaptchaUnverified says why a form that fails open took the
 	// submission without a verified CAPTCHA; "" otherwise.
 	CaptchaUnverified string
@@ -113,7 +117,7 @@ type Result struct {
 // gets the stored response. A form's CAPTCHA is verified after the stored
 // answer was looked for (a replay is never verified again: tokens are
 // single-use) and before the transaction. It returns forms.ErrNotFound,
-// forms.ErrArchived, an *accounts.QuotaError, ErrEmpty, a
+// forms.ErrArchived, a *LimitedError, an *accounts.QuotaError, ErrEmpty, a
 // *forms.ValidationError, idempotency.ErrKeyInvalid, ErrKeyMissing,
 // ErrKeyReused or ErrInFlight, a *captcha.MissingTokenError or
 // *captcha.RejectedError, a *captcha.UnverifiedError (a form that fails
@@ -161,10 +165,9 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		return s.replayed(res, stored), nil
 	}
 
-	if req.Admit != nil {
-		if err := req.Admit(form); err != nil {
-			return res, err
-		}
+	// Replays were answered above: they are never refused or counted.
+	if err := s.Limiter.take(req.IP, form.ID, s.Limiter.now()); err != nil {
+		return res, err
 	}
 	if form.ArchivedAt != nil {
 		return res, forms.ErrArchived
@@ -246,7 +249,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	next := settings.NextURL(reserved[FieldNext], fmt.Sprintf("%s/f/%s/thanks", s.BaseURL, form.PublicID))
-	resp, err := req.Respond(sub, next)
+	resp, err := s.answer(sub, next, req.Browser)
 	if err != nil {
 		return res, err
 	}
@@ -370,3 +373,13 @@ func (s *Service) replayed(res *Result, rec *idempotency.Record) *Result {
 	}
 	return res
 }
+
+func (s *Service) limits() Limits {
+	if s.Limits == (Limits{}) {
+		return DefaultLimits
+	}
+	return s.Limits
+}
+
+// BodyLimit is the most Submit reads of a body of contentType.
+func (s *Service) BodyLimit(contentType string) int64 { return s.limits().BodyLimit(contentType) }

@@ -53,10 +53,6 @@ func (b *testBundle) request(t testing.TB, key string, fields map[string]any) su
 	}
 	return submissions.Request{
 		FormID: b.form.PublicID, Payload: p, Key: key, IP: "192.0.2.1", UserAgent: "test",
-		Respond: func(s *submissions.Submission, next string) (idempotency.Response, error) {
-			return idempotency.Response{Status: 201, Header: map[string]string{"Content-Type": "application/json"},
-				Body: fmt.Appendf(nil, `{"id":%q,"next":%q}`, s.PublicID(), next)}, nil
-		},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/internal/textcheck"
 )
 
@@ -72,15 +73,22 @@ func (l Limits) BodyLimit(contentType string) int64 {
 var (
 	// ErrUnsupportedMediaType is returned for a body that is not
 	// urlencoded, multipart or JSON.
-	ErrUnsupportedMediaType = errors.New("unsupported media type")
+	ErrUnsupportedMediaType error = &intake.Error{Kind: intake.Unsupported, Type: intake.TypeUnsupportedMedia, Msg: "unsupported media type",
+		Title: "Unsupported media type", Detail: "Send application/x-www-form-urlencoded, multipart/form-data or application/json."}
 	// ErrTooLarge is returned for a body over Limits.MaxBody.
-	ErrTooLarge = errors.New("body too large")
+	ErrTooLarge error = &intake.Error{Kind: intake.TooLarge, Type: intake.TypeTooLarge, Msg: "body too large",
+		Title: "Payload too large", Detail: "The body exceeds 1 MiB (files not counted).", Code: "FILES_TOO_BIG"}
 	// ErrFilesTooBig is returned when the files of a multipart body exceed Limits.MaxFiles.
-	ErrFilesTooBig = errors.New("files too big")
+	ErrFilesTooBig error = &intake.Error{Kind: intake.TooLarge, Type: intake.TypeTooLarge, Msg: "files too big",
+		Title: "Files too big", Detail: "The uploaded files exceed 10 MiB in all.", Code: "FILES_TOO_BIG"}
 	// ErrBodyTimeout is returned when the body did not arrive in time: the
 	// reader's deadline (the HTTP server's ReadTimeout) passed while it
-	// was being read. It is the client's doing, not the server's.
-	ErrBodyTimeout = errors.New("the body was not received in time")
+	// was being read. It is the client's doing, not the server's, so it is
+	// never a 503 even though a deadline passed.
+	ErrBodyTimeout error = &intake.Error{Kind: intake.Timeout, Type: intake.TypeRequestTimeout, Msg: "the body was not received in time",
+		Title: "Request timeout", Code: "REQUEST_TIMEOUT",
+		Detail: "The body was not received in time: the connection sent it too slowly. Nothing was stored; send it again (the same Idempotency-Key may be reused).",
+		Hint:   "Check your connection and send the form again; it will not be stored twice."}
 )
 
 // TooManyPartsError is returned for a multipart body with more parts, or
@@ -88,6 +96,17 @@ var (
 type TooManyPartsError struct {
 	Files bool // the files' limit (MaxFileParts), not the parts' (MaxParts)
 	Limit int
+}
+
+// Describe says which limit the body went over.
+func (e *TooManyPartsError) Describe() *intake.Error {
+	d := &intake.Error{Kind: intake.TooLarge, Type: intake.TypeTooLarge, Msg: e.Error(), Title: "Too many parts", Code: "TOO_MANY_PARTS",
+		Detail: fmt.Sprintf("The multipart body has more than %d parts; send at most %d fields and files in all.", e.Limit, e.Limit)}
+	if e.Files {
+		d.Title, d.Code = "Too many files", "TOO_MANY_FILES"
+		d.Detail = fmt.Sprintf("The body has more than %d files; send at most %d.", e.Limit, e.Limit)
+	}
+	return d
 }
 
 func (e *TooManyPartsError) Error() string {
@@ -102,6 +121,12 @@ func (e *TooManyPartsError) Error() string {
 type MalformedError struct{ Detail string }
 
 func (e *MalformedError) Error() string { return "malformed body: " + e.Detail }
+
+// Describe says where the body could not be read.
+func (e *MalformedError) Describe() *intake.Error {
+	return &intake.Error{Kind: intake.Malformed, Type: intake.TypeMalformed, Msg: e.Error(),
+		Title: "Malformed request", Detail: "The body could not be read: " + e.Detail + "."}
+}
 
 func malformed(format string, args ...any) error {
 	return &MalformedError{Detail: fmt.Sprintf(format, args...)}

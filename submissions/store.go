@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/database"
 )
 
@@ -102,7 +103,8 @@ func (c Cursor) String() string {
 }
 
 // ErrBadCursor is returned for a cursor token that was not made by Cursor.String.
-var ErrBadCursor = errors.New("invalid cursor")
+var ErrBadCursor error = &intake.Error{Kind: intake.Malformed, Type: intake.TypeInvalidParameter, Msg: "invalid cursor",
+	Title: "Invalid parameter", Detail: "cursor is not a cursor this API returned"}
 
 // ParseCursor decodes a token made by Cursor.String. It returns ErrBadCursor.
 func ParseCursor(s string) (*Cursor, error) {

@@ -3,7 +3,6 @@ package submissions
 import (
 	"encoding/base32"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
@@ -18,10 +18,11 @@ import (
 
 // ErrNotFound is returned when a submission does not exist or belongs to
 // another account.
-var ErrNotFound = errors.New("submission not found")
+var ErrNotFound error = intake.NotFoundError("submission not found")
 
 // ErrEmpty is returned for a submission without a single (non-reserved) field.
-var ErrEmpty = errors.New("the submission has no fields")
+var ErrEmpty error = &intake.Error{Kind: intake.Invalid, Type: intake.TypeEmpty, Msg: "the submission has no fields",
+	Title: "Empty submission", Detail: "The submission has no fields. Send at least one field.", Code: forms.CodeEmpty}
 
 // Submission is one stored submission.
 type Submission struct {

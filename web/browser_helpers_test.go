@@ -29,7 +29,6 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
-	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 )
 
@@ -438,7 +437,6 @@ func newApp(t *testing.T) *app {
 		Pages:     pages,
 		Metrics:   api.NewMetrics(db),
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Limits:    submissions.DefaultLimits,
 	}
 	a := &app{db: db, api: srv, site: http.NewServeMux()}
 	a.server = httptest.NewServer(nil)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/internal/textcheck"
 	"github.com/intakehq/intake/mail"
@@ -433,7 +434,9 @@ func (d *Dashboard) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 }
 
 // errBusy is answered when every password-hashing slot stays taken.
-var errBusy = errors.New("too many password checks at once")
+var errBusy = &intake.Error{Kind: intake.Unavailable, Type: intake.TypeUnavailable, Msg: "too many password checks at once",
+	Title: "Busy for a moment", Detail: "Too many log-ins are being checked right now.", Hint: "Wait a few seconds and try again.",
+	RetryAfter: 5 * time.Second}
 
 // hashing runs fn — which hashes a password, 64 MiB of memory each — in one
 // of a few slots, so a burst of logins cannot exhaust the process's memory.

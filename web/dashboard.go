@@ -27,12 +27,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/accounts"
-	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/notify"
-	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -573,7 +573,7 @@ func renderPage[V any](d *Dashboard, w http.ResponseWriter, r *http.Request, sta
 // Errors
 
 // errNotFound is the dashboard's own "nothing here" (a bad id in a URL).
-var errNotFound = errors.New("not found")
+var errNotFound = intake.NotFoundError("not found")
 
 // errorView is the data of the error page.
 type errorView struct {
@@ -592,25 +592,29 @@ type errorView struct {
 // told), 503 while the database is unreachable, else a logged 500 that
 // shows the request id and never the error itself.
 func (d *Dashboard) error(w http.ResponseWriter, r *http.Request, err error) {
+	e := intake.Describe(err)
 	switch {
-	case errors.Is(err, forms.ErrNotFound), errors.Is(err, submissions.ErrNotFound), errors.Is(err, webhooks.ErrNotFound),
-		errors.Is(err, accounts.ErrNotFound), errors.Is(err, notify.ErrEmailNotFound), errors.Is(err, errNotFound):
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The browser went away; nobody is left to answer.
+		d.logger(r).DebugContext(r.Context(), "dashboard: request cancelled", "path", r.URL.Path)
+	case e != nil && e.Kind == intake.NotFound:
 		d.errorPage(w, r, http.StatusNotFound, errorView{
 			Heading: "Not found",
 			Message: "There is nothing here: it may have been deleted, or the link is not quite right.",
 			BackURL: "/forms", BackLabel: "Go to your forms",
 		})
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		// The browser went away; nobody is left to answer.
-		d.logger(r).DebugContext(r.Context(), "dashboard: request cancelled", "path", r.URL.Path)
-	case errors.Is(err, errBusy):
-		w.Header().Set("Retry-After", "5")
-		d.errorPage(w, r, http.StatusServiceUnavailable, errorView{
-			Heading: "Busy for a moment",
-			Message: "Too many log-ins are being checked right now.",
-			Hint:    "Wait a few seconds and try again.",
-		})
-	case database.IsUnavailable(err):
+	case e != nil && e.Kind != intake.Internal:
+		// Said in the error's own words: a person reads them.
+		p := httpedge.ProblemFor(err)
+		if p.RetryAfter != "" {
+			w.Header().Set("Retry-After", p.RetryAfter)
+		}
+		msg := p.Detail
+		if p.Page != "" {
+			msg = p.Page
+		}
+		d.errorPage(w, r, p.Status, errorView{Heading: p.Title, Message: msg, Hint: p.Hint})
+	case httpedge.IsDependencyOutage(err):
 		d.logger(r).WarnContext(r.Context(), "dashboard: database unavailable", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "5")
 		d.errorPage(w, r, http.StatusServiceUnavailable, errorView{

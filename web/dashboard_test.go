@@ -56,7 +56,7 @@ func setupDashboard(t *testing.T) *dashBundle {
 	}
 	val := forms.NewValidator()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := &api.Server{DB: db, Validator: val, Pages: pages, Metrics: api.NewMetrics(db), Logger: logger, Limits: submissions.DefaultLimits}
+	srv := &api.Server{DB: db, Validator: val, Pages: pages, Metrics: api.NewMetrics(db), Logger: logger}
 	ts := httptest.NewServer(nil)
 	t.Cleanup(ts.Close)
 	srv.BaseURL = ts.URL

@@ -19,7 +19,6 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
-	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/web"
 )
 
@@ -157,7 +156,7 @@ func TestDashboardSlowPost(t *testing.T) {
 	}
 	val := forms.NewValidator()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := &api.Server{DB: db, Validator: val, Pages: pages, Metrics: api.NewMetrics(db), Logger: logger, Limits: submissions.DefaultLimits}
+	srv := &api.Server{DB: db, Validator: val, Pages: pages, Metrics: api.NewMetrics(db), Logger: logger}
 	dash, err := web.NewDashboard(db, testfactory.River(t, db), val, "http://intake.test", logger)
 	if err != nil {
 		t.Fatal(err)

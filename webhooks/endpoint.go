@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/seal"
@@ -22,21 +24,26 @@ import (
 
 // ErrNotFound is returned when an endpoint or delivery does not exist or
 // belongs to another account.
-var ErrNotFound = errors.New("webhook not found")
+var ErrNotFound error = intake.NotFoundError("webhook not found")
 
 // ErrDisabled is returned when a delivery is asked of a disabled endpoint.
-var ErrDisabled = errors.New("webhook endpoint is disabled")
+var ErrDisabled error = &intake.Error{Kind: intake.Conflict, Type: intake.TypeWebhookDisabled, Msg: "webhook endpoint is disabled",
+	Title: "Webhook endpoint disabled", Detail: "The endpoint is disabled, so nothing can be delivered to it. Enable it (PATCH {\"enabled\": true}) and redeliver."}
 
 // ErrEndpointLimit is returned when an endpoint would be added to a form
 // that has MaxEndpointsPerForm, or enabled on a form that has more (from
 // before the limit).
-var ErrEndpointLimit = errors.New("the form has as many webhook endpoints as it may")
+var ErrEndpointLimit error = &intake.Error{Kind: intake.Conflict, Type: intake.TypeWebhookLimit, Msg: "the form has as many webhook endpoints as it may",
+	Title:  "Too many webhook endpoints",
+	Detail: fmt.Sprintf("A form has at most %d webhook endpoints, and this one has that many (or more, from before the limit). Delete one it no longer needs (DELETE /api/v1/webhooks/{id}), then add or enable this one.", MaxEndpointsPerForm)}
 
 // ErrURLTaken is returned when a form already has an endpoint with the URL
 // an endpoint is created or changed to (compared as the migration's
 // webhook_url_key does: scheme and host case, default port, empty path and
 // fragment aside).
-var ErrURLTaken = errors.New("the form already has a webhook endpoint with this URL")
+var ErrURLTaken error = &intake.Error{Kind: intake.Conflict, Type: intake.TypeWebhookURLTaken, Msg: "the form already has a webhook endpoint with this URL",
+	Title:  "Webhook URL already added",
+	Detail: "This form already has an endpoint with this URL (scheme and host compared without case, the default port and the fragment aside); each submission is sent to a URL once. Change that endpoint instead (GET /api/v1/forms/{id}/webhooks lists them)."}
 
 // MaxEndpointsPerForm bounds a form's endpoints: each submission is sent
 // to every one, so this is how many outbound POSTs one anonymous request

@@ -20,7 +20,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/intakehq/intake/forms"
-	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/retry"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
@@ -132,9 +131,6 @@ func (b *bundle) submit(t *testing.T, key string, fields map[string]any) *submis
 	}
 	res, err := b.svc.Accept(context.Background(), submissions.Request{
 		FormID: b.form.PublicID, Payload: p, Key: key, IP: "192.0.2.1",
-		Respond: func(s *submissions.Submission, next string) (idempotency.Response, error) {
-			return idempotency.Response{Status: 201, Body: []byte(s.PublicID())}, nil
-		},
 	})
 	if err != nil {
 		t.Fatal(err)

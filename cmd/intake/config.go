@@ -13,6 +13,7 @@ import (
 	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/submissions"
 )
 
 // Config is every setting of the README's "Commands and configuration", read once from the environment.
@@ -92,7 +93,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.APIRatePerMinute = n
 	}
-	c.SubmitPerMinute = api.DefaultSubmitPerMinute
+	c.SubmitPerMinute = submissions.DefaultSubmitPerMinute
 	if v := get("INTAKE_SUBMIT_RATE_LIMIT", ""); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {

@@ -84,9 +84,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		Metrics:        metrics,
 		Logger:         logger,
 		BaseURL:        cfg.BaseURL,
-		Limits:         submissions.DefaultLimits,
 		RateLimit:      &api.RateLimiter{PerMinute: cfg.APIRatePerMinute},
-		SubmitLimit:    &api.SubmitLimiter{PerMinute: cfg.SubmitPerMinute},
 		AuthLimit:      &api.AuthLimiter{PerMinute: api.DefaultAuthFailuresPerMinute},
 		TrustedProxies: cfg.TrustedProxies,
 		Sealer:         sealer,
@@ -94,7 +92,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		River:          rc,
 		Recipients:     &notify.RecipientSync{River: rc, Links: links},
 		Submissions: &submissions.Service{DB: pool, Validator: val, BaseURL: cfg.BaseURL, Planner: notify.Planner{}, Replays: replays,
-			Captcha: &captcha.Verifier{URLs: cfg.CaptchaVerifyURLs}, Secrets: sealer},
+			Captcha: &captcha.Verifier{URLs: cfg.CaptchaVerifyURLs}, Secrets: sealer,
+			Limiter: &submissions.Limiter{PerMinute: cfg.SubmitPerMinute}},
 	}
 	dash, err := web.NewDashboard(pool, rc, val, cfg.BaseURL, logger)
 	if err != nil {
