@@ -99,59 +99,23 @@ func (b *bundle) start(t *testing.T) {
 // the receiver holds it.
 func (b *bundle) endpoint(t *testing.T, url string, includeSpam bool) *webhooks.Endpoint {
 	t.Helper()
-	e, secret, err := webhooks.Create(context.Background(), b.db, b.deps.Sealer, webhooks.URLPolicy{AllowPrivate: true}, b.form, webhooks.Input{URL: &url, IncludeSpam: &includeSpam})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(e.Secret, "sealed:v1:") || strings.Contains(e.Secret, secret[6:]) {
-		t.Fatalf("the stored secret is not sealed: %q", e.Secret)
-	}
-	e.Secret = secret
-	return e
+	return testfactory.Endpoint(t, b.db, b.deps.Sealer, b.form, url, includeSpam)
 }
 
 func (b *bundle) submit(t *testing.T, key string, fields map[string]any) *submissions.Result {
 	t.Helper()
-	body, _ := json.Marshal(fields)
-	p, err := submissions.Parse("application/json", bytes.NewReader(body), submissions.DefaultLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := b.svc.Accept(context.Background(), submissions.Request{
-		FormID: b.form.PublicID, Payload: p, Key: key, IP: "192.0.2.1",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return testfactory.Submit(t, b.svc, b.form.PublicID, key, fields)
 }
 
 // settle waits until no job is left to run (or t's patience ends).
 func (b *bundle) settle(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		var open int
-		err := b.db.QueryRow(context.Background(), `SELECT count(*) FROM river_job
-WHERE state NOT IN ('completed', 'cancelled', 'discarded') AND kind <> 'idempotency.sweep'`).Scan(&open)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if open == 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("jobs did not settle within 20 s")
+	testfactory.Settle(t, b.db)
 }
 
 func (b *bundle) count(t *testing.T, sql string, args ...any) int {
 	t.Helper()
-	var n int
-	if err := b.db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return testfactory.Count(t, b.db, sql, args...)
 }
 
 func contact(i int) map[string]any {
