@@ -18,6 +18,16 @@ func OwnerSQL(column, accountID string) string {
 	return `(SELECT ` + column + ` FROM users WHERE account_id = ` + accountID + ` ORDER BY id LIMIT 1)`
 }
 
+// VerifiedAddressSQL is a boolean SQL condition: the address that the SQL
+// expression email gives (lower case) is a verified address of one of the
+// users of the account whose id is the SQL expression accountID — an
+// address the account has shown to be its own. Qualify the expressions'
+// columns: inside, unqualified names are users'.
+func VerifiedAddressSQL(accountID, email string) string {
+	return `EXISTS (SELECT 1 FROM users WHERE account_id = ` + accountID + ` AND lower(email) = ` + email +
+		` AND email_verified_at IS NOT NULL)`
+}
+
 // ownerSQL reads the owner of the account $1.
 var ownerSQL = `SELECT o.id, o.account_id, o.email, o.email_verified_at IS NOT NULL FROM users o
 WHERE o.id = ` + OwnerSQL("id", "$1")

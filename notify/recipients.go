@@ -145,14 +145,13 @@ WHERE form_id = $1 AND listed AND NOT (email = ANY ($2::text[]))`
 // listSQL lists the new addresses, and again those listed before: an
 // address of one of the account's verified users is confirmed at once (it
 // proved the address by its verification link), any other is pending.
-const listSQL = `
+var listSQL = `
 INSERT INTO notify_recipients (form_id, email, listed, state, confirmed_at)
 SELECT $1, e.email, true,
        CASE WHEN o.own THEN 'confirmed' ELSE 'pending' END,
        CASE WHEN o.own THEN now() END
 FROM unnest($2::text[]) AS e(email)
-CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM users u
-	WHERE u.account_id = $3 AND lower(u.email) = e.email AND u.email_verified_at IS NOT NULL)) AS o(own)
+CROSS JOIN LATERAL (SELECT ` + accounts.VerifiedAddressSQL("$3", "e.email") + `) AS o(own)
 ON CONFLICT (form_id, email) DO UPDATE
 SET listed = true, state = excluded.state, confirmed_at = excluded.confirmed_at, unsubscribed_at = NULL, token_hash = NULL
 WHERE NOT notify_recipients.listed`
@@ -219,10 +218,10 @@ func ownerVerified(ctx context.Context, db database.Executor, accountID int64) (
 
 // confirmOwnSQL confirms the account's listed addresses that are its
 // verified users' own: listed while unverified, they were pending.
-const confirmOwnSQL = `UPDATE notify_recipients r SET state = 'confirmed', confirmed_at = now(), token_hash = NULL
-FROM forms f, users u
-WHERE f.id = r.form_id AND f.account_id = $1 AND u.account_id = $1 AND lower(u.email) = r.email
-  AND u.email_verified_at IS NOT NULL AND r.listed AND r.state = 'pending'`
+var confirmOwnSQL = `UPDATE notify_recipients r SET state = 'confirmed', confirmed_at = now(), token_hash = NULL
+FROM forms f
+WHERE f.id = r.form_id AND f.account_id = $1 AND ` + accounts.VerifiedAddressSQL("$1", "r.email") + `
+  AND r.listed AND r.state = 'pending'`
 
 // pendingFormsSQL lists the account's forms with listed addresses that
 // wait for a confirmation link.
