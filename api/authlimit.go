@@ -139,15 +139,10 @@ func (l *AuthLimiter) succeeded(key string) {
 	l.known[sha256.Sum256([]byte(key))] = now
 }
 
-// limited sets the RateLimit headers of this limit
-// (draft-ietf-httpapi-ratelimit-headers) and returns the 429 of an address
-// over it.
+// limited sets the RateLimit headers of this limit (setRateLimitHeaders)
+// and returns the 429 of an address over it.
 func (l *AuthLimiter) limited(w http.ResponseWriter, wait, reset int) error {
-	h := w.Header()
-	h.Set("RateLimit-Policy", strconv.Itoa(l.PerMinute)+";w=60")
-	h.Set("RateLimit-Limit", strconv.Itoa(l.PerMinute))
-	h.Set("RateLimit-Remaining", "0")
-	h.Set("RateLimit-Reset", strconv.Itoa(max(reset, 0)))
+	setRateLimitHeaders(w.Header(), l.PerMinute, 0, reset)
 	return &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many failed API keys",
 		Detail: "Your address sent more than " + strconv.Itoa(l.PerMinute) + " unknown or revoked API keys in a minute. Wait " + strconv.Itoa(wait) +
 			" seconds and send a valid key (Authorization: Bearer <key>); a key that works is never counted.",

@@ -10,7 +10,9 @@ import (
 )
 
 // Metrics are Intake's Prometheus metrics, on a registry of their own (no
-// globals: tests run many servers in one process).
+// globals: tests run many servers in one process). Each help text names
+// every value its labels take, so a dashboard can be written from /metrics
+// alone (TestMetricsHelpNamesLabelValues).
 type Metrics struct {
 	Registry       *prometheus.Registry
 	Submissions    *prometheus.CounterVec
@@ -32,12 +34,12 @@ func NewMetrics(db *pgxpool.Pool) *Metrics {
 		}, []string{"outcome"}),
 		SubmitDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "intake_submit_duration_seconds",
-			Help:    "Time to answer a submission, by outcome.",
+			Help:    "Time to answer a submission to /f/, by outcome: created, replayed, spam, conflict, invalid, limited, client_timeout, abandoned, error.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"outcome"}),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "intake_http_requests_total",
-			Help: "HTTP requests by route pattern and status code.",
+			Help: "HTTP requests by route (the route's pattern, or unmatched for none) and code (the HTTP status code).",
 		}, []string{"route", "code"}),
 		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "intake_webhook_deliveries_total",
@@ -75,7 +77,9 @@ func (m *Metrics) ObserveEmail(result string) { m.Emails.WithLabelValues(result)
 // queueCollector reports River's jobs by state when scraped.
 type queueCollector struct{ db *pgxpool.Pool }
 
-var queueDesc = prometheus.NewDesc("intake_queue_jobs", "River jobs by state (queue depth: available, scheduled, retryable).", []string{"state"}, nil)
+var queueDesc = prometheus.NewDesc("intake_queue_jobs",
+	"River jobs by state: available, scheduled and retryable (the queue depth), pending, running, completed, cancelled, discarded.",
+	[]string{"state"}, nil)
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
 

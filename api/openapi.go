@@ -39,10 +39,14 @@ func OpenAPI() []byte {
 }
 
 // openAPI is GET /api/openapi.json: cacheable for five minutes, then
-// revalidated with If-None-Match (304).
+// revalidated with If-None-Match (304). Any origin may read it, so that
+// browser tools (Swagger UI, Redocly) load it from the instance; it is
+// public and carries no credentials.
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 	doc, etag := openapiDoc()
 	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "ETag")
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", "public, max-age=300")
 	if etagMatches(r.Header.Get("If-None-Match"), etag) {
@@ -53,6 +57,17 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(doc)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(doc)
+}
+
+// openAPIPreflight is OPTIONS /api/openapi.json: the CORS preflight of a
+// browser tool that revalidates with If-None-Match (not a simple header).
+func openAPIPreflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "If-None-Match")
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // etagMatches reports whether an If-None-Match header names etag (weak

@@ -124,13 +124,27 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, res *submissions
 	}
 }
 
+// jsonTypes are the Accept types that choose JSON response mode.
+var jsonTypes = []string{"application/json", "application/problem+json"}
+
 // wantsJSON reports JSON response mode: a JSON body, or an Accept header that
 // prefers application/json to text/html.
-func wantsJSON(r *http.Request) bool {
+func wantsJSON(r *http.Request) bool { return wantsOneOf(r, jsonTypes) }
+
+// wantsSchema reports whether GET /f/{formID} answers the form's JSON
+// Schema: as wantsJSON, or for an Accept that prefers the schema's own
+// media type, application/schema+json, to text/html.
+func wantsSchema(r *http.Request) bool {
+	return wantsOneOf(r, append(slices.Clip(jsonTypes), "application/schema+json"))
+}
+
+// wantsOneOf reports a JSON body, or an Accept that prefers one of types to
+// text/html.
+func wantsOneOf(r *http.Request, types []string) bool {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
 		return true
 	}
-	return prefers(r.Header.Get("Accept"), []string{"application/json", "application/problem+json"}, "text/html")
+	return prefers(r.Header.Get("Accept"), types, "text/html")
 }
 
 // prefers reports whether accept ranks one of the types at least as high
@@ -229,13 +243,18 @@ func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *fo
 }
 
 // showForm is GET /f/{formID}: the contract as JSON Schema for agents, the
-// hosted form page for browsers.
+// hosted form page for browsers. Which one depends on Accept (Vary); no
+// cache keeps either, since the owner may change or archive the form at any
+// moment (README, "From an HTML page").
 func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Add("Vary", "Accept")
+	h.Set("Cache-Control", "no-store")
 	form, err := s.publicForm(r)
 	if err == nil && form.ArchivedAt != nil {
 		err = forms.ErrArchived
 	}
-	jsonMode := wantsJSON(r)
+	jsonMode := wantsSchema(r)
 	if err != nil {
 		p := problemLogged(r, err)
 		if jsonMode {

@@ -33,9 +33,10 @@ type bucket struct {
 const DefaultRatePerMinute = 600
 
 // allow takes a token for key and returns the headers' numbers: whether the
-// request may go on, the tokens left, and the seconds until the bucket is
-// full again (or, when refused, until the next token).
-func (l *RateLimiter) allow(key int64, now time.Time) (ok bool, remaining int, reset int) {
+// request may go on, the tokens left, the seconds until the bucket is full
+// again (RateLimit-Reset) and, when refused, the seconds until the next
+// token (Retry-After).
+func (l *RateLimiter) allow(key int64, now time.Time) (ok bool, remaining, reset, wait int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buckets == nil {
@@ -59,31 +60,43 @@ func (l *RateLimiter) allow(key int64, now time.Time) (ok bool, remaining int, r
 	ok = b.lim.AllowN(now, 1)
 	tokens := b.lim.TokensAt(now)
 	perSecond := float64(l.PerMinute) / 60
+	reset = int(math.Ceil((float64(l.PerMinute) - tokens) / perSecond))
 	if ok {
-		return true, int(math.Floor(tokens)), int(math.Ceil((float64(l.PerMinute) - tokens) / perSecond))
+		return true, int(math.Floor(tokens)), reset, 0
 	}
-	return false, 0, int(math.Ceil((1 - tokens) / perSecond))
+	return false, 0, reset, max(1, int(math.Ceil((1-tokens)/perSecond)))
 }
 
 // rateLimit applies the limiter to authenticated requests and sets the
-// RateLimit headers (draft-ietf-httpapi-ratelimit-headers) on every answer.
+// RateLimit headers on every answer.
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	if s.RateLimit == nil || s.RateLimit.PerMinute <= 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, remaining, reset := s.RateLimit.allow(principal(r).KeyID, time.Now())
-		h := w.Header()
-		h.Set("RateLimit-Policy", strconv.Itoa(s.RateLimit.PerMinute)+";w=60")
-		h.Set("RateLimit-Limit", strconv.Itoa(s.RateLimit.PerMinute))
-		h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
-		h.Set("RateLimit-Reset", strconv.Itoa(max(reset, 0)))
+		ok, remaining, reset, wait := s.RateLimit.allow(principal(r).KeyID, time.Now())
+		setRateLimitHeaders(w.Header(), s.RateLimit.PerMinute, remaining, reset)
 		if !ok {
 			s.writeError(w, r, &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many requests",
 				Detail:     "This API key is over its rate limit of " + strconv.Itoa(s.RateLimit.PerMinute) + " requests a minute. Retry after Retry-After seconds.",
-				RetryAfter: time.Duration(max(reset, 1)) * time.Second})
+				RetryAfter: time.Duration(wait) * time.Second})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// setRateLimitHeaders sets the RateLimit fields of the IETF draft
+// (draft-ietf-httpapi-ratelimit-headers, the versions with
+// RateLimit-Policy) for a token bucket of perMinute tokens a minute in
+// bursts of perMinute. Every limiter that sends them sends them through
+// here, so each means one thing (docs/errors.md, rate-limited):
+// RateLimit-Reset is the delta-seconds until the quota is whole again
+// (the bucket full, RateLimit-Remaining back at RateLimit-Limit), on a
+// 429 as on a 200; how long to wait for the next request is Retry-After.
+func setRateLimitHeaders(h http.Header, perMinute, remaining, reset int) {
+	h.Set("RateLimit-Policy", strconv.Itoa(perMinute)+";w=60")
+	h.Set("RateLimit-Limit", strconv.Itoa(perMinute))
+	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(max(reset, 0)))
 }

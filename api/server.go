@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,16 +64,14 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestID, s.logRequests, s.recoverer)
+	// HEAD on every GET route, answered by the GET handler: net/http drops
+	// the body. RFC 9110 §9.1: a general-purpose server supports both.
+	r.Use(middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		// chi's own 405 handler is the one that sets Allow; this one must too
 		// (RFC 9110 §15.5.6).
-		var allowed []string
-		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
-			if r.Match(chi.NewRouteContext(), m, req.URL.Path) {
-				allowed = append(allowed, m)
-			}
-		}
+		allowed := allowedMethods(r, req.URL.Path)
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		s.writeError(w, req, methodNotAllowed(req.Method, strings.Join(allowed, ", ")))
 	})
@@ -80,6 +79,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/api/openapi.json", s.openAPI)
+	r.Options("/api/openapi.json", openAPIPreflight)
 	r.Get("/docs/agents", s.agentDocs)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 
@@ -127,6 +127,18 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/deliveries/{deliveryID}/redeliver", s.redeliver)
 	})
 	return r
+}
+
+// allowedMethods lists the methods router has a route for at path, HEAD
+// wherever GET is (GetHead answers it), for a 405's Allow.
+func allowedMethods(router chi.Routes, path string) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if router.Match(chi.NewRouteContext(), m, path) || m == http.MethodHead && slices.Contains(allowed, http.MethodGet) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 // requestID takes a sane incoming X-Request-Id or makes one, echoes it, and

@@ -1,5 +1,3 @@
-// Package database opens Intake's Postgres pool, creating the database when it
-// is missing, and holds the one transaction helper every service uses.
 package database
 
 import (

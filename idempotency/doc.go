@@ -8,4 +8,8 @@
 // blocks on that row's unique index until the first transaction ends: after
 // a commit it replays the stored response, after a rollback it claims the key
 // itself. The wait is bounded by the transaction's lock_timeout.
+//
+// Its table: idempotency_keys. The claim (ClaimSQL) is a part of the
+// submissions' group write (submissions/write.go), which places it first
+// in its statement; the lookups and the sweep are statements of their own.
 package idempotency

@@ -20,21 +20,6 @@ type Response struct {
 	Body   []byte
 }
 
-// Claim is a key row about to be written, response included. The
-// submissions package claims keys in the statement that writes the
-// submissions: a conflicting row that has expired (but not been swept yet)
-// is taken over, so a repeat after the retention window is a new
-// submission; a live one is left alone, and the submission is not written.
-type Claim struct {
-	FormID       int64
-	Key          string
-	Fingerprint  []byte
-	SubmissionID uuid.UUID
-	Response     Response
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-}
-
 // Record is a stored key.
 type Record struct {
 	Fingerprint  []byte

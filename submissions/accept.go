@@ -277,7 +277,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		return res, err
 	}
 	if len(jobs) > 0 {
-		if w.jobs, err = jobRows(jobs); err != nil {
+		if w.jobs, err = database.JobRows(jobs); err != nil {
 			return res, err
 		}
 	}

@@ -2,13 +2,10 @@ package submissions
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/riverqueue/river/rivertype"
 
@@ -350,7 +347,7 @@ func (s *Service) send(g []*write) error {
 	defer cancel()
 	err = s.DB.SendBatch(ctx, b).Close()
 	claimErr := err
-	if !isClaimWait(err) {
+	if !idempotency.IsClaimWait(err) { // another transaction holds a key of the group
 		claimErr = nil
 	}
 	woke := false
@@ -365,14 +362,6 @@ func (s *Service) send(g []*write) error {
 		unwake() // the wake-up was not sent
 	}
 	return err
-}
-
-// isClaimWait reports whether err is a lock timeout on a key row: another
-// transaction holds a key of the group. (A lock timeout elsewhere — a
-// migration holding a table — is not.)
-func isClaimWait(err error) bool {
-	var pgErr *pgconn.PgError
-	return database.IsLockTimeout(err) && errors.As(err, &pgErr) && strings.Contains(pgErr.Where, `"idempotency_keys`)
 }
 
 func (s *Service) maxGroups() int {

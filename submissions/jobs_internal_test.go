@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/idempotency"
 
 	"github.com/intakehq/intake/internal/testdb"
@@ -80,7 +81,7 @@ func TestJobRowsMatchRiver(t *testing.T) {
 	}
 
 	// Ours, behind a submission (the jobs are written only with it).
-	rows, err := jobRows(jobs)
+	rows, err := database.JobRows(jobs)
 	if err != nil {
 		t.Fatal(err)
 	}

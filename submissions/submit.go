@@ -68,9 +68,13 @@ func (s *Service) submit(ctx context.Context, in Incoming) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	// Echo the key the client gave, header or field; Accept checks the field.
-	if k := payload.First(FieldIdempotencyKey); key == "" && idempotency.CheckKey(k) == nil {
-		res.Echo = k
+	// The key is the header's or, without one, the _idempotency_key
+	// field's; the answer echoes it.
+	if k := payload.First(FieldIdempotencyKey); key == "" && k != "" {
+		if err := idempotency.CheckKey(k); err != nil {
+			return res, err
+		}
+		key, res.Echo = k, k
 	}
 	echo := res.Echo
 	accepted, err := s.Accept(ctx, Request{

@@ -2,11 +2,15 @@ package submissions
 
 import (
 	"encoding/json"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/idempotency"
 )
 
 // writeSQL writes a group of submissions (commit.go) in one statement: it
@@ -15,87 +19,73 @@ import (
 // their accounts' quotas and wakes River's workers. It returns the ids of
 // the submissions written (and a NULL per notification sent).
 //
-// The gates are what make a submission exactly once, so they are spelled
-// out here:
+// Each table's part is its owner's, gate included, and explained there:
+// the claims (idempotency.ClaimSQL), the jobs (database.JobsSQL, River's
+// rows) and the counts (accounts.CountsSQL). This package's own parts are
+// subs, files and wake. The gates are what make a submission exactly once,
+// and the order is what lets each part gate on the one before:
 //
-//   - claims: a conflicting key row that has expired (but not been swept
-//     yet) is taken over, so a repeat after the retention window is a new
-//     submission; a live one is left alone and its claim returns nothing.
-//     If another open transaction holds a key, the claim waits for it
-//     (bounded by lock_timeout) and then sees its row. The rows go in key
-//     order, so two transactions claiming overlapping keys take their locks
-//     in one order and cannot deadlock; a group names a key only once.
+//   - claims first: a submission's key must be its own before anything of
+//     it is written.
 //   - subs: a submission with a key is written only if its claim returned
 //     it. Removing the gate stores duplicates (TestConcurrentSameKey).
-//   - files, jobs and counts: only for the submissions written.
-//   - jobs are River's own batch insert (riverpgxv5's JobInsertFastMany,
-//     River 0.51) plus the gate; TestJobRowsMatchRiver compares its rows
-//     with River's.
-//   - counts: one row per account and month, sharded by the backend's pid
-//     modulo 64, so concurrent transactions do not wait on one another's
-//     row lock (held until the commit; with 16 shards, pg_stat_statements
-//     showed the count waiting 1.6 ms a call at 32 clients). In account
-//     order, like the claims.
+//   - files, jobs and counts: only for the submissions written, so each
+//     reads subs.
 //   - wake: a notification per queue on River's insert topic, as River's
-//     own insert sends, if a job was written ($42 is empty when the queues
-//     were woken in the last wakeInterval).
+//     own insert sends, if a job was written (its array is empty when the
+//     queues were woken in the last wakeInterval); so it reads jobs.
 //
 // Each part reads what an earlier one returned, never its table, so the
 // plan stays index lookups and joins over the group's own rows whatever the
 // tables' statistics say (a first version gated each insert with EXISTS on
 // the table written before it and got sequential scans on a fresh database).
-const writeSQL = `
+// The statement is the same for every group (the arrays' lengths vary, not
+// their number), so it is assembled once.
+var writeSQL = func() string {
+	var a writeArgs
+	claims := 0
+	subs := claims + len(a.claims.Args())
+	files := subs + len(a.subs.args())
+	jobs := files + len(a.files.args())
+	counts := jobs + len(a.jobs.Args())
+	wake := counts + len(a.counts.Args())
+	return `
 WITH claims AS (
-	INSERT INTO idempotency_keys
-		(form_id, key, fingerprint, submission_id, response_status, response_headers, response_body, created_at, expires_at)
-	SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::uuid[], $5::smallint[], $6::jsonb[], $7::bytea[],
-		$8::timestamptz[], $9::timestamptz[])
-	ORDER BY 1, 2
-	ON CONFLICT (form_id, key) DO UPDATE SET
-		fingerprint = EXCLUDED.fingerprint, submission_id = EXCLUDED.submission_id,
-		response_status = EXCLUDED.response_status, response_headers = EXCLUDED.response_headers,
-		response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
-	WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
-	RETURNING submission_id
+` + idempotency.ClaimSQL(claims) + `
 ), subs AS (
-	INSERT INTO submissions (id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
-	SELECT s.* FROM unnest($10::uuid[], $11::bigint[], $12::integer[], $13::jsonb[], $14::boolean[], $15::text[],
-		$16::text[], $17::jsonb[], $18::timestamptz[])
-		AS s(id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
-	WHERE s.idempotency_key IS NULL OR s.id IN (SELECT submission_id FROM claims)
-	RETURNING id
+` + database.Renumber(subsSQL, subs) + `
 ), files AS (
-	INSERT INTO submission_files (submission_id, field, position, filename, content_type, size, sha256, content)
-	SELECT f.* FROM unnest($19::uuid[], $20::text[], $21::integer[], $22::text[], $23::text[], $24::bigint[],
-		$25::text[], $26::bytea[])
-		AS f(submission_id, field, position, filename, content_type, size, sha256, content)
-	WHERE f.submission_id IN (SELECT id FROM subs)
+` + database.Renumber(filesSQL, files) + `
 ), jobs AS (
-	INSERT INTO river_job (args, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags, unique_key, unique_states)
-	SELECT j.args, j.kind, j.max_attempts, j.metadata, j.priority, j.queue,
-		coalesce(j.scheduled_at, now()), j.state::river_job_state,
-		string_to_array(j.tags, ',')::varchar(255)[],
-		nullif(j.unique_key, '')::bytea, nullif(j.unique_states, 0)::bit(8)
-	FROM unnest($27::uuid[], $28::jsonb[], $29::text[], $30::smallint[], $31::jsonb[], $32::smallint[], $33::text[],
-		$34::timestamptz[], $35::text[], $36::text[], $37::bytea[], $38::integer[])
-		AS j(submission_id, args, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags, unique_key, unique_states)
-	WHERE j.submission_id IN (SELECT id FROM subs)
-	ON CONFLICT (unique_key)
-		WHERE unique_key IS NOT NULL AND unique_states IS NOT NULL AND river_job_state_in_bitmask(unique_states, state)
-		DO NOTHING
-	RETURNING 1
+` + database.JobsSQL(jobs, "subs") + `
 ), counts AS (
-	INSERT INTO account_usage (account_id, month, shard, submissions)
-	SELECT c.account_id, c.month, pg_backend_pid() % 64, count(*)
-	FROM unnest($39::bigint[], $40::date[], $41::uuid[]) AS c(account_id, month, submission_id)
-	WHERE c.submission_id IN (SELECT id FROM subs)
-	GROUP BY 1, 2 ORDER BY 1, 2
-	ON CONFLICT (account_id, month, shard) DO UPDATE SET submissions = account_usage.submissions + EXCLUDED.submissions
+` + accounts.CountsSQL(counts, "subs") + `
 ), wake AS (
-	SELECT pg_notify(current_schema() || '.river_insert', q) FROM unnest($42::text[]) AS q
-	WHERE EXISTS (SELECT 1 FROM jobs)
+` + database.Renumber(wakeSQL, wake) + `
 )
 SELECT id FROM subs UNION ALL SELECT NULL FROM wake`
+}()
+
+// subsSQL writes the submissions whose key the claims CTE returned, and
+// those without a key; it returns their ids.
+const subsSQL = `INSERT INTO submissions (id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
+SELECT s.* FROM unnest($1::uuid[], $2::bigint[], $3::integer[], $4::jsonb[], $5::boolean[], $6::text[],
+	$7::text[], $8::jsonb[], $9::timestamptz[])
+	AS s(id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
+WHERE s.idempotency_key IS NULL OR s.id IN (SELECT submission_id FROM claims)
+RETURNING id`
+
+// filesSQL writes the files of the submissions the subs CTE returned.
+const filesSQL = `INSERT INTO submission_files (submission_id, field, position, filename, content_type, size, sha256, content)
+SELECT f.* FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::bigint[],
+	$7::text[], $8::bytea[])
+	AS f(submission_id, field, position, filename, content_type, size, sha256, content)
+WHERE f.submission_id IN (SELECT id FROM subs)`
+
+// wakeSQL notifies each queue of $1 on River's insert topic if the jobs
+// CTE wrote a row.
+const wakeSQL = `SELECT pg_notify(current_schema() || '.river_insert', q) FROM unnest($1::text[]) AS q
+WHERE EXISTS (SELECT 1 FROM jobs)`
 
 // submissionRow is a submission encoded for writeSQL.
 type submissionRow struct {
@@ -122,17 +112,18 @@ type usageCount struct {
 	month     time.Time // accounts.MonthOf the submission's time
 }
 
-// writeArgs are writeSQL's arrays: a column each.
+// writeArgs are writeSQL's arrays, a column each, by part.
 type writeArgs struct {
-	// claims
-	claimForms            []int64
-	claimKeys             []string
-	fingerprints          [][]byte
-	claimSubs             []uuid.UUID
-	statuses              []int16
-	headers, bodies       [][]byte
-	claimCreated, expires []time.Time
-	// submissions
+	claims idempotency.ClaimColumns
+	subs   submissionColumns
+	files  fileColumns
+	jobs   database.JobColumns
+	counts accounts.CountColumns
+	queues []string // the jobs' queues, one per job
+}
+
+// submissionColumns are subsSQL's arrays.
+type submissionColumns struct {
 	ids               []uuid.UUID
 	formIDs           []int64
 	versions          []int32
@@ -140,65 +131,65 @@ type writeArgs struct {
 	spam              []bool
 	spamReasons, keys []*string
 	created           []time.Time
-	// files
-	fileSubs                   []uuid.UUID
+}
+
+func (c *submissionColumns) add(r submissionRow) {
+	s := r.sub
+	c.ids, c.formIDs, c.versions = append(c.ids, s.ID), append(c.formIDs, s.FormID), append(c.versions, int32(s.ContractVersion))
+	c.data, c.meta, c.spam = append(c.data, r.data), append(c.meta, r.meta), append(c.spam, s.Spam)
+	c.spamReasons, c.keys = append(c.spamReasons, nullable(s.SpamReason)), append(c.keys, nullable(s.IdempotencyKey))
+	c.created = append(c.created, s.CreatedAt)
+}
+
+func (c *submissionColumns) args() []any {
+	return []any{c.ids, c.formIDs, c.versions, c.data, c.spam, c.spamReasons, c.keys, c.meta, c.created}
+}
+
+// fileColumns are filesSQL's arrays.
+type fileColumns struct {
+	subs                       []uuid.UUID
 	fields, names, types, sums []string
 	positions                  []int32
 	sizes                      []int64
 	contents                   [][]byte
-	// jobs
-	jobSubs                     []uuid.UUID
-	args, metadata              [][]byte
-	kinds, queues, states, tags []string
-	maxAttempts, priority       []int16
-	scheduledAt                 []*time.Time
-	uniqueKeys                  [][]byte
-	uniqueStates                []int32
-	// counts
-	countAccounts []int64
-	months        []time.Time
-	countSubs     []uuid.UUID
+}
+
+func (c *fileColumns) add(sub uuid.UUID, f fileRow) {
+	c.subs, c.fields, c.positions = append(c.subs, sub), append(c.fields, f.field), append(c.positions, int32(f.position))
+	c.names, c.types, c.sizes = append(c.names, f.file.Name), append(c.types, f.file.ContentType), append(c.sizes, f.file.Size)
+	c.sums, c.contents = append(c.sums, f.file.SHA256), append(c.contents, f.file.Content)
+}
+
+func (c *fileColumns) args() []any {
+	return []any{c.subs, c.fields, c.positions, c.names, c.types, c.sizes, c.sums, c.contents}
 }
 
 // add appends w's rows.
 func (a *writeArgs) add(w *write) error {
-	if c := w.claim; c != nil {
-		h, err := json.Marshal(c.Response.Header)
-		if err != nil {
+	if w.claim != nil {
+		if err := a.claims.Add(w.claim); err != nil {
 			return err
 		}
-		a.claimForms, a.claimKeys, a.fingerprints = append(a.claimForms, c.FormID), append(a.claimKeys, c.Key), append(a.fingerprints, c.Fingerprint)
-		a.claimSubs, a.statuses = append(a.claimSubs, c.SubmissionID), append(a.statuses, int16(c.Response.Status))
-		body := c.Response.Body
-		if body == nil {
-			body = []byte{} // not NULL
-		}
-		a.headers, a.bodies = append(a.headers, h), append(a.bodies, body)
-		a.claimCreated, a.expires = append(a.claimCreated, c.CreatedAt), append(a.expires, c.ExpiresAt)
 	}
-	s := w.row.sub
-	a.ids, a.formIDs, a.versions = append(a.ids, s.ID), append(a.formIDs, s.FormID), append(a.versions, int32(s.ContractVersion))
-	a.data, a.meta, a.spam = append(a.data, w.row.data), append(a.meta, w.row.meta), append(a.spam, s.Spam)
-	a.spamReasons, a.keys = append(a.spamReasons, nullable(s.SpamReason)), append(a.keys, nullable(s.IdempotencyKey))
-	a.created = append(a.created, s.CreatedAt)
+	id := w.row.sub.ID
+	a.subs.add(w.row)
 	for _, f := range w.row.files {
-		a.fileSubs, a.fields, a.positions = append(a.fileSubs, s.ID), append(a.fields, f.field), append(a.positions, int32(f.position))
-		a.names, a.types, a.sizes = append(a.names, f.file.Name), append(a.types, f.file.ContentType), append(a.sizes, f.file.Size)
-		a.sums, a.contents = append(a.sums, f.file.SHA256), append(a.contents, f.file.Content)
+		a.files.add(id, f)
 	}
 	for _, r := range w.jobs {
-		a.jobSubs = append(a.jobSubs, s.ID)
-		a.args, a.metadata = append(a.args, r.EncodedArgs), append(a.metadata, r.Metadata)
-		a.kinds, a.queues, a.states = append(a.kinds, r.Kind), append(a.queues, r.Queue), append(a.states, string(r.State))
-		a.tags = append(a.tags, strings.Join(r.Tags, ","))
-		a.maxAttempts, a.priority = append(a.maxAttempts, int16(r.MaxAttempts)), append(a.priority, int16(r.Priority))
-		a.scheduledAt = append(a.scheduledAt, r.ScheduledAt)
-		a.uniqueKeys, a.uniqueStates = append(a.uniqueKeys, r.UniqueKey), append(a.uniqueStates, int32(r.UniqueStates))
+		a.jobs.Add(id, r)
+		a.queues = append(a.queues, r.Queue)
 	}
 	if c := w.count; c != nil {
-		a.countAccounts, a.months, a.countSubs = append(a.countAccounts, c.accountID), append(a.months, c.month), append(a.countSubs, s.ID)
+		a.counts.Add(c.accountID, c.month, id)
 	}
 	return nil
+}
+
+// args returns writeSQL's arguments in the order of its parts, the
+// wake-up payloads wake last.
+func (a *writeArgs) args(wake []string) []any {
+	return slices.Concat(a.claims.Args(), a.subs.args(), a.files.args(), a.jobs.Args(), a.counts.Args(), []any{wake})
 }
 
 // queueWrite adds writeSQL for g to b; once b is read, written holds the ids
@@ -220,14 +211,7 @@ func (s *Service) queueWrite(b *pgx.Batch, g []*write, written map[uuid.UUID]boo
 			unwake = func() { s.wakeups.forget(a.queues, now) }
 		}
 	}
-	b.Queue(writeSQL,
-		a.claimForms, a.claimKeys, a.fingerprints, a.claimSubs, a.statuses, a.headers, a.bodies, a.claimCreated, a.expires,
-		a.ids, a.formIDs, a.versions, a.data, a.spam, a.spamReasons, a.keys, a.meta, a.created,
-		a.fileSubs, a.fields, a.positions, a.names, a.types, a.sizes, a.sums, a.contents,
-		a.jobSubs, a.args, a.kinds, a.maxAttempts, a.metadata, a.priority, a.queues, a.scheduledAt, a.states, a.tags, a.uniqueKeys, a.uniqueStates,
-		a.countAccounts, a.months, a.countSubs,
-		wake,
-	).Query(func(rows pgx.Rows) error {
+	b.Queue(writeSQL, a.args(wake)...).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id *uuid.UUID
 			if err := rows.Scan(&id); err != nil {

@@ -46,27 +46,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	pool, err := openDB(ctx, cfg, logger)
+	b, err := setUp(ctx, cfg, logger, setUpOptions{migrate: *migrate, work: *workers, metrics: true})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	if *migrate {
-		n, err := migrations.Up(ctx, pool, nil)
-		if err != nil {
-			return err
-		}
-		logger.Info("migrations applied", "count", n)
-	}
-	sealer, links, err := newKeys(ctx, pool, cfg)
-	if err != nil {
-		return err
-	}
-	metrics := api.NewMetrics(pool)
-	rc, err := newRiver(pool, cfg, sealer, links, logger, metrics, *workers)
-	if err != nil {
-		return err
-	}
+	defer b.close()
+	pool, rc, sealer, links := b.pool, b.river, b.sealer, b.links
 	pages, err := web.New()
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
@@ -81,7 +66,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		DB:             pool,
 		Validator:      val,
 		Pages:          pages,
-		Metrics:        metrics,
+		Metrics:        b.metrics,
 		Logger:         logger,
 		BaseURL:        cfg.BaseURL,
 		RateLimit:      &api.RateLimiter{PerMinute: cfg.APIRatePerMinute},
@@ -119,10 +104,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	if err != nil {
 		return err
 	}
-	if *workers {
-		if err := rc.Start(ctx); err != nil {
-			return fmt.Errorf("start workers: %w", err)
-		}
+	if err := b.startWorkers(ctx); err != nil {
+		return err
 	}
 	if cfg.DebugAddr != "" {
 		go serveDebug(cfg.DebugAddr, logger)
@@ -146,11 +129,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	}
 	stopReplays() // after the drain: the last replays are counted, then written
 	<-replaysDone
-	if *workers {
-		logger.Info("shutting down: stopping workers")
-		if err := rc.Stop(drainCtx); err != nil {
-			logger.Warn("workers did not stop in time", "err", err)
-		}
+	if err := b.stopWorkers(drainCtx); err != nil {
+		logger.Warn("workers did not stop in time", "err", err)
 	}
 	logger.Info("stopped")
 	return nil
@@ -161,29 +141,94 @@ func worker(ctx context.Context, cfg Config, logger *slog.Logger, args []string)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	pool, err := openDB(ctx, cfg, logger)
+	b, err := setUp(ctx, cfg, logger, setUpOptions{work: true})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	sealer, links, err := newKeys(ctx, pool, cfg)
-	if err != nil {
+	defer b.close()
+	if err := b.startWorkers(ctx); err != nil {
 		return err
-	}
-	rc, err := newRiver(pool, cfg, sealer, links, logger, nil, true)
-	if err != nil {
-		return err
-	}
-	if err := rc.Start(ctx); err != nil {
-		return fmt.Errorf("start workers: %w", err)
 	}
 	logger.Info("intake worker running", "version", version)
 	<-ctx.Done()
-	logger.Info("shutting down: stopping workers")
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	defer cancel()
-	return rc.Stop(stopCtx)
+	return b.stopWorkers(stopCtx)
 }
+
+// backend is what serve and worker both stand on: the pool, the keys, and
+// the River client with Intake's workers.
+type backend struct {
+	logger  *slog.Logger
+	pool    *pgxpool.Pool
+	sealer  *seal.Sealer
+	links   *notify.Links
+	metrics *api.Metrics // nil unless asked for
+	river   *river.Client[pgx.Tx]
+	work    bool
+}
+
+// setUpOptions says what a command needs beyond the common set-up.
+type setUpOptions struct {
+	migrate bool // apply pending migrations first (serve --migrate)
+	work    bool // this process works jobs (serve --workers, worker)
+	metrics bool // Prometheus metrics, which the workers report to
+}
+
+// setUp opens the pool (migrating it when asked), makes the keys and the
+// River client: the one set-up of serve and worker. On an error nothing is
+// left open.
+func setUp(ctx context.Context, cfg Config, logger *slog.Logger, opts setUpOptions) (_ *backend, err error) {
+	b := &backend{logger: logger, work: opts.work}
+	if b.pool, err = openDB(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			b.pool.Close()
+		}
+	}()
+	if opts.migrate {
+		n, err := migrations.Up(ctx, b.pool, nil)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("migrations applied", "count", n)
+	}
+	if b.sealer, b.links, err = newKeys(ctx, b.pool, cfg); err != nil {
+		return nil, err
+	}
+	if opts.metrics {
+		b.metrics = api.NewMetrics(b.pool)
+	}
+	if b.river, err = newRiver(b.pool, cfg, b.sealer, b.links, logger, b.metrics, opts.work); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// startWorkers starts River's workers, when this process works jobs.
+func (b *backend) startWorkers(ctx context.Context) error {
+	if !b.work {
+		return nil
+	}
+	if err := b.river.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	return nil
+}
+
+// stopWorkers lets running jobs finish, until ctx is done.
+func (b *backend) stopWorkers(ctx context.Context) error {
+	if !b.work {
+		return nil
+	}
+	b.logger.Info("shutting down: stopping workers")
+	return b.river.Stop(ctx)
+}
+
+// close closes the pool: last, once HTTP and the workers have stopped.
+func (b *backend) close() { b.pool.Close() }
 
 // openDB opens the pool, creating the database if needed, and waits up to
 // a minute for a server that is still starting (docker compose, a reboot).

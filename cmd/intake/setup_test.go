@@ -1,0 +1,62 @@
+package main_test
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/intakehq/intake/internal/testbin"
+	"github.com/intakehq/intake/internal/testdb"
+)
+
+// TestServeAndWorkerSetUp runs `intake worker` and `intake serve
+// --workers=false` on one database, as a deployment splitting them does:
+// both come up on the one set-up (setUp in serve.go), serve answers, both
+// exit 0 on SIGTERM, and only the worker has workers to stop.
+func TestServeAndWorkerSetUp(t *testing.T) {
+	t.Parallel()
+	bin := testbin.Intake(t)
+	_, dbURL := testdb.New(t)
+	addr := freeAddr(t)
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL=http://"+addr)
+
+	start := func(args ...string) (*lockedBuffer, func() error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		logs := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() { cmd.Process.Kill() })
+		return logs, func() error {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case err := <-exited:
+				return err
+			case <-time.After(30 * time.Second):
+				t.Fatalf("intake %s did not stop on SIGTERM; log:\n%s", strings.Join(args, " "), logs.String())
+				return nil
+			}
+		}
+	}
+	workerLog, stopWorker := start("worker")
+	serveLog, stopServe := start("serve", "--workers=false", "--migrate=false")
+	waitLog(t, workerLog, regexp.MustCompile(`intake worker running`))
+	waitReady(t, "http://"+addr+"/readyz")
+	if err := stopServe(); err != nil {
+		t.Errorf("serve: %v; log:\n%s", err, serveLog.String())
+	}
+	if err := stopWorker(); err != nil {
+		t.Errorf("worker: %v; log:\n%s", err, workerLog.String())
+	}
+	if !strings.Contains(workerLog.String(), "stopping workers") || strings.Contains(serveLog.String(), "stopping workers") {
+		t.Errorf("only the process that works jobs stops workers; worker:\n%s\nserve:\n%s", workerLog.String(), serveLog.String())
+	}
+}
