@@ -4,7 +4,10 @@
 // single-use links of the verification and password-reset emails (random,
 // stored as a SHA-256 hash, in email_tokens).
 //
-// Its tables: accounts, users, api_keys, sessions, email_tokens, plans and
+// Its tables: accounts, users, api_keys, sessions, email_tokens, plans,
 // account_usage (each account's submissions per month, in shards; the
-// count is a part of the submissions' group write, CountsSQL).
+// count is a part of the submissions' group write, CountsSQL) and
+// quota_warnings (the shares of a quota already warned of). An account's
+// owner is its first user (OwnerSQL, Owner): other packages read it only
+// through these.
 package accounts

@@ -20,6 +20,7 @@ import (
 
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/httpedge"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
@@ -45,7 +46,7 @@ type Server struct {
 	// confirmation links when a form is saved; nil keeps none.
 	Recipients *notify.RecipientSync
 	// Sealer encrypts webhook secrets at rest; nil keeps them in clear.
-	Sealer *webhooks.Sealer
+	Sealer *seal.Sealer
 	// WebhookURLs is what an endpoint URL must meet to be saved; its zero
 	// value refuses private literals (INTAKE_WEBHOOK_ALLOW_PRIVATE allows).
 	WebhookURLs webhooks.URLPolicy

@@ -17,12 +17,12 @@ import (
 
 	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
-	"github.com/intakehq/intake/webhooks"
 )
 
 // testBundle is one running Intake edge on its own database.
@@ -60,7 +60,7 @@ func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	srv.BaseURL = ts.URL
 	srv.Submissions = testfactory.Submissions(t, db, ts.URL)
 	srv.River = testfactory.River(t, db)
-	if srv.Sealer, err = webhooks.NewSealer("test secret key"); err != nil {
+	if srv.Sealer, err = seal.New("test secret key"); err != nil {
 		t.Fatal(err)
 	}
 	links, err := notify.NewLinks("test secret key")

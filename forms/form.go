@@ -21,7 +21,7 @@ type Form struct {
 }
 
 // Sealer encrypts secrets kept at rest, bound to an owner (a
-// *webhooks.Sealer). A nil Sealer keeps them as they are.
+// *seal.Sealer). A nil Sealer keeps them as they are.
 type Sealer interface {
 	Seal(plain, owner string) string
 	Open(stored, owner string) (string, error)

@@ -3,12 +3,10 @@ package notify
 import (
 	"context"
 	"crypto/hmac"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net/url"
 	"slices"
 	"strconv"
@@ -23,6 +21,8 @@ import (
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/retry"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
@@ -44,8 +44,8 @@ const (
 type EmailWorker struct {
 	river.WorkerDefaults[EmailArgs]
 	DB      *pgxpool.Pool
-	Mailer  mail.Mailer      // *mail.Outbox when no SMTP is configured
-	Sealer  *webhooks.Sealer // opens the tokens of account emails (LinkEmails)
+	Mailer  mail.Mailer  // *mail.Outbox when no SMTP is configured
+	Sealer  *seal.Sealer // opens the tokens of account emails (LinkEmails)
 	From    string
 	BaseURL string
 	// Links signs the confirmation and unsubscribe links; nil sends
@@ -60,9 +60,7 @@ type EmailWorker struct {
 // same multi-day schedule as webhooks (River's default would give up after
 // about four hours).
 func (w *EmailWorker) NextRetry(job *river.Job[EmailArgs]) time.Time {
-	s := webhooks.Schedule
-	d := s[min(max(job.Attempt-1, 0), len(s)-1)]
-	return time.Now().Add(d + time.Duration((rand.Float64()*0.2-0.1)*float64(d)))
+	return retry.Policy{}.NextRetry(job.JobRow)
 }
 
 // Work composes, records and sends one email. A permanent refusal (SMTP
@@ -92,46 +90,108 @@ func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error
 		return river.JobCancel(errors.New("refused for good earlier"))
 	}
 
-	outcome := EmailSent
-	if _, ok := w.Mailer.(*mail.Outbox); ok {
-		outcome = EmailOutbox
-	}
-	sendErr := w.Mailer.Send(ctx, msg)
+	sendErr := w.send(ctx, log, msg)
+	o := classifySend(sendErr, job.Attempt, job.MaxAttempts, w.sentState())
+	o.log(ctx, log)
+	w.observe(o.result)
+	// Record the outcome even if the job's context is ending now: the
+	// message is out (or refused). River then completes the job, in a batch
+	// with others (one statement, not a transaction of our own per email).
+	// Should Intake stop in between, the job runs again, finds the row sent
+	// and ends above without sending.
+	_, err = w.DB.Exec(context.WithoutCancel(ctx), recordSendSQL, msg.MessageID, o.state, o.errorText())
+	return o.jobError(err)
+}
+
+// send sends msg. The Cc list comes from the submitter (_cc), and one
+// refused address fails the whole message: refused for good with a Cc
+// list, msg is sent again without it, for the owner must still get it.
+func (w *EmailWorker) send(ctx context.Context, log *slog.Logger, msg *mail.Message) error {
+	err := w.Mailer.Send(ctx, msg)
 	var permanent *mail.PermanentError
-	if errors.As(sendErr, &permanent) && len(msg.Cc) > 0 {
-		// The Cc list comes from the submitter (_cc), and one refused
-		// address fails the whole message: the owner must still get it.
-		log.WarnContext(ctx, "email refused with its Cc list; sending without it", "err", sendErr)
+	if errors.As(err, &permanent) && len(msg.Cc) > 0 {
+		log.WarnContext(ctx, "email refused with its Cc list; sending without it", "err", err)
 		msg.Cc = nil
-		sendErr = w.Mailer.Send(ctx, msg)
+		err = w.Mailer.Send(ctx, msg)
 	}
-	switch {
-	case errors.As(sendErr, &permanent):
-		w.observe("failed")
-		log.WarnContext(ctx, "email refused for good", "err", sendErr)
-		_, err := w.DB.Exec(context.WithoutCancel(ctx), `UPDATE outbound_emails SET state = 'failed', error = $2 WHERE message_id = $1`, msg.MessageID, sendErr.Error())
-		return errors.Join(river.JobCancel(sendErr), err)
-	case sendErr != nil && job.Attempt >= job.MaxAttempts:
-		w.observe("failed")
-		log.ErrorContext(ctx, "email not sent after every attempt; giving up", "err", sendErr)
-		_, err := w.DB.Exec(context.WithoutCancel(ctx), `UPDATE outbound_emails SET state = 'failed', error = $2 WHERE message_id = $1`, msg.MessageID, sendErr.Error())
-		return errors.Join(sendErr, err)
-	case sendErr != nil:
-		w.observe("retry")
-		log.WarnContext(ctx, "email not sent; will retry", "err", sendErr)
-		_, err := w.DB.Exec(context.WithoutCancel(ctx), `UPDATE outbound_emails SET error = $2 WHERE message_id = $1`, msg.MessageID, sendErr.Error())
-		return errors.Join(sendErr, err)
-	}
-	w.observe(outcome)
-	log.InfoContext(ctx, "email "+outcome)
-	// The message is out: record it, even if the job's context is ending
-	// now. River then completes the job, in a batch with others (one
-	// statement, not a transaction of our own per email). Should Intake
-	// stop in between, the job runs again, finds the row sent and ends
-	// above without sending.
-	_, err = w.DB.Exec(context.WithoutCancel(ctx), `UPDATE outbound_emails SET state = $2, error = NULL, sent_at = now() WHERE message_id = $1`, msg.MessageID, outcome)
 	return err
 }
+
+// sentState is the state of an email the Mailer took: sent, or kept in
+// the outbox when there is no SMTP server.
+func (w *EmailWorker) sentState() string {
+	if _, ok := w.Mailer.(*mail.Outbox); ok {
+		return EmailOutbox
+	}
+	return EmailSent
+}
+
+// sendOutcome is a send classified: the email's state after it, the
+// observed result, and why it failed.
+type sendOutcome struct {
+	state   string // the row's new state; "" leaves it (a retry)
+	result  string // for Observe: sent, outbox, failed or retry
+	failure error  // nil when the email went out
+	cancel  bool   // refused for good: no attempt can help
+}
+
+// classifySend decides what a send's error means: sent (as sentState) when
+// there is none; failed and cancelled when the server refused for good;
+// failed on the job's last attempt; else retried.
+func classifySend(sendErr error, attempt, maxAttempts int, sentState string) sendOutcome {
+	var permanent *mail.PermanentError
+	switch {
+	case sendErr == nil:
+		return sendOutcome{state: sentState, result: sentState}
+	case errors.As(sendErr, &permanent):
+		return sendOutcome{state: EmailFailed, result: "failed", failure: sendErr, cancel: true}
+	case attempt >= maxAttempts:
+		return sendOutcome{state: EmailFailed, result: "failed", failure: sendErr}
+	default:
+		return sendOutcome{result: "retry", failure: sendErr}
+	}
+}
+
+func (o sendOutcome) log(ctx context.Context, log *slog.Logger) {
+	switch {
+	case o.failure == nil:
+		log.InfoContext(ctx, "email "+o.state)
+	case o.cancel:
+		log.WarnContext(ctx, "email refused for good", "err", o.failure)
+	case o.state == EmailFailed:
+		log.ErrorContext(ctx, "email not sent after every attempt; giving up", "err", o.failure)
+	default:
+		log.WarnContext(ctx, "email not sent; will retry", "err", o.failure)
+	}
+}
+
+// errorText is the error to keep on the row: nil once the email is out.
+func (o sendOutcome) errorText() *string {
+	if o.failure == nil {
+		return nil
+	}
+	text := o.failure.Error()
+	return &text
+}
+
+// jobError is what Work returns to River for o, with recordErr, the error
+// of recording it.
+func (o sendOutcome) jobError(recordErr error) error {
+	switch {
+	case o.failure == nil:
+		return recordErr
+	case o.cancel:
+		return errors.Join(river.JobCancel(o.failure), recordErr)
+	default: // River retries or, out of attempts, discards
+		return errors.Join(o.failure, recordErr)
+	}
+}
+
+// recordSendSQL records a send's outcome on the email's row: its new state
+// ($2; empty leaves it), its error ($3), and when it went out (no error).
+const recordSendSQL = `UPDATE outbound_emails SET state = coalesce(nullif($2, ''), state), error = $3,
+	sent_at = CASE WHEN $3::text IS NULL THEN now() ELSE sent_at END
+WHERE message_id = $1`
 
 // record stores msg under its Message-ID (once) and returns the row's state.
 func (w *EmailWorker) record(ctx context.Context, accountID int64, args EmailArgs, msg *mail.Message) (string, error) {
@@ -348,36 +408,24 @@ func (w *EmailWorker) view(form *forms.Form, sub *submissions.Submission) mail.S
 	seen := map[string]bool{}
 	for _, f := range form.Contract.Fields {
 		if val, ok := sub.Data[f.Name]; ok {
-			v.Fields = append(v.Fields, mail.Field{Name: f.Name, Label: f.Label, Value: flatten(val)})
+			v.Fields = append(v.Fields, mail.Field{Name: f.Name, Label: f.Label, Value: submissions.Text(val, emailText)})
 			seen[f.Name] = true
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(sub.Data)) {
 		if !seen[name] {
-			v.Fields = append(v.Fields, mail.Field{Name: name, Value: flatten(sub.Data[name])})
+			v.Fields = append(v.Fields, mail.Field{Name: name, Value: submissions.Text(sub.Data[name], emailText)})
 		}
 	}
 	return v
 }
 
-func flatten(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case []any:
-		parts := make([]string, len(v))
-		for i, e := range v {
-			parts[i] = flatten(e)
-		}
-		return strings.Join(parts, ", ")
-	case map[string]any: // a file
-		return fmt.Sprintf("%v (%v bytes, attached to the submission)", v["filename"], v["size"])
-	case json.Number:
-		return v.String()
-	default:
-		return fmt.Sprint(v)
-	}
-}
+// emailText is how a value reads in the notification: a list joined with
+// ", ", a file said to stay attached to the submission (the email does not
+// carry it), and a null inside a list as "<nil>", as it always has.
+var emailText = submissions.TextStyle{ListSep: ", ", Null: "<nil>", File: func(f map[string]any) string {
+	return fmt.Sprintf("%v (%v bytes, attached to the submission)", f["filename"], f["size"])
+}}
 
 func (w *EmailWorker) dashboard(parts ...string) string {
 	return w.BaseURL + "/" + strings.Join(parts, "/")

@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -39,7 +40,7 @@ const (
 // instance's user has no other mailbox to verify or reset from.
 type LinkEmails struct {
 	River  webhooks.Inserter
-	Sealer *webhooks.Sealer // nil: the token travels in clear (tests)
+	Sealer *seal.Sealer // nil: the token travels in clear (tests)
 }
 
 // SendLink implements accounts.LinkSender.

@@ -90,7 +90,7 @@ func TestVerificationEmailOverSMTP(t *testing.T) {
 	b.form = testfactory.NewForm(ctx, t, b.db, u.AccountID, &testfactory.FormOpts{Settings: forms.Settings{
 		Autoresponse: forms.Autoresponse{Enabled: true, Body: "Thanks"},
 	}})
-	rc := newReceiver(t)
+	rc := testfactory.NewReceiver(t)
 	b.endpoint(t, rc.URL, false)
 	b.submit(t, "before", map[string]any{"email": "visitor@example.com", "message": "hi"})
 	b.settle(t)
@@ -100,7 +100,7 @@ func TestVerificationEmailOverSMTP(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND args->>'submission_id' IS NOT NULL`); n != 0 {
 		t.Errorf("%d emails planned for an unverified owner's submission, want none", n)
 	}
-	if got := rc.received(); len(got) != 1 {
+	if got := rc.Received(); len(got) != 1 {
 		t.Errorf("the owner's webhook got %d deliveries, want 1 (webhooks still fire)", len(got))
 	}
 
@@ -191,13 +191,13 @@ func TestUnverifiedOwnerNotToldOfDisabledEndpoint(t *testing.T) {
 	if _, err := b.db.Exec(ctx, `UPDATE users SET email_verified_at = NULL WHERE id = $1`, b.account.User.ID); err != nil {
 		t.Fatal(err)
 	}
-	rc := newReceiver(t)
-	rc.answers = []int{410}
+	rc := testfactory.NewReceiver(t)
+	rc.Answers = []int{410}
 	ep := b.endpoint(t, rc.URL, false)
 	b.submit(t, "k", contact(1))
 	b.settle(t)
-	if len(rc.received()) != 1 {
-		t.Fatalf("the webhook got %d deliveries, want 1", len(rc.received()))
+	if len(rc.Received()) != 1 {
+		t.Fatalf("the webhook got %d deliveries, want 1", len(rc.Received()))
 	}
 	if got, err := webhooks.ByID(ctx, b.db, ep.ID); err != nil || got.Enabled {
 		t.Fatalf("endpoint %+v %v, want disabled", got, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/submissions"
@@ -72,47 +73,35 @@ func (EmailArgs) InsertOpts() river.InsertOpts {
 // account is a stranger's, and Intake mails no one for it.
 type Planner struct{}
 
-const ownerEmailSQL = `SELECT email, email_verified_at IS NOT NULL FROM users WHERE account_id = $1 ORDER BY id LIMIT 1`
-
-// planSQL reads, in one statement, what a submission's plan needs: the
-// form's enabled webhook endpoints, its account owner's email and whether
-// that address is verified, its confirmed notification addresses and
-// whether the owner unsubscribed.
-const planSQL = `
-SELECT coalesce(array_agg(e.id ORDER BY e.id) FILTER (WHERE e.id IS NOT NULL), '{}'),
-	coalesce(array_agg(e.include_spam ORDER BY e.id) FILTER (WHERE e.id IS NOT NULL), '{}'),
-	(SELECT u.email FROM users u WHERE u.account_id = f.account_id ORDER BY u.id LIMIT 1),
-	coalesce((SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.account_id = f.account_id ORDER BY u.id LIMIT 1), false),
+// planSQL reads, in one statement, what a submission's emails need: its
+// form's account owner's email and whether that address is verified, its
+// confirmed notification addresses and whether the owner unsubscribed.
+var planSQL = `
+SELECT ` + accounts.OwnerSQL("email", "f.account_id") + `,
+	coalesce(` + accounts.OwnerSQL("email_verified_at IS NOT NULL", "f.account_id") + `, false),
 	(SELECT coalesce(array_agg(r.email ORDER BY r.id), '{}') FROM notify_recipients r
 	 WHERE r.form_id = f.id AND r.listed AND r.state = 'confirmed'),
 	(SELECT coalesce(array_agg(r.email), '{}') FROM notify_recipients r
 	 WHERE r.form_id = f.id AND r.state = 'unsubscribed')
-FROM forms f LEFT JOIN webhook_endpoints e ON e.form_id = f.id AND e.enabled
-WHERE f.public_id = $1
-GROUP BY f.id`
+FROM forms f
+WHERE f.public_id = $1`
 
-// Prepare implements submissions.Planner. Its read travels with the form's,
-// so planning costs no round trip.
+// Prepare implements submissions.Planner. Its reads — the webhooks' part
+// (webhooks.Planner) and the emails' — travel with the form's, so planning
+// costs no round trip.
 func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *submissions.Submission) ([]river.InsertManyParams, error) {
-	var targets []webhooks.Target
+	deliveries := webhooks.Planner{}.Prepare(b, formPublicID)
 	var owner string
 	var verified bool
 	var confirmed, unsubscribed []string
 	b.Queue(planSQL, formPublicID).QueryRow(func(row pgx.Row) error {
-		var (
-			ids         []int64
-			includeSpam []bool
-			email       *string
-		)
-		err := row.Scan(&ids, &includeSpam, &email, &verified, &confirmed, &unsubscribed)
+		var email *string
+		err := row.Scan(&email, &verified, &confirmed, &unsubscribed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // no such form: the form's own read says so
 		}
 		if err != nil {
 			return err
-		}
-		for i, id := range ids {
-			targets = append(targets, webhooks.Target{EndpointID: id, IncludeSpam: includeSpam[i]})
 		}
 		if email != nil {
 			owner = *email // an account without users has no one to tell
@@ -120,12 +109,9 @@ func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *sub
 		return nil
 	})
 	return func(form *forms.Form, sub *submissions.Submission) ([]river.InsertManyParams, error) {
-		var jobs []river.InsertManyParams
-		for _, t := range targets {
-			if sub.Spam && !t.IncludeSpam {
-				continue
-			}
-			jobs = append(jobs, river.InsertManyParams{Args: webhooks.DeliveryArgs{SubmissionID: sub.ID, EndpointID: t.EndpointID}})
+		jobs, err := deliveries(form, sub)
+		if err != nil {
+			return nil, err
 		}
 		if sub.Spam || !verified {
 			return jobs, nil
@@ -160,15 +146,13 @@ func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *sub
 // the job's context.
 func EndpointDisabled(ctx context.Context, tx pgx.Tx, e *webhooks.Endpoint, reason string) error {
 	client := river.ClientFromContext[pgx.Tx](ctx)
-	var owner string
-	var verified bool
-	err := tx.QueryRow(ctx, ownerEmailSQL, e.AccountID).Scan(&owner, &verified)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !verified) {
+	owner, err := accounts.Owner(ctx, tx, e.AccountID)
+	if errors.Is(err, accounts.ErrNotFound) || (err == nil && !owner.Verified) {
 		return nil // no one to tell, or an address not (yet) shown to be theirs
 	}
 	if err != nil {
 		return err
 	}
-	_, err = client.InsertTx(ctx, tx, EmailArgs{Template: TemplateEndpointDisabled, To: owner, EndpointID: e.ID, Reason: reason, At: time.Now().Unix()}, nil)
+	_, err = client.InsertTx(ctx, tx, EmailArgs{Template: TemplateEndpointDisabled, To: owner.Email, EndpointID: e.ID, Reason: reason, At: time.Now().Unix()}, nil)
 	return err
 }

@@ -27,40 +27,15 @@ type QuotaCheckArgs struct{}
 // Kind implements river.JobArgs.
 func (QuotaCheckArgs) Kind() string { return "quota.check" }
 
-// QuotaWorker records each warning a month's usage calls for in
-// quota_warnings (whose key makes it once per account, month and share)
-// and enqueues its email in the same transaction. The hot path only counts;
+// QuotaWorker records each warning a month's usage calls for
+// (accounts.RecordQuotaWarnings: once per account, month and share) and
+// enqueues its email in the same transaction. The hot path only counts;
 // warning is left to this job so a submission never waits on it.
 type QuotaWorker struct {
 	river.WorkerDefaults[QuotaCheckArgs]
 	DB  *pgxpool.Pool
 	Now func() time.Time // nil: time.Now
 }
-
-// recordWarningsSQL inserts a warning for every share in $2 (percentages)
-// that an account with a quota has reached in the month $1 and not yet
-// been warned of, returning what it inserted with the owner to tell (none
-// while the owner's address is unverified: the warning is recorded, not
-// mailed).
-const recordWarningsSQL = `
-WITH used AS (
-	SELECT u.account_id, sum(u.submissions)::bigint AS used, p.monthly_submissions AS quota
-	FROM account_usage u
-	JOIN accounts a ON a.id = u.account_id
-	JOIN plans p ON p.id = a.plan_id
-	WHERE u.month = $1 AND p.monthly_submissions IS NOT NULL
-	GROUP BY u.account_id, p.monthly_submissions
-), crossed AS (
-	INSERT INTO quota_warnings (account_id, month, quota, percent, used)
-	SELECT used.account_id, $1, used.quota, share, used.used
-	FROM used CROSS JOIN unnest($2::int[]) AS share
-	WHERE used.used * 100 >= share::bigint * used.quota
-	ON CONFLICT DO NOTHING
-	RETURNING account_id, quota, percent
-)
-SELECT c.account_id, c.quota, max(c.percent)::int,
-       (SELECT email FROM users WHERE account_id = c.account_id AND email_verified_at IS NOT NULL ORDER BY id LIMIT 1)
-FROM crossed c GROUP BY c.account_id, c.quota`
 
 // Work implements river.Worker.
 func (w *QuotaWorker) Work(ctx context.Context, job *river.Job[QuotaCheckArgs]) error {
@@ -95,28 +70,20 @@ func (w *QuotaWorker) Work(ctx context.Context, job *river.Job[QuotaCheckArgs]) 
 // recordWarnings records the warnings month calls for and returns their
 // emails.
 func recordWarnings(ctx context.Context, tx pgx.Tx, month time.Time) ([]river.InsertManyParams, error) {
-	rows, err := tx.Query(ctx, recordWarningsSQL, month, accounts.WarnAt)
+	warnings, err := accounts.RecordQuotaWarnings(ctx, tx, month)
 	if err != nil {
 		return nil, err
 	}
 	var emails []river.InsertManyParams
-	var (
-		accountID, quota int64
-		percent          int
-		owner            *string
-	)
-	_, err = pgx.ForEachRow(rows, []any{&accountID, &quota, &percent, &owner}, func() error {
-		// Both shares crossed at once (a smaller plan, say): the higher
-		// one's email says all; the lower is recorded as told.
-		if owner != nil {
+	for _, w := range warnings {
+		if w.Owner != "" {
 			emails = append(emails, river.InsertManyParams{Args: EmailArgs{
-				Template: TemplateQuotaWarning, To: *owner,
-				AccountID: accountID, Month: month.Format("2006-01"), Percent: percent, Quota: quota,
+				Template: TemplateQuotaWarning, To: w.Owner,
+				AccountID: w.AccountID, Month: month.Format("2006-01"), Percent: w.Percent, Quota: w.Quota,
 			}})
 		}
-		return nil
-	})
-	return emails, err
+	}
+	return emails, nil
 }
 
 // PeriodicQuotaCheck runs the QuotaWorker every QuotaCheckInterval.

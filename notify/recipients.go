@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/webhooks"
@@ -59,7 +60,7 @@ type Recipient struct {
 
 // Links makes and checks the tokens of the confirmation and unsubscribe
 // links, HMAC-SHA256 under a key derived (HKDF) from the instance's secret
-// key, as webhooks.Sealer derives its own.
+// key, as seal.Sealer derives its own.
 //
 // An unsubscribe token is the (form, address) pair it is for, signed: it
 // can be rebuilt for every notification without storing a secret per
@@ -144,14 +145,13 @@ WHERE form_id = $1 AND listed AND NOT (email = ANY ($2::text[]))`
 // listSQL lists the new addresses, and again those listed before: an
 // address of one of the account's verified users is confirmed at once (it
 // proved the address by its verification link), any other is pending.
-const listSQL = `
+var listSQL = `
 INSERT INTO notify_recipients (form_id, email, listed, state, confirmed_at)
 SELECT $1, e.email, true,
        CASE WHEN o.own THEN 'confirmed' ELSE 'pending' END,
        CASE WHEN o.own THEN now() END
 FROM unnest($2::text[]) AS e(email)
-CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM users u
-	WHERE u.account_id = $3 AND lower(u.email) = e.email AND u.email_verified_at IS NOT NULL)) AS o(own)
+CROSS JOIN LATERAL (SELECT ` + accounts.VerifiedAddressSQL("$3", "e.email") + `) AS o(own)
 ON CONFLICT (form_id, email) DO UPDATE
 SET listed = true, state = excluded.state, confirmed_at = excluded.confirmed_at, unsubscribed_at = NULL, token_hash = NULL
 WHERE NOT notify_recipients.listed`
@@ -195,8 +195,8 @@ func (s *RecipientSync) Sync(ctx context.Context, tx pgx.Tx, f *forms.Form) erro
 	if _, err := tx.Exec(ctx, listSQL, f.ID, emails, f.AccountID); err != nil {
 		return err
 	}
-	var verified bool
-	if err := tx.QueryRow(ctx, ownerVerifiedSQL, f.AccountID).Scan(&verified); err != nil || !verified {
+	verified, err := ownerVerified(ctx, tx, f.AccountID)
+	if err != nil || !verified {
 		// An account whose owner has not verified their address mails no
 		// one, confirmation links included: a stranger who signs up cannot
 		// make Intake mail twenty addresses. The addresses stay pending
@@ -206,17 +206,22 @@ func (s *RecipientSync) Sync(ctx context.Context, tx pgx.Tx, f *forms.Form) erro
 	return s.confirm(ctx, tx, f.ID)
 }
 
-// ownerVerifiedSQL tells whether the account's owner (its first user) has
-// verified their address.
-const ownerVerifiedSQL = `SELECT coalesce((SELECT email_verified_at IS NOT NULL FROM users
-WHERE account_id = $1 ORDER BY id LIMIT 1), false)`
+// ownerVerified tells whether the account's owner has verified their
+// address (false for an account without users).
+func ownerVerified(ctx context.Context, db database.Executor, accountID int64) (bool, error) {
+	owner, err := accounts.Owner(ctx, db, accountID)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && owner.Verified, err
+}
 
 // confirmOwnSQL confirms the account's listed addresses that are its
 // verified users' own: listed while unverified, they were pending.
-const confirmOwnSQL = `UPDATE notify_recipients r SET state = 'confirmed', confirmed_at = now(), token_hash = NULL
-FROM forms f, users u
-WHERE f.id = r.form_id AND f.account_id = $1 AND u.account_id = $1 AND lower(u.email) = r.email
-  AND u.email_verified_at IS NOT NULL AND r.listed AND r.state = 'pending'`
+var confirmOwnSQL = `UPDATE notify_recipients r SET state = 'confirmed', confirmed_at = now(), token_hash = NULL
+FROM forms f
+WHERE f.id = r.form_id AND f.account_id = $1 AND ` + accounts.VerifiedAddressSQL("$1", "r.email") + `
+  AND r.listed AND r.state = 'pending'`
 
 // pendingFormsSQL lists the account's forms with listed addresses that
 // wait for a confirmation link.

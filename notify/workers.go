@@ -9,6 +9,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake/idempotency"
+	"github.com/intakehq/intake/internal/retry"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -16,10 +18,10 @@ import (
 // Deps are what Intake's workers need.
 type Deps struct {
 	DB         *pgxpool.Pool
-	Mailer     mail.Mailer      // nil: the outbox
-	HTTPClient *http.Client     // nil: webhooks.NewHTTPClient(false)
-	Sealer     *webhooks.Sealer // opens endpoint secrets and link tokens; nil: stored in clear
-	Links      *Links           // signs confirmation and unsubscribe links; nil: none
+	Mailer     mail.Mailer  // nil: the outbox
+	HTTPClient *http.Client // nil: webhooks.NewHTTPClient(false)
+	Sealer     *seal.Sealer // opens endpoint secrets and link tokens; nil: stored in clear
+	Links      *Links       // signs confirmation and unsubscribe links; nil: none
 	From       string
 	BaseURL    string
 	Logger     *slog.Logger
@@ -45,7 +47,7 @@ func Workers(d Deps) *river.Workers {
 	if d.HTTPClient == nil {
 		d.HTTPClient = webhooks.NewHTTPClient(false)
 	}
-	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, Logger: d.Logger, Schedule: d.Schedule, OnDisabled: EndpointDisabled}
+	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, Logger: d.Logger, Retry: retry.Policy{Schedule: d.Schedule}, OnDisabled: EndpointDisabled}
 	email := &EmailWorker{DB: d.DB, Mailer: d.Mailer, Sealer: d.Sealer, From: d.From, BaseURL: d.BaseURL, Links: d.Links, Logger: d.Logger}
 	if d.Observer != nil {
 		delivery.Observe = d.Observer.ObserveDelivery

@@ -127,7 +127,7 @@ func (e *Exporter) Write(ctx context.Context, db database.Executor, w io.Writer,
 		write = func(sub *Submission) error {
 			row = append(row[:0], sub.PublicID(), sub.CreatedAt.Format(time.RFC3339Nano), strconv.FormatBool(sub.Spam))
 			for _, c := range e.columns {
-				row = append(row, cell(sub.Data[c]))
+				row = append(row, Text(sub.Data[c], csvText))
 			}
 			if e.other {
 				rest := map[string]any{}
@@ -201,23 +201,7 @@ func defuse(cell string) string {
 	return "'" + cell
 }
 
-// cell is a data value as the text of a CSV cell: lists joined with "; ",
-// files by name. (csvWriter defuses it.)
-func cell(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case []any:
-		parts := make([]string, len(v))
-		for i, e := range v {
-			parts[i] = cell(e)
-		}
-		return strings.Join(parts, "; ")
-	case map[string]any:
-		return fmt.Sprint(v["filename"])
-	default:
-		return fmt.Sprint(v)
-	}
-}
+// csvText is how a value reads in an export's cell: a list joined with
+// "; " (the comma is CSV's own separator), a file by its name, a missing
+// value empty. (csvWriter defuses it.)
+var csvText = TextStyle{ListSep: "; ", File: func(f map[string]any) string { return fmt.Sprint(f["filename"]) }}

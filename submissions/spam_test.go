@@ -13,9 +13,9 @@ import (
 	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/captchatest"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/submissions"
-	"github.com/intakehq/intake/webhooks"
 )
 
 // captchaForm gives b a form that asks for p's CAPTCHA with the secret
@@ -278,7 +278,7 @@ func TestCaptchaSecretSealed(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	sealer, err := webhooks.NewSealer("test secret key")
+	sealer, err := seal.New("test secret key")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -112,12 +111,12 @@ func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 	for _, s := range list {
 		row := submissionRow{URL: listURL + "/" + s.PublicID(), CreatedAt: s.CreatedAt, Replays: s.Replays}
 		for _, fl := range fields {
-			row.Cells = append(row.Cells, truncate(valueText(s.Data[fl.Name]), maxCell))
+			row.Cells = append(row.Cells, truncate(submissions.Text(s.Data[fl.Name], pageText), maxCell))
 		}
 		if len(fields) == 0 {
 			var parts []string
 			for _, k := range slices.Sorted(maps.Keys(s.Data)) {
-				parts = append(parts, k+": "+valueText(s.Data[k]))
+				parts = append(parts, k+": "+submissions.Text(s.Data[k], pageText))
 			}
 			row.Cells = []string{truncate(strings.Join(parts, "; "), maxCell)}
 		}
@@ -143,27 +142,11 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// valueText is a stored data value as text: lists joined, files by name.
-func valueText(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case json.Number:
-		return v.String()
-	case []any:
-		parts := make([]string, len(v))
-		for i, e := range v {
-			parts[i] = valueText(e)
-		}
-		return strings.Join(parts, ", ")
-	case map[string]any: // a file
-		return fmt.Sprintf("%v (%v bytes, %v)", v["filename"], v["size"], v["content_type"])
-	default:
-		return fmt.Sprint(v)
-	}
-}
+// pageText is how a value reads on the dashboard: a list joined with ", ",
+// a file with its size and type.
+var pageText = submissions.TextStyle{ListSep: ", ", File: func(f map[string]any) string {
+	return fmt.Sprintf("%v (%v bytes, %v)", f["filename"], f["size"], f["content_type"])
+}}
 
 // ccText is a submission's _cc list, and whether it was copied.
 func ccText(cc []string, allowed bool) string {
@@ -264,14 +247,14 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 	seen := map[string]bool{}
 	for _, fl := range f.Contract.Fields {
 		val, ok := s.Data[fl.Name]
-		text := valueText(val)
+		text := submissions.Text(val, pageText)
 		v.Fields = append(v.Fields, dataField{Name: fl.Name, Label: orDefault(fl.Label, fl.Name), Value: text, Missing: !ok,
 			Multiline: fl.Type == forms.TypeTextarea || strings.Contains(text, "\n")})
 		seen[fl.Name] = true
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
 		if !seen[k] {
-			text := valueText(s.Data[k])
+			text := submissions.Text(s.Data[k], pageText)
 			v.Fields = append(v.Fields, dataField{Name: k, Label: k, Value: text, Extra: true, Multiline: strings.Contains(text, "\n")})
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/httpedge"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -42,7 +43,7 @@ type Dashboard struct {
 	TrustedProxies []netip.Prefix
 	// Sealer opens webhook secrets to reveal them and seals new ones; nil
 	// keeps them in clear (tests).
-	Sealer *webhooks.Sealer
+	Sealer *seal.Sealer
 	// WebhookURLs is what an endpoint URL must meet to be saved (the API's).
 	WebhookURLs webhooks.URLPolicy
 	// Recipients keeps each form's notification addresses and mails their

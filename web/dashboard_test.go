@@ -21,6 +21,7 @@ import (
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/notify"
@@ -37,7 +38,7 @@ type dashBundle struct {
 	dash   *web.Dashboard
 	acct   *testfactory.Account
 	form   *forms.Form
-	sealer *webhooks.Sealer
+	sealer *seal.Sealer
 }
 
 // links are the dashboard's confirmation and unsubscribe link keys.
@@ -65,7 +66,7 @@ func setupDashboard(t *testing.T) *dashBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer, err := webhooks.NewSealer("test secret key")
+	sealer, err := seal.New("test secret key")
 	if err != nil {
 		t.Fatal(err)
 	}

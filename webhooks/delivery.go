@@ -154,6 +154,12 @@ WHERE id = $1`, d.ID, state, a.Status, a.Error, next, boolInt(snoozed))
 	return tx.SendBatch(ctx, b).Close()
 }
 
+// cancelDelivery ends a delivery that will not be attempted, saying why.
+func cancelDelivery(ctx context.Context, db database.Executor, deliveryID int64, why string) error {
+	_, err := db.Exec(ctx, `UPDATE deliveries SET state = 'cancelled', last_error = $2, updated_at = now() WHERE id = $1`, deliveryID, why)
+	return err
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

@@ -13,10 +13,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/seal"
+	"github.com/intakehq/intake/submissions"
 )
 
 // ErrNotFound is returned when an endpoint or delivery does not exist or
@@ -64,7 +67,7 @@ type Endpoint struct {
 	URL                     string
 	Enabled                 bool
 	IncludeSpam             bool
-	Secret                  string // as stored: sealed (see Sealer)
+	Secret                  string // as stored: sealed (see seal.Sealer)
 	PreviousSecret          string // as stored: sealed
 	PreviousSecretExpiresAt *time.Time
 	DisabledReason          string
@@ -82,8 +85,8 @@ func (e *Endpoint) Rotating(now time.Time) bool {
 // SigningSecrets returns the secrets a delivery at now is signed with, in
 // clear: the current one, and the previous one during a rotation's grace
 // period. Secret and PreviousSecret hold them as stored (sealed). It
-// returns ErrUnseal.
-func (e *Endpoint) SigningSecrets(s *Sealer, now time.Time) ([]string, error) {
+// returns seal.ErrUnseal.
+func (e *Endpoint) SigningSecrets(s *seal.Sealer, now time.Time) ([]string, error) {
 	cur, err := s.Open(e.Secret, e.PublicID)
 	if err != nil {
 		return nil, err
@@ -178,7 +181,7 @@ func scanEndpoint(row pgx.Row) (*Endpoint, error) {
 // do not wait for) before its endpoints are counted, so concurrent creates
 // on one form count one after another and the limit holds; the unique
 // index on the URL key holds the other rule.
-func Create(ctx context.Context, db *pgxpool.Pool, s *Sealer, p URLPolicy, form *forms.Form, in Input) (*Endpoint, string, error) {
+func Create(ctx context.Context, db *pgxpool.Pool, s *seal.Sealer, p URLPolicy, form *forms.Form, in Input) (*Endpoint, string, error) {
 	if in.URL == nil {
 		return nil, "", &forms.ValidationError{Errors: []forms.FieldError{{Field: "url", Code: forms.CodeInvalid, Rule: "required", Message: "url is required", Pointer: "#/url"}}}
 	}
@@ -311,7 +314,7 @@ func Delete(ctx context.Context, db database.Executor, e *Endpoint) error {
 
 // Rotate gives e a new secret, stored sealed with s, and returns it in
 // clear (shown once); the old one keeps signing for RotationGrace.
-func Rotate(ctx context.Context, db database.Executor, s *Sealer, e *Endpoint) (*Endpoint, string, error) {
+func Rotate(ctx context.Context, db database.Executor, s *seal.Sealer, e *Endpoint) (*Endpoint, string, error) {
 	const q = `
 UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = $3, secret = $2, updated_at = now()
 WHERE id = $1`
@@ -330,10 +333,62 @@ func disable(ctx context.Context, db database.Executor, endpointID int64, reason
 	return err
 }
 
+// endFailureRun clears an endpoint's run of failures: it delivered.
+func endFailureRun(ctx context.Context, db database.Executor, endpointID int64) error {
+	_, err := db.Exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, last_failure_at = NULL WHERE id = $1 AND failing_since IS NOT NULL`, endpointID)
+	return err
+}
+
+// extendFailureRun counts a failed attempt in the endpoint's run of
+// failures and returns when the run began. The five-day clock
+// (DisableAfter) measures a run: a failure FailureRunGap after the last one
+// (however long ago a success was) starts it again, so one blip after a
+// quiet week cannot disable an endpoint.
+func extendFailureRun(ctx context.Context, db database.Executor, endpointID int64) (failingSince time.Time, err error) {
+	err = db.QueryRow(ctx, `UPDATE webhook_endpoints SET
+	failing_since = CASE WHEN failing_since IS NULL OR last_failure_at < now() - $2 * interval '1 second' THEN now() ELSE failing_since END,
+	last_failure_at = now()
+WHERE id = $1 RETURNING failing_since`, endpointID, int(FailureRunGap.Seconds())).Scan(&failingSince)
+	return failingSince, err
+}
+
 // Target is an enabled endpoint as the submission path sees it.
 type Target struct {
 	EndpointID  int64
 	IncludeSpam bool
+}
+
+// targetsSQL reads a form's enabled endpoints, by the form's public id.
+const targetsSQL = `SELECT e.id, e.include_spam FROM webhook_endpoints e JOIN forms f ON f.id = e.form_id
+WHERE f.public_id = $1 AND e.enabled ORDER BY e.id`
+
+// Planner is the webhooks' part of a submission's plan: a delivery per
+// enabled endpoint of its form, for spam only to endpoints that opted in.
+// It implements submissions.Planner; notify's planner adds the emails.
+type Planner struct{}
+
+// Prepare implements submissions.Planner: the endpoints are read in the
+// batch that reads the form, so planning costs no round trip.
+func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *submissions.Submission) ([]river.InsertManyParams, error) {
+	var targets []Target
+	b.Queue(targetsSQL, formPublicID).Query(func(rows pgx.Rows) error {
+		var err error
+		targets, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Target, error) {
+			var t Target
+			return t, row.Scan(&t.EndpointID, &t.IncludeSpam)
+		})
+		return err
+	})
+	return func(_ *forms.Form, sub *submissions.Submission) ([]river.InsertManyParams, error) {
+		var jobs []river.InsertManyParams
+		for _, t := range targets {
+			if sub.Spam && !t.IncludeSpam {
+				continue
+			}
+			jobs = append(jobs, river.InsertManyParams{Args: DeliveryArgs{SubmissionID: sub.ID, EndpointID: t.EndpointID}})
+		}
+		return jobs, nil
+	}
 }
 
 // Origin returns scheme://host[:port] of e's URL: what logs and errors may

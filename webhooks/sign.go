@@ -1,6 +1,3 @@
-// Package webhooks delivers submissions to their owners' endpoints the
-// Standard Webhooks way. For now it holds the signer; endpoints, the
-// delivery worker and its log arrive with the notifications work.
 package webhooks
 
 import (

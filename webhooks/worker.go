@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,6 +19,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/internal/retry"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/submissions"
 )
 
@@ -29,12 +30,6 @@ const Queue = "webhooks"
 
 // MaxAttempts is how often a delivery is tried before it is given up.
 const MaxAttempts = 10
-
-// Schedule is Standard Webhooks' retry schedule: the wait after each failed
-// attempt (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h — ten
-// attempts over about three days), with ±10 % jitter.
-var Schedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
-	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
 
 // Limits on throttling answers (429 and 503 with Retry-After): a snooze does
 // not use up an attempt, so they are capped.
@@ -75,15 +70,18 @@ type Event struct {
 	Data      submissions.JSON `json:"data"`
 }
 
-// DeliveryWorker sends DeliveryArgs jobs.
+// DeliveryWorker sends DeliveryArgs jobs. Like River's own executor, it
+// works a job in three steps: send the attempt (no database), classify its
+// outcome (a pure function), and record it in one transaction.
 type DeliveryWorker struct {
 	river.WorkerDefaults[DeliveryArgs]
 	DB     *pgxpool.Pool
 	Client *http.Client // NewHTTPClient
-	Sealer *Sealer      // opens the endpoints' secrets
+	Sealer *seal.Sealer // opens the endpoints' secrets
 	Logger *slog.Logger
-	// Schedule overrides the package's Schedule (tests shorten it).
-	Schedule []time.Duration
+	// Retry is the wait between failed attempts; its zero value is the
+	// Standard Webhooks schedule (tests shorten it).
+	Retry retry.Policy
 	// OnDisabled runs in the transaction that disables an endpoint, to tell
 	// its owner (it enqueues an email).
 	OnDisabled func(ctx context.Context, tx pgx.Tx, e *Endpoint, reason string) error
@@ -99,23 +97,13 @@ func (w *DeliveryWorker) Timeout(*river.Job[DeliveryArgs]) time.Duration {
 
 // NextRetry implements river.Worker with the Standard Webhooks schedule.
 func (w *DeliveryWorker) NextRetry(job *river.Job[DeliveryArgs]) time.Time {
-	return time.Now().Add(w.delay(job.Attempt))
-}
-
-func (w *DeliveryWorker) delay(attempt int) time.Duration {
-	s := w.Schedule
-	if s == nil {
-		s = Schedule
-	}
-	d := s[min(max(attempt-1, 0), len(s)-1)]
-	jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(d))
-	return d + jitter
+	return w.Retry.NextRetry(job.JobRow)
 }
 
 // Work sends one attempt and records it. It returns nil when the receiver
-// answered 2xx, an error (River retries on Schedule) on a failure, a snooze
-// on a throttling answer with Retry-After, and a cancel when the endpoint
-// is gone, disabled, or answered 410 Gone.
+// answered 2xx, an error (River retries on the Retry policy) on a failure, a
+// snooze on a throttling answer with Retry-After, and a cancel when the
+// endpoint is gone, disabled, or answered 410 Gone.
 func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	ep, err := ByID(ctx, w.DB, job.Args.EndpointID)
 	if errors.Is(err, ErrNotFound) {
@@ -141,7 +129,7 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		return nil
 	}
 	if !ep.Enabled {
-		_, err := w.DB.Exec(ctx, `UPDATE deliveries SET state = 'cancelled', last_error = 'endpoint disabled', updated_at = now() WHERE id = $1`, d.ID)
+		err := cancelDelivery(ctx, w.DB, d.ID, "endpoint disabled")
 		return errors.Join(river.JobCancel(errors.New("endpoint is disabled")), err)
 	}
 
@@ -150,103 +138,154 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		return err
 	}
 	attempt, resp := w.send(ctx, ep, d.MessageID, body)
+	o := classify(attempt, retryAfter(resp), d.Snoozes, job.Attempt, job.MaxAttempts, w.Retry.Delay(job.Attempt))
+	o.log(ctx, log, attempt)
 	// Record what happened even when the job's context is ending: the
 	// attempt was made.
 	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	result := "failed"
-	defer func() {
-		if w.Observe != nil {
-			w.Observe(result, attempt.Latency)
-		}
-	}()
-
-	switch {
-	case attempt.Error == "" && attempt.Status >= 200 && attempt.Status < 300:
-		result = "delivered"
-		log.InfoContext(ctx, "webhook delivered", "status", attempt.Status, "latency", attempt.Latency)
-		return database.WithTx(rec, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(rec, `UPDATE webhook_endpoints SET failing_since = NULL, last_failure_at = NULL WHERE id = $1 AND failing_since IS NOT NULL`, ep.ID); err != nil {
-				return err
-			}
-			return recordAttempt(rec, tx, d, attempt, StateDelivered, nil, false)
-		})
-
-	case attempt.Status == http.StatusGone:
-		result = "gone"
-		reason := "the endpoint answered 410 Gone"
-		log.WarnContext(ctx, "webhook endpoint gone: disabling it")
-		err := w.disable(rec, ep, d, attempt, reason)
-		return errors.Join(river.JobCancel(errors.New(reason)), err)
-
-	case (attempt.Status == http.StatusTooManyRequests || attempt.Status == http.StatusServiceUnavailable) &&
-		retryAfter(resp) > 0 && d.Snoozes < MaxSnoozes:
-		result = "throttled"
-		wait := min(retryAfter(resp), MaxSnooze)
-		next := time.Now().Add(wait)
-		log.InfoContext(ctx, "webhook throttled: honouring Retry-After", "status", attempt.Status, "wait", wait)
-		err := database.WithTx(rec, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-			return recordAttempt(rec, tx, d, attempt, StateRetrying, &next, true)
-		})
-		if err != nil {
-			return err
-		}
-		return river.JobSnooze(wait)
-	}
-
-	failure := errors.New(attempt.Error)
-	if attempt.Error == "" {
-		failure = fmt.Errorf("the endpoint answered %d", attempt.Status)
-	}
-	log.WarnContext(ctx, "webhook attempt failed", "status", attempt.Status, "err", failure)
-	var failingSince time.Time
-	err = database.WithTx(rec, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		// The five-day clock measures a run of failures: a failure two days
-		// after the last one (however long ago a success was) starts it
-		// again, so one blip after a quiet week cannot disable an endpoint.
-		if err := tx.QueryRow(rec, `UPDATE webhook_endpoints SET
-	failing_since = CASE WHEN failing_since IS NULL OR last_failure_at < now() - $2 * interval '1 second' THEN now() ELSE failing_since END,
-	last_failure_at = now()
-WHERE id = $1 RETURNING failing_since`, ep.ID, int(FailureRunGap.Seconds())).Scan(&failingSince); err != nil {
-			return err
-		}
-		if time.Since(failingSince) >= DisableAfter {
-			return nil // disabled below, in a transaction of its own
-		}
-		state, next := StateRetrying, time.Now().Add(w.delay(job.Attempt))
-		if job.Attempt >= job.MaxAttempts {
-			state = StateFailed
-			return recordAttempt(rec, tx, d, attempt, state, nil, false)
-		}
-		return recordAttempt(rec, tx, d, attempt, state, &next, false)
-	})
-	if err != nil {
-		return errors.Join(failure, err)
-	}
-	if time.Since(failingSince) >= DisableAfter {
-		reason := fmt.Sprintf("every delivery has failed since %s", failingSince.UTC().Format(time.RFC1123))
+	o, err = w.record(rec, ep, d, attempt, o)
+	if o.verdict == verdictDisable && o.result == resultFailed && err == nil {
 		log.WarnContext(ctx, "webhook endpoint failing for five days: disabling it")
-		err := w.disable(rec, ep, d, attempt, reason)
-		return errors.Join(river.JobCancel(failure), err)
 	}
-	return failure
+	if w.Observe != nil {
+		w.Observe(o.result, attempt.Latency)
+	}
+	return o.jobError(err)
 }
 
-// disable turns ep off, records the attempt as the delivery's last, and
-// tells the owner — all in one transaction.
-func (w *DeliveryWorker) disable(ctx context.Context, ep *Endpoint, d *Delivery, attempt Attempt, reason string) error {
-	return database.WithTx(ctx, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if err := disable(ctx, tx, ep.ID, reason); err != nil {
+// A verdict is what an attempt's outcome does to its job and delivery.
+type verdict int
+
+const (
+	verdictDelivered verdict = iota // done
+	verdictSnooze                   // try again after wait, without using up an attempt
+	verdictRetry                    // try again on the Retry policy
+	verdictGiveUp                   // the last attempt failed: the delivery has failed
+	verdictDisable                  // the endpoint is turned off and its owner told: no more attempts
+)
+
+// Results of an attempt, as Observe and the metrics name them.
+const (
+	resultDelivered = "delivered"
+	resultGone      = "gone"
+	resultThrottled = "throttled"
+	resultFailed    = "failed"
+)
+
+// outcome is an attempt classified: what happens next, and why.
+type outcome struct {
+	verdict verdict
+	result  string        // for Observe
+	wait    time.Duration // verdictSnooze, verdictRetry: until the next attempt
+	failure error         // why the attempt failed (nil when delivered)
+	reason  string        // verdictDisable: why the endpoint is disabled
+}
+
+// classify decides, from an attempt alone, what it means: delivered on a
+// 2xx; disable on 410 Gone; snooze on a 429 or 503 with Retry-After while
+// the delivery has snoozes left; else a failure, retried until its job's
+// last attempt, which retryWait later. Whether a failure ends a five-day
+// run (and disables the endpoint) is known only when it is recorded
+// (record).
+func classify(a Attempt, retryAfter time.Duration, snoozes, attempt, maxAttempts int, retryWait time.Duration) outcome {
+	switch {
+	case a.Error == "" && a.Status >= 200 && a.Status < 300:
+		return outcome{verdict: verdictDelivered, result: resultDelivered}
+	case a.Status == http.StatusGone:
+		reason := "the endpoint answered 410 Gone"
+		return outcome{verdict: verdictDisable, result: resultGone, failure: errors.New(reason), reason: reason}
+	case (a.Status == http.StatusTooManyRequests || a.Status == http.StatusServiceUnavailable) &&
+		retryAfter > 0 && snoozes < MaxSnoozes:
+		return outcome{verdict: verdictSnooze, result: resultThrottled, wait: min(retryAfter, MaxSnooze)}
+	}
+	failure := errors.New(a.Error)
+	if a.Error == "" {
+		failure = fmt.Errorf("the endpoint answered %d", a.Status)
+	}
+	if attempt >= maxAttempts {
+		return outcome{verdict: verdictGiveUp, result: resultFailed, failure: failure}
+	}
+	return outcome{verdict: verdictRetry, result: resultFailed, failure: failure, wait: retryWait}
+}
+
+// log says what the attempt came to, before it is recorded.
+func (o outcome) log(ctx context.Context, log *slog.Logger, a Attempt) {
+	switch o.result {
+	case resultDelivered:
+		log.InfoContext(ctx, "webhook delivered", "status", a.Status, "latency", a.Latency)
+	case resultGone:
+		log.WarnContext(ctx, "webhook endpoint gone: disabling it")
+	case resultThrottled:
+		log.InfoContext(ctx, "webhook throttled: honouring Retry-After", "status", a.Status, "wait", o.wait)
+	default:
+		log.WarnContext(ctx, "webhook attempt failed", "status", a.Status, "err", o.failure)
+	}
+}
+
+// jobError is what Work returns to River for o, with recordErr, the error
+// of recording it (nil when it was recorded).
+func (o outcome) jobError(recordErr error) error {
+	switch o.verdict {
+	case verdictDelivered:
+		return recordErr
+	case verdictSnooze:
+		if recordErr != nil {
+			return recordErr
+		}
+		return river.JobSnooze(o.wait)
+	case verdictDisable:
+		return errors.Join(river.JobCancel(o.failure), recordErr)
+	default: // verdictRetry, verdictGiveUp: River retries or, out of attempts, discards
+		return errors.Join(o.failure, recordErr)
+	}
+}
+
+// record writes attempt a and its outcome o in one transaction: the
+// delivery log row, the delivery's state, the endpoint's run of failures
+// and, when o disables the endpoint, the endpoint itself and the owner's
+// notice (OnDisabled). A failure that ends a five-day run of failures
+// becomes verdictDisable: record returns the outcome it recorded.
+func (w *DeliveryWorker) record(ctx context.Context, ep *Endpoint, d *Delivery, a Attempt, o outcome) (outcome, error) {
+	err := database.WithTx(ctx, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		switch o.verdict {
+		case verdictDelivered:
+			if err := endFailureRun(ctx, tx, ep.ID); err != nil {
+				return err
+			}
+			return recordAttempt(ctx, tx, d, a, StateDelivered, nil, false)
+		case verdictSnooze:
+			next := time.Now().Add(o.wait)
+			return recordAttempt(ctx, tx, d, a, StateRetrying, &next, true)
+		case verdictRetry, verdictGiveUp:
+			failingSince, err := extendFailureRun(ctx, tx, ep.ID)
+			if err != nil {
+				return err
+			}
+			if time.Since(failingSince) >= DisableAfter {
+				o.verdict = verdictDisable
+				o.reason = fmt.Sprintf("every delivery has failed since %s", failingSince.UTC().Format(time.RFC1123))
+				break
+			}
+			if o.verdict == verdictGiveUp {
+				return recordAttempt(ctx, tx, d, a, StateFailed, nil, false)
+			}
+			next := time.Now().Add(o.wait)
+			return recordAttempt(ctx, tx, d, a, StateRetrying, &next, false)
+		}
+		// verdictDisable
+		if err := disable(ctx, tx, ep.ID, o.reason); err != nil {
 			return err
 		}
-		if err := recordAttempt(ctx, tx, d, attempt, StateFailed, nil, false); err != nil {
+		if err := recordAttempt(ctx, tx, d, a, StateFailed, nil, false); err != nil {
 			return err
 		}
 		if w.OnDisabled != nil {
-			return w.OnDisabled(ctx, tx, ep, reason)
+			return w.OnDisabled(ctx, tx, ep, o.reason)
 		}
 		return nil
 	})
+	return o, err
 }
 
 // send makes one signed attempt. The response (if any) is returned for its

@@ -20,6 +20,7 @@ import (
 	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/migrations"
 	"github.com/intakehq/intake/notify"
@@ -161,7 +162,7 @@ func worker(ctx context.Context, cfg Config, logger *slog.Logger, args []string)
 type backend struct {
 	logger  *slog.Logger
 	pool    *pgxpool.Pool
-	sealer  *webhooks.Sealer
+	sealer  *seal.Sealer
 	links   *notify.Links
 	metrics *api.Metrics // nil unless asked for
 	river   *river.Client[pgx.Tx]
@@ -253,7 +254,7 @@ func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool
 
 // newRiver makes the River client. Only processes that work jobs get
 // queues and the periodic jobs (River's elected leader enqueues those).
-func newRiver(pool *pgxpool.Pool, cfg Config, sealer *webhooks.Sealer, links *notify.Links, logger *slog.Logger, metrics *api.Metrics, work bool) (*river.Client[pgx.Tx], error) {
+func newRiver(pool *pgxpool.Pool, cfg Config, sealer *seal.Sealer, links *notify.Links, logger *slog.Logger, metrics *api.Metrics, work bool) (*river.Client[pgx.Tx], error) {
 	deps := notify.Deps{DB: pool, From: cfg.MailFrom, BaseURL: cfg.BaseURL, Logger: logger, Sealer: sealer, Links: links,
 		HTTPClient: webhooks.NewHTTPClient(cfg.WebhookAllowPrivate)}
 	if metrics != nil {
@@ -289,7 +290,7 @@ func newRiver(pool *pgxpool.Pool, cfg Config, sealer *webhooks.Sealer, links *no
 // and unsubscribe links from INTAKE_SECRET_KEY, or from the key generated
 // once and kept in the database when it is not set; each derives its own
 // key from it.
-func newKeys(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*webhooks.Sealer, *notify.Links, error) {
+func newKeys(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*seal.Sealer, *notify.Links, error) {
 	key := cfg.SecretKey
 	if key == "" {
 		var err error
@@ -297,7 +298,7 @@ func newKeys(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*webhooks.Sea
 			return nil, nil, fmt.Errorf("instance secret key: %w", err)
 		}
 	}
-	sealer, err := webhooks.NewSealer(key)
+	sealer, err := seal.New(key)
 	if err != nil {
 		return nil, nil, err
 	}

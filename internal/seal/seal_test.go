@@ -1,16 +1,17 @@
-package webhooks_test
+package seal_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/webhooks"
 )
 
 func TestSealer(t *testing.T) {
 	t.Parallel()
-	s, err := webhooks.NewSealer("instance key")
+	s, err := seal.New("instance key")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,20 +27,20 @@ func TestSealer(t *testing.T) {
 		t.Fatalf("Open = %q, %v", got, err)
 	}
 	// Copied into another endpoint's row, it does not open there.
-	if _, err := s.Open(sealed, "wh_two"); !errors.Is(err, webhooks.ErrUnseal) {
+	if _, err := s.Open(sealed, "wh_two"); !errors.Is(err, seal.ErrUnseal) {
 		t.Errorf("a secret sealed for one endpoint opened for another: %v", err)
 	}
-	other, _ := webhooks.NewSealer("another key")
-	if _, err := other.Open(sealed, "wh_one"); !errors.Is(err, webhooks.ErrUnseal) {
+	other, _ := seal.New("another key")
+	if _, err := other.Open(sealed, "wh_one"); !errors.Is(err, seal.ErrUnseal) {
 		t.Errorf("another key opened it: %v", err)
 	}
-	if _, err := s.Open(sealed[:len(sealed)-2]+"AA", "wh_one"); !errors.Is(err, webhooks.ErrUnseal) {
+	if _, err := s.Open(sealed[:len(sealed)-2]+"AA", "wh_one"); !errors.Is(err, seal.ErrUnseal) {
 		t.Errorf("a damaged seal opened: %v", err)
 	}
 	if got, err := s.Open(secret, "wh_one"); err != nil || got != secret {
 		t.Errorf("a secret stored before sealing = %q, %v", got, err)
 	}
-	if _, err := webhooks.NewSealer(""); err == nil {
+	if _, err := seal.New(""); err == nil {
 		t.Error("an empty key made a sealer")
 	}
 }

@@ -1,4 +1,9 @@
-package webhooks
+// Package seal encrypts the secrets Intake keeps at rest — webhook
+// endpoint secrets, forms' CAPTCHA secrets, the tokens account emails carry
+// in their jobs — under a key derived from the instance's secret key
+// (INTAKE_SECRET_KEY; docs/SECURITY.md). It owns no table: its callers
+// store what it seals.
+package seal
 
 import (
 	"crypto/aes"
@@ -18,18 +23,20 @@ const sealedPrefix = "sealed:v1:"
 // was sealed under another INTAKE_SECRET_KEY, or damaged.
 var ErrUnseal = errors.New("webhook secret cannot be decrypted (was INTAKE_SECRET_KEY changed?)")
 
-// Sealer encrypts endpoint secrets at rest with AES-256-GCM under a key
-// derived (HKDF-SHA256) from the instance's secret key: a copy of the
-// database alone does not give an attacker the secrets that sign webhooks.
+// Sealer encrypts secrets at rest with AES-256-GCM under a key derived
+// (HKDF-SHA256) from the instance's secret key: a copy of the database
+// alone does not give an attacker the secrets that sign webhooks (nor the
+// forms' CAPTCHA secrets). The key's derivation keeps its first user's name
+// (webhook endpoint secrets), so what was sealed before still opens.
 // A nil *Sealer stores secrets as they are (tests that do not care).
 type Sealer struct{ aead cipher.AEAD }
 
-// NewSealer derives the sealing key from secretKey (INTAKE_SECRET_KEY, or
+// New derives the sealing key from secretKey (INTAKE_SECRET_KEY, or
 // the one generated and kept in the database). It returns an error for an
 // empty key.
-func NewSealer(secretKey string) (*Sealer, error) {
+func New(secretKey string) (*Sealer, error) {
 	if secretKey == "" {
-		return nil, errors.New("webhooks: an empty secret key cannot seal")
+		return nil, errors.New("seal: an empty secret key cannot seal")
 	}
 	key, err := hkdf.Key(sha256.New, []byte(secretKey), nil, "intake webhook endpoint secrets v1", 32)
 	if err != nil {
@@ -47,7 +54,7 @@ func NewSealer(secretKey string) (*Sealer, error) {
 }
 
 // Seal returns plain encrypted, for storing, bound to owner (the
-// endpoint's public id): a sealed secret copied into another endpoint's row
+// endpoint's or form's public id): a sealed secret copied into another endpoint's row
 // does not open there.
 func (s *Sealer) Seal(plain, owner string) string {
 	if s == nil || plain == "" {

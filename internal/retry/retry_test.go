@@ -1,0 +1,44 @@
+package retry_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/intakehq/intake/internal/retry"
+)
+
+var _ river.ClientRetryPolicy = retry.Policy{}
+
+// Each attempt waits its own step of the schedule, the last step past its
+// end, within 10 %.
+func TestPolicyFollowsScheduleWithJitter(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		policy  retry.Policy
+		attempt int
+		want    time.Duration
+	}{
+		{retry.Policy{}, 0, 5 * time.Second},
+		{retry.Policy{}, 1, 5 * time.Second},
+		{retry.Policy{}, 2, 5 * time.Minute},
+		{retry.Policy{}, 9, 24 * time.Hour},
+		{retry.Policy{}, 25, 24 * time.Hour},
+		{retry.Policy{Schedule: []time.Duration{time.Second}}, 7, time.Second},
+	}
+	for _, c := range cases {
+		for range 50 {
+			got := c.policy.Delay(c.attempt)
+			if got < c.want*9/10 || got > c.want*11/10 {
+				t.Fatalf("attempt %d: delay %s, want %s ±10 %%", c.attempt, got, c.want)
+			}
+		}
+	}
+	before := time.Now()
+	next := retry.Policy{}.NextRetry(&rivertype.JobRow{Attempt: 2})
+	if wait := next.Sub(before); wait < 270*time.Second || wait > 331*time.Second {
+		t.Errorf("NextRetry after attempt 2 is %s away, want about 5 min", wait)
+	}
+}

@@ -1,0 +1,427 @@
+package webhooks_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/retry"
+	"github.com/intakehq/intake/internal/seal"
+	"github.com/intakehq/intake/internal/testdb"
+	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/webhooks"
+)
+
+// The delivery worker's tests: a River client that works only deliveries,
+// and submissions planned by webhooks.Planner alone (notify, which adds
+// the emails, is above this package; its tests cover the two together).
+
+type bundle struct {
+	db      *pgxpool.Pool
+	svc     *submissions.Service
+	form    *forms.Form
+	account *testfactory.Account
+	sealer  *seal.Sealer
+	http    *http.Client
+	client  *river.Client[pgx.Tx]
+
+	mu       sync.Mutex
+	disabled []string // the reasons OnDisabled was told, in order
+}
+
+// setup makes a database, an account with a form, and a River client that
+// works deliveries (with a fast retry schedule) through a client that may
+// reach loopback.
+func setup(t *testing.T) *bundle {
+	return setupWith(t, webhooks.NewHTTPClient(true))
+}
+
+// setupWith is setup with the worker's HTTP client.
+func setupWith(t *testing.T, client *http.Client) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	acct := testfactory.NewAccount(ctx, t, db)
+	sealer, err := seal.New("test secret key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{db: db, account: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil), sealer: sealer, http: client}
+	b.start(t)
+	b.svc = &submissions.Service{DB: db, Validator: forms.NewValidator(), BaseURL: "http://intake.test", Planner: webhooks.Planner{}}
+	return b
+}
+
+func (b *bundle) start(t *testing.T) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &webhooks.DeliveryWorker{
+		DB: b.db, Client: b.http, Sealer: b.sealer, Logger: logger,
+		Retry: retry.Policy{Schedule: []time.Duration{50 * time.Millisecond}},
+		OnDisabled: func(_ context.Context, _ pgx.Tx, _ *webhooks.Endpoint, reason string) error {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.disabled = append(b.disabled, reason)
+			return nil
+		},
+	})
+	client, err := river.NewClient(riverpgxv5.New(b.db), &river.Config{
+		Workers: workers, Queues: map[string]river.QueueConfig{webhooks.Queue: {MaxWorkers: 10}}, Logger: logger,
+		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b.client = client
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		client.StopAndCancel(ctx)
+	})
+}
+
+// disabledNotices are the reasons the worker told its OnDisabled.
+func (b *bundle) disabledNotices() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.disabled...)
+}
+
+// endpoint adds a webhook endpoint; Secret of the result is in clear, as
+// the receiver holds it.
+func (b *bundle) endpoint(t *testing.T, url string, includeSpam bool) *webhooks.Endpoint {
+	t.Helper()
+	return testfactory.Endpoint(t, b.db, b.sealer, b.form, url, includeSpam)
+}
+
+func (b *bundle) submit(t *testing.T, key string, fields map[string]any) *submissions.Result {
+	t.Helper()
+	return testfactory.Submit(t, b.svc, b.form.PublicID, key, fields)
+}
+
+// settle waits until no job is left to run (or t's patience ends).
+func (b *bundle) settle(t *testing.T) {
+	t.Helper()
+	testfactory.Settle(t, b.db)
+}
+
+func (b *bundle) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	return testfactory.Count(t, b.db, sql, args...)
+}
+
+func contact(i int) map[string]any {
+	return map[string]any{"email": fmt.Sprintf("p%d@example.com", i), "message": "hello"}
+}
+
+// Spam reaches only endpoints that opted in to it (webhooks.Planner).
+func TestPlannerSpamOnlyToOptedIn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	plain, optIn := testfactory.NewReceiver(t), testfactory.NewReceiver(t)
+	b.endpoint(t, plain.URL, false)
+	b.endpoint(t, optIn.URL, true)
+	spam := contact(1)
+	spam["_gotcha"] = "i am a bot"
+	b.submit(t, "spam", spam)
+	b.submit(t, "ham", contact(2))
+	b.settle(t)
+	if n := len(plain.Received()); n != 1 {
+		t.Errorf("an endpoint without include_spam got %d deliveries, want 1 (the ham)", n)
+	}
+	if n := len(optIn.Received()); n != 2 {
+		t.Errorf("the endpoint with include_spam got %d deliveries, want 2", n)
+	}
+}
+
+// A failing receiver gets the delivery again with the same webhook-id, each
+// attempt signed for its own timestamp, and every attempt is logged.
+func TestRetryKeepsWebhookID(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	rc.Answers = []int{500, 200}
+	ep := b.endpoint(t, rc.URL, false)
+	b.submit(t, "k", contact(1))
+	b.settle(t)
+
+	got := rc.Received()
+	if len(got) != 2 || got[0].ID != got[1].ID {
+		t.Fatalf("attempts = %d, ids %v, want 2 with one id", len(got), got)
+	}
+	for i, r := range got {
+		if !testfactory.Verify(ep.Secret, r) {
+			t.Errorf("attempt %d: signature does not verify", i+1)
+		}
+	}
+	var state string
+	var attempts int
+	if err := b.db.QueryRow(context.Background(), `SELECT state, attempts FROM deliveries`).Scan(&state, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if state != webhooks.StateDelivered || attempts != 2 {
+		t.Errorf("delivery state %s after %d attempts, want delivered after 2", state, attempts)
+	}
+	if n := b.count(t, `SELECT count(*) FROM delivery_attempts WHERE status = 500 AND response_body = 'answer 1'`); n != 1 {
+		t.Errorf("the failed attempt and its answer were not logged")
+	}
+}
+
+// A worker stopped after the receiver got the request but before the job
+// completed sends it again — with the same webhook-id.
+func TestWorkerStoppedMidDeliveryResends(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	arrived := make(chan struct{})
+	rc.OnArrive = func(n int, w http.ResponseWriter, r *http.Request) bool {
+		if n == 1 {
+			close(arrived)
+			<-r.Context().Done() // hold the answer until the worker gives up
+			return true
+		}
+		return false
+	}
+	b.endpoint(t, rc.URL, false)
+	b.submit(t, "k", contact(1))
+	<-arrived
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.client.StopAndCancel(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	b.start(t) // Intake comes back
+	b.settle(t)
+	got := rc.Received()
+	if len(got) != 2 || got[0].ID != got[1].ID {
+		t.Fatalf("after the restart: %d requests, ids %v; want 2 with one id", len(got), got)
+	}
+}
+
+// 410 Gone disables the endpoint at once; the owner is told by email.
+func TestGoneDisablesEndpoint(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	rc.Answers = []int{410}
+	ep := b.endpoint(t, rc.URL, false)
+	b.submit(t, "k", contact(1))
+	b.settle(t)
+	got, err := webhooks.ByID(context.Background(), b.db, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Enabled || !strings.Contains(got.DisabledReason, "410") {
+		t.Errorf("endpoint enabled=%v reason=%q, want disabled for 410", got.Enabled, got.DisabledReason)
+	}
+	if len(rc.Received()) != 1 {
+		t.Errorf("a 410 was retried: %d attempts", len(rc.Received()))
+	}
+	if n := len(b.disabledNotices()); n != 1 {
+		t.Errorf("owner notices about the disabled endpoint = %d, want 1", n)
+	}
+}
+
+// An endpoint that has failed for five days is disabled and its owner told.
+func TestFailingFiveDaysDisables(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	rc.Answers = []int{500, 500, 500}
+	ep := b.endpoint(t, rc.URL, false)
+	if _, err := b.db.Exec(context.Background(), `UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 minute', last_failure_at = now() - interval '20 hours' WHERE id = $1`, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.submit(t, "k", contact(1))
+	b.settle(t)
+	got, _ := webhooks.ByID(context.Background(), b.db, ep.ID)
+	if got.Enabled {
+		t.Fatal("an endpoint failing for five days stayed enabled")
+	}
+	if n := len(b.disabledNotices()); n != 1 {
+		t.Errorf("disabled-endpoint notices = %d, want 1", n)
+	}
+}
+
+// 429 with Retry-After is honoured by waiting, without using up an attempt.
+func TestRetryAfterSnoozes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	var first time.Time
+	rc.OnArrive = func(n int, w http.ResponseWriter, r *http.Request) bool {
+		if n == 1 {
+			first = time.Now()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return true
+		}
+		if wait := time.Since(first); wait < 900*time.Millisecond {
+			t.Errorf("retried after %s, before Retry-After: 1", wait)
+		}
+		return false
+	}
+	b.endpoint(t, rc.URL, false)
+	b.submit(t, "k", contact(1))
+	b.settle(t)
+	if n := len(rc.Received()); n != 2 {
+		t.Fatalf("attempts = %d, want 2", n)
+	}
+	var snoozes int
+	var state string
+	b.db.QueryRow(context.Background(), `SELECT snoozes, state FROM deliveries`).Scan(&snoozes, &state)
+	if snoozes != 1 || state != webhooks.StateDelivered {
+		t.Errorf("snoozes=%d state=%s, want 1 and delivered", snoozes, state)
+	}
+}
+
+// During a rotation both secrets sign, and the receiver's old secret still verifies.
+func TestRotationSignsWithBothSecrets(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	ep := b.endpoint(t, rc.URL, false)
+	stored, err := webhooks.ByID(context.Background(), b.db, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, newSecret, err := webhooks.Rotate(context.Background(), b.db, b.sealer, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.submit(t, "k", contact(1))
+	b.settle(t)
+	got := rc.Received()
+	if len(got) != 1 || len(strings.Fields(got[0].Signature)) != 2 {
+		t.Fatalf("want one delivery with two signatures, got %v", got)
+	}
+	if !testfactory.Verify(ep.Secret, got[0]) || !testfactory.Verify(newSecret, got[0]) {
+		t.Error("both the old and the new secret must verify during the grace period")
+	}
+}
+
+// Redelivery is a new attempt with the same webhook-id.
+func TestRedeliver(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	b.endpoint(t, rc.URL, false)
+	b.submit(t, "k", contact(1))
+	b.settle(t)
+	var publicID string
+	if err := b.db.QueryRow(context.Background(), `SELECT public_id FROM deliveries`).Scan(&publicID); err != nil {
+		t.Fatal(err)
+	}
+	d, err := webhooks.DeliveryForAccount(context.Background(), b.db, b.account.User.AccountID, publicID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := webhooks.Redeliver(context.Background(), b.db, b.client, d); err != nil {
+		t.Fatal(err)
+	}
+	b.settle(t)
+	got := rc.Received()
+	if len(got) != 2 || got[0].ID != got[1].ID || got[0].Timestamp == "" {
+		t.Fatalf("redelivery: %d requests, ids %v", len(got), got)
+	}
+}
+
+// The delivery client refuses private and metadata addresses at dial time,
+// including a host name that resolves to loopback.
+func TestSSRFGuard(t *testing.T) {
+	t.Parallel()
+	client := webhooks.NewHTTPClient(false)
+	for _, u := range []string{
+		"http://127.0.0.1:1/", "http://10.0.0.1:1/", "http://169.254.169.254/latest/meta-data/",
+		"http://[::1]:1/", "http://localhost:1/", "http://100.64.0.1:1/", "http://0.0.0.0:1/", "http://[::ffff:127.0.0.1]:1/",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "POST", u, nil)
+		_, err := client.Do(req)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), webhooks.ErrBlockedAddress.Error()) {
+			t.Errorf("%s: err = %v, want the address refused", u, err)
+		}
+	}
+}
+
+// One failure after a quiet spell does not count as five days of failing:
+// the run of failures starts again.
+func TestOldFailureRunDoesNotDisable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	rc.Answers = []int{500}
+	ep := b.endpoint(t, rc.URL, false)
+	if _, err := b.db.Exec(context.Background(), `UPDATE webhook_endpoints SET failing_since = now() - interval '6 days',
+		last_failure_at = now() - interval '3 days' WHERE id = $1`, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.submit(t, "k", contact(1))
+	b.settle(t)
+	got, _ := webhooks.ByID(context.Background(), b.db, ep.ID)
+	if !got.Enabled || got.FailingSince != nil {
+		t.Errorf("enabled=%v failing_since=%v: a blip after a quiet spell must not disable, and the success clears the clock", got.Enabled, got.FailingSince)
+	}
+	if n := len(rc.Received()); n != 2 {
+		t.Errorf("attempts = %d, want 2 (the 500, then the retry that succeeds)", n)
+	}
+}
+
+// End to end, as served: an endpoint stored before save-time checks
+// pointing at a loopback receiver through the IPv4-translated spelling
+// (http://[::ffff:0:127.0.0.1]:PORT/) is never delivered to; the delivery
+// fails with the refusal's reason.
+func TestTranslatedLoopbackIsNeverDelivered(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupWith(t, webhooks.NewHTTPClient(false))
+	db := b.db
+
+	rc := testfactory.NewReceiver(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(rc.URL, "http://"))
+	b.endpoint(t, "http://[::ffff:0:127.0.0.1]:"+port+"/hook", false) // saved as the API allowed until now
+	b.submit(t, "k", contact(1))
+
+	var lastError string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		err := db.QueryRow(ctx, `SELECT coalesce(max(last_error), '') FROM deliveries`).Scan(&lastError)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lastError != "" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("delivery error: %s", lastError)
+	if !strings.Contains(lastError, "refused") || !strings.Contains(lastError, "IPv4-translated") || !strings.Contains(lastError, "loopback") {
+		t.Errorf("the delivery's error is %q, want the address refused as IPv4-translated loopback", lastError)
+	}
+	if strings.Contains(lastError, "/hook") {
+		t.Errorf("the delivery's error shows the URL's path, which may carry a secret: %q", lastError)
+	}
+	time.Sleep(200 * time.Millisecond) // a few retries more
+	if got := rc.Received(); len(got) != 0 {
+		t.Errorf("the loopback receiver got %d deliveries", len(got))
+	}
+}
