@@ -1,6 +1,6 @@
 // Package api is Intake's HTTP edge: the public form endpoint /f/, the JSON
 // management API under /api/v1, health and metrics. Errors leave as RFC 9457
-// problem+json from one place (problemFor), or as an HTML page in browser mode.
+// problem+json from one place (httpedge.ProblemFor), or as an HTML page in browser mode.
 package api
 
 import (
