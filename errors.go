@@ -1,8 +1,9 @@
 // Package intake holds what every part of Intake shares: the error
 // vocabulary. Each package's errors say, in these terms, what kind of
 // failure they are and how to tell the person or program that caused it;
-// each edge turns them into its answer in one place (the HTTP edges in
-// internal/httpedge: problem+json for the API, an HTML page for browsers).
+// each edge turns them into its answer in one place: problem+json in
+// internal/httpedge (ProblemFor, which /f/'s browser pages read too), the
+// dashboard's page in web (Dashboard.error).
 // A new error is one value here or in its package, never a new case in a
 // switch at every edge. docs/errors.md documents every problem type.
 package intake

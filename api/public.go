@@ -72,8 +72,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Origin: strings.ToValidUTF8(r.Header.Get("Origin"), "\uFFFD"),
 	})
 	outcome := string(res.Outcome)
-	s.Metrics.Submissions.WithLabelValues(outcome).Inc()
-	s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	defer func() {
+		// Once the answer is written, as a client waits for it.
+		s.Metrics.Submissions.WithLabelValues(outcome).Inc()
+		s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	}()
 	log := httpedge.Logger(ctx).With("form", chi.URLParam(r, "formID"))
 	if err != nil {
 		s.refuse(w, r, res, err, jsonMode, log)

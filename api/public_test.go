@@ -1177,3 +1177,28 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A client's mistake is counted as one, whichever layer finds it: a body
+// over the edge's bound (http.MaxBytesReader) is "invalid", like one over
+// the parser's, never "error" — which alerts watch.
+func TestMetricsCountClientMistakesAsInvalid(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	big := `{"message":"` + strings.Repeat("x", 1<<20) + `"}`
+	mustProblem(t, b.submit(t, b.form.PublicID, ctJSON, big), http.StatusRequestEntityTooLarge, "payload-too-large")
+	form := "message=" + strings.Repeat("x", 1<<20)
+	if r := b.submit(t, b.form.PublicID, ctForm, form, "Accept", "text/html"); r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("an urlencoded body over the limit = %d, want 413", r.Status)
+	}
+	mustProblem(t, b.submit(t, b.form.PublicID, ctJSON, `{"email":`), http.StatusBadRequest, "malformed-request")
+	r := b.call(t, http.MethodGet, "/metrics", nil, nil)
+	lines := strings.Split(r.Body, "\n")
+	if want := `intake_submissions_total{outcome="invalid"} 3`; !slices.Contains(lines, want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, `intake_submissions_total{outcome="error"}`) {
+			t.Errorf("/metrics counts a client's mistake as ours: %s", l)
+		}
+	}
+}

@@ -3,4 +3,6 @@
 // every submission is checked against. A contract is checked when it is
 // saved (an unknown validator tag panics at request time otherwise), and a
 // change makes a new version; each submission records the version it met.
+//
+// Its tables: forms and form_contracts.
 package forms

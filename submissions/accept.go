@@ -122,21 +122,22 @@ type Result struct {
 // ErrKeyReused or ErrInFlight, a *captcha.MissingTokenError or
 // *captcha.RejectedError, a *captcha.UnverifiedError (a form that fails
 // closed), or a database error. Nothing is stored on any error, so a retry
-// is safe. Every error that comes with a known form also returns a Result
-// carrying that form.
+// is safe. The Result is never nil: on an error it says the key to echo
+// and, once read, the form.
 func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	// The key and the fingerprint need only the request, so the form and a
 	// stored answer for the key are read together, in one round trip: a
 	// replay costs that and nothing more.
+	// The key is the header's or, without one, the _idempotency_key
+	// field's; the answer echoes it.
 	key := req.Key
-	if key == "" {
-		if k := req.Payload.First(FieldIdempotencyKey); k != "" {
-			if err := idempotency.CheckKey(k); err != nil {
-				return nil, err
-			}
-			key = k
+	if k := req.Payload.First(FieldIdempotencyKey); key == "" && k != "" {
+		if err := idempotency.CheckKey(k); err != nil {
+			return &Result{}, err
 		}
+		key = k
 	}
+	res := &Result{Echo: key}
 	fp := idempotency.Fingerprint(canonical(req.Payload))
 	implicit := ""
 	if key == "" && req.Browser {
@@ -145,9 +146,9 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	form, stored, usage, plan, err := s.load(ctx, req.FormID, cmp.Or(key, implicit), now)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	res := &Result{Form: form}
+	res.Form = form
 	settings := form.Settings
 	retention := time.Duration(settings.IdempotencyRetention)
 	if implicit != "" && settings.ImplicitWindow() > 0 {

@@ -70,6 +70,7 @@ type LimitedError struct {
 	address    bool // the coarse limit over all forms, not one form's
 }
 
+// Error says a limit refused, for logs.
 func (e *LimitedError) Error() string { return "too many submissions from this address" }
 
 // Describe says which limit refused and how long to wait.

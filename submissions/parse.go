@@ -11,6 +11,7 @@ import (
 	"maps"
 	"mime"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -273,8 +274,15 @@ func tooManyFields(lim Limits) error { return malformed("more than %d fields", l
 // this a deadline's net.Error would read as the database's outage. Other
 // errors (an http.MaxBytesError) are returned as they are.
 func readError(err error) error {
-	var netErr interface{ Timeout() bool }
+	var (
+		netErr   interface{ Timeout() bool }
+		maxBytes *http.MaxBytesError
+	)
 	switch {
+	case errors.As(err, &maxBytes):
+		// The edge's bound (http.MaxBytesReader, at BodyLimit) is this
+		// package's limit too: the same refusal, described here.
+		return ErrTooLarge
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return ErrBodyTimeout
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &netErr):

@@ -68,23 +68,10 @@ func (s *Service) submit(ctx context.Context, in Incoming) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	// The key is the header's or, without one, the _idempotency_key
-	// field's; the answer echoes it.
-	if k := payload.First(FieldIdempotencyKey); key == "" && k != "" {
-		if err := idempotency.CheckKey(k); err != nil {
-			return res, err
-		}
-		key, res.Echo = k, k
-	}
-	echo := res.Echo
-	accepted, err := s.Accept(ctx, Request{
+	res, err = s.Accept(ctx, Request{
 		FormID: in.FormID, Payload: payload, Key: key, Browser: in.Browser,
 		IP: in.IP, UserAgent: in.UserAgent, Referrer: in.Referrer, Origin: in.Origin,
 	})
-	if accepted != nil {
-		res = accepted
-		res.Echo = echo
-	}
 	if err != nil {
 		return res, err
 	}
@@ -97,8 +84,8 @@ func (s *Service) submit(ctx context.Context, in Incoming) (*Result, error) {
 	if res.Response.Header == nil {
 		res.Response.Header = map[string]string{}
 	}
-	if echo != "" {
-		res.Response.Header["Idempotency-Key"] = echo
+	if res.Echo != "" {
+		res.Response.Header["Idempotency-Key"] = res.Echo
 	}
 	if res.Outcome == OutcomeReplayed {
 		res.Response.Header["Idempotent-Replayed"] = "true"

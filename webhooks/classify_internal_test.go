@@ -66,7 +66,10 @@ func TestOutcomeJobError(t *testing.T) {
 	if err := (outcome{verdict: verdictRetry, failure: failure}).jobError(nil); !errors.Is(err, failure) || errors.As(err, &cancel) {
 		t.Errorf("retry: %v", err)
 	}
-	if err := (outcome{verdict: verdictDisable, failure: failure}).jobError(recErr); !errors.As(err, &cancel) || !errors.Is(err, recErr) {
+	if err := (outcome{verdict: verdictDisable, failure: failure}).jobError(nil); !errors.As(err, &cancel) {
 		t.Errorf("disable: %v", err)
+	}
+	if err := (outcome{verdict: verdictDisable, failure: failure}).jobError(recErr); errors.As(err, &cancel) || !errors.Is(err, recErr) {
+		t.Errorf("disable, not recorded: %v (want a retry, not a cancel that leaves the delivery without a job)", err)
 	}
 }

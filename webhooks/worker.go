@@ -235,7 +235,12 @@ func (o outcome) jobError(recordErr error) error {
 		}
 		return river.JobSnooze(o.wait)
 	case verdictDisable:
-		return errors.Join(river.JobCancel(o.failure), recordErr)
+		if recordErr != nil {
+			// The endpoint is not disabled, nor the attempt logged: River
+			// tries again rather than leave the delivery without a job.
+			return errors.Join(o.failure, recordErr)
+		}
+		return river.JobCancel(o.failure)
 	default: // verdictRetry, verdictGiveUp: River retries or, out of attempts, discards
 		return errors.Join(o.failure, recordErr)
 	}
