@@ -303,9 +303,9 @@ func (d *Dashboard) revealSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 // confirmEndpoint asks before an action on the endpoint named by the URL:
-// the page posts to action under the endpoint's page, or goes back to it;
-// its title is the button's words, its last crumb label. ask words the
-// question about e.
+// the page posts to action under the endpoint's page, or goes back to it.
+// ask words the question about e; the page's title is its button's words,
+// and label is its last crumb.
 func (d *Dashboard) confirmEndpoint(w http.ResponseWriter, r *http.Request, action, label string, ask func(e *webhooks.Endpoint) confirmView) {
 	e, f, err := d.endpointFor(r)
 	if err != nil {
