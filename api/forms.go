@@ -70,12 +70,7 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
-	limit, err := limitParam(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	before, err := idCursorParam(r)
+	limit, before, err := idPageParams(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -105,13 +100,22 @@ func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) getForm(w http.ResponseWriter, r *http.Request) {
+// formFor returns the account's form named by the URL, or writes the
+// error (forms.ErrNotFound, also for another account's form) and returns
+// false.
+func (s *Server) formFor(w http.ResponseWriter, r *http.Request) (*forms.Form, bool) {
 	f, err := forms.ForAccount(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
 	if err != nil {
 		s.writeError(w, r, err)
-		return
+		return nil, false
 	}
-	s.writeForm(w, r, http.StatusOK, f)
+	return f, true
+}
+
+func (s *Server) getForm(w http.ResponseWriter, r *http.Request) {
+	if f, ok := s.formFor(w, r); ok {
+		s.writeForm(w, r, http.StatusOK, f)
+	}
 }
 
 // Page sizes of every list.
@@ -120,19 +124,24 @@ const (
 	maxLimit     = 100
 )
 
-// idCursorParam reads the cursor of a list paged by internal id (forms,
-// deliveries): the rows before it, or nil for the first page.
-func idCursorParam(r *http.Request) (*int64, error) {
+// idPageParams reads the limit and the cursor of a list paged by internal
+// id (forms, deliveries): the page size, and the rows before the cursor or
+// nil for the first page. The limit is checked first.
+func idPageParams(r *http.Request) (int, *int64, error) {
+	limit, err := limitParam(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	c := r.URL.Query().Get("cursor")
 	if c == "" {
-		return nil, nil
+		return limit, nil, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	n, err2 := strconv.ParseInt(string(b), 10, 64)
 	if err != nil || err2 != nil {
-		return nil, invalidParameter("cursor is not a cursor this API returned")
+		return 0, nil, invalidParameter("cursor is not a cursor this API returned")
 	}
-	return &n, nil
+	return limit, &n, nil
 }
 
 // idCursor is the opaque cursor of the page after the row with id.

@@ -28,32 +28,24 @@ type Metrics struct {
 func NewMetrics(db *pgxpool.Pool) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
-		Submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "intake_submissions_total",
-			Help: "Submissions to /f/ by outcome: created, replayed, spam, conflict, invalid, limited, client_timeout, abandoned, error.",
-		}, []string{"outcome"}),
+		Submissions: counter("intake_submissions_total",
+			"Submissions to /f/ by outcome: created, replayed, spam, conflict, invalid, limited, client_timeout, abandoned, error.", "outcome"),
 		SubmitDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "intake_submit_duration_seconds",
 			Help:    "Time to answer a submission to /f/, by outcome: created, replayed, spam, conflict, invalid, limited, client_timeout, abandoned, error.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"outcome"}),
-		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "intake_http_requests_total",
-			Help: "HTTP requests by route (the route's pattern, or unmatched for none) and code (the HTTP status code).",
-		}, []string{"route", "code"}),
-		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "intake_webhook_deliveries_total",
-			Help: "Webhook delivery attempts by result: delivered, failed, throttled, gone.",
-		}, []string{"result"}),
+		HTTPRequests: counter("intake_http_requests_total",
+			"HTTP requests by route (the route's pattern, or unmatched for none) and code (the HTTP status code).", "route", "code"),
+		Deliveries: counter("intake_webhook_deliveries_total",
+			"Webhook delivery attempts by result: delivered, failed, throttled, gone.", "result"),
 		DeliveryTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "intake_webhook_delivery_duration_seconds",
 			Help:    "Time from sending a webhook to its answer.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
 		}),
-		Emails: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "intake_emails_total",
-			Help: "Emails by result: sent, outbox (no SMTP configured), retry, failed.",
-		}, []string{"result"}),
+		Emails: counter("intake_emails_total",
+			"Emails by result: sent, outbox (no SMTP configured), retry, failed.", "result"),
 	}
 	m.Registry.MustRegister(m.Submissions, m.SubmitDuration, m.HTTPRequests, m.Deliveries, m.DeliveryTime, m.Emails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -61,6 +53,11 @@ func NewMetrics(db *pgxpool.Pool) *Metrics {
 		m.Registry.MustRegister(&queueCollector{db: db})
 	}
 	return m
+}
+
+// counter is a counter partitioned by labels.
+func counter(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 // ObserveDelivery counts a webhook attempt; it is the delivery worker's Observe.

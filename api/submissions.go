@@ -44,9 +44,8 @@ func filterParams(r *http.Request, form *forms.Form) (submissions.Filter, error)
 
 func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, err := forms.ForAccount(ctx, s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
-	if err != nil {
-		s.writeError(w, r, err)
+	form, ok := s.formFor(w, r)
+	if !ok {
 		return
 	}
 	limit, err := limitParam(r)
@@ -144,9 +143,8 @@ func (s *Server) deleteSubmission(w http.ResponseWriter, r *http.Request) {
 func (s *Server) exportSubmissions(format submissions.ExportFormat) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		form, err := forms.ForAccount(ctx, s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
-		if err != nil {
-			s.writeError(w, r, err)
+		form, ok := s.formFor(w, r)
+		if !ok {
 			return
 		}
 		filter, err := filterParams(r, form)
@@ -201,17 +199,18 @@ type dayBody struct {
 }
 
 func (s *Server) formStats(w http.ResponseWriter, r *http.Request) {
-	form, err := forms.ForAccount(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
-	if err != nil {
-		s.writeError(w, r, err)
+	form, ok := s.formFor(w, r)
+	if !ok {
 		return
 	}
 	days := 30
 	if v := r.URL.Query().Get("days"); v != "" {
-		if days, err = strconv.Atoi(v); err != nil || days < 1 || days > 365 {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
 			s.writeError(w, r, invalidParameter("days must be a whole number from 1 to 365"))
 			return
 		}
+		days = n
 	}
 	list, err := submissions.Stats(r.Context(), s.DB, form.ID, days, time.Now())
 	if err != nil {

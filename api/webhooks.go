@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -75,12 +74,11 @@ func toDeliveryBody(d *webhooks.Delivery) deliveryBody {
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
-	form, err := forms.ForAccount(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
-	if err != nil {
-		s.writeError(w, r, err)
+	var in webhooks.Input
+	form, ok := s.formFor(w, r)
+	if !ok {
 		return
 	}
-	var in webhooks.Input
 	if err := decodeJSON(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -95,9 +93,8 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	form, err := forms.ForAccount(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "formID"))
-	if err != nil {
-		s.writeError(w, r, err)
+	form, ok := s.formFor(w, r)
+	if !ok {
 		return
 	}
 	list, err := webhooks.List(r.Context(), s.DB, form.ID)
@@ -175,12 +172,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, err := limitParam(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	before, err := idCursorParam(r)
+	limit, before, err := idPageParams(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -12,14 +12,11 @@ import (
 // set to link. With link "" the bodies say the link was withheld (see
 // linkMessage).
 func VerifyAddress(from, to, link string, expires time.Time, messageID string) *Message {
-	v := linkView{
-		Title:  "Confirm your email address",
-		Intro:  "Someone — hopefully you — signed up for Intake with this address. Open this link to confirm it; until then Intake sends no notifications for your forms:",
-		Button: "Confirm my address",
-		Link:   oneLine(link),
-		Note:   "The link works once, until " + expires.UTC().Format("2 Jan 2006, 15:04 UTC") + ". If you did not sign up, ignore this email: nothing more will be sent.",
-	}
-	return linkMessage(from, to, "Confirm your email address for Intake", v, messageID)
+	return linkMessage(from, to, "Confirm your email address for Intake", link, expires, messageID, linkView{
+		Title: "Confirm your email address", Button: "Confirm my address",
+		Intro: "Someone — hopefully you — signed up for Intake with this address. Open this link to confirm it; until then Intake sends no notifications for your forms:",
+		Note:  "If you did not sign up, ignore this email: nothing more will be sent.",
+	})
 }
 
 // PasswordReset returns the email that lets a user set a new password: To
@@ -28,14 +25,11 @@ func VerifyAddress(from, to, link string, expires time.Time, messageID string) *
 // link. With link "" the bodies say the link was withheld (see
 // linkMessage).
 func PasswordReset(from, to, link string, expires time.Time, messageID string) *Message {
-	v := linkView{
-		Title:  "Reset your Intake password",
-		Intro:  "Someone — hopefully you — asked to reset the password of the Intake account with this address. Open this link to choose a new one:",
-		Button: "Choose a new password",
-		Link:   oneLine(link),
-		Note:   "The link works once, until " + expires.UTC().Format("2 Jan 2006, 15:04 UTC") + ". Setting a new password logs out every session of the account. If you did not ask, ignore this email: your password stays as it is.",
-	}
-	return linkMessage(from, to, "Reset your Intake password", v, messageID)
+	return linkMessage(from, to, "Reset your Intake password", link, expires, messageID, linkView{
+		Title: "Reset your Intake password", Button: "Choose a new password",
+		Intro: "Someone — hopefully you — asked to reset the password of the Intake account with this address. Open this link to choose a new one:",
+		Note:  "Setting a new password logs out every session of the account. If you did not ask, ignore this email: your password stays as it is.",
+	})
 }
 
 // linkView is an email whose point is one link.
@@ -49,9 +43,12 @@ type linkView struct {
 // live reset or verification link.
 const linkWithheld = "(The link was sent to the recipient only.)"
 
-// linkMessage composes an account email; with v.Link "" its bodies say the
-// link was withheld, as RecipientConfirmation's do.
-func linkMessage(from, to, subject string, v linkView, messageID string) *Message {
+// linkMessage composes an account email around link, which works once
+// until expires: its note says so before v.Note. With link "" its bodies
+// say the link was withheld, as RecipientConfirmation's do.
+func linkMessage(from, to, subject, link string, expires time.Time, messageID string, v linkView) *Message {
+	v.Link = oneLine(link)
+	v.Note = "The link works once, until " + expires.UTC().Format("2 Jan 2006, 15:04 UTC") + ". " + v.Note
 	var b strings.Builder
 	if v.Link != "" {
 		b.WriteString(v.Title + "\n\n" + v.Intro + "\n\n    " + v.Link + "\n\n" + v.Note + "\n")

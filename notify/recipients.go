@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -17,6 +16,7 @@ import (
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -59,8 +59,8 @@ type Recipient struct {
 }
 
 // Links makes and checks the tokens of the confirmation and unsubscribe
-// links, HMAC-SHA256 under a key derived (HKDF) from the instance's secret
-// key, as seal.Sealer derives its own.
+// links, HMAC-SHA256 under keys derived from the instance's secret key by
+// seal.DeriveKey, as seal.Sealer derives its own.
 //
 // An unsubscribe token is the (form, address) pair it is for, signed: it
 // can be rebuilt for every notification without storing a secret per
@@ -78,11 +78,11 @@ func NewLinks(secretKey string) (*Links, error) {
 	if secretKey == "" {
 		return nil, errors.New("notify: an empty secret key cannot sign links")
 	}
-	confirm, err := hkdf.Key(sha256.New, []byte(secretKey), nil, "intake recipient confirmation links v1", 32)
+	confirm, err := seal.DeriveKey(secretKey, "intake recipient confirmation links v1")
 	if err != nil {
 		return nil, err
 	}
-	unsub, err := hkdf.Key(sha256.New, []byte(secretKey), nil, "intake unsubscribe links v1", 32)
+	unsub, err := seal.DeriveKey(secretKey, "intake unsubscribe links v1")
 	if err != nil {
 		return nil, err
 	}

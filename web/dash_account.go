@@ -111,6 +111,16 @@ func (d *Dashboard) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// parseFormFor is parseForm for a request about something the URL names:
+// err is the error of looking it up, written as the error page instead.
+func (d *Dashboard) parseFormFor(w http.ResponseWriter, r *http.Request, err error) bool {
+	if err != nil {
+		d.error(w, r, err)
+		return false
+	}
+	return d.parseForm(w, r)
+}
+
 // badText returns the first input of form (by name, in order) whose name
 // or a value is not valid UTF-8 text without NUL, with what is wrong.
 func badText(form url.Values) (name, problem string) {

@@ -281,28 +281,30 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 	}
 	s := v.Settings
 	errs := &forms.ValidationError{}
-	retention, err := forms.ParseDuration(s.IdempotencyRetention)
-	if err != nil || s.IdempotencyRetention == "" {
-		retention = forms.Duration(forms.DefaultRetention)
-		errs.Errors = append(errs.Errors, forms.FieldError{Field: "idempotency_retention", Code: forms.CodeInvalid,
-			Message: "Write how long keys are kept as a duration such as 24h, 90m or 7d (between 1h and 7d).",
-			Pointer: forms.Pointer("settings", "idempotency_retention")})
+	invalid := func(field, message string) {
+		errs.Errors = append(errs.Errors, forms.FieldError{Field: field, Code: forms.CodeInvalid,
+			Message: message, Pointer: forms.Pointer("settings", field)})
 	}
-	window, err := forms.ParseDuration(s.ImplicitDedupeWindow)
-	if err != nil || s.ImplicitDedupeWindow == "" {
-		window = forms.Duration(forms.DefaultImplicitWindow)
-		errs.Errors = append(errs.Errors, forms.FieldError{Field: "implicit_dedupe_window", Code: forms.CodeInvalid,
-			Message: "Write the window as a duration such as 10m or 1h, or 0 to turn it off.",
-			Pointer: forms.Pointer("settings", "implicit_dedupe_window")})
+	// duration reads a duration setting; an empty or unreadable one is
+	// invalid, and fallback stands in for it.
+	duration := func(v, field string, fallback time.Duration, message string) forms.Duration {
+		d, err := forms.ParseDuration(v)
+		if err != nil || v == "" {
+			invalid(field, message)
+			return forms.Duration(fallback)
+		}
+		return d
 	}
+	retention := duration(s.IdempotencyRetention, "idempotency_retention", forms.DefaultRetention,
+		"Write how long keys are kept as a duration such as 24h, 90m or 7d (between 1h and 7d).")
+	window := duration(s.ImplicitDedupeWindow, "implicit_dedupe_window", forms.DefaultImplicitWindow,
+		"Write the window as a duration such as 10m or 1h, or 0 to turn it off.")
 	minFill, err := strconv.ParseFloat(strings.ReplaceAll(s.MinFillSeconds, ",", "."), 64)
 	if s.MinFillSeconds == "" {
 		minFill, err = 0, nil
 	}
 	if err != nil {
-		errs.Errors = append(errs.Errors, forms.FieldError{Field: "min_fill_seconds", Code: forms.CodeInvalid,
-			Message: "Write the minimum as a number of seconds, such as 3 or 2.5, or 0 to turn it off.",
-			Pointer: forms.Pointer("settings", "min_fill_seconds")})
+		invalid("min_fill_seconds", "Write the minimum as a number of seconds, such as 3 or 2.5, or 0 to turn it off.")
 	}
 	// An empty secret input keeps the stored secret; turning the CAPTCHA
 	// off forgets it.

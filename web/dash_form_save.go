@@ -42,11 +42,7 @@ func (d *Dashboard) createForm(w http.ResponseWriter, r *http.Request) {
 
 func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 	f, err := d.formFor(r)
-	if err != nil {
-		d.error(w, r, err)
-		return
-	}
-	if !d.parseForm(w, r) {
+	if !d.parseFormFor(w, r, err) {
 		return
 	}
 	v := readEditor(r)

@@ -125,11 +125,7 @@ func (d *Dashboard) renderWebhooks(w http.ResponseWriter, r *http.Request, statu
 
 func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request) {
 	f, err := d.formFor(r)
-	if err != nil {
-		d.error(w, r, err)
-		return
-	}
-	if !d.parseForm(w, r) {
+	if !d.parseFormFor(w, r, err) {
 		return
 	}
 	u := strings.TrimSpace(r.PostFormValue("url"))
@@ -165,6 +161,16 @@ func urlProblem(err error) (int, string, bool) {
 		return http.StatusUnprocessableEntity, "This URL" + strings.TrimPrefix(verr.Errors[0].Message, "url") + ".", true
 	}
 	return http.StatusUnprocessableEntity, "Enter an absolute http or https URL without a user name or password, such as https://example.com/hooks/intake.", true
+}
+
+// webhookCrumbs are the crumbs of a page about the endpoint e of the form
+// f: the endpoint's own page, or with more the pages under it.
+func webhookCrumbs(f *forms.Form, e *webhooks.Endpoint, more ...crumb) []crumb {
+	host := crumb{Label: e.Hostname()}
+	if len(more) > 0 {
+		host.URL = "/webhooks/" + e.PublicID
+	}
+	return formCrumbs(f, append([]crumb{{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"}, host}, more...)...)
 }
 
 // endpointFor returns the account's endpoint named by the URL and its form.
@@ -220,8 +226,7 @@ func (d *Dashboard) renderWebhook(w http.ResponseWriter, r *http.Request, status
 	if e.Rotating(time.Now()) {
 		v.RotatingUntil = *e.PreviousSecretExpiresAt
 	}
-	v.base = d.base(w, r, "Webhook · "+f.Name, "forms", formCrumbs(f, crumb{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"},
-		crumb{Label: e.Hostname()})...)
+	v.base = d.base(w, r, "Webhook · "+f.Name, "forms", webhookCrumbs(f, e)...)
 	renderPage(d, w, r, status, tmplWebhook, v)
 }
 
@@ -241,11 +246,7 @@ func (d *Dashboard) deliveryRow(f *forms.Form, dl *webhooks.Delivery) deliveryRo
 
 func (d *Dashboard) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	e, f, err := d.endpointFor(r)
-	if err != nil {
-		d.error(w, r, err)
-		return
-	}
-	if !d.parseForm(w, r) {
+	if !d.parseFormFor(w, r, err) {
 		return
 	}
 	u := strings.TrimSpace(r.PostFormValue("url"))
@@ -301,20 +302,29 @@ func (d *Dashboard) revealSecret(w http.ResponseWriter, r *http.Request) {
 	d.renderWebhook(w, r, http.StatusOK, e, f, webhookView{URL: e.URL, Secret: secret})
 }
 
-func (d *Dashboard) confirmRotate(w http.ResponseWriter, r *http.Request) {
+// confirmEndpoint asks before an action on the endpoint named by the URL:
+// the page posts to action under the endpoint's page, or goes back to it.
+// ask words the question about e; the page's title is its button's words,
+// and label is its last crumb.
+func (d *Dashboard) confirmEndpoint(w http.ResponseWriter, r *http.Request, action, label string, ask func(e *webhooks.Endpoint) confirmView) {
 	e, f, err := d.endpointFor(r)
 	if err != nil {
 		d.error(w, r, err)
 		return
 	}
+	v := ask(e)
+	v.base = d.base(w, r, v.Button, "forms", webhookCrumbs(f, e, crumb{Label: label})...)
 	page := "/webhooks/" + e.PublicID
-	renderPage(d, w, r, http.StatusOK, tmplConfirm, confirmView{
-		base: d.base(w, r, "Rotate secret", "forms", formCrumbs(f, crumb{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"},
-			crumb{Label: e.Hostname(), URL: page}, crumb{Label: "Rotate secret"})...),
-		Heading: "Rotate the signing secret of " + e.Hostname() + "?",
-		Message: "A new secret signs every delivery from now on. For 24 hours the old one signs too (both signatures are sent), " +
-			"so your receiver keeps working while you switch it to the new secret.",
-		Action: page + "/rotate", Button: "Rotate secret", CancelURL: page,
+	v.Action, v.CancelURL = page+"/"+action, page
+	renderPage(d, w, r, http.StatusOK, tmplConfirm, v)
+}
+
+func (d *Dashboard) confirmRotate(w http.ResponseWriter, r *http.Request) {
+	d.confirmEndpoint(w, r, "rotate", "Rotate secret", func(e *webhooks.Endpoint) confirmView {
+		return confirmView{Button: "Rotate secret",
+			Heading: "Rotate the signing secret of " + e.Hostname() + "?",
+			Message: "A new secret signs every delivery from now on. For 24 hours the old one signs too (both signatures are sent), " +
+				"so your receiver keeps working while you switch it to the new secret."}
 	})
 }
 
@@ -334,19 +344,11 @@ func (d *Dashboard) rotateSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) confirmDeleteWebhook(w http.ResponseWriter, r *http.Request) {
-	e, f, err := d.endpointFor(r)
-	if err != nil {
-		d.error(w, r, err)
-		return
-	}
-	page := "/webhooks/" + e.PublicID
-	renderPage(d, w, r, http.StatusOK, tmplConfirm, confirmView{
-		base: d.base(w, r, "Delete webhook", "forms", formCrumbs(f, crumb{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"},
-			crumb{Label: e.Hostname(), URL: page}, crumb{Label: "Delete"})...),
-		Heading: "Delete the webhook to " + e.Hostname() + "?",
-		Message: "Nothing more is sent to " + e.Origin() + ", deliveries still queued are cancelled, and its delivery log is deleted. " +
-			"To pause it instead, disable it.",
-		Action: page + "/delete", Button: "Delete webhook", CancelURL: page,
+	d.confirmEndpoint(w, r, "delete", "Delete", func(e *webhooks.Endpoint) confirmView {
+		return confirmView{Button: "Delete webhook",
+			Heading: "Delete the webhook to " + e.Hostname() + "?",
+			Message: "Nothing more is sent to " + e.Origin() + ", deliveries still queued are cancelled, and its delivery log is deleted. " +
+				"To pause it instead, disable it."}
 	})
 }
 
@@ -395,8 +397,7 @@ func (d *Dashboard) renderDelivery(w http.ResponseWriter, r *http.Request, statu
 	for _, a := range attempts {
 		v.AttemptLog = append(v.AttemptLog, attemptRow{At: a.At, Status: a.Status, LatencyMS: a.Latency.Milliseconds(), Body: a.ResponseBody, Error: a.Error})
 	}
-	v.base = d.base(w, r, "Delivery · "+f.Name, "forms", formCrumbs(f, crumb{Label: "Webhooks", URL: "/forms/" + f.PublicID + "/webhooks"},
-		crumb{Label: e.Hostname(), URL: "/webhooks/" + e.PublicID}, crumb{Label: "Delivery"})...)
+	v.base = d.base(w, r, "Delivery · "+f.Name, "forms", webhookCrumbs(f, e, crumb{Label: "Delivery"})...)
 	renderPage(d, w, r, status, tmplDelivery, v)
 }
 

@@ -85,14 +85,11 @@ func users(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 	if *email == "" || *password == "" {
 		return usageError{"--email and --password are required"}
 	}
-	pool, err := openDB(ctx, cfg, slog.New(slog.DiscardHandler))
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := ensureMigrated(ctx, pool); err != nil {
-		return err
-	}
 	u, created, err := accounts.CreateUser(ctx, pool, *email, *password)
 	if err != nil {
 		return err
@@ -109,69 +106,62 @@ func users(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 // with --plan moves the account to another plan.
 func userPlan(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("users plan", flag.ContinueOnError)
-	email := fs.String("email", "", "the user whose account it is (required)")
 	plan := fs.String("plan", "", "the plan to move the account to; empty: only show")
+	return forUser(ctx, cfg, fs, args, "the user whose account it is (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
+		plans, err := accounts.Plans(ctx, pool)
+		if err != nil {
+			return err
+		}
+		if *plan != "" {
+			err := accounts.SetPlan(ctx, pool, u.AccountID, *plan)
+			if errors.Is(err, accounts.ErrUnknownPlan) {
+				return fmt.Errorf("no plan %q; the plans are: %s", *plan, planIDs(plans))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		usage, err := accounts.UsageOf(ctx, pool, u.AccountID, time.Now())
+		if err != nil {
+			return err
+		}
+		quota := "no quota"
+		if !usage.Plan.Unlimited() {
+			quota = fmt.Sprintf("%d of %d submissions used in %s", usage.Used, usage.Plan.MonthlySubmissions, usage.Month.Format("January 2006"))
+		}
+		fmt.Fprintf(stdout, "account %d is on the %s plan (%s): %s\n", u.AccountID, usage.Plan.ID, usage.Plan.Name, quota)
+		if *plan == "" {
+			fmt.Fprintf(stdout, "plans: %s\n", planIDs(plans))
+		}
+		return nil
+	})
+}
+
+// forUser runs an admin command about one user: it parses the command's
+// flags fs, with --email (described by emailUsage) required, opens (and
+// migrates) the database, finds the user and calls do with both.
+func forUser(ctx context.Context, cfg Config, fs *flag.FlagSet, args []string, emailUsage string,
+	do func(pool *pgxpool.Pool, u *accounts.User) error) error {
+	email := fs.String("email", "", emailUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *email == "" {
 		return usageError{"--email is required"}
 	}
-	pool, u, err := openForUser(ctx, cfg, *email)
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	plans, err := accounts.Plans(ctx, pool)
+	u, err := accounts.UserByEmail(ctx, pool, *email)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return fmt.Errorf("no user %s: create it first with intake users create", *email)
+	}
 	if err != nil {
 		return err
 	}
-	if *plan != "" {
-		err := accounts.SetPlan(ctx, pool, u.AccountID, *plan)
-		if errors.Is(err, accounts.ErrUnknownPlan) {
-			return fmt.Errorf("no plan %q; the plans are: %s", *plan, planIDs(plans))
-		}
-		if err != nil {
-			return err
-		}
-	}
-	usage, err := accounts.UsageOf(ctx, pool, u.AccountID, time.Now())
-	if err != nil {
-		return err
-	}
-	quota := "no quota"
-	if !usage.Plan.Unlimited() {
-		quota = fmt.Sprintf("%d of %d submissions used in %s", usage.Used, usage.Plan.MonthlySubmissions, usage.Month.Format("January 2006"))
-	}
-	fmt.Fprintf(stdout, "account %d is on the %s plan (%s): %s\n", u.AccountID, usage.Plan.ID, usage.Plan.Name, quota)
-	if *plan == "" {
-		fmt.Fprintf(stdout, "plans: %s\n", planIDs(plans))
-	}
-	return nil
-}
-
-// openForUser opens (and migrates) the database for an admin command about
-// the user with email, and finds that user.
-func openForUser(ctx context.Context, cfg Config, email string) (*pgxpool.Pool, *accounts.User, error) {
-	pool, err := openDB(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return nil, nil, err
-	}
-	u, err := func() (*accounts.User, error) {
-		if err := ensureMigrated(ctx, pool); err != nil {
-			return nil, err
-		}
-		u, err := accounts.UserByEmail(ctx, pool, email)
-		if errors.Is(err, accounts.ErrNotFound) {
-			return nil, fmt.Errorf("no user %s: create it first with intake users create", email)
-		}
-		return u, err
-	}()
-	if err != nil {
-		pool.Close()
-		return nil, nil, err
-	}
-	return pool, u, nil
+	return do(pool, u)
 }
 
 func planIDs(plans []accounts.Plan) string {
@@ -190,30 +180,28 @@ func apikeys(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 		return usageError{"want: apikeys create --email E [--name N]"}
 	}
 	fs := flag.NewFlagSet("apikeys create", flag.ContinueOnError)
-	email := fs.String("email", "", "the user whose account gets the key (required)")
 	name := fs.String("name", "", "a name to recognise the key by")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
-	if *email == "" {
-		return usageError{"--email is required"}
-	}
-	pool, u, err := openForUser(ctx, cfg, *email)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	_, key, err := accounts.CreateAPIKey(ctx, pool, u, *name)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, key) // only the key: scripts capture it with $(…)
-	return nil
+	return forUser(ctx, cfg, fs, args[1:], "the user whose account gets the key (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
+		_, key, err := accounts.CreateAPIKey(ctx, pool, u, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, key) // only the key: scripts capture it with $(…)
+		return nil
+	})
 }
 
-// ensureMigrated applies pending migrations, so admin commands work on a
-// fresh database before the first serve.
-func ensureMigrated(ctx context.Context, pool *pgxpool.Pool) error {
-	_, err := migrations.Up(ctx, pool, nil)
-	return err
+// openMigrated opens the database for an admin command and applies
+// pending migrations, so admin commands work on a fresh database before
+// the first serve.
+func openMigrated(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pool, err := openDB(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := migrations.Up(ctx, pool, nil); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }

@@ -1,8 +1,9 @@
 // Package seal encrypts the secrets Intake keeps at rest — webhook
 // endpoint secrets, forms' CAPTCHA secrets, the tokens account emails carry
 // in their jobs — under a key derived from the instance's secret key
-// (INTAKE_SECRET_KEY; docs/SECURITY.md). It owns no table: its callers
-// store what it seals.
+// (INTAKE_SECRET_KEY; docs/SECURITY.md), and derives the other keys made
+// from that secret (DeriveKey). It owns no table: its callers store what it
+// seals.
 package seal
 
 import (
@@ -21,7 +22,7 @@ const sealedPrefix = "sealed:v1:"
 
 // ErrUnseal is returned for a stored secret that cannot be decrypted: it
 // was sealed under another INTAKE_SECRET_KEY, or damaged.
-var ErrUnseal = errors.New("webhook secret cannot be decrypted (was INTAKE_SECRET_KEY changed?)")
+var ErrUnseal = errors.New("stored secret cannot be decrypted (was INTAKE_SECRET_KEY changed?)")
 
 // Sealer encrypts secrets at rest with AES-256-GCM under a key derived
 // (HKDF-SHA256) from the instance's secret key: a copy of the database
@@ -38,7 +39,7 @@ func New(secretKey string) (*Sealer, error) {
 	if secretKey == "" {
 		return nil, errors.New("seal: an empty secret key cannot seal")
 	}
-	key, err := hkdf.Key(sha256.New, []byte(secretKey), nil, "intake webhook endpoint secrets v1", 32)
+	key, err := DeriveKey(secretKey, "intake webhook endpoint secrets v1")
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +52,15 @@ func New(secretKey string) (*Sealer, error) {
 		return nil, err
 	}
 	return &Sealer{aead: aead}, nil
+}
+
+// DeriveKey returns the 32-byte key for purpose derived (HKDF-SHA256, no
+// salt) from secretKey, the instance's secret key: one key per purpose, so
+// that none can stand in for another. A purpose is part of the format of
+// what its key sealed or signed: renamed, the key changes and what was made
+// before no longer opens or verifies.
+func DeriveKey(secretKey, purpose string) ([]byte, error) {
+	return hkdf.Key(sha256.New, []byte(secretKey), nil, purpose, 32)
 }
 
 // Seal returns plain encrypted, for storing, bound to owner (the
