@@ -60,7 +60,7 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	f, err := forms.Create(r.Context(), s.DB, s.Validator, s.Sealer, s.Recipients, principal(r).AccountID, in)
+	f, err := forms.Create(r.Context(), s.DB, s.Validator, s.Sealer, s.Recipients, s.actor(r), principal(r).AccountID, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -178,7 +178,7 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, err := forms.Update(r.Context(), s.DB, s.Validator, s.Sealer, s.Recipients, principal(r).AccountID, chi.URLParam(r, "formID"), p)
+	f, err := forms.Update(r.Context(), s.DB, s.Validator, s.Sealer, s.Recipients, s.actor(r), principal(r).AccountID, chi.URLParam(r, "formID"), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -187,7 +187,7 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
-	if err := forms.Archive(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "formID")); err != nil {
+	if err := forms.Archive(r.Context(), s.DB, s.actor(r), principal(r).AccountID, chi.URLParam(r, "formID")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/textcheck"
 	"github.com/intakehq/intake/submissions"
 )
@@ -145,4 +146,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 func principal(r *http.Request) *accounts.Principal {
 	return r.Context().Value(principalKey{}).(*accounts.Principal)
+}
+
+// actor is who the audit log says makes the request's change: its API key,
+// from the client's address.
+func (s *Server) actor(r *http.Request) audit.Actor {
+	return audit.APIKey(principal(r).KeyID, s.clientIP(r))
 }

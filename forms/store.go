@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 )
 
@@ -197,9 +198,10 @@ type RecipientSync interface {
 
 // Create stores a new form for the account after checking in; it makes the
 // public id, seals a CAPTCHA secret with box and has recipients (may be
-// nil) take the form's notification addresses in the same transaction. It
-// returns a *ValidationError when in is not a valid form.
-func Create(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, recipients RecipientSync, accountID int64, in Input) (*Form, error) {
+// nil) take the form's notification addresses in the same transaction,
+// recording "form.create" by actor there too. It returns a
+// *ValidationError when in is not a valid form.
+func Create(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, recipients RecipientSync, actor audit.Actor, accountID int64, in Input) (*Form, error) {
 	in.Settings.Captcha.SecretSet = false // read-only: a new form has none
 	if err := val.CheckInput(in); err != nil {
 		return nil, err
@@ -226,6 +228,10 @@ func Create(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, r
 		f.captchaSecret = sealCaptcha(box, secret, f.PublicID)
 		err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
 			if err := insert(ctx, tx, f); err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "form.create",
+				ObjectType: "form", ObjectID: f.PublicID}); err != nil {
 				return err
 			}
 			if recipients == nil {
@@ -279,11 +285,13 @@ type Patch struct {
 
 // Update applies p to the account's form publicID, sealing a new CAPTCHA
 // secret with box, and has recipients (may be nil) follow the form's
-// notification addresses in the same transaction. A change to the fields
-// makes a new contract version; submissions keep the version they met. It
-// returns ErrNotFound, ErrStale, or a *ValidationError when the result is
-// not a valid form.
-func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, recipients RecipientSync, accountID int64, publicID string, p Patch) (*Form, error) {
+// notification addresses in the same transaction, where it also records
+// "form.update" by actor with the names of what changed (a change that
+// changes nothing records nothing). A change to the fields makes a new
+// contract version; submissions keep the version they met. It returns
+// ErrNotFound, ErrStale, or a *ValidationError when the result is not a
+// valid form.
+func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, recipients RecipientSync, actor audit.Actor, accountID int64, publicID string, p Patch) (*Form, error) {
 	if !ValidPublicID(publicID) {
 		return nil, ErrNotFound
 	}
@@ -347,6 +355,16 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, r
 			f.ID, in.Name, settings, version, secret); err != nil {
 			return err
 		}
+		changed, err := changedNames(f, in.Name, version, settings, secret)
+		if err != nil {
+			return err
+		}
+		if len(changed) > 0 {
+			if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "form.update",
+				ObjectType: "form", ObjectID: f.PublicID, Changed: changed}); err != nil {
+				return err
+			}
+		}
 		out, err = scanForm(tx.QueryRow(ctx, forAccountSQL, publicID, accountID))
 		if err != nil || recipients == nil {
 			return err
@@ -357,19 +375,63 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, r
 }
 
 // Archive archives the account's form publicID: its endpoint then answers
-// 410 and lists omit it; its submissions stay. Archiving twice is fine. It
-// returns ErrNotFound.
-func Archive(ctx context.Context, db database.Executor, accountID int64, publicID string) error {
+// 410 and lists omit it; its submissions stay. Archiving twice is fine
+// (only the first is recorded, as "form.archive" by actor, in the same
+// transaction). It returns ErrNotFound.
+func Archive(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, publicID string) error {
 	if !ValidPublicID(publicID) {
 		return ErrNotFound
 	}
-	tag, err := db.Exec(ctx, `UPDATE forms SET archived_at = coalesce(archived_at, now()), updated_at = now()
-WHERE public_id = $1 AND account_id = $2`, publicID, accountID)
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var archivedBefore bool
+		err := tx.QueryRow(ctx, `UPDATE forms f SET archived_at = coalesce(f.archived_at, now()), updated_at = now()
+FROM forms old WHERE old.id = f.id AND f.public_id = $1 AND f.account_id = $2
+RETURNING old.archived_at IS NOT NULL`, publicID, accountID).Scan(&archivedBefore)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil || archivedBefore {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "form.archive",
+			ObjectType: "form", ObjectID: publicID, Changed: []string{"archived"}})
+	})
+}
+
+// changedNames names what an update changes of f: "name", "fields",
+// "settings.<member>" for each member of the stored settings that differs,
+// and "settings.captcha.secret" for a new secret — names only, never values.
+func changedNames(f *Form, name string, version int, settings []byte, secret string) ([]string, error) {
+	var out []string
+	if name != f.Name {
+		out = append(out, "name")
+	}
+	if version != f.Contract.Version {
+		out = append(out, "fields")
+	}
+	before, err := json.Marshal(f.Settings.WithDefaults().stored())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+	var old, cur map[string]json.RawMessage
+	if err := json.Unmarshal(before, &old); err != nil {
+		return nil, err
 	}
-	return nil
+	if err := json.Unmarshal(settings, &cur); err != nil {
+		return nil, err
+	}
+	for k, v := range cur {
+		if o, ok := old[k]; !ok || !bytes.Equal(o, v) {
+			out = append(out, "settings."+k)
+		}
+	}
+	for k := range old {
+		if _, ok := cur[k]; !ok {
+			out = append(out, "settings."+k)
+		}
+	}
+	if secret != f.captchaSecret {
+		out = append(out, "settings.captcha.secret")
+	}
+	return out, nil
 }

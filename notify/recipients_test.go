@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/mail"
@@ -112,7 +113,7 @@ var (
 // addresses kept, their confirmations enqueued.
 func (b *bundle) newForm(t *testing.T, s forms.Settings) *forms.Form {
 	t.Helper()
-	f, err := forms.Create(context.Background(), b.db, forms.NewValidator(), nil, b.sync, b.account.User.AccountID,
+	f, err := forms.Create(context.Background(), b.db, forms.NewValidator(), nil, b.sync, audit.System, b.account.User.AccountID,
 		forms.Input{Name: "Contact", Fields: testfactory.ContactFields, Settings: s})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +128,7 @@ func (b *bundle) setNotify(t *testing.T, emails ...string) {
 		emails = []string{}
 	}
 	patch := fmt.Appendf(nil, `{"notify_emails": %s}`, jsonList(emails))
-	f, err := forms.Update(context.Background(), b.db, forms.NewValidator(), nil, b.sync, b.account.User.AccountID, b.form.PublicID,
+	f, err := forms.Update(context.Background(), b.db, forms.NewValidator(), nil, b.sync, audit.System, b.account.User.AccountID, b.form.PublicID,
 		forms.Patch{Settings: patch})
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +350,7 @@ AND args->>'template' = $1 AND args->>'to' = $2`, notify.TemplateConfirmRecipien
 	errs := make([]error, 6)
 	for i := range errs {
 		wg.Go(func() {
-			_, errs[i] = forms.Create(ctx, b.db, forms.NewValidator(), nil, b.sync, b.account.User.AccountID,
+			_, errs[i] = forms.Create(ctx, b.db, forms.NewValidator(), nil, b.sync, audit.System, b.account.User.AccountID,
 				forms.Input{Name: "Contact", Fields: testfactory.ContactFields, Settings: forms.Settings{NotifyEmails: []string{other}}})
 		})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/captchatest"
@@ -285,7 +286,7 @@ func TestCaptchaSecretSealed(t *testing.T) {
 	srv := captchatest.New(t, captcha.Turnstile, "0x4AAAAAAA-real-secret")
 	secret := "0x4AAAAAAA-real-secret"
 	acct := testfactory.NewAccount(ctx, t, b.db)
-	f, err := forms.Create(ctx, b.db, forms.NewValidator(), sealer, nil, acct.User.AccountID, forms.Input{Name: "Sealed", Fields: testfactory.ContactFields,
+	f, err := forms.Create(ctx, b.db, forms.NewValidator(), sealer, nil, audit.System, acct.User.AccountID, forms.Input{Name: "Sealed", Fields: testfactory.ContactFields,
 		Settings: forms.Settings{Captcha: forms.Captcha{Provider: captcha.Turnstile, Secret: &secret}}})
 	if err != nil {
 		t.Fatal(err)

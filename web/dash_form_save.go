@@ -31,7 +31,7 @@ func (d *Dashboard) createForm(w http.ResponseWriter, r *http.Request) {
 	var f *forms.Form
 	err := d.Validator.CheckInput(in)
 	if err == nil && len(errs.Errors) == 0 {
-		f, err = forms.Create(r.Context(), d.DB, d.Validator, d.Sealer, d.Recipients, user(r).AccountID, in)
+		f, err = forms.Create(r.Context(), d.DB, d.Validator, d.Sealer, d.Recipients, d.actor(r), user(r).AccountID, in)
 	}
 	if d.editorFailed(w, r, nil, &v, errs, err, rowOf) {
 		return
@@ -66,7 +66,7 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 		if since, perr := time.Parse(time.RFC3339Nano, v.UpdatedAt); perr == nil {
 			patch.UnchangedSince = &since
 		}
-		updated, err = forms.Update(r.Context(), d.DB, d.Validator, d.Sealer, d.Recipients, user(r).AccountID, f.PublicID, patch)
+		updated, err = forms.Update(r.Context(), d.DB, d.Validator, d.Sealer, d.Recipients, d.actor(r), user(r).AccountID, f.PublicID, patch)
 		if errors.Is(err, forms.ErrStale) {
 			// Another tab or person saved meanwhile. Keep what this owner
 			// typed, say so, and let the next save go through on purpose.

@@ -375,7 +375,7 @@ func (d *Dashboard) confirmArchiveForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) archiveForm(w http.ResponseWriter, r *http.Request) {
-	if err := forms.Archive(r.Context(), d.DB, user(r).AccountID, chi.URLParam(r, "form_id")); err != nil {
+	if err := forms.Archive(r.Context(), d.DB, d.actor(r), user(r).AccountID, chi.URLParam(r, "form_id")); err != nil {
 		d.error(w, r, err)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/httpedge"
 )
 
@@ -121,3 +122,9 @@ func localPath(next string) bool {
 // clientIP is the visitor's address behind the trusted proxies
 // (httpedge.ClientIP), for the per-address log-in throttle.
 func (d *Dashboard) clientIP(r *http.Request) string { return httpedge.ClientIP(r, d.TrustedProxies) }
+
+// actor is who the audit log says makes the request's change: the session's
+// user, from the client's address.
+func (d *Dashboard) actor(r *http.Request) audit.Actor {
+	return audit.User(user(r).UserID, d.clientIP(r))
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 )
 
@@ -51,7 +52,7 @@ func (c ceilingResult) rate() float64 { return float64(c.submissions) / c.elapse
 // on a scratch form in the same account, then deletes the scratch form
 // (its submissions and keys go with it) and the jobs.
 func ceiling(ctx context.Context, db *pgxpool.Pool, t *target, cfg Config, runID string) (ceilingResult, error) {
-	f, err := forms.Create(ctx, db, forms.NewValidator(), nil, nil, t.accountID,
+	f, err := forms.Create(ctx, db, forms.NewValidator(), nil, nil, audit.System, t.accountID,
 		forms.Input{Name: "intake-bench ceiling (scratch)", Fields: contactFields})
 	if err != nil {
 		return ceilingResult{}, fmt.Errorf("create the scratch form: %w", err)

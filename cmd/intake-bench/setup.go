@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 )
 
@@ -54,7 +55,7 @@ func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*targe
 		if err != nil {
 			return nil, fmt.Errorf("create API key: %w", err)
 		}
-		f, err := forms.Create(ctx, db, forms.NewValidator(), nil, nil, u.AccountID, forms.Input{Name: "intake-bench", Fields: contactFields})
+		f, err := forms.Create(ctx, db, forms.NewValidator(), nil, nil, audit.System, u.AccountID, forms.Input{Name: "intake-bench", Fields: contactFields})
 		if err != nil {
 			return nil, fmt.Errorf("create form: %w", err)
 		}

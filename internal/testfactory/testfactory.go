@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
@@ -74,7 +75,7 @@ func NewForm(ctx context.Context, t testing.TB, db *pgxpool.Pool, accountID int6
 	if in.Fields == nil {
 		in.Fields = ContactFields
 	}
-	f, err := forms.Create(ctx, db, forms.NewValidator(), nil, nil, accountID, in)
+	f, err := forms.Create(ctx, db, forms.NewValidator(), nil, nil, audit.System, accountID, in)
 	if err != nil {
 		t.Fatalf("testfactory: create form: %v", err)
 	}
