@@ -70,9 +70,10 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		"PATCH /api/v1/webhooks/{webhookID}":             `{"url":"https://intruder.example/"}`,
 		"GET /api/v1/webhooks/{webhookID}/deliveries":    "",
 		"POST /api/v1/webhooks/{webhookID}/rotate":       "",
+		"GET /api/v1/audit":                              "",
 	}
 	// Collections of the caller's own account: 200, without the owner's data.
-	own := map[string]bool{"GET /api/v1/forms": true, "POST /api/v1/forms": true, "GET /api/v1/apikeys": true, "POST /api/v1/apikeys": true}
+	own := map[string]bool{"GET /api/v1/forms": true, "POST /api/v1/forms": true, "GET /api/v1/apikeys": true, "POST /api/v1/apikeys": true, "GET /api/v1/audit": true}
 	leaks := []string{b.form.PublicID, sub, ep.PublicID, "dlv_victim", key, "secret@example.com", "whsec_"}
 
 	seen := map[string]bool{}

@@ -122,6 +122,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/webhooks/{webhookID}/deliveries", s.listDeliveries)
 		r.Get("/deliveries/{deliveryID}", s.getDelivery)
 		r.Post("/deliveries/{deliveryID}/redeliver", s.redeliver)
+		r.Get("/audit", s.listAudit)
 	})
 	return r
 }
