@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -30,7 +31,7 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 	// delivery, an API key.
 	sub := b.post(t, b.form.PublicID, `{"email":"secret@example.com","message":"confidential words"}`, "k")
 	url := "https://hooks.example/x"
-	ep, _, err := webhooks.Create(ctx, b.db, b.api.Sealer, webhooks.URLPolicy{}, b.form, webhooks.Input{URL: &url})
+	ep, _, err := webhooks.Create(ctx, b.db, b.api.Sealer, webhooks.URLPolicy{}, audit.System, b.form, webhooks.Input{URL: &url})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ func (s *Server) updateSubmission(w http.ResponseWriter, r *http.Request) {
 			Message: "spam is required: true or false", Pointer: "#/spam"}}})
 		return
 	}
-	sub, err := submissions.SetSpam(r.Context(), s.DB, principal(r).AccountID, id, *p.Spam)
+	sub, err := submissions.SetSpam(r.Context(), s.DB, s.actor(r), principal(r).AccountID, id, *p.Spam)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -129,7 +129,7 @@ func (s *Server) deleteSubmission(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := submissions.Delete(r.Context(), s.DB, principal(r).AccountID, id); err != nil {
+	if err := submissions.Delete(r.Context(), s.DB, s.actor(r), principal(r).AccountID, id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

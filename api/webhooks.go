@@ -83,7 +83,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	e, secret, err := webhooks.Create(r.Context(), s.DB, s.Sealer, s.WebhookURLs, form, in)
+	e, secret, err := webhooks.Create(r.Context(), s.DB, s.Sealer, s.WebhookURLs, s.actor(r), form, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -134,7 +134,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	e, err := webhooks.Update(r.Context(), s.DB, s.WebhookURLs, e, in)
+	e, err := webhooks.Update(r.Context(), s.DB, s.WebhookURLs, s.actor(r), e, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -147,7 +147,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := webhooks.Delete(r.Context(), s.DB, e); err != nil {
+	if err := webhooks.Delete(r.Context(), s.DB, s.actor(r), e); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -159,7 +159,7 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, secret, err := webhooks.Rotate(r.Context(), s.DB, s.Sealer, e)
+	e, secret, err := webhooks.Rotate(r.Context(), s.DB, s.Sealer, s.actor(r), e)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -224,7 +224,7 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := webhooks.Redeliver(ctx, s.DB, s.River, d); err != nil {
+	if err := webhooks.Redeliver(ctx, s.DB, s.River, s.actor(r), d); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

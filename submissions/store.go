@@ -12,8 +12,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 )
 
@@ -317,33 +319,51 @@ func ExtraKeys(ctx context.Context, db database.Executor, f Filter, skip []strin
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// SetSpam marks the account's submission id as spam or not. It returns
-// ErrNotFound.
-func SetSpam(ctx context.Context, db database.Executor, accountID int64, id uuid.UUID, spam bool) (*Submission, error) {
-	tag, err := db.Exec(ctx, `UPDATE submissions s SET spam = $3,
+// SetSpam marks the account's submission id as spam or not, recording
+// "submission.update" (changed: spam) by actor in the same transaction
+// when the mark changes. It returns ErrNotFound.
+func SetSpam(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID, spam bool) (*Submission, error) {
+	var out *Submission
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var was bool
+		err := tx.QueryRow(ctx, `UPDATE submissions s SET spam = $3,
 	spam_reason = CASE WHEN $3 THEN coalesce(s.spam_reason, 'marked by the owner') ELSE NULL END
-FROM forms f WHERE f.id = s.form_id AND s.id = $1 AND f.account_id = $2`, id, accountID, spam)
-	if err != nil {
-		return nil, err
-	}
-	if tag.RowsAffected() == 0 {
-		return nil, ErrNotFound
-	}
-	return Get(ctx, db, accountID, id)
+FROM forms f, submissions old WHERE f.id = s.form_id AND old.id = s.id AND s.id = $1 AND f.account_id = $2
+RETURNING old.spam`, id, accountID, spam).Scan(&was)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if was != spam {
+			if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "submission.update",
+				ObjectType: "submission", ObjectID: id.String(), Changed: []string{"spam"}}); err != nil {
+				return err
+			}
+		}
+		out, err = Get(ctx, tx, accountID, id)
+		return err
+	})
+	return out, err
 }
 
-// Delete deletes the account's submission id and its files. Its idempotency
+// Delete deletes the account's submission id and its files, recording
+// "submission.delete" by actor in the same transaction. Its idempotency
 // key stays until it expires, so a late retry is answered as before instead
 // of storing the submission again. It returns ErrNotFound.
-func Delete(ctx context.Context, db database.Executor, accountID int64, id uuid.UUID) error {
-	tag, err := db.Exec(ctx, `DELETE FROM submissions s USING forms f WHERE f.id = s.form_id AND s.id = $1 AND f.account_id = $2`, id, accountID)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+func Delete(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID) error {
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM submissions s USING forms f WHERE f.id = s.form_id AND s.id = $1 AND f.account_id = $2`, id, accountID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "submission.delete",
+			ObjectType: "submission", ObjectID: id.String()})
+	})
 }
 
 // Day is one day of a form's stats.

@@ -301,7 +301,7 @@ func (d *Dashboard) markSpam(spam bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		f, s, err := d.submissionFor(r)
 		if err == nil {
-			_, err = submissions.SetSpam(r.Context(), d.DB, user(r).AccountID, s.ID, spam)
+			_, err = submissions.SetSpam(r.Context(), d.DB, d.actor(r), user(r).AccountID, s.ID, spam)
 		}
 		if err != nil {
 			d.error(w, r, err)
@@ -334,7 +334,7 @@ func (d *Dashboard) confirmDeleteSubmission(w http.ResponseWriter, r *http.Reque
 func (d *Dashboard) deleteSubmission(w http.ResponseWriter, r *http.Request) {
 	f, s, err := d.submissionFor(r)
 	if err == nil {
-		err = submissions.Delete(r.Context(), d.DB, user(r).AccountID, s.ID)
+		err = submissions.Delete(r.Context(), d.DB, d.actor(r), user(r).AccountID, s.ID)
 	}
 	if err != nil {
 		d.error(w, r, err)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -59,7 +60,7 @@ func TestDashboardEnableLegacyDuplicate(t *testing.T) {
 	b := setupDashboard(t)
 	br := b.loggedIn(t)
 	ctx := context.Background()
-	e, _, err := webhooks.Create(ctx, b.db, b.sealer, webhooks.URLPolicy{}, b.form, webhooks.Input{URL: ptr("https://hooks.example/intake")})
+	e, _, err := webhooks.Create(ctx, b.db, b.sealer, webhooks.URLPolicy{}, audit.System, b.form, webhooks.Input{URL: ptr("https://hooks.example/intake")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ VALUES ('wh_legacydup', $1, 'https://HOOKS.example/intake', false, false, 'whsec
 		t.Errorf("%d endpoints enabled, want 1", n)
 	}
 	// Once the original is gone, it may be enabled.
-	if err := webhooks.Delete(ctx, b.db, e); err != nil {
+	if err := webhooks.Delete(ctx, b.db, audit.System, e); err != nil {
 		t.Fatal(err)
 	}
 	a = br.post(t, "/webhooks/"+dup+"/enable", nil)

@@ -130,7 +130,7 @@ func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	u := strings.TrimSpace(r.PostFormValue("url"))
 	spam := r.PostFormValue("include_spam") != ""
-	e, secret, err := webhooks.Create(r.Context(), d.DB, d.Sealer, d.WebhookURLs, f, webhooks.Input{URL: &u, IncludeSpam: &spam})
+	e, secret, err := webhooks.Create(r.Context(), d.DB, d.Sealer, d.WebhookURLs, d.actor(r), f, webhooks.Input{URL: &u, IncludeSpam: &spam})
 	if status, msg, ok := urlProblem(err); ok {
 		d.renderWebhooks(w, r, status, f, webhooksView{URL: u, IncludeSpam: spam, Error: msg})
 		return
@@ -251,7 +251,7 @@ func (d *Dashboard) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	u := strings.TrimSpace(r.PostFormValue("url"))
 	enabled, spam := r.PostFormValue("enabled") != "", r.PostFormValue("include_spam") != ""
-	_, err = webhooks.Update(r.Context(), d.DB, d.WebhookURLs, e, webhooks.Input{URL: &u, Enabled: &enabled, IncludeSpam: &spam})
+	_, err = webhooks.Update(r.Context(), d.DB, d.WebhookURLs, d.actor(r), e, webhooks.Input{URL: &u, Enabled: &enabled, IncludeSpam: &spam})
 	if status, msg, ok := urlProblem(err); ok {
 		d.renderWebhook(w, r, status, e, f, webhookView{URL: u, Error: msg})
 		return
@@ -267,7 +267,7 @@ func (d *Dashboard) setWebhookEnabled(enabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		e, _, err := d.endpointFor(r)
 		if err == nil {
-			_, err = webhooks.Update(r.Context(), d.DB, d.WebhookURLs, e, webhooks.Input{Enabled: &enabled})
+			_, err = webhooks.Update(r.Context(), d.DB, d.WebhookURLs, d.actor(r), e, webhooks.Input{Enabled: &enabled})
 		}
 		if _, msg, ok := urlProblem(err); ok {
 			d.redirect(w, r, "/webhooks/"+e.PublicID, flash{Kind: flashError, Message: "Not enabled. " + msg})
@@ -332,7 +332,7 @@ func (d *Dashboard) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	e, _, err := d.endpointFor(r)
 	var secret string
 	if err == nil {
-		e, secret, err = webhooks.Rotate(r.Context(), d.DB, d.Sealer, e)
+		e, secret, err = webhooks.Rotate(r.Context(), d.DB, d.Sealer, d.actor(r), e)
 	}
 	if err != nil {
 		d.error(w, r, err)
@@ -355,7 +355,7 @@ func (d *Dashboard) confirmDeleteWebhook(w http.ResponseWriter, r *http.Request)
 func (d *Dashboard) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	e, f, err := d.endpointFor(r)
 	if err == nil {
-		err = webhooks.Delete(r.Context(), d.DB, e)
+		err = webhooks.Delete(r.Context(), d.DB, d.actor(r), e)
 	}
 	if err != nil {
 		d.error(w, r, err)
@@ -407,7 +407,7 @@ func (d *Dashboard) redeliver(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	dl, err := webhooks.DeliveryForAccount(ctx, d.DB, user(r).AccountID, chi.URLParam(r, "dlv_id"))
 	if err == nil {
-		err = webhooks.Redeliver(ctx, d.DB, d.River, dl)
+		err = webhooks.Redeliver(ctx, d.DB, d.River, d.actor(r), dl)
 	}
 	if errors.Is(err, webhooks.ErrDisabled) {
 		d.renderDelivery(w, r, http.StatusConflict,

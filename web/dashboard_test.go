@@ -20,6 +20,7 @@ import (
 
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/api"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
@@ -324,7 +325,7 @@ func TestDashboardPages(t *testing.T) {
 	br := b.loggedIn(t)
 	f := b.form
 	sub := b.submit(t, f, `{"email":"ada@example.com","message":"Hello <b>there</b>","extra":"kept"}`)
-	e, _, err := webhooks.Create(ctx, b.db, b.sealer, webhooks.URLPolicy{}, f, webhooks.Input{URL: ptr("https://example.com/hooks/intake")})
+	e, _, err := webhooks.Create(ctx, b.db, b.sealer, webhooks.URLPolicy{}, audit.System, f, webhooks.Input{URL: ptr("https://example.com/hooks/intake")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +427,7 @@ func TestDashboardOtherAccount(t *testing.T) {
 	other := testfactory.NewAccount(ctx, t, b.db)
 	theirs := testfactory.NewForm(ctx, t, b.db, other.User.AccountID, &testfactory.FormOpts{Name: "Their form"})
 	sub := b.submit(t, theirs, `{"email":"secret@example.com"}`)
-	e, _, err := webhooks.Create(ctx, b.db, b.sealer, webhooks.URLPolicy{}, theirs, webhooks.Input{URL: ptr("https://example.com/theirs")})
+	e, _, err := webhooks.Create(ctx, b.db, b.sealer, webhooks.URLPolicy{}, audit.System, theirs, webhooks.Input{URL: ptr("https://example.com/theirs")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -40,7 +41,7 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 	// A's objects, each carrying data another account must never see.
 	victim := testfactory.NewForm(ctx, t, b.db, b.acct.User.AccountID, &testfactory.FormOpts{Name: "Victim payroll form"})
 	sub := b.submit(t, victim, `{"email":"victim-secret@example.com","message":"confidential words"}`)
-	e, _, err := webhooks.Create(ctx, b.db, b.sealer, webhooks.URLPolicy{}, victim, webhooks.Input{URL: ptr("https://victim-hooks.example/intake")})
+	e, _, err := webhooks.Create(ctx, b.db, b.sealer, webhooks.URLPolicy{}, audit.System, victim, webhooks.Input{URL: ptr("https://victim-hooks.example/intake")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 )
 
@@ -176,7 +177,7 @@ type Inserter interface {
 // by enqueueing it with the delivery's state reset, in one transaction. It
 // returns ErrDisabled when the endpoint is disabled, ErrNotFound when it is
 // gone.
-func Redeliver(ctx context.Context, db *pgxpool.Pool, river Inserter, d *Delivery) error {
+func Redeliver(ctx context.Context, db *pgxpool.Pool, river Inserter, actor audit.Actor, d *Delivery) error {
 	e, err := ByID(ctx, db, d.EndpointID)
 	if err != nil {
 		return err
@@ -191,7 +192,10 @@ WHERE id = $1 RETURNING redeliveries`, d.ID).Scan(&n)
 		if err != nil {
 			return err
 		}
-		_, err = river.InsertTx(ctx, tx, DeliveryArgs{SubmissionID: d.SubmissionID, EndpointID: d.EndpointID, Redelivery: n}, nil)
-		return err
+		if _, err = river.InsertTx(ctx, tx, DeliveryArgs{SubmissionID: d.SubmissionID, EndpointID: d.EndpointID, Redelivery: n}, nil); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: e.AccountID, Actor: actor, Action: "delivery.redeliver",
+			ObjectType: "delivery", ObjectID: d.PublicID})
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/seal"
@@ -181,7 +182,7 @@ func scanEndpoint(row pgx.Row) (*Endpoint, error) {
 // do not wait for) before its endpoints are counted, so concurrent creates
 // on one form count one after another and the limit holds; the unique
 // index on the URL key holds the other rule.
-func Create(ctx context.Context, db *pgxpool.Pool, s *seal.Sealer, p URLPolicy, form *forms.Form, in Input) (*Endpoint, string, error) {
+func Create(ctx context.Context, db *pgxpool.Pool, s *seal.Sealer, p URLPolicy, actor audit.Actor, form *forms.Form, in Input) (*Endpoint, string, error) {
 	if in.URL == nil {
 		return nil, "", &forms.ValidationError{Errors: []forms.FieldError{{Field: "url", Code: forms.CodeInvalid, Rule: "required", Message: "url is required", Pointer: "#/url"}}}
 	}
@@ -222,8 +223,11 @@ RETURNING id`
 			return ErrEndpointLimit
 		case database.IsUniqueViolation(err, urlKeyIndex):
 			return ErrURLTaken
+		case err != nil:
+			return err
 		}
-		return err
+		return audit.Record(ctx, tx, audit.Entry{AccountID: form.AccountID, Actor: actor, Action: "webhook.create",
+			ObjectType: "webhook", ObjectID: e.PublicID})
 	})
 	if err != nil {
 		return nil, "", err
@@ -271,12 +275,39 @@ FROM webhook_endpoints e JOIN forms f ON f.id = e.form_id WHERE e.form_id = $1 O
 // An endpoint an upgrade disabled as a duplicate (legacy_duplicate, see
 // migration 00016) comes back under the URL's unique index when it is
 // enabled or given a URL, so it is refused while it still duplicates one.
-func Update(ctx context.Context, db database.Executor, p URLPolicy, e *Endpoint, in Input) (*Endpoint, error) {
+func Update(ctx context.Context, db *pgxpool.Pool, p URLPolicy, actor audit.Actor, e *Endpoint, in Input) (*Endpoint, error) {
 	if in.URL != nil {
 		if err := checkURL(*in.URL, p); err != nil {
 			return nil, err
 		}
 	}
+	var out *Endpoint
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		if out, err = update(ctx, tx, e, in); err != nil {
+			return err
+		}
+		var changed []string
+		if out.URL != e.URL {
+			changed = append(changed, "url")
+		}
+		if out.Enabled != e.Enabled {
+			changed = append(changed, "enabled")
+		}
+		if out.IncludeSpam != e.IncludeSpam {
+			changed = append(changed, "include_spam")
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: e.AccountID, Actor: actor, Action: "webhook.update",
+			ObjectType: "webhook", ObjectID: e.PublicID, Changed: changed})
+	})
+	return out, err
+}
+
+// update is Update's statement, on tx.
+func update(ctx context.Context, db database.Executor, e *Endpoint, in Input) (*Endpoint, error) {
 	const q = `
 UPDATE webhook_endpoints SET
 	url = coalesce($2, url),
@@ -305,25 +336,45 @@ RETURNING id`
 	return ByID(ctx, db, e.ID)
 }
 
-// Delete removes e, its deliveries and their attempts; queued deliveries to
+// Delete removes e, its deliveries and their attempts, recording
+// "webhook.delete" by actor in the same transaction; queued deliveries to
 // it are cancelled when they run.
-func Delete(ctx context.Context, db database.Executor, e *Endpoint) error {
-	_, err := db.Exec(ctx, `DELETE FROM webhook_endpoints WHERE id = $1`, e.ID)
-	return err
+func Delete(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, e *Endpoint) error {
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM webhook_endpoints WHERE id = $1`, e.ID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: e.AccountID, Actor: actor, Action: "webhook.delete",
+			ObjectType: "webhook", ObjectID: e.PublicID})
+	})
 }
 
 // Rotate gives e a new secret, stored sealed with s, and returns it in
-// clear (shown once); the old one keeps signing for RotationGrace.
-func Rotate(ctx context.Context, db database.Executor, s *seal.Sealer, e *Endpoint) (*Endpoint, string, error) {
+// clear (shown once); the old one keeps signing for RotationGrace. It
+// records "webhook.rotate" by actor, naming "secret" (never its value), in
+// the same transaction.
+func Rotate(ctx context.Context, db *pgxpool.Pool, s *seal.Sealer, actor audit.Actor, e *Endpoint) (*Endpoint, string, error) {
 	const q = `
 UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = $3, secret = $2, updated_at = now()
 WHERE id = $1`
 	secret := NewSecret()
-	if _, err := db.Exec(ctx, q, e.ID, s.Seal(secret, e.PublicID), time.Now().Add(RotationGrace)); err != nil {
+	var out *Endpoint
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, q, e.ID, s.Seal(secret, e.PublicID), time.Now().Add(RotationGrace)); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{AccountID: e.AccountID, Actor: actor, Action: "webhook.rotate",
+			ObjectType: "webhook", ObjectID: e.PublicID, Changed: []string{"secret"}}); err != nil {
+			return err
+		}
+		var err error
+		out, err = ByID(ctx, tx, e.ID)
+		return err
+	})
+	if err != nil {
 		return nil, "", err
 	}
-	e, err := ByID(ctx, db, e.ID)
-	return e, secret, err
+	return out, secret, nil
 }
 
 // disable turns e off and says why.

@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/retry"
 	"github.com/intakehq/intake/internal/seal"
@@ -303,7 +304,7 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, newSecret, err := webhooks.Rotate(context.Background(), b.db, b.sealer, stored)
+	_, newSecret, err := webhooks.Rotate(context.Background(), b.db, b.sealer, audit.System, stored)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +335,7 @@ func TestRedeliver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := webhooks.Redeliver(context.Background(), b.db, b.client, d); err != nil {
+	if err := webhooks.Redeliver(context.Background(), b.db, b.client, audit.System, d); err != nil {
 		t.Fatal(err)
 	}
 	b.settle(t)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/submissions"
@@ -21,7 +22,7 @@ import (
 // Secret in clear, as the receiver holds it.
 func Endpoint(t testing.TB, db *pgxpool.Pool, s *seal.Sealer, form *forms.Form, url string, includeSpam bool) *webhooks.Endpoint {
 	t.Helper()
-	e, secret, err := webhooks.Create(context.Background(), db, s, webhooks.URLPolicy{AllowPrivate: true}, form, webhooks.Input{URL: &url, IncludeSpam: &includeSpam})
+	e, secret, err := webhooks.Create(context.Background(), db, s, webhooks.URLPolicy{AllowPrivate: true}, audit.System, form, webhooks.Input{URL: &url, IncludeSpam: &includeSpam})
 	if err != nil {
 		t.Fatal(err)
 	}
