@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/internal/textcheck"
 )
@@ -113,15 +115,15 @@ type APIKey struct {
 
 // CreateAPIKey makes an API key for u's account and returns it with the key;
 // only its hash and a display prefix are stored, so this is the one time it
-// is seen.
-func CreateAPIKey(ctx context.Context, db database.Executor, u *User, name string) (*APIKey, string, error) {
-	return createAPIKey(ctx, db, u.AccountID, &u.ID, name)
+// is seen. It records "api_key.create" by actor in the same transaction.
+func CreateAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User, name string) (*APIKey, string, error) {
+	return createAPIKey(ctx, db, actor, u.AccountID, &u.ID, name)
 }
 
 // CreateAccountAPIKey is CreateAPIKey for a request that acts as the account
 // rather than as one of its users.
-func CreateAccountAPIKey(ctx context.Context, db database.Executor, accountID int64, name string) (*APIKey, string, error) {
-	return createAPIKey(ctx, db, accountID, nil, name)
+func CreateAccountAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, name string) (*APIKey, string, error) {
+	return createAPIKey(ctx, db, actor, accountID, nil, name)
 }
 
 // MaxKeyNameLength bounds an API key's name, in bytes.
@@ -141,7 +143,7 @@ func CheckKeyName(name string) error {
 	return nil
 }
 
-func createAPIKey(ctx context.Context, db database.Executor, accountID int64, userID *int64, name string) (*APIKey, string, error) {
+func createAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, userID *int64, name string) (*APIKey, string, error) {
 	if err := CheckKeyName(name); err != nil {
 		return nil, "", fmt.Errorf("the name %w", err)
 	}
@@ -152,8 +154,15 @@ func createAPIKey(ctx context.Context, db database.Executor, accountID int64, us
 	id := make([]byte, 10)
 	rand.Read(id)
 	k := &APIKey{PublicID: "ak_" + keyEncoding.EncodeToString(id), Name: name, Prefix: key[:len(KeyPrefix)+6]}
-	err := db.QueryRow(ctx, `INSERT INTO api_keys (account_id, user_id, name, prefix, hash, public_id) VALUES ($1, $2, $3, $4, $5, $6)
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO api_keys (account_id, user_id, name, prefix, hash, public_id) VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id, created_at`, accountID, userID, name, k.Prefix, sum[:], k.PublicID).Scan(&k.ID, &k.CreatedAt)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "api_key.create",
+			ObjectType: "api_key", ObjectID: k.PublicID})
+	})
 	if err != nil {
 		return nil, "", err
 	}
@@ -174,17 +183,21 @@ WHERE account_id = $1 AND revoked_at IS NULL ORDER BY id DESC`, accountID)
 }
 
 // RevokeAPIKey revokes the account's key publicID; requests with it then
-// answer 401. It returns ErrNotFound when there is no such live key.
-func RevokeAPIKey(ctx context.Context, db database.Executor, accountID int64, publicID string) error {
-	tag, err := db.Exec(ctx, `UPDATE api_keys SET revoked_at = now() WHERE public_id = $1 AND account_id = $2 AND revoked_at IS NULL`,
-		publicID, accountID)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+// answer 401. It records "api_key.revoke" by actor in the same
+// transaction. It returns ErrNotFound when there is no such live key.
+func RevokeAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, publicID string) error {
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = now() WHERE public_id = $1 AND account_id = $2 AND revoked_at IS NULL`,
+			publicID, accountID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "api_key.revoke",
+			ObjectType: "api_key", ObjectID: publicID, Changed: []string{"revoked"}})
+	})
 }
 
 // Principal is who an API request acts as.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testdb"
 )
 
@@ -59,7 +60,7 @@ func TestUsersKeysAndSessions(t *testing.T) {
 	}
 
 	// API keys: only a hash is stored; revoked keys stop working.
-	k, key, err := accounts.CreateAPIKey(ctx, db, u, "ci")
+	k, key, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "ci")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +72,10 @@ func TestUsersKeysAndSessions(t *testing.T) {
 	if p, err := accounts.Authenticate(ctx, db, key); err != nil || p.AccountID != u.AccountID {
 		t.Fatalf("authenticate: %v %v", p, err)
 	}
-	if err := accounts.RevokeAPIKey(ctx, db, u.AccountID+1, k.PublicID); !errors.Is(err, accounts.ErrNotFound) {
+	if err := accounts.RevokeAPIKey(ctx, db, audit.System, u.AccountID+1, k.PublicID); !errors.Is(err, accounts.ErrNotFound) {
 		t.Errorf("revoking another account's key: %v", err)
 	}
-	if err := accounts.RevokeAPIKey(ctx, db, u.AccountID, k.PublicID); err != nil {
+	if err := accounts.RevokeAPIKey(ctx, db, audit.System, u.AccountID, k.PublicID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := accounts.Authenticate(ctx, db, key); !errors.Is(err, accounts.ErrUnauthorized) {
@@ -88,10 +89,10 @@ func TestUsersKeysAndSessions(t *testing.T) {
 	if s, err := accounts.SessionFor(ctx, db, a); err != nil || s.AccountID != u.AccountID || s.Email != "ada@example.com" {
 		t.Fatalf("session: %v %v", s, err)
 	}
-	if err := accounts.ChangePassword(ctx, db, u, "wrong", "new password", a); !errors.Is(err, accounts.ErrBadCredentials) {
+	if err := accounts.ChangePassword(ctx, db, audit.System, u, "wrong", "new password", a); !errors.Is(err, accounts.ErrBadCredentials) {
 		t.Errorf("change with a wrong current password: %v", err)
 	}
-	if err := accounts.ChangePassword(ctx, db, u, "correct horse", "new password", a); err != nil {
+	if err := accounts.ChangePassword(ctx, db, audit.System, u, "correct horse", "new password", a); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := accounts.SessionFor(ctx, db, bTok); !errors.Is(err, accounts.ErrNoSession) {
@@ -165,7 +166,7 @@ func TestAPIKeyNameText(t *testing.T) {
 		if accounts.CheckKeyName(name) == nil {
 			t.Errorf("CheckKeyName(%q) = nil", name)
 		}
-		if _, _, err := accounts.CreateAPIKey(ctx, db, u, name); err == nil || strings.Contains(err.Error(), "SQLSTATE") {
+		if _, _, err := accounts.CreateAPIKey(ctx, db, audit.System, u, name); err == nil || strings.Contains(err.Error(), "SQLSTATE") {
 			t.Errorf("CreateAPIKey(%q) = %v, want the name refused before the database", name, err)
 		}
 	}

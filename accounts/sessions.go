@@ -6,11 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 )
 
@@ -86,17 +89,25 @@ var dummyHash = HashPassword("intake-dummy-password")
 // ChangePassword sets u's password after checking the current one, and ends
 // every other session of u (keep is the token of the one to keep; "" ends
 // all). It returns ErrBadCredentials for a wrong current password.
-func ChangePassword(ctx context.Context, db database.Executor, u *User, current, next, keep string) error {
+func ChangePassword(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User, current, next, keep string) error {
 	if _, err := CheckLogin(ctx, db, u.Email, current); err != nil {
 		return err
 	}
 	if len(next) < MinPasswordLength {
 		return errors.New("the new password must have at least 8 characters")
 	}
-	b := &pgx.Batch{}
-	b.Queue(`UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, HashPassword(next))
-	b.Queue(`DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2`, u.ID, tokenHash(keep))
-	return db.SendBatch(ctx, b).Close()
+	hash := HashPassword(next)
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, hash)
+		b.Queue(`DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2`, u.ID, tokenHash(keep))
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		// The field is named, its value never.
+		return audit.Record(ctx, tx, audit.Entry{AccountID: u.AccountID, Actor: actor, Action: "user.update",
+			ObjectType: "user", ObjectID: strconv.FormatInt(u.ID, 10), Changed: []string{"password"}})
+	})
 }
 
 func tokenHash(token string) []byte {

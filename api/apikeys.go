@@ -52,7 +52,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 			Message: "name " + err.Error(), Pointer: "#/name"}}})
 		return
 	}
-	k, key, err := accounts.CreateAccountAPIKey(r.Context(), s.DB, principal(r).AccountID, in.Name)
+	k, key, err := accounts.CreateAccountAPIKey(r.Context(), s.DB, s.actor(r), principal(r).AccountID, in.Name)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -63,7 +63,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
-	err := accounts.RevokeAPIKey(r.Context(), s.DB, principal(r).AccountID, chi.URLParam(r, "keyID"))
+	err := accounts.RevokeAPIKey(r.Context(), s.DB, s.actor(r), principal(r).AccountID, chi.URLParam(r, "keyID"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

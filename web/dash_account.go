@@ -330,7 +330,7 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		u := &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email, Verified: s.Verified}
-		err := d.hashing(r, func() error { return accounts.ChangePassword(r.Context(), d.DB, u, current, next, "") })
+		err := d.hashing(r, func() error { return accounts.ChangePassword(r.Context(), d.DB, d.actor(r), u, current, next, "") })
 		switch {
 		case errors.Is(err, accounts.ErrBadCredentials):
 			v.Errors["current"] = "The current password is wrong."
@@ -383,7 +383,7 @@ func (d *Dashboard) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := user(r)
-	k, key, err := accounts.CreateAPIKey(r.Context(), d.DB, &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email}, name)
+	k, key, err := accounts.CreateAPIKey(r.Context(), d.DB, d.actor(r), &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email}, name)
 	if err != nil {
 		d.error(w, r, err)
 		return
@@ -434,7 +434,7 @@ func (d *Dashboard) confirmRevokeAPIKey(w http.ResponseWriter, r *http.Request) 
 func (d *Dashboard) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 	k, err := d.apiKeyFor(r)
 	if err == nil {
-		err = accounts.RevokeAPIKey(r.Context(), d.DB, user(r).AccountID, k.PublicID)
+		err = accounts.RevokeAPIKey(r.Context(), d.DB, d.actor(r), user(r).AccountID, k.PublicID)
 	}
 	if err != nil {
 		d.error(w, r, err)

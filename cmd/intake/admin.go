@@ -14,6 +14,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/migrations"
 )
 
@@ -182,7 +183,7 @@ func apikeys(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	fs := flag.NewFlagSet("apikeys create", flag.ContinueOnError)
 	name := fs.String("name", "", "a name to recognise the key by")
 	return forUser(ctx, cfg, fs, args[1:], "the user whose account gets the key (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
-		_, key, err := accounts.CreateAPIKey(ctx, pool, u, *name)
+		_, key, err := accounts.CreateAPIKey(ctx, pool, audit.CLI, u, *name)
 		if err != nil {
 			return err
 		}
