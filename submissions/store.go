@@ -338,7 +338,7 @@ RETURNING old.spam`, id, accountID, spam).Scan(&was)
 		}
 		if was != spam {
 			if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "submission.update",
-				ObjectType: "submission", ObjectID: id.String(), Changed: []string{"spam"}}); err != nil {
+				ObjectType: "submission", ObjectID: FormatID(id), Changed: []string{"spam"}}); err != nil {
 				return err
 			}
 		}
@@ -362,7 +362,7 @@ func Delete(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID 
 			return ErrNotFound
 		}
 		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "submission.delete",
-			ObjectType: "submission", ObjectID: id.String()})
+			ObjectType: "submission", ObjectID: FormatID(id)})
 	})
 }
 
