@@ -88,8 +88,8 @@ func TestAuditRecordsAPIChanges(t *testing.T) {
 	}
 	form := decodeObject(t, must(b.apiCall(t, "POST", "/api/v1/forms", `{"name":"Audited"}`), 201).Body)["id"].(string)
 	must(b.apiCall(t, "PATCH", "/api/v1/forms/"+form, `{"name":"Renamed","settings":{"redirect_url":"https://example.com/thanks"}}`), 200)
-	must(b.apiCall(t, "PATCH", "/api/v1/forms/"+form, `{"name":"Renamed"}`), 200)  // changes nothing: not recorded
-	must(b.apiCall(t, "PATCH", "/api/v1/forms/"+form, `{"name":""}`), 422)         // refused: not recorded
+	must(b.apiCall(t, "PATCH", "/api/v1/forms/"+form, `{"name":"Renamed"}`), 200) // changes nothing: not recorded
+	must(b.apiCall(t, "PATCH", "/api/v1/forms/"+form, `{"name":""}`), 422)        // refused: not recorded
 	must(b.apiCall(t, "PATCH", "/api/v1/forms/"+form, `{"settings":{"captcha":{"provider":"turnstile","site_key":"0x4AAA","secret":"0x4SECRETVALUE"}}}`), 200)
 	wh := decodeObject(t, must(b.apiCall(t, "POST", "/api/v1/forms/"+b.form.PublicID+"/webhooks", `{"url":"https://hooks.example/a"}`), 201).Body)["id"].(string)
 	must(b.apiCall(t, "POST", "/api/v1/webhooks/"+wh+"/rotate", ""), 200)
@@ -160,7 +160,9 @@ SELECT 'dlv_audit', e.id, s.id, 'msg_audit' FROM webhook_endpoints e, submission
 
 type failingSync struct{}
 
-func (failingSync) Sync(context.Context, pgx.Tx, *forms.Form) error { return errors.New("recipients are down") }
+func (failingSync) Sync(context.Context, pgx.Tx, *forms.Form) error {
+	return errors.New("recipients are down")
+}
 
 // The entry is written in the change's transaction: a change that fails
 // after its entry leaves no entry, and an entry that cannot be written
