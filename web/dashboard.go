@@ -186,6 +186,10 @@ func (d *Dashboard) Routes(r chi.Router) {
 			r.Get("/outbox", d.outboxPage)
 			r.Get("/outbox/{email_id}", d.emailPage)
 
+			// Every user of the account for now; the roles part limits it
+			// to owners and admins.
+			r.Get("/audit", d.auditPage)
+
 			r.Get("/apikeys", d.apiKeysPage)
 			r.Post("/apikeys", d.createAPIKey)
 			r.Get("/apikeys/{key_id}/revoke", d.confirmRevokeAPIKey)

@@ -95,6 +95,7 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"GET /forms/new":         {want: http.StatusOK},
 		"POST /forms/new":        {want: http.StatusSeeOther, form: editor},
 		"GET /outbox":            {want: http.StatusOK},
+		"GET /audit":             {want: http.StatusOK},
 		// The emailed links' pages are public: B gets what anyone gets.
 		// B's own address is verified (testfactory), and a reset request
 		// for it mails B alone.

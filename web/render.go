@@ -47,6 +47,7 @@ var (
 	tmplVerify      = dashTemplate[verifyView]{"dash_verify.html"}
 	tmplForgot      = dashTemplate[forgotView]{"dash_forgot.html"}
 	tmplReset       = dashTemplate[resetView]{"dash_reset.html"}
+	tmplAudit       = dashTemplate[auditView]{"dash_audit.html"}
 )
 
 var dashTemplates = []interface {
@@ -55,7 +56,7 @@ var dashTemplates = []interface {
 }{
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
-	tmplVerify, tmplForgot, tmplReset,
+	tmplVerify, tmplForgot, tmplReset, tmplAudit,
 }
 
 // dashPageFiles lists the dashboard's page template files.
@@ -105,7 +106,7 @@ func parseTemplates(fsys fs.FS) (map[string]*template.Template, error) {
 // base is what the layout draws around every page.
 type base struct {
 	Title     string // the page's, before " · Intake"
-	Nav       string // the current section: "forms", "outbox", "apikeys", "account"; "" for none
+	Nav       string // the current section: "forms", "outbox", "audit", "apikeys", "account"; "" for none
 	UserEmail string // the logged-in user's; "" when logged out
 	// Unverified: the logged-in user has not confirmed their address, and
 	// every page says so (with a button to send the link again).
