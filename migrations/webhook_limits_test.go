@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/database"
-	"github.com/intakehq/intake/internal/testfactory"
 )
 
 // Migration 00016 runs on a database that already holds duplicate URLs and
@@ -18,9 +17,16 @@ func TestWebhookLimitsMigrationOnExistingRows(t *testing.T) {
 	t.Parallel()
 	pool, p := downTo(t, 15)
 	ctx := context.Background()
-	acct := testfactory.NewAccount(ctx, t, pool)
-	dupForm := testfactory.NewForm(ctx, t, pool, acct.User.AccountID, nil)
-	bigForm := testfactory.NewForm(ctx, t, pool, acct.User.AccountID, nil)
+	// The rows as that schema held them, in SQL: today's code (testfactory)
+	// writes tables the schema at 00015 does not have yet (audit_log).
+	var dupForm, bigForm struct{ ID int64 }
+	if _, err := pool.Exec(ctx, `WITH a AS (INSERT INTO accounts (name) VALUES ('a') RETURNING id)
+INSERT INTO forms (public_id, account_id, name) SELECT p, a.id, 'F' FROM a, unnest(array['dupformx', 'bigformx']) p`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT (SELECT id FROM forms WHERE public_id = 'dupformx'), (SELECT id FROM forms WHERE public_id = 'bigformx')`).Scan(&dupForm.ID, &bigForm.ID); err != nil {
+		t.Fatal(err)
+	}
 	insert := func(form int64, publicID, url string) {
 		t.Helper()
 		if _, err := pool.Exec(ctx, `INSERT INTO webhook_endpoints (public_id, form_id, url, secret) VALUES ($1, $2, $3, 'whsec_x')`,
