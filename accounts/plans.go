@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 )
 
@@ -140,16 +143,23 @@ func Plans(ctx context.Context, db database.Executor) ([]Plan, error) {
 
 // SetPlan moves the account to the plan planID. The month's usage carries
 // over: a smaller quota already used up refuses new submissions at once.
-func SetPlan(ctx context.Context, db database.Executor, accountID int64, planID string) error {
-	tag, err := db.Exec(ctx, `UPDATE accounts SET plan_id = $2 WHERE id = $1`, accountID, strings.TrimSpace(planID))
-	if database.IsForeignKeyViolation(err) {
-		return fmt.Errorf("%w %q", ErrUnknownPlan, planID)
-	}
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+// A change of plan is recorded, "account.update" by actor, in the same
+// transaction.
+func SetPlan(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, planID string) error {
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var was string
+		err := tx.QueryRow(ctx, `UPDATE accounts a SET plan_id = $2 FROM accounts old WHERE old.id = a.id AND a.id = $1 RETURNING old.plan_id`,
+			accountID, strings.TrimSpace(planID)).Scan(&was)
+		if database.IsForeignKeyViolation(err) {
+			return fmt.Errorf("%w %q", ErrUnknownPlan, planID)
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil || was == strings.TrimSpace(planID) {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "account.update",
+			ObjectType: "account", ObjectID: strconv.FormatInt(accountID, 10), Changed: []string{"plan"}})
+	})
 }

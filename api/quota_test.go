@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 )
 
 // Over its plan's monthly quota an account's forms answer 429 plan-limit —
@@ -19,7 +20,7 @@ func TestPlanLimit(t *testing.T) {
 	if _, err := b.db.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('two', 'Two', 2)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := accounts.SetPlan(ctx, b.db, b.account.User.AccountID, "two"); err != nil {
+	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account.User.AccountID, "two"); err != nil {
 		t.Fatal(err)
 	}
 	first := b.submit(t, b.form.PublicID, ctJSON, `{"email":"a@example.com"}`, "Idempotency-Key", "a")

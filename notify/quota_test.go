@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/notify"
 )
 
@@ -46,7 +47,7 @@ func TestQuotaWarningsOncePerShare(t *testing.T) {
 	if _, err := b.db.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('ten', 'Ten', 10)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := accounts.SetPlan(ctx, b.db, b.account.User.AccountID, "ten"); err != nil {
+	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account.User.AccountID, "ten"); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 7 {
@@ -88,7 +89,7 @@ func TestQuotaWarningBothSharesAtOnce(t *testing.T) {
 	if _, err := b.db.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('two', 'Two', 2)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := accounts.SetPlan(ctx, b.db, b.account.User.AccountID, "two"); err != nil {
+	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account.User.AccountID, "two"); err != nil {
 		t.Fatal(err)
 	}
 	b.check(t)
@@ -108,7 +109,7 @@ func TestQuotaWarningsAfterAnUpgrade(t *testing.T) {
 	if _, err := b.db.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('two', 'Two', 2), ('five', 'Five', 5)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := accounts.SetPlan(ctx, b.db, b.account.User.AccountID, "two"); err != nil {
+	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account.User.AccountID, "two"); err != nil {
 		t.Fatal(err)
 	}
 	b.submit(t, "k0", contact(0))
@@ -117,7 +118,7 @@ func TestQuotaWarningsAfterAnUpgrade(t *testing.T) {
 	if got := b.quotaEmails(t); len(got) != 1 || !strings.Contains(got[0], "used up") {
 		t.Fatalf("at 2 of 2: %q, want one 100 %% warning", got)
 	}
-	if err := accounts.SetPlan(ctx, b.db, b.account.User.AccountID, "five"); err != nil {
+	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account.User.AccountID, "five"); err != nil {
 		t.Fatal(err)
 	}
 	for i := 2; i < 5; i++ {

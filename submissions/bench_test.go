@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 )
 
 // The accept path against the local Postgres: a new keyed submission per
@@ -18,7 +19,7 @@ func BenchmarkAccept(b *testing.B) {
 	ctx := context.Background()
 	// The path is measured in full (the quota is read and counted), but
 	// b.N may exceed the free plan's quota.
-	if err := accounts.SetPlan(ctx, tb.db, tb.account, "unlimited"); err != nil {
+	if err := accounts.SetPlan(ctx, tb.db, audit.System, tb.account, "unlimited"); err != nil {
 		b.Fatal(err)
 	}
 	var n atomic.Int64

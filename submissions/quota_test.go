@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/submissions"
 )
@@ -22,7 +23,7 @@ func (b *testBundle) withQuota(t *testing.T, n int) {
 	if _, err := b.db.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ($1, 'Test', $2) ON CONFLICT DO NOTHING`, id, n); err != nil {
 		t.Fatal(err)
 	}
-	if err := accounts.SetPlan(ctx, b.db, b.account, id); err != nil {
+	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account, id); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -77,7 +78,7 @@ func TestQuotaRefusesOnlyNewSubmissions(t *testing.T) {
 		t.Fatalf("usage = %d, want 3", u)
 	}
 	// A bigger plan takes submissions again at once.
-	if err := accounts.SetPlan(ctx, b.db, b.account, "pro"); err != nil {
+	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account, "pro"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.svc.Accept(ctx, b.request(t, "k3", contact(3))); err != nil {

@@ -48,7 +48,7 @@ func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*targe
 			return nil, fmt.Errorf("create user (is the database migrated? run intake serve or intake migrate up first): %w", err)
 		}
 		// The load goes past the free plan's monthly quota.
-		if err := accounts.SetPlan(ctx, db, u.AccountID, "unlimited"); err != nil {
+		if err := accounts.SetPlan(ctx, db, audit.System, u.AccountID, "unlimited"); err != nil {
 			return nil, fmt.Errorf("put the bench account on the unlimited plan: %w", err)
 		}
 		_, key, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "intake-bench")

@@ -114,7 +114,7 @@ func userPlan(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			return err
 		}
 		if *plan != "" {
-			err := accounts.SetPlan(ctx, pool, u.AccountID, *plan)
+			err := accounts.SetPlan(ctx, pool, audit.CLI, u.AccountID, *plan)
 			if errors.Is(err, accounts.ErrUnknownPlan) {
 				return fmt.Errorf("no plan %q; the plans are: %s", *plan, planIDs(plans))
 			}

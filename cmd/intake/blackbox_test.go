@@ -104,6 +104,19 @@ func TestBinary(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out
 	}
+	// The CLI's changes are in the audit log, as the CLI's.
+	if status, log := api("GET", "/api/v1/audit", ""); status != 200 || fmt.Sprint(log["data"]) == "" {
+		t.Errorf("audit = %d %v", status, log)
+	} else {
+		var got []string
+		for _, e := range log["data"].([]any) {
+			e := e.(map[string]any)
+			got = append(got, fmt.Sprint(e["action"], " ", e["actor"].(map[string]any)["type"], " ", e["changed"]))
+		}
+		if want := "api_key.create cli [] account.update cli [plan]"; strings.Join(got, " ") != want {
+			t.Errorf("audit after the CLI = %q, want %q", strings.Join(got, " "), want)
+		}
+	}
 	status, form := api("POST", "/api/v1/forms", `{"name":"Contact","fields":[{"name":"email","type":"email","required":true},{"name":"message","type":"textarea"}]}`)
 	if status != 201 {
 		t.Fatalf("create form = %d %v", status, form)
