@@ -75,6 +75,22 @@ func DueForDeletion(ctx context.Context, db database.Executor, formID int64, day
 	return n, err
 }
 
+// RetentionPlan is what the next nightly run will do to a form.
+type RetentionPlan struct {
+	Days    int       // the form's retention; 0 keeps everything
+	NextRun time.Time // when the next run starts
+	Due     int64     // submissions it will delete, as they stand now
+}
+
+// PlanRetention says what the next run after now will delete of the form
+// keeping its submissions days days (0: nothing, without a query).
+func PlanRetention(ctx context.Context, db database.Executor, formID int64, days int, now time.Time) (RetentionPlan, error) {
+	p := RetentionPlan{Days: days, NextRun: NextRetentionRun(now)}
+	var err error
+	p.Due, err = DueForDeletion(ctx, db, formID, days, p.NextRun)
+	return p, err
+}
+
 // RetentionResult is what one run did.
 type RetentionResult struct {
 	Forms   int   // forms with a retention
