@@ -20,10 +20,10 @@ var (
 	recoveryRe = regexp.MustCompile(`<li><code>([a-z2-7-]+)</code></li>`)
 )
 
-// code is the TOTP code of secret at now+offset. A code is accepted once
+// totpCode is the TOTP code of secret at now+offset. A code is accepted once
 // per 30 s step, so a test that needs two codes takes the next step's for
 // the second (the server accepts one step either side).
-func code(t *testing.T, secret string, offset time.Duration) string {
+func totpCode(t *testing.T, secret string, offset time.Duration) string {
 	t.Helper()
 	c, err := totp.GenerateCode(secret, time.Now().Add(offset))
 	if err != nil {
@@ -38,7 +38,7 @@ func wrongCode(t *testing.T, secret string) string {
 	for _, c := range []string{"000000", "111111", "222222", "333333"} {
 		ok := true
 		for _, off := range []time.Duration{-60 * time.Second, -30 * time.Second, 0, 30 * time.Second, 60 * time.Second} {
-			if code(t, secret, off) == c {
+			if totpCode(t, secret, off) == c {
 				ok = false
 			}
 		}
@@ -63,7 +63,7 @@ func (br *browser) enrol(t *testing.T) (string, []string) {
 		t.Fatalf("no secret on the enrolment page:\n%s", a.Body)
 	}
 	secret := m[1]
-	a = br.post(t, "/account/two-factor", url.Values{"code": {code(t, secret, 0)}})
+	a = br.post(t, "/account/two-factor", url.Values{"code": {totpCode(t, secret, 0)}})
 	wantStatus(t, "enrolment", a, http.StatusOK)
 	var codes []string
 	for _, m := range recoveryRe.FindAllStringSubmatch(a.Body, -1) {
@@ -114,7 +114,7 @@ func TestTwoFactorEnrolment(t *testing.T) {
 	// Logging in still takes the password alone.
 	b.browser(t).login(t, b.acct.User.Email, testPassword)
 
-	a = br.post(t, "/account/two-factor", url.Values{"code": {code(t, secret, 0)}})
+	a = br.post(t, "/account/two-factor", url.Values{"code": {totpCode(t, secret, 0)}})
 	wantStatus(t, "enrolment", a, http.StatusOK)
 	if n := len(recoveryRe.FindAllString(a.Body, -1)); n != 10 {
 		t.Errorf("%d recovery codes shown, want 10", n)
@@ -150,11 +150,11 @@ func TestTwoFactorLogIn(t *testing.T) {
 	wantStatus(t, "second step", a, http.StatusOK)
 	wantContains(t, "second step", a.Body, `name="code"`)
 	// Without the challenge cookie, the second step is nobody's.
-	wantStatus(t, "second step without the password", b.browser(t).post(t, "/login/two-factor", url.Values{"code": {code(t, secret, 30*time.Second)}}), http.StatusSeeOther)
+	wantStatus(t, "second step without the password", b.browser(t).post(t, "/login/two-factor", url.Values{"code": {totpCode(t, secret, 30*time.Second)}}), http.StatusSeeOther)
 
 	a = half.post(t, "/login/two-factor", url.Values{"code": {wrongCode(t, secret)}})
 	wantStatus(t, "wrong code", a, http.StatusUnauthorized)
-	good := code(t, secret, 30*time.Second)
+	good := totpCode(t, secret, 30*time.Second)
 	a = half.post(t, "/login/two-factor", url.Values{"code": {good}})
 	wantStatus(t, "right code", a, http.StatusSeeOther)
 	if a.location() != "/forms" {
@@ -233,7 +233,7 @@ func TestTwoFactorThrottled(t *testing.T) {
 		t.Error("the throttle's answer has no Retry-After")
 	}
 	// The right code is paused too.
-	a := br.post(t, "/login/two-factor", url.Values{"code": {code(t, secret, 30*time.Second)}})
+	a := br.post(t, "/login/two-factor", url.Values{"code": {totpCode(t, secret, 30*time.Second)}})
 	if a.Status == http.StatusSeeOther && a.location() == "/forms" {
 		t.Error("a right code got through the throttle")
 	}
@@ -271,7 +271,7 @@ func TestTwoFactorRequiredByAccount(t *testing.T) {
 	wantContains(t, "forced enrolment", a.Body, "requires two-factor log-in", `src="data:image/png;base64,`)
 	secret := secretRe.FindStringSubmatch(a.Body)[1]
 	wantStatus(t, "forced enrolment, wrong code", member.post(t, "/login/two-factor", url.Values{"code": {wrongCode(t, secret)}}), http.StatusUnauthorized)
-	a = member.post(t, "/login/two-factor", url.Values{"code": {code(t, secret, 0)}})
+	a = member.post(t, "/login/two-factor", url.Values{"code": {totpCode(t, secret, 0)}})
 	wantStatus(t, "forced enrolment", a, http.StatusOK)
 	if n := len(recoveryRe.FindAllString(a.Body, -1)); n != 10 {
 		t.Errorf("%d recovery codes shown, want 10", n)
@@ -280,7 +280,7 @@ func TestTwoFactorRequiredByAccount(t *testing.T) {
 
 	// Only the owner decides; the member cannot turn theirs off while required.
 	wantStatus(t, "member un-requires", member.post(t, "/account/two-factor/require", url.Values{"require": {"off"}}), http.StatusForbidden)
-	a = member.post(t, "/account/two-factor/disable", url.Values{"password": {testPassword}, "code": {code(t, secret, 30*time.Second)}})
+	a = member.post(t, "/account/two-factor/disable", url.Values{"password": {testPassword}, "code": {totpCode(t, secret, 30*time.Second)}})
 	wantStatus(t, "member turns off", a, http.StatusUnprocessableEntity)
 	wantContains(t, "member turns off", html.UnescapeString(a.Body), "requires two-factor log-in of everyone")
 
