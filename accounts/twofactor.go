@@ -449,7 +449,7 @@ func DisableTwoFactor(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer
 
 // SetRequireTwoFactor sets whether u's account requires two-factor log-in
 // of every user; from then on, a user without it must enrol right after
-// their password. Only the account's owner may, and only with their own
+// their password, and turning it on ends the sessions of those users. Only the account's owner may, and only with their own
 // two-factor log-in on (so that requiring it cannot lock them out of
 // their own settings). It returns ErrNotOwner or ErrTwoFactorOff.
 func SetRequireTwoFactor(ctx context.Context, db database.Executor, u *User, on bool) error {
@@ -463,6 +463,14 @@ func SetRequireTwoFactor(ctx context.Context, db database.Executor, u *User, on 
 	if on && !s.Enabled {
 		return ErrTwoFactorOff
 	}
-	_, err = db.Exec(ctx, `UPDATE accounts SET require_two_factor = $2 WHERE id = $1`, u.AccountID, on)
-	return err
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE accounts SET require_two_factor = $2 WHERE id = $1`, u.AccountID, on)
+	if on {
+		// The sessions of users without it end: their next log-in makes
+		// them enrol, so "required" holds from now, not from their next
+		// log-in.
+		b.Queue(`DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE account_id = $1
+	AND NOT EXISTS (SELECT 1 FROM two_factor WHERE user_id = users.id AND enabled_at IS NOT NULL))`, u.AccountID)
+	}
+	return db.SendBatch(ctx, b).Close()
 }

@@ -251,7 +251,8 @@ func TestTwoFactorRequiredByAccount(t *testing.T) {
 	owner.enrol(t)
 	wantStatus(t, "require", owner.post(t, "/account/two-factor/require", url.Values{"require": {"on"}}), http.StatusSeeOther)
 
-	// A second user of the account, without two-factor log-in.
+	// A second user of the account, without two-factor log-in, logged in
+	// while it was not required: that session ends when it is.
 	const email = "member@example.com"
 	var memberID int64
 	err := b.db.QueryRow(ctx, `INSERT INTO users (account_id, email, password_hash, email_verified_at) VALUES ($1, $2, $3, now()) RETURNING id`,
@@ -259,6 +260,13 @@ func TestTwoFactorRequiredByAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wantStatus(t, "un-require", owner.post(t, "/account/two-factor/require", url.Values{"require": {"off"}}), http.StatusSeeOther)
+	early := b.browser(t)
+	early.login(t, email, testPassword)
+	wantStatus(t, "the member before it is required", early.get(t, "/forms"), http.StatusOK)
+	wantStatus(t, "require again", owner.post(t, "/account/two-factor/require", url.Values{"require": {"on"}}), http.StatusSeeOther)
+	wantStatus(t, "the owner's session, with 2FA, after requiring it", owner.get(t, "/forms"), http.StatusOK)
+	wantStatus(t, "the member's session after it is required", early.get(t, "/forms"), http.StatusSeeOther)
 	member := b.browser(t)
 	member.password(t, email)
 	// Nothing else opens before the enrolment.
