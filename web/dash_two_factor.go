@@ -224,7 +224,8 @@ func (d *Dashboard) enrol(w http.ResponseWriter, r *http.Request) {
 		d.redirect(w, r, "/account", flash{Kind: flashSuccess, Message: "Two-factor log-in is already on."})
 		return
 	case errors.Is(err, accounts.ErrTwoFactorOff):
-		d.redirect(w, r, "/account/two-factor", flash{Kind: flashError, Message: "Scan this code first, then enter the code your app shows."})
+		// No enrolment was started (the page was never shown): show one.
+		d.renderEnrol(w, r, http.StatusUnprocessableEntity, "Scan this code first, then enter the code your app shows.")
 		return
 	case err != nil:
 		d.error(w, r, err)

@@ -91,7 +91,11 @@ func TestTwoFactorEnrolment(t *testing.T) {
 	br := b.loggedIn(t)
 
 	wantContains(t, "account page", br.get(t, "/account").Body, "Two-factor log-in is <strong>off</strong>")
-	a := br.get(t, "/account/two-factor")
+	// A code before any enrolment was shown: the enrolment, to scan first.
+	a := br.post(t, "/account/two-factor", url.Values{"code": {"123456"}})
+	wantStatus(t, "a code before enrolling", a, http.StatusUnprocessableEntity)
+	wantContains(t, "a code before enrolling", a.Body, "Scan this code first", `id="totp-secret"`)
+	a = br.get(t, "/account/two-factor")
 	wantStatus(t, "enrolment page", a, http.StatusOK)
 	secret := secretRe.FindStringSubmatch(a.Body)[1]
 	if again := secretRe.FindStringSubmatch(br.get(t, "/account/two-factor").Body)[1]; again != secret {
