@@ -41,6 +41,10 @@ type accountView struct {
 	base
 	Errors map[string]string // by input: "current", "new", "confirm"
 	Usage  *accounts.Usage   // the plan and this month's submissions; nil if unreadable
+	// TwoFactor is the user's two-factor log-in and the account's
+	// requirement; TwoFactorError why the last change of them failed.
+	TwoFactor      *accounts.TwoFactorStatus
+	TwoFactorError string
 }
 
 // apiKeysView is the data of the API keys page.
@@ -198,12 +202,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
-	d.throttle.succeeded(email, ip)
-	if err := d.startSession(w, r, u); err != nil {
-		d.error(w, r, err)
-		return
-	}
-	http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+	d.afterPassword(w, r, u, ip)
 }
 
 // tooManyAttempts is the throttle's answer: 429 with when to try again.
@@ -301,6 +300,10 @@ func (d *Dashboard) renderAccount(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	v.Usage = u
+	if v.TwoFactor, err = accounts.TwoFactorOf(r.Context(), d.DB, user(r).UserID); err != nil {
+		d.error(w, r, err)
+		return
+	}
 	renderPage(d, w, r, status, tmplAccount, v)
 }
 

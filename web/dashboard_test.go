@@ -362,7 +362,7 @@ func TestDashboardPages(t *testing.T) {
 		wantStatus(t, "GET "+p.path, a, http.StatusOK)
 		wantContains(t, "GET "+p.path, a.Body, p.wants...)
 		for name, want := range map[string]string{
-			"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+			"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 			"Referrer-Policy":         "same-origin",
 			"X-Content-Type-Options":  "nosniff",
 			"Cache-Control":           "no-store",

@@ -47,6 +47,7 @@ var (
 	tmplVerify      = dashTemplate[verifyView]{"dash_verify.html"}
 	tmplForgot      = dashTemplate[forgotView]{"dash_forgot.html"}
 	tmplReset       = dashTemplate[resetView]{"dash_reset.html"}
+	tmplTwoFactor   = dashTemplate[twoFactorView]{"dash_two_factor.html"}
 )
 
 var dashTemplates = []interface {
@@ -55,7 +56,7 @@ var dashTemplates = []interface {
 }{
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
-	tmplVerify, tmplForgot, tmplReset,
+	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor,
 }
 
 // dashPageFiles lists the dashboard's page template files.
