@@ -181,12 +181,15 @@ func apikeys(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	}
 	fs := flag.NewFlagSet("apikeys create", flag.ContinueOnError)
 	name := fs.String("name", "", "a name to recognise the key by")
-	scopeFlag := fs.String("scope", string(accounts.ScopeReadWrite), "read_write, or read_only: a key that may read (GET, HEAD) and change nothing")
+	// Checked as the flags are parsed, so a wrong scope is a usage error
+	// before the database is opened.
+	scope := accounts.ScopeReadWrite
+	fs.Func("scope", "read_write (the default), or read_only: a key that may read (GET, HEAD) and change nothing", func(v string) error {
+		var err error
+		scope, err = accounts.ParseScope(v)
+		return err
+	})
 	return forUser(ctx, cfg, fs, args[1:], "the user whose account gets the key (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
-		scope, err := accounts.ParseScope(*scopeFlag)
-		if err != nil {
-			return usageError{"--scope " + err.Error()}
-		}
 		_, key, err := accounts.CreateAPIKey(ctx, pool, u, *name, scope)
 		if err != nil {
 			return err
