@@ -1,6 +1,7 @@
 // Package accounts owns accounts, their users (passwords hashed with
 // argon2id, email addresses verified by a link), their API keys (random,
-// shown once, stored as a SHA-256 hash), dashboard sessions, and the
+// shown once, stored as a SHA-256 hash; read_write or read_only, a scope
+// the API enforces), dashboard sessions, and the
 // single-use links of the verification and password-reset emails (random,
 // stored as a SHA-256 hash, in email_tokens).
 //

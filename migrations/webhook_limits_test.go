@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/internal/testfactory"
 )
@@ -18,9 +19,14 @@ func TestWebhookLimitsMigrationOnExistingRows(t *testing.T) {
 	t.Parallel()
 	pool, p := downTo(t, 15)
 	ctx := context.Background()
-	acct := testfactory.NewAccount(ctx, t, pool)
-	dupForm := testfactory.NewForm(ctx, t, pool, acct.User.AccountID, nil)
-	bigForm := testfactory.NewForm(ctx, t, pool, acct.User.AccountID, nil)
+	// A user without an API key: keys have columns (00019's scope) that the
+	// schema of 15 lacks.
+	u, _, err := accounts.CreateUser(ctx, pool, "limits@example.com", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dupForm := testfactory.NewForm(ctx, t, pool, u.AccountID, nil)
+	bigForm := testfactory.NewForm(ctx, t, pool, u.AccountID, nil)
 	insert := func(form int64, publicID, url string) {
 		t.Helper()
 		if _, err := pool.Exec(ctx, `INSERT INTO webhook_endpoints (public_id, form_id, url, secret) VALUES ($1, $2, $3, 'whsec_x')`,

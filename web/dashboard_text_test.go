@@ -63,6 +63,7 @@ func TestDashboardText(t *testing.T) {
 	}
 	posts = append(posts,
 		post{"/apikeys", url.Values{"name": {"ci$"}}},
+		post{"/apikeys", url.Values{"name": {"ci"}, "scope": {"read_only$"}}},
 		post{"/forms/" + f + "/webhooks", url.Values{"url": {"https://example.com/hooks/$"}}},
 		post{"/account/password", url.Values{"current": {testPassword + "$"}, "new": {"a new password"}, "confirm": {"a new password"}}},
 		post{"/account/password", url.Values{"current": {testPassword}, "new": {"a new password$"}, "confirm": {"a new password$"}}},
