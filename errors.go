@@ -77,6 +77,7 @@ const (
 	TypeCaptchaFailed    = "captcha-failed"
 	TypeCaptchaDown      = "captcha-unavailable"
 	TypeRequestTimeout   = "request-timeout"
+	TypeForbidden        = "forbidden"
 )
 
 // Error is a failure described for whoever caused it. Packages declare

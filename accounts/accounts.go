@@ -27,6 +27,10 @@ var (
 	ErrUnauthorized error = &intake.Error{Kind: intake.Unauthorized, Type: intake.TypeUnauthorized, Msg: "invalid API key",
 		Title:  "Unauthorized",
 		Detail: "Send a valid API key as Authorization: Bearer <key>. Create one with `intake apikeys create` or in the dashboard."}
+	// ErrReadOnlyKey is returned when a read_only key asks for a change.
+	ErrReadOnlyKey error = &intake.Error{Kind: intake.Forbidden, Type: intake.TypeForbidden, Msg: "read-only API key",
+		Title:  "Forbidden",
+		Detail: "This API key is read_only: it may read (GET, HEAD) everything its account owns but change nothing. Use a read_write key."}
 )
 
 // MinPasswordLength is the shortest password accepted.
@@ -103,27 +107,58 @@ const KeyPrefix = "intk_"
 
 var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
+// Scope is what an API key may do.
+type Scope string
+
+// The scopes. A read_write key may do everything its account may; a
+// read_only key may read all of it (GET and HEAD) and change nothing,
+// not even make another key.
+const (
+	ScopeReadWrite Scope = "read_write"
+	ScopeReadOnly  Scope = "read_only"
+)
+
+// Scopes lists the scopes, the default first.
+var Scopes = []Scope{ScopeReadWrite, ScopeReadOnly}
+
+// ParseScope reads an API key's scope; "" is the default, read_write. The
+// error's message reads after "scope ".
+func ParseScope(s string) (Scope, error) {
+	switch Scope(s) {
+	case "":
+		return ScopeReadWrite, nil
+	case ScopeReadWrite, ScopeReadOnly:
+		return Scope(s), nil
+	}
+	return "", fmt.Errorf("must be %q or %q", ScopeReadWrite, ScopeReadOnly)
+}
+
+// MayChange reports whether a key of scope s may change anything.
+func (s Scope) MayChange() bool { return s == ScopeReadWrite }
+
 // APIKey is an API key as it is listed: never the key itself.
 type APIKey struct {
 	ID         int64
 	PublicID   string
 	Name       string
+	Scope      Scope
 	Prefix     string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 }
 
-// CreateAPIKey makes an API key for u's account and returns it with the key;
-// only its hash and a display prefix are stored, so this is the one time it
-// is seen. It records "api_key.create" by actor in the same transaction.
-func CreateAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User, name string) (*APIKey, string, error) {
-	return createAPIKey(ctx, db, actor, u.AccountID, &u.ID, name)
+// CreateAPIKey makes an API key of scope for u's account ("" is
+// read_write) and returns it with the key; only its hash and a display
+// prefix are stored, so this is the one time it is seen. It records
+// "api_key.create" by actor in the same transaction.
+func CreateAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User, name string, scope Scope) (*APIKey, string, error) {
+	return createAPIKey(ctx, db, actor, u.AccountID, &u.ID, name, scope)
 }
 
 // CreateAccountAPIKey is CreateAPIKey for a request that acts as the account
 // rather than as one of its users.
-func CreateAccountAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, name string) (*APIKey, string, error) {
-	return createAPIKey(ctx, db, actor, accountID, nil, name)
+func CreateAccountAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, name string, scope Scope) (*APIKey, string, error) {
+	return createAPIKey(ctx, db, actor, accountID, nil, name, scope)
 }
 
 // MaxKeyNameLength bounds an API key's name, in bytes.
@@ -143,9 +178,13 @@ func CheckKeyName(name string) error {
 	return nil
 }
 
-func createAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, userID *int64, name string) (*APIKey, string, error) {
+func createAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, userID *int64, name string, scope Scope) (*APIKey, string, error) {
 	if err := CheckKeyName(name); err != nil {
 		return nil, "", fmt.Errorf("the name %w", err)
+	}
+	scope, err := ParseScope(string(scope))
+	if err != nil {
+		return nil, "", fmt.Errorf("the scope %w", err)
 	}
 	raw := make([]byte, 20) // 160 bits
 	rand.Read(raw)
@@ -153,10 +192,10 @@ func createAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, acco
 	sum := sha256.Sum256([]byte(key))
 	id := make([]byte, 10)
 	rand.Read(id)
-	k := &APIKey{PublicID: "ak_" + keyEncoding.EncodeToString(id), Name: name, Prefix: key[:len(KeyPrefix)+6]}
-	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO api_keys (account_id, user_id, name, prefix, hash, public_id) VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, created_at`, accountID, userID, name, k.Prefix, sum[:], k.PublicID).Scan(&k.ID, &k.CreatedAt)
+	k := &APIKey{PublicID: "ak_" + keyEncoding.EncodeToString(id), Name: name, Scope: scope, Prefix: key[:len(KeyPrefix)+6]}
+	err = database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO api_keys (account_id, user_id, name, prefix, hash, public_id, scope) VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id, created_at`, accountID, userID, name, k.Prefix, sum[:], k.PublicID, string(scope)).Scan(&k.ID, &k.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -171,14 +210,14 @@ RETURNING id, created_at`, accountID, userID, name, k.Prefix, sum[:], k.PublicID
 
 // APIKeys returns the account's live keys, newest first.
 func APIKeys(ctx context.Context, db database.Executor, accountID int64) ([]*APIKey, error) {
-	rows, err := db.Query(ctx, `SELECT id, public_id, name, prefix, created_at, last_used_at FROM api_keys
+	rows, err := db.Query(ctx, `SELECT id, public_id, name, scope, prefix, created_at, last_used_at FROM api_keys
 WHERE account_id = $1 AND revoked_at IS NULL ORDER BY id DESC`, accountID)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*APIKey, error) {
 		k := &APIKey{}
-		return k, row.Scan(&k.ID, &k.PublicID, &k.Name, &k.Prefix, &k.CreatedAt, &k.LastUsedAt)
+		return k, row.Scan(&k.ID, &k.PublicID, &k.Name, &k.Scope, &k.Prefix, &k.CreatedAt, &k.LastUsedAt)
 	})
 }
 
@@ -204,17 +243,19 @@ func RevokeAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, acco
 type Principal struct {
 	AccountID int64
 	KeyID     int64
+	// Scope is the key's: a read_only principal may change nothing.
+	Scope Scope
 }
 
 // last_used_at is written at most once a minute per key, so reads stay reads.
 const authenticateSQL = `
 WITH k AS (
-	SELECT id, account_id, last_used_at FROM api_keys WHERE hash = $1 AND revoked_at IS NULL
+	SELECT id, account_id, scope, last_used_at FROM api_keys WHERE hash = $1 AND revoked_at IS NULL
 ), touch AS (
 	UPDATE api_keys SET last_used_at = now() FROM k
 	WHERE api_keys.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')
 )
-SELECT id, account_id FROM k`
+SELECT id, account_id, scope FROM k`
 
 // Authenticate returns the principal of an API key. It returns
 // ErrUnauthorized for a key that is unknown or revoked.
@@ -226,7 +267,7 @@ func Authenticate(ctx context.Context, db database.Executor, key string) (*Princ
 	// and an index lookup on the hash leaks no timing about the key.
 	sum := sha256.Sum256([]byte(key))
 	p := &Principal{}
-	err := db.QueryRow(ctx, authenticateSQL, sum[:]).Scan(&p.KeyID, &p.AccountID)
+	err := db.QueryRow(ctx, authenticateSQL, sum[:]).Scan(&p.KeyID, &p.AccountID, &p.Scope)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrUnauthorized
 	}

@@ -60,7 +60,7 @@ func TestUsersKeysAndSessions(t *testing.T) {
 	}
 
 	// API keys: only a hash is stored; revoked keys stop working.
-	k, key, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "ci")
+	k, key, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "ci", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +69,8 @@ func TestUsersKeysAndSessions(t *testing.T) {
 	if stored != 1 {
 		t.Error("the key itself is stored")
 	}
-	if p, err := accounts.Authenticate(ctx, db, key); err != nil || p.AccountID != u.AccountID {
-		t.Fatalf("authenticate: %v %v", p, err)
+	if p, err := accounts.Authenticate(ctx, db, key); err != nil || p.AccountID != u.AccountID || p.Scope != accounts.ScopeReadWrite {
+		t.Fatalf("authenticate: %+v %v, want the account's read_write principal", p, err)
 	}
 	if err := accounts.RevokeAPIKey(ctx, db, audit.System, u.AccountID+1, k.PublicID); !errors.Is(err, accounts.ErrNotFound) {
 		t.Errorf("revoking another account's key: %v", err)
@@ -166,7 +166,7 @@ func TestAPIKeyNameText(t *testing.T) {
 		if accounts.CheckKeyName(name) == nil {
 			t.Errorf("CheckKeyName(%q) = nil", name)
 		}
-		if _, _, err := accounts.CreateAPIKey(ctx, db, audit.System, u, name); err == nil || strings.Contains(err.Error(), "SQLSTATE") {
+		if _, _, err := accounts.CreateAPIKey(ctx, db, audit.System, u, name, accounts.ScopeReadWrite); err == nil || strings.Contains(err.Error(), "SQLSTATE") {
 			t.Errorf("CreateAPIKey(%q) = %v, want the name refused before the database", name, err)
 		}
 	}
@@ -175,5 +175,44 @@ func TestAPIKeyNameText(t *testing.T) {
 	}
 	if keys, _ := accounts.APIKeys(ctx, db, u.AccountID); len(keys) != 0 {
 		t.Errorf("%d keys stored", len(keys))
+	}
+}
+
+// An API key is read_write unless made read_only; its scope is listed and
+// is its principal's. Any other scope is refused before the database.
+func TestAPIKeyScope(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	u, _, err := accounts.CreateUser(ctx, db, "scopes@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in   accounts.Scope
+		want accounts.Scope
+	}{{"", accounts.ScopeReadWrite}, {accounts.ScopeReadWrite, accounts.ScopeReadWrite}, {accounts.ScopeReadOnly, accounts.ScopeReadOnly}} {
+		k, key, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "k", c.in)
+		if err != nil || k.Scope != c.want {
+			t.Fatalf("CreateAPIKey(scope %q) = %+v %v, want scope %s", c.in, k, err, c.want)
+		}
+		p, err := accounts.Authenticate(ctx, db, key)
+		if err != nil || p.Scope != c.want || p.Scope.MayChange() != (c.want == accounts.ScopeReadWrite) {
+			t.Errorf("scope %q: principal %+v %v, want scope %s", c.in, p, err, c.want)
+		}
+	}
+	for _, bad := range []accounts.Scope{"admin", "READ_ONLY", "read-only", "read_only\x00"} {
+		if _, _, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "bad", bad); err == nil || strings.Contains(err.Error(), "SQLSTATE") {
+			t.Errorf("CreateAPIKey(scope %q) = %v, want it refused before the database", bad, err)
+		}
+	}
+	keys, err := accounts.APIKeys(ctx, db, u.AccountID)
+	if err != nil || len(keys) != 3 || keys[0].Scope != accounts.ScopeReadOnly || keys[2].Scope != accounts.ScopeReadWrite {
+		t.Errorf("APIKeys = %v %v, want 3 listed with their scopes", keys, err)
+	}
+	// The database holds the same rule: a scope the code does not know
+	// cannot be stored by any other path either.
+	if _, err := db.Exec(ctx, `UPDATE api_keys SET scope = 'admin'`); err == nil {
+		t.Error("the database took the scope admin")
 	}
 }

@@ -14,6 +14,7 @@ import (
 type apiKeyBody struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
+	Scope      string     `json:"scope"`
 	Prefix     string     `json:"prefix"`
 	Key        string     `json:"key,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
@@ -21,7 +22,7 @@ type apiKeyBody struct {
 }
 
 func toAPIKeyBody(k *accounts.APIKey) apiKeyBody {
-	return apiKeyBody{ID: k.PublicID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt}
+	return apiKeyBody{ID: k.PublicID, Name: k.Name, Scope: string(k.Scope), Prefix: k.Prefix, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt}
 }
 
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +39,8 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 type apiKeyInput struct {
-	Name string `json:"name"`
+	Name  string `json:"name"`
+	Scope string `json:"scope"` // "" is read_write
 }
 
 func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
@@ -47,12 +49,22 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Both fields are checked, so one answer lists everything to fix.
+	var invalid []forms.FieldError
 	if err := accounts.CheckKeyName(in.Name); err != nil {
-		s.writeError(w, r, &forms.ValidationError{Errors: []forms.FieldError{{Field: "name", Code: forms.CodeInvalid, Rule: "name",
-			Message: "name " + err.Error(), Pointer: "#/name"}}})
+		invalid = append(invalid, forms.FieldError{Field: "name", Code: forms.CodeInvalid, Rule: "name",
+			Message: "name " + err.Error(), Pointer: "#/name"})
+	}
+	scope, err := accounts.ParseScope(in.Scope)
+	if err != nil {
+		invalid = append(invalid, forms.FieldError{Field: "scope", Code: forms.CodeInvalid, Rule: "scope",
+			Message: "scope " + err.Error(), Pointer: "#/scope"})
+	}
+	if invalid != nil {
+		s.writeError(w, r, &forms.ValidationError{Errors: invalid})
 		return
 	}
-	k, key, err := accounts.CreateAccountAPIKey(r.Context(), s.DB, s.actor(r), principal(r).AccountID, in.Name)
+	k, key, err := accounts.CreateAccountAPIKey(r.Context(), s.DB, s.actor(r), principal(r).AccountID, in.Name, scope)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -230,6 +230,7 @@ func TestAPIText(t *testing.T) {
 		{"POST", "/api/v1/forms", `{"name":"f","settings":{"captcha":{"site_key":"$"}}}`, "#/settings/captcha/site_key"},
 		{"POST", "/api/v1/forms", `{"name":"f","settings":{"captcha":{"secret":"$"}}}`, "#/settings/captcha/secret"},
 		{"POST", "/api/v1/forms", `{"name":"f","settings":{"captcha":{"on_outage":"$"}}}`, "#/settings/captcha/on_outage"},
+		{"POST", "/api/v1/forms", `{"name":"f","settings":{"submission_retention":"$"}}`, "#/settings/submission_retention"},
 		{"POST", "/api/v1/forms", `{"name":"f","$":1}`, "#/"},
 		{"PATCH", path, `{"name":"$"}`, "#/name"},
 		{"PATCH", path, `{"fields":[{"name":"a","type":"text","label":"$"}]}`, "#/fields/0/label"},

@@ -144,6 +144,27 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// requireScope is where API key scopes are enforced, for every route
+// under /api/v1 at once: a route changes something exactly when its method
+// is not GET or HEAD, so a read_only key is answered 403 forbidden on any
+// other method before a handler runs. That includes POST /apikeys: a
+// read_only key cannot make a key that could do more than it can.
+func (s *Server) requireScope(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !readOnlyMethod(r.Method) && !principal(r).Scope.MayChange() {
+			s.writeError(w, r, accounts.ErrReadOnlyKey)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readOnlyMethod reports whether method only reads (RFC 9110 §9.2.1's safe
+// methods that /api/v1 answers): what a read_only key may send.
+func readOnlyMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead
+}
+
 func principal(r *http.Request) *accounts.Principal {
 	return r.Context().Value(principalKey{}).(*accounts.Principal)
 }

@@ -54,6 +54,9 @@ func TestCreateForm(t *testing.T) {
 		{name: "unknown field type", auth: auth, body: `{"name":"x","fields":[{"name":"a","type":"colour"}]}`, status: 422, typ: "validation-error", pointer: "#/fields/0/type"},
 		{name: "no name", auth: auth, body: `{"fields":[]}`, status: 422, typ: "validation-error", pointer: "#/name"},
 		{name: "retention out of range", auth: auth, body: `{"name":"x","settings":{"idempotency_retention":"1m"}}`, status: 422, typ: "validation-error", pointer: "#/settings/idempotency_retention"},
+		{name: "submission retention in hours", auth: auth, body: `{"name":"x","settings":{"submission_retention":"24h"}}`, status: 422, typ: "validation-error", pointer: "#/settings/submission_retention"},
+		{name: "submission retention over ten years", auth: auth, body: `{"name":"x","settings":{"submission_retention":"3651d"}}`, status: 422, typ: "validation-error", pointer: "#/settings/submission_retention"},
+		{name: "submission retention as a number", auth: auth, body: `{"name":"x","settings":{"submission_retention":30}}`, status: 400, typ: "malformed-request", detail: "submission_retention"},
 		{name: "no Authorization", auth: "", body: valid, status: 401, typ: "unauthorized"},
 		{name: "unknown key", auth: bearer("intk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), body: valid, status: 401, typ: "unauthorized"},
 		{name: "not an API key", auth: bearer("hunter2"), body: valid, status: 401, typ: "unauthorized"},
@@ -130,6 +133,7 @@ func checkCreatedForm(t *testing.T, b *testBundle, r reply) {
 		"implicit_dedupe_window":  "10m",
 		"unknown_fields":          "accept",
 		"honeypot_field":          "_gotcha",
+		"submission_retention":    "",
 	} {
 		if fmt.Sprint(settings[k]) != fmt.Sprint(want) {
 			t.Errorf("settings.%s = %v, want %v", k, settings[k], want)

@@ -97,7 +97,8 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.authenticate, s.rateLimit)
+		// requireScope: a read_only key may only GET and HEAD (403 otherwise).
+		r.Use(s.authenticate, s.rateLimit, s.requireScope)
 		r.Post("/forms", s.createForm)
 		r.Get("/forms", s.listForms)
 		r.Get("/forms/{formID}", s.getForm)

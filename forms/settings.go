@@ -46,6 +46,43 @@ type Settings struct {
 	// AllowCC lets a submission's _cc copy the notification email to the
 	// addresses it names. Off, _cc is kept in the metadata and not sent to.
 	AllowCC bool `json:"allow_cc"`
+	// SubmissionRetention is how long the form's submissions are kept: ""
+	// keeps them until they are deleted by hand, else a whole number of days
+	// from "1d" to "3650d". Older ones, with their files, are deleted by the
+	// nightly retention job (submissions.RetentionWorker).
+	SubmissionRetention string `json:"submission_retention"`
+}
+
+// Bounds of SubmissionRetention, in days.
+const (
+	MinRetentionDays = 1
+	MaxRetentionDays = 3650
+)
+
+// ParseRetention parses a submission retention: "" is 0 (keep forever),
+// else "<n>d" with n a whole number of days in MinRetentionDays through
+// MaxRetentionDays, written without sign, spaces or leading zeros.
+func ParseRetention(s string) (days int, ok bool) {
+	if s == "" {
+		return 0, true
+	}
+	n, found := strings.CutSuffix(s, "d")
+	if !found || n == "" || len(n) > 4 || n[0] == '0' || strings.IndexFunc(n, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, false
+	}
+	days, err := strconv.Atoi(n)
+	if err != nil || days < MinRetentionDays || days > MaxRetentionDays {
+		return 0, false
+	}
+	return days, true
+}
+
+// RetentionDays is how many days the form keeps its submissions; 0 keeps
+// them forever (also for a stored value that no longer parses, so nothing
+// is ever deleted by mistake).
+func (s Settings) RetentionDays() int {
+	d, _ := ParseRetention(s.SubmissionRetention)
+	return d
 }
 
 // Captcha is a form's CAPTCHA: which provider, its public site key, what
@@ -287,6 +324,9 @@ func (s Settings) check(errs *ValidationError) {
 	s.Captcha.check(errs)
 	if m := s.MinFillSeconds; math.IsNaN(m) || m < 0 || m > MaxMinFillSeconds {
 		errs.add("min_fill_seconds", CodeInvalid, "range", fmt.Sprintf("min_fill_seconds must be between 0 (off) and %d", MaxMinFillSeconds), Pointer("settings", "min_fill_seconds"))
+	}
+	if _, ok := ParseRetention(s.SubmissionRetention); !ok {
+		errs.add("submission_retention", CodeInvalid, "retention", fmt.Sprintf(`submission_retention must be "" (keep until deleted) or a whole number of days from "%dd" to "%dd", such as "30d"`, MinRetentionDays, MaxRetentionDays), Pointer("settings", "submission_retention"))
 	}
 }
 

@@ -1,6 +1,7 @@
 package forms_test
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -67,5 +68,35 @@ func TestSettingsMinFillSeconds(t *testing.T) {
 	}
 	if got := (forms.Settings{}).TooFast(ms(1)); got != "" {
 		t.Errorf("without a minimum TooFast = %q", got)
+	}
+}
+
+func TestSettingsSubmissionRetention(t *testing.T) {
+	t.Parallel()
+	val := forms.NewValidator()
+	for _, tc := range []struct {
+		v    string
+		days int
+		ok   bool
+	}{
+		{"", 0, true}, {"1d", 1, true}, {"30d", 30, true}, {"3650d", 3650, true},
+		{"0d", 0, false}, {"3651d", 0, false}, {"-1d", 0, false}, {"+1d", 0, false}, {"030d", 0, false},
+		{"30", 0, false}, {"24h", 0, false}, {"1.5d", 0, false}, {" 30d", 0, false}, {"d", 0, false},
+		{"99999999999999999999d", 0, false}, {"３０d", 0, false},
+	} {
+		err := val.CheckInput(forms.Input{Name: "x", Settings: forms.Settings{SubmissionRetention: tc.v}})
+		if (err == nil) != tc.ok {
+			t.Errorf("submission_retention %q: %v, want ok=%v", tc.v, err, tc.ok)
+			continue
+		}
+		if !tc.ok {
+			var ve *forms.ValidationError
+			if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Pointer != "#/settings/submission_retention" {
+				t.Errorf("submission_retention %q: %#v, want one error at #/settings/submission_retention", tc.v, err)
+			}
+		}
+		if got := (forms.Settings{SubmissionRetention: tc.v}).RetentionDays(); got != tc.days {
+			t.Errorf("RetentionDays(%q) = %d, want %d", tc.v, got, tc.days)
+		}
 	}
 }

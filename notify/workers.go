@@ -12,6 +12,7 @@ import (
 	"github.com/intakehq/intake/internal/retry"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/mail"
+	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -58,6 +59,7 @@ func Workers(d Deps) *river.Workers {
 	river.AddWorker(workers, email)
 	river.AddWorker(workers, &idempotency.SweepWorker{DB: d.DB})
 	river.AddWorker(workers, &QuotaWorker{DB: d.DB})
+	river.AddWorker(workers, &submissions.RetentionWorker{DB: d.DB, Logger: d.Logger})
 	return workers
 }
 
@@ -73,5 +75,5 @@ func Queues() map[string]river.QueueConfig {
 
 // PeriodicJobs are the jobs River's elected leader enqueues on a schedule.
 func PeriodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{idempotency.PeriodicSweep(), PeriodicQuotaCheck()}
+	return []*river.PeriodicJob{idempotency.PeriodicSweep(), PeriodicQuotaCheck(), submissions.PeriodicRetention()}
 }

@@ -1,7 +1,8 @@
 // Package submissions takes submissions exactly once and keeps them: it
 // parses a posted form (urlencoded, multipart or JSON), accepts it (Accept:
 // the form, the stored answer, the checks, then the write), and lists,
-// exports, marks and deletes what was taken.
+// exports, marks and deletes what was taken, by hand or after the form's
+// submission_retention (retention.go, a nightly River job).
 //
 // Its tables: submissions, submission_files (a submission's uploads) and
 // form_daily_replays (the duplicates absorbed, per form and day; see

@@ -41,19 +41,26 @@ type accountView struct {
 	base
 	Errors map[string]string // by input: "current", "new", "confirm"
 	Usage  *accounts.Usage   // the plan and this month's submissions; nil if unreadable
+	// TwoFactor is the user's two-factor log-in and the account's
+	// requirement; TwoFactorError why the last change of them failed.
+	TwoFactor      *accounts.TwoFactorStatus
+	TwoFactorError string
 }
 
 // apiKeysView is the data of the API keys page.
 type apiKeysView struct {
 	base
-	Keys  []apiKeyRow
-	Name  string // the name typed for a new key
-	Error string // about Name
+	Keys       []apiKeyRow
+	Name       string // the name typed for a new key
+	Error      string // about Name
+	Scope      string // the scope chosen for a new key: read_write or read_only
+	ScopeError string // about Scope
 }
 
 type apiKeyRow struct {
 	ID         string
 	Name       string
+	Scope      string // read_write or read_only
 	Prefix     string
 	CreatedAt  time.Time
 	LastUsedAt time.Time // zero: never
@@ -198,12 +205,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
-	d.throttle.succeeded(email, ip)
-	if err := d.startSession(w, r, u); err != nil {
-		d.error(w, r, err)
-		return
-	}
-	http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+	d.afterPassword(w, r, u, ip)
 }
 
 // tooManyAttempts is the throttle's answer: 429 with when to try again.
@@ -301,6 +303,10 @@ func (d *Dashboard) renderAccount(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	v.Usage = u
+	if v.TwoFactor, err = accounts.TwoFactorOf(r.Context(), d.DB, user(r).UserID); err != nil {
+		d.error(w, r, err)
+		return
+	}
 	renderPage(d, w, r, status, tmplAccount, v)
 }
 
@@ -353,18 +359,19 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request) {
 // API keys
 
 func (d *Dashboard) apiKeysPage(w http.ResponseWriter, r *http.Request) {
-	d.renderAPIKeys(w, r, http.StatusOK, "", "")
+	d.renderAPIKeys(w, r, http.StatusOK, apiKeysView{Scope: string(accounts.ScopeReadWrite)})
 }
 
-func (d *Dashboard) renderAPIKeys(w http.ResponseWriter, r *http.Request, status int, name, problem string) {
+// renderAPIKeys renders the page with v's form fields and errors.
+func (d *Dashboard) renderAPIKeys(w http.ResponseWriter, r *http.Request, status int, v apiKeysView) {
 	keys, err := accounts.APIKeys(r.Context(), d.DB, user(r).AccountID)
 	if err != nil {
 		d.error(w, r, err)
 		return
 	}
-	v := apiKeysView{base: d.base(w, r, "API keys", "apikeys", crumb{Label: "API keys"}), Name: name, Error: problem}
+	v.base = d.base(w, r, "API keys", "apikeys", crumb{Label: "API keys"})
 	for _, k := range keys {
-		row := apiKeyRow{ID: k.PublicID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt}
+		row := apiKeyRow{ID: k.PublicID, Name: k.Name, Scope: string(k.Scope), Prefix: k.Prefix, CreatedAt: k.CreatedAt}
 		if k.LastUsedAt != nil {
 			row.LastUsedAt = *k.LastUsedAt
 		}
@@ -378,12 +385,22 @@ func (d *Dashboard) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
+	v := apiKeysView{Name: strings.ToValidUTF8(name, "\uFFFD"), Scope: string(accounts.ScopeReadWrite)}
 	if err := accounts.CheckKeyName(name); err != nil {
-		d.renderAPIKeys(w, r, http.StatusUnprocessableEntity, strings.ToValidUTF8(name, "\uFFFD"), "Use a name of at most 200 characters of plain text: this one "+err.Error()+".")
+		v.Error = "Use a name of at most 200 characters of plain text: this one " + err.Error() + "."
+	}
+	scope, err := accounts.ParseScope(r.PostFormValue("scope"))
+	if err != nil {
+		v.ScopeError = "Choose read and write, or read only."
+	} else {
+		v.Scope = string(scope)
+	}
+	if v.Error != "" || v.ScopeError != "" {
+		d.renderAPIKeys(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
 	s := user(r)
-	k, key, err := accounts.CreateAPIKey(r.Context(), d.DB, d.actor(r), &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email}, name)
+	k, key, err := accounts.CreateAPIKey(r.Context(), d.DB, d.actor(r), &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email}, name, scope)
 	if err != nil {
 		d.error(w, r, err)
 		return

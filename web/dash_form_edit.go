@@ -68,6 +68,7 @@ type settingsInput struct {
 	BlockedIPs            string // one per line
 	AllowCC               bool
 	MinFillSeconds        string
+	SubmissionRetention   string // days as typed, "" keeps them
 	CaptchaProvider       string
 	CaptchaSiteKey        string
 	CaptchaSecret         string // a new secret as typed; never filled in from the form
@@ -181,8 +182,9 @@ func settingsOf(s forms.Settings) settingsInput {
 		AutoresponseBody: s.Autoresponse.Body, HoneypotField: s.HoneypotField,
 		BlockedWords: strings.Join(s.BlockedWords, "\n"), BlockedEmails: strings.Join(s.BlockedEmails, "\n"),
 		BlockedIPs: strings.Join(s.BlockedIPs, "\n"), AllowCC: s.AllowCC,
-		MinFillSeconds:  strconv.FormatFloat(s.MinFillSeconds, 'f', -1, 64),
-		CaptchaProvider: string(s.Captcha.Provider), CaptchaSiteKey: s.Captcha.SiteKey,
+		MinFillSeconds:      strconv.FormatFloat(s.MinFillSeconds, 'f', -1, 64),
+		SubmissionRetention: strings.TrimSuffix(s.SubmissionRetention, "d"),
+		CaptchaProvider:     string(s.Captcha.Provider), CaptchaSiteKey: s.Captcha.SiteKey,
 		CaptchaSecretSet: s.Captcha.SecretSet, CaptchaOnOutage: s.Captcha.OnOutage,
 	}
 }
@@ -223,6 +225,7 @@ func readEditor(r *http.Request) formEditView {
 		BlockedIPs:            strings.Join(lines(r.PostFormValue("blocked_ips")), "\n"),
 		AllowCC:               r.PostFormValue("allow_cc") != "",
 		MinFillSeconds:        strings.TrimSpace(r.PostFormValue("min_fill_seconds")),
+		SubmissionRetention:   strings.TrimSpace(r.PostFormValue("submission_retention")),
 		CaptchaProvider:       r.PostFormValue("captcha.provider"),
 		CaptchaSiteKey:        strings.TrimSpace(r.PostFormValue("captcha.site_key")),
 		CaptchaSecret:         strings.TrimSpace(r.PostFormValue("captcha.secret")),
@@ -306,6 +309,17 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 	if err != nil {
 		invalid("min_fill_seconds", "Write the minimum as a number of seconds, such as 3 or 2.5, or 0 to turn it off.")
 	}
+	// The retention is typed as a number of days ("30", or "30d" as the
+	// API writes it); empty keeps submissions.
+	keep := ""
+	if days := strings.TrimSuffix(s.SubmissionRetention, "d"); days != "" {
+		if _, ok := forms.ParseRetention(days + "d"); ok {
+			keep = days + "d"
+		} else {
+			invalid("submission_retention", fmt.Sprintf("Write how many days to keep submissions as a whole number from %d to %d, or leave it empty to keep them until you delete them.",
+				forms.MinRetentionDays, forms.MaxRetentionDays))
+		}
+	}
 	// An empty secret input keeps the stored secret; turning the CAPTCHA
 	// off forgets it.
 	var secret *string
@@ -331,6 +345,7 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		BlockedIPs:            lines(s.BlockedIPs),
 		AllowCC:               s.AllowCC,
 		MinFillSeconds:        minFill,
+		SubmissionRetention:   keep,
 		Captcha: forms.Captcha{Provider: captcha.Provider(s.CaptchaProvider), SiteKey: s.CaptchaSiteKey, Secret: secret,
 			SecretSet: s.CaptchaSecretSet, OnOutage: s.CaptchaOnOutage},
 	}

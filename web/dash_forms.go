@@ -185,6 +185,7 @@ type formView struct {
 	RequireKey      bool
 	Snippets        []snippet
 	Notify          notifyView
+	Retention       string // what the form's submission retention means for it
 }
 
 // notifyView is who a form's notifications go to.
@@ -299,6 +300,7 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 		{"_cc copies the notification", map[bool]string{true: "yes", false: "no (kept with the submission, no one copied)"}[s.AllowCC]},
 		{"Honeypot field", s.HoneypotField},
 		{"Minimum time to fill", minFillText(s.MinFillSeconds)},
+		{"Submissions kept", retentionSetting(s.RetentionDays())},
 		{"CAPTCHA", captchaText(s.Captcha)},
 		{"Blocked words", orNone(s.BlockedWords, "none")},
 		{"Blocked emails", orNone(s.BlockedEmails, "none")},
@@ -308,9 +310,37 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
+	plan, err := submissions.PlanRetention(r.Context(), d.DB, f.ID, s.RetentionDays(), time.Now())
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	v.Retention = retentionText(plan)
 	v.base = d.base(w, r, f.Name, "forms", formCrumbs(f)[:1]...)
 	v.Crumbs = append(v.Crumbs, crumb{Label: f.Name})
 	renderPage(d, w, r, http.StatusOK, tmplForm, v)
+}
+
+// retentionSetting is a submission retention as the settings list says it.
+func retentionSetting(days int) string {
+	if days == 0 {
+		return "until you delete them"
+	}
+	return plural(days, "day", "days")
+}
+
+// retentionText says what a form's retention means for it: what goes and
+// when, and how many the next run will delete.
+func retentionText(p submissions.RetentionPlan) string {
+	if p.Days == 0 {
+		return "Submissions are kept until you delete them."
+	}
+	due := "none will be deleted at the next run"
+	if p.Due > 0 {
+		due = strconv.FormatInt(p.Due, 10) + " will be deleted at the next run"
+	}
+	return "Submissions older than " + retentionSetting(p.Days) + " are deleted each night (at " +
+		p.NextRun.Format("15:04") + " UTC), with their files; " + due + "."
 }
 
 // minFillText is a minimum fill time as the form's page says it.

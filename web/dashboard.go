@@ -128,6 +128,10 @@ func (d *Dashboard) Routes(r chi.Router) {
 		r.Post("/signup", d.signup)
 		r.Get("/login", d.loginPage)
 		r.Post("/login", d.login)
+		// The second step of a log-in: its cookie, not a session, is the
+		// authority (dash_two_factor.go).
+		r.Get("/login/two-factor", d.secondStepPage)
+		r.Post("/login/two-factor", d.secondStep)
 		r.Post("/logout", d.logout)
 		r.Get("/forgot", d.forgotPage)
 		r.Post("/forgot", d.forgot)
@@ -149,6 +153,10 @@ func (d *Dashboard) Routes(r chi.Router) {
 			r.Get("/account", d.accountPage)
 			r.Post("/account/password", d.changePassword)
 			r.Post("/account/verify-email", d.resendVerification)
+			r.Get("/account/two-factor", d.enrolPage)
+			r.Post("/account/two-factor", d.enrol)
+			r.Post("/account/two-factor/disable", d.disableTwoFactor)
+			r.Post("/account/two-factor/require", d.requireTwoFactor)
 
 			r.Get("/forms", d.formsPage)
 			r.Get("/forms/new", d.newFormPage)
@@ -199,8 +207,10 @@ func (d *Dashboard) Routes(r chi.Router) {
 }
 
 // contentSecurityPolicy allows nothing inline: behaviour is in
-// dashboard.js, style in intake.css.
-const contentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+// dashboard.js, style in intake.css. Images may be data: URLs: the QR
+// code of a two-factor enrolment is one, made on the server (it holds the
+// secret, so it is never a file a cache could keep).
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 func (d *Dashboard) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -363,7 +363,7 @@ func TestDashboardPages(t *testing.T) {
 		wantStatus(t, "GET "+p.path, a, http.StatusOK)
 		wantContains(t, "GET "+p.path, a.Body, p.wants...)
 		for name, want := range map[string]string{
-			"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+			"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 			"Referrer-Policy":         "same-origin",
 			"X-Content-Type-Options":  "nosniff",
 			"Cache-Control":           "no-store",
@@ -1009,7 +1009,10 @@ func TestDashboardAPIKeys(t *testing.T) {
 	if strings.Contains(again.Body, key) {
 		t.Fatal("the key is shown a second time")
 	}
-	wantContains(t, "list", again.Body, key[:11]+"…", "deploy script", "never")
+	wantContains(t, "list", again.Body, key[:11]+"…", "deploy script", "never", "<td>read and write</td>")
+	if p, err := accounts.Authenticate(ctx, b.db, key); err != nil || p.Scope != accounts.ScopeReadWrite {
+		t.Errorf("a key made without a choice: %+v %v, want read_write", p, err)
+	}
 
 	keys, _ := accounts.APIKeys(ctx, b.db, b.acct.User.AccountID)
 	id := keys[0].PublicID
@@ -1023,6 +1026,50 @@ func TestDashboardAPIKeys(t *testing.T) {
 		t.Error("the revoked key still works")
 	}
 	wantStatus(t, "revoke twice", br.post(t, "/apikeys/"+id+"/revoke", nil), http.StatusNotFound)
+}
+
+// The API keys page offers the scope, read and write by default; a key
+// made read only is read only and listed so; any other scope is refused
+// with the page and what was typed, and no key is made.
+func TestDashboardAPIKeyScopes(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	ctx := context.Background()
+	br := b.loggedIn(t)
+	page := br.get(t, "/apikeys")
+	wantStatus(t, "page", page, http.StatusOK)
+	wantContains(t, "page", page.Body, `name="scope" value="read_write" checked`, `name="scope" value="read_only">`)
+
+	a := br.post(t, "/apikeys", url.Values{"name": {"reports"}, "scope": {"read_only"}})
+	wantStatus(t, "create read only", a, http.StatusSeeOther)
+	m := regexp.MustCompile(`value="(intk_[a-z2-7]+)"`).FindStringSubmatch(br.follow(t, a).Body)
+	if m == nil {
+		t.Fatal("the new key is not shown")
+	}
+	if p, err := accounts.Authenticate(ctx, b.db, m[1]); err != nil || p.Scope != accounts.ScopeReadOnly {
+		t.Errorf("the key made read only: %+v %v", p, err)
+	}
+	list := br.get(t, "/apikeys")
+	wantContains(t, "list", list.Body, "<td>reports</td>\n<td>read only</td>", "<td>read and write</td>")
+
+	for _, scope := range []string{"admin", "READ_ONLY", ""} {
+		before := b.count(t, `SELECT count(*) FROM api_keys WHERE account_id = $1`, b.acct.User.AccountID)
+		a := br.post(t, "/apikeys", url.Values{"name": {"escalate"}, "scope": {scope}})
+		if scope == "" {
+			// An empty choice is the default, as in the API.
+			wantStatus(t, "empty scope", a, http.StatusSeeOther)
+			continue
+		}
+		wantStatus(t, "scope "+scope, a, http.StatusUnprocessableEntity)
+		wantContains(t, "scope "+scope, a.Body, "Choose read and write, or read only.", `value="escalate"`, `aria-describedby="key-scope-error"`)
+		if n := b.count(t, `SELECT count(*) FROM api_keys WHERE account_id = $1`, b.acct.User.AccountID); n != before {
+			t.Errorf("scope %q made a key", scope)
+		}
+	}
+	// A bad name keeps the scope chosen.
+	a = br.post(t, "/apikeys", url.Values{"name": {strings.Repeat("n", 201)}, "scope": {"read_only"}})
+	wantStatus(t, "long name", a, http.StatusUnprocessableEntity)
+	wantContains(t, "long name", a.Body, `name="scope" value="read_only" checked`)
 }
 
 func TestDashboardOutbox(t *testing.T) {

@@ -40,6 +40,7 @@ func TestDashboardText(t *testing.T) {
 		"notify_emails": {"ops@example.com"}, "autoresponse.subject": {"Thanks"}, "autoresponse.body": {"We got it."},
 		"blocked_words": {"casino"}, "blocked_emails": {"@spam.example"}, "blocked_ips": {"203.0.113.0/24"},
 		"min_fill_seconds": {"0"}, "captcha.provider": {""}, "captcha.site_key": {""}, "captcha.secret": {""}, "captcha.on_outage": {"fail_closed"},
+		"submission_retention": {"30"},
 	}
 	if a := br.post(t, "/forms/new", editor); a.Status != http.StatusSeeOther {
 		t.Fatalf("the editor's values as they are: %d %s", a.Status, a.Body)
@@ -55,13 +56,14 @@ func TestDashboardText(t *testing.T) {
 	for _, input := range []string{"name", "f0.name", "f0.label", "f0.type", "f0.rules", "f0.options", "redirect_url",
 		"allowed_redirect_hosts", "allowed_origins", "idempotency_retention", "implicit_dedupe_window", "unknown_fields",
 		"honeypot_field", "notify_emails", "autoresponse.subject", "autoresponse.body", "blocked_words", "blocked_emails",
-		"blocked_ips", "min_fill_seconds", "captcha.provider", "captcha.site_key", "captcha.secret", "captcha.on_outage"} {
+		"blocked_ips", "min_fill_seconds", "captcha.provider", "captcha.site_key", "captcha.secret", "captcha.on_outage", "submission_retention"} {
 		for _, path := range []string{"/forms/new", "/forms/" + f + "/edit"} {
 			posts = append(posts, post{path, with(editor, input, editor.Get(input)+"$")})
 		}
 	}
 	posts = append(posts,
 		post{"/apikeys", url.Values{"name": {"ci$"}}},
+		post{"/apikeys", url.Values{"name": {"ci"}, "scope": {"read_only$"}}},
 		post{"/forms/" + f + "/webhooks", url.Values{"url": {"https://example.com/hooks/$"}}},
 		post{"/account/password", url.Values{"current": {testPassword + "$"}, "new": {"a new password"}, "confirm": {"a new password"}}},
 		post{"/account/password", url.Values{"current": {testPassword}, "new": {"a new password$"}, "confirm": {"a new password$"}}},

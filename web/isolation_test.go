@@ -83,6 +83,15 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"GET /login":   {want: http.StatusSeeOther},
 		"POST /login":  {want: http.StatusSeeOther, alone: true, form: credentials},
 		"POST /logout": {want: http.StatusSeeOther, alone: true},
+		// The second step of a log-in: without the challenge cookie of a
+		// right password, back to the password.
+		"GET /login/two-factor":  {want: http.StatusSeeOther},
+		"POST /login/two-factor": {want: http.StatusSeeOther, form: url.Values{"code": {"000000"}}},
+		// Two-factor log-in: B's own (B has none, and is its account's owner).
+		"GET /account/two-factor":          {want: http.StatusOK},
+		"POST /account/two-factor":         {want: http.StatusUnprocessableEntity, form: url.Values{"code": {"not a code"}}},
+		"POST /account/two-factor/disable": {want: http.StatusSeeOther, form: url.Values{"password": {testPassword}, "code": {"000000"}}},
+		"POST /account/two-factor/require": {want: http.StatusUnprocessableEntity, form: url.Values{"require": {"on"}}},
 		// The links of notification emails: public pages, the token their
 		// only authority; without one there is nothing to see or do.
 		"GET /confirm":           {want: http.StatusBadRequest},
@@ -258,6 +267,9 @@ var snapshotSQL = map[string]string{
 		WHERE coalesce((args->>'account_id')::bigint, $1) = $1 OR args->>'token_id' IS NULL`,
 	"notify_recipients": `SELECT t::text FROM notify_recipients t JOIN forms f ON f.id = t.form_id WHERE f.account_id = $1`,
 	"email_tokens":      `SELECT t::text FROM email_tokens t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
+	"two_factor":        `SELECT t::text FROM two_factor t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
+	"recovery_codes":    `SELECT t::text FROM recovery_codes t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1 ORDER BY t.id`,
+	"login_challenges":  `SELECT t::text FROM login_challenges t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
 }
 
 // snapshot returns the account's rows of each table, for a before and

@@ -47,6 +47,7 @@ var (
 	tmplVerify      = dashTemplate[verifyView]{"dash_verify.html"}
 	tmplForgot      = dashTemplate[forgotView]{"dash_forgot.html"}
 	tmplReset       = dashTemplate[resetView]{"dash_reset.html"}
+	tmplTwoFactor   = dashTemplate[twoFactorView]{"dash_two_factor.html"}
 	tmplAudit       = dashTemplate[auditView]{"dash_audit.html"}
 )
 
@@ -56,7 +57,7 @@ var dashTemplates = []interface {
 }{
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
-	tmplVerify, tmplForgot, tmplReset, tmplAudit,
+	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit,
 }
 
 // dashPageFiles lists the dashboard's page template files.

@@ -51,7 +51,7 @@ func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*targe
 		if err := accounts.SetPlan(ctx, db, audit.System, u.AccountID, "unlimited"); err != nil {
 			return nil, fmt.Errorf("put the bench account on the unlimited plan: %w", err)
 		}
-		_, key, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "intake-bench")
+		_, key, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "intake-bench", accounts.ScopeReadWrite)
 		if err != nil {
 			return nil, fmt.Errorf("create API key: %w", err)
 		}

@@ -178,12 +178,20 @@ func planIDs(plans []accounts.Plan) string {
 
 func apikeys(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return usageError{"want: apikeys create --email E [--name N]"}
+		return usageError{"want: apikeys create --email E [--name N] [--scope read_write|read_only]"}
 	}
 	fs := flag.NewFlagSet("apikeys create", flag.ContinueOnError)
 	name := fs.String("name", "", "a name to recognise the key by")
+	// Checked as the flags are parsed, so a wrong scope is a usage error
+	// before the database is opened.
+	scope := accounts.ScopeReadWrite
+	fs.Func("scope", "read_write (the default), or read_only: a key that may read (GET, HEAD) and change nothing", func(v string) error {
+		var err error
+		scope, err = accounts.ParseScope(v)
+		return err
+	})
 	return forUser(ctx, cfg, fs, args[1:], "the user whose account gets the key (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
-		_, key, err := accounts.CreateAPIKey(ctx, pool, audit.CLI, u, *name)
+		_, key, err := accounts.CreateAPIKey(ctx, pool, audit.CLI, u, *name, scope)
 		if err != nil {
 			return err
 		}

@@ -41,7 +41,7 @@ func NewAccount(ctx context.Context, t testing.TB, db *pgxpool.Pool) *Account {
 	if err != nil {
 		t.Fatalf("testfactory: create user: %v", err)
 	}
-	_, key, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "test")
+	_, key, err := accounts.CreateAPIKey(ctx, db, audit.System, u, "test", accounts.ScopeReadWrite)
 	if err != nil {
 		t.Fatalf("testfactory: create API key: %v", err)
 	}
