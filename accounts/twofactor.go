@@ -19,6 +19,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/internal/seal"
 )
@@ -362,7 +363,7 @@ func enrolment(secret, email string) (*Enrolment, error) {
 // hashes are kept. The code counts as used. It returns ErrBadCode for a
 // wrong code, ErrTwoFactorOn when it is on already, ErrTwoFactorOff when
 // no enrolment was started.
-func ConfirmEnrolment(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer, u *User, code string) ([]string, error) {
+func ConfirmEnrolment(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer, actor audit.Actor, u *User, code string) ([]string, error) {
 	var codes []string
 	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var stored string
@@ -388,8 +389,10 @@ func ConfirmEnrolment(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer
 		if _, err := tx.Exec(ctx, `UPDATE two_factor SET enabled_at = now(), last_step = $2 WHERE user_id = $1`, u.ID, step); err != nil {
 			return err
 		}
-		codes, err = replaceRecoveryCodes(ctx, tx, u.ID)
-		return err
+		if codes, err = replaceRecoveryCodes(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return recordTwoFactor(ctx, tx, actor, u, "two_factor")
 	})
 	if err != nil {
 		return nil, err
@@ -424,7 +427,7 @@ func replaceRecoveryCodes(ctx context.Context, tx pgx.Tx, userID int64) ([]strin
 // returns ErrBadCredentials for a wrong password, ErrBadCode for a wrong
 // code, ErrTwoFactorOff when it is off, and ErrTwoFactorRequired when
 // the account requires it.
-func DisableTwoFactor(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer, u *User, password, code string) error {
+func DisableTwoFactor(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer, actor audit.Actor, u *User, password, code string) error {
 	s, err := TwoFactorOf(ctx, db, u.ID)
 	if err != nil {
 		return err
@@ -441,10 +444,22 @@ func DisableTwoFactor(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer
 	if err := checkCode(ctx, db, sealer, u.ID, code, time.Now()); err != nil {
 		return err
 	}
-	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM recovery_codes WHERE user_id = $1`, u.ID)
-	b.Queue(`DELETE FROM two_factor WHERE user_id = $1`, u.ID)
-	return db.SendBatch(ctx, b).Close()
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM recovery_codes WHERE user_id = $1`, u.ID)
+		b.Queue(`DELETE FROM two_factor WHERE user_id = $1`, u.ID)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return recordTwoFactor(ctx, tx, actor, u, "two_factor")
+	})
+}
+
+// recordTwoFactor records, in tx, that u's two-factor setting changed:
+// the field is named, the secret and the codes never.
+func recordTwoFactor(ctx context.Context, tx pgx.Tx, actor audit.Actor, u *User, field string) error {
+	return audit.Record(ctx, tx, audit.Entry{AccountID: u.AccountID, Actor: actor, Action: "user.update",
+		ObjectType: "user", ObjectID: strconv.FormatInt(u.ID, 10), Changed: []string{field}})
 }
 
 // SetRequireTwoFactor sets whether u's account requires two-factor log-in
@@ -452,7 +467,7 @@ func DisableTwoFactor(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer
 // their password, and turning it on ends the sessions of those users. Only the account's owner may, and only with their own
 // two-factor log-in on (so that requiring it cannot lock them out of
 // their own settings). It returns ErrNotOwner or ErrTwoFactorOff.
-func SetRequireTwoFactor(ctx context.Context, db database.Executor, u *User, on bool) error {
+func SetRequireTwoFactor(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User, on bool) error {
 	s, err := TwoFactorOf(ctx, db, u.ID)
 	if err != nil {
 		return err
@@ -472,5 +487,11 @@ func SetRequireTwoFactor(ctx context.Context, db database.Executor, u *User, on 
 		b.Queue(`DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE account_id = $1
 	AND NOT EXISTS (SELECT 1 FROM two_factor WHERE user_id = users.id AND enabled_at IS NOT NULL))`, u.AccountID)
 	}
-	return db.SendBatch(ctx, b).Close()
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: u.AccountID, Actor: actor, Action: "account.update",
+			ObjectType: "account", ObjectID: strconv.FormatInt(u.AccountID, 10), Changed: []string{"require_two_factor"}})
+	})
 }

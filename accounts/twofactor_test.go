@@ -10,6 +10,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
 )
@@ -45,12 +46,24 @@ func TestTwoFactorCodesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := accounts.ConfirmEnrolment(ctx, db, sealer, u, "12345"); !errors.Is(err, accounts.ErrBadCode) {
+	actor := audit.User(u.ID, "192.0.2.1")
+	if _, err := accounts.ConfirmEnrolment(ctx, db, sealer, actor, u, "12345"); !errors.Is(err, accounts.ErrBadCode) {
 		t.Fatalf("enrol with a 5-digit code: %v", err)
 	}
-	codes, err := accounts.ConfirmEnrolment(ctx, db, sealer, u, totpAt(t, e.Secret, 0))
+	codes, err := accounts.ConfirmEnrolment(ctx, db, sealer, actor, u, totpAt(t, e.Secret, 0))
 	if err != nil || len(codes) != accounts.RecoveryCodeCount {
 		t.Fatalf("enrol: %d codes, %v", len(codes), err)
+	}
+	// The enrolment is in the audit log, by name: the refused try is not,
+	// and neither the secret nor a code is anywhere in it.
+	var entries int
+	var changed string
+	if err := db.QueryRow(ctx, `SELECT count(*), coalesce(string_agg(array_to_string(changed, ','), ';'), '') FROM audit_log
+		WHERE account_id = $1 AND action = 'user.update'`, u.AccountID).Scan(&entries, &changed); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 1 || changed != "two_factor" {
+		t.Errorf("audit after enrolling: %d entries, changed %q; want one naming two_factor", entries, changed)
 	}
 	if _, err := accounts.StartEnrolment(ctx, db, sealer, u); !errors.Is(err, accounts.ErrTwoFactorOn) {
 		t.Errorf("enrolling again: %v, want ErrTwoFactorOn", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 )
 
 // challengeCookie holds the token of the half-logged-in state between a
@@ -137,7 +138,7 @@ func (d *Dashboard) secondStep(w http.ResponseWriter, r *http.Request) {
 	var err error
 	u := c.User
 	if c.Purpose == accounts.ChallengeEnrol {
-		codes, err = accounts.ConfirmEnrolment(r.Context(), d.DB, d.Sealer, u, code)
+		codes, err = accounts.ConfirmEnrolment(r.Context(), d.DB, d.Sealer, audit.User(u.ID, ip), u, code)
 		if err == nil {
 			err = accounts.EndChallenge(r.Context(), d.DB, token)
 		}
@@ -215,7 +216,7 @@ func (d *Dashboard) enrol(w http.ResponseWriter, r *http.Request) {
 		d.tooManyAttempts(w, r, wait)
 		return
 	}
-	codes, err := accounts.ConfirmEnrolment(r.Context(), d.DB, d.Sealer, u, r.PostFormValue("code"))
+	codes, err := accounts.ConfirmEnrolment(r.Context(), d.DB, d.Sealer, d.actor(r), u, r.PostFormValue("code"))
 	switch {
 	case errors.Is(err, accounts.ErrBadCode):
 		d.renderEnrol(w, r, http.StatusUnprocessableEntity, "That code is wrong or expired: two-factor log-in is still off. Enter the code your app shows now.")
@@ -248,7 +249,7 @@ func (d *Dashboard) disableTwoFactor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := d.hashing(r, func() error {
-		return accounts.DisableTwoFactor(r.Context(), d.DB, d.Sealer, u, r.PostFormValue("password"), r.PostFormValue("code"))
+		return accounts.DisableTwoFactor(r.Context(), d.DB, d.Sealer, d.actor(r), u, r.PostFormValue("password"), r.PostFormValue("code"))
 	})
 	problem := ""
 	switch {
@@ -279,7 +280,7 @@ func (d *Dashboard) requireTwoFactor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	on := r.PostFormValue("require") == "on"
-	err := accounts.SetRequireTwoFactor(r.Context(), d.DB, sessionUser(r), on)
+	err := accounts.SetRequireTwoFactor(r.Context(), d.DB, d.actor(r), sessionUser(r), on)
 	switch {
 	case errors.Is(err, accounts.ErrNotOwner):
 		d.errorPage(w, r, http.StatusForbidden, errorView{

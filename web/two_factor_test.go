@@ -201,6 +201,10 @@ func TestTwoFactorLogIn(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM recovery_codes WHERE user_id = $1`, b.acct.User.ID); n != 0 {
 		t.Errorf("%d recovery codes left after turning off", n)
 	}
+	// Turning on and off are in the audit log, the refused tries are not.
+	if n := b.count(t, `SELECT count(*) FROM audit_log WHERE actor_user_id = $1 AND action = 'user.update' AND changed = '{two_factor}'`, b.acct.User.ID); n != 2 {
+		t.Errorf("%d audit entries for two-factor changes, want 2 (on, off)", n)
+	}
 }
 
 func TestTwoFactorThrottled(t *testing.T) {
@@ -269,6 +273,9 @@ func TestTwoFactorRequiredByAccount(t *testing.T) {
 	early.login(t, email, testPassword)
 	wantStatus(t, "the member before it is required", early.get(t, "/forms"), http.StatusOK)
 	wantStatus(t, "require again", owner.post(t, "/account/two-factor/require", url.Values{"require": {"on"}}), http.StatusSeeOther)
+	if n := b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'account.update' AND changed = '{require_two_factor}'`); n != 3 {
+		t.Errorf("%d audit entries for requiring two-factor log-in, want 3 (on, off, on)", n)
+	}
 	wantStatus(t, "the owner's session, with 2FA, after requiring it", owner.get(t, "/forms"), http.StatusOK)
 	wantStatus(t, "the member's session after it is required", early.get(t, "/forms"), http.StatusSeeOther)
 	member := b.browser(t)
