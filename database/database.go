@@ -186,16 +186,26 @@ func isCode(err error, code string) bool {
 // InstanceSecret returns the instance's secret key, generating and storing
 // it on first use (every replica then reads the same one). It is used when
 // INTAKE_SECRET_KEY is not set.
+//
+// Two processes starting at once (serve and worker) both try the insert;
+// the one that waits on the other's row does nothing, and its statement's
+// snapshot, taken before that row committed, cannot see it either. A second
+// statement has a newer snapshot, so it reads the row the other wrote.
 func InstanceSecret(ctx context.Context, db Executor) (string, error) {
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	var key string
-	err := db.QueryRow(ctx, `
+	for range 2 {
+		err := db.QueryRow(ctx, `
 WITH ins AS (
 	INSERT INTO instance_settings (name, value) VALUES ('secret_key', $1)
 	ON CONFLICT (name) DO NOTHING RETURNING value
 )
 SELECT value FROM ins UNION ALL SELECT value FROM instance_settings WHERE name = 'secret_key' LIMIT 1`,
-		base64.RawURLEncoding.EncodeToString(raw)).Scan(&key)
-	return key, err
+			base64.RawURLEncoding.EncodeToString(raw)).Scan(&key)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return key, err
+		}
+	}
+	return "", errors.New("instance secret key: written by another process but not readable")
 }

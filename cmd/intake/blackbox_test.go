@@ -317,7 +317,7 @@ func waitLog(t *testing.T, logs *lockedBuffer, re *regexp.Regexp) []string {
 			return m
 		}
 	}
-	t.Fatalf("the log never matched %s", re)
+	t.Fatalf("the log never matched %s; log:\n%s", re, logs.String())
 	return nil
 }
 
