@@ -77,3 +77,31 @@ var linkHTML = template.Must(template.New("link").Parse(htmlHead + `<h1 style="f
 {{- end}}
 <p style="margin:0;font-size:12px;color:#59636e;">{{.Note}}</p>
 ` + htmlFoot))
+
+// MemberInvite returns the email that invites to to join an account: who
+// invited (inviter; "" when unknown), to which account, as what role, and
+// the link (single use, valid until expires) in both bodies,
+// Auto-Submitted: auto-generated, Message-ID messageID, and Link set to
+// link. With link "" the bodies say the link was withheld (see
+// linkMessage). The account's name is the inviting account's own text,
+// escaped in the HTML body and kept to one line in the text.
+func MemberInvite(from, to, inviter, account, role, link string, expires time.Time, messageID string) *Message {
+	who := "Someone"
+	if inviter != "" {
+		who = oneLine(inviter)
+	}
+	account = oneLine(account)
+	return linkMessage(from, to, "You are invited to "+account+" on Intake", link, expires, messageID, linkView{
+		Title: "Join " + account + " on Intake", Button: "See the invitation",
+		Intro: who + " invited you to the Intake account “" + account + "” as " + articled(role) + ". Open this link to see the invitation and accept it:",
+		Note:  "If you do not know the account, ignore this email: nothing happens unless you accept.",
+	})
+}
+
+// articled puts "a" or "an" before a role's name.
+func articled(role string) string {
+	if role != "" && strings.ContainsRune("aeiou", rune(role[0])) {
+		return "an " + role
+	}
+	return "a " + role
+}

@@ -215,13 +215,17 @@ SELECT state FROM ins UNION ALL SELECT state FROM outbound_emails WHERE message_
 // compose returns the email args stand for, the copy of it to record
 // (the same but for a confirmation, whose recorded copy lacks the link,
 // and for a verification or reset link sent over SMTP, whose recorded copy
-// lacks it too: composeLink) and its account.
+// lacks it too: composeLink; an invitation likewise: composeInvite) and
+// its account.
 func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (msg, kept *mail.Message, accountID int64, err error) {
 	if args.Template == TemplateConfirmRecipient {
 		return w.confirmation(ctx, args)
 	}
 	if args.Template == TemplateVerifyAddress || args.Template == TemplatePasswordReset {
 		return w.composeLink(ctx, args, w.host())
+	}
+	if args.Template == TemplateMemberInvite {
+		return w.composeInvite(ctx, args)
 	}
 	msg, accountID, err = w.composeOne(ctx, args)
 	return msg, msg, accountID, err

@@ -51,6 +51,9 @@ type EmailArgs struct {
 	// and the token, sealed (LinkEmails).
 	TokenID int64  `json:"token_id,omitempty" river:"unique"`
 	Token   string `json:"token,omitempty"`
+	// An invitation to an account carries its link too: the invites row
+	// and the token, sealed (InviteEmails).
+	InviteID int64 `json:"invite_id,omitempty" river:"unique"`
 	// A recipient's confirmation is about a form (its internal id) and is
 	// told apart by At, the time it was sent (Unix microseconds).
 	FormID int64 `json:"form_id,omitempty" river:"unique"`
