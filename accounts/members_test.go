@@ -497,7 +497,10 @@ func TestTransferRacesRemoval(t *testing.T) {
 		var wg sync.WaitGroup
 		var transferErr, removeErr error
 		wg.Add(2)
-		go func() { defer wg.Done(); transferErr = accounts.TransferOwnership(b.ctx, b.db, act(owner), owner, target.ID) }()
+		go func() {
+			defer wg.Done()
+			transferErr = accounts.TransferOwnership(b.ctx, b.db, act(owner), owner, target.ID)
+		}()
 		go func() { defer wg.Done(); removeErr = accounts.RemoveMember(b.ctx, b.db, act(admin), admin, target.ID) }()
 		wg.Wait()
 		switch {
