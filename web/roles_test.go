@@ -422,6 +422,14 @@ func TestRoleRefusalWords(t *testing.T) {
 	wantStatus(t, "an admin requiring two-factor log-in", a, http.StatusForbidden)
 	wantContains(t, "the admin's refusal", html.UnescapeString(a.Body), "Only the owner of "+rt.members[accounts.RoleOwner].Email+" may do this")
 
+	// A role lowered holds from the member's next request, not their next
+	// log-in.
+	wantStatus(t, "the admin's API keys", admin.get(t, "/apikeys"), http.StatusOK)
+	if _, err := rt.b.db.Exec(context.Background(), `UPDATE memberships SET role = 'viewer' WHERE user_id = $1`, rt.members[accounts.RoleAdmin].ID); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "the API keys of an admin made viewer", admin.get(t, "/apikeys"), http.StatusForbidden)
+
 	none := rt.as(t, "")
 	wantStatus(t, "/ for a user in no account", none.get(t, "/"), http.StatusSeeOther)
 	if loc := none.get(t, "/").location(); loc != "/account" {
