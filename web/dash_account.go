@@ -147,11 +147,7 @@ func badText(form url.Values) (name, problem string) {
 
 func (d *Dashboard) home(w http.ResponseWriter, r *http.Request) {
 	if s := state(r).session; s != nil {
-		target := "/forms"
-		if s.Role == anyUser {
-			target = "/account" // a user in no account has only their own settings (roles.go)
-		}
-		http.Redirect(w, r, target, http.StatusSeeOther)
+		http.Redirect(w, r, landing(s), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -167,8 +163,8 @@ func nextOr(r *http.Request, fallback string) string {
 }
 
 func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
-	if state(r).session != nil {
-		http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+	if s := state(r).session; s != nil {
+		http.Redirect(w, r, nextOr(r, landing(s)), http.StatusSeeOther)
 		return
 	}
 	renderPage(d, w, r, http.StatusOK, tmplLogin, loginView{base: d.base(w, r, "Log in", ""), Next: nextOr(r, "")})
@@ -226,11 +222,7 @@ func (d *Dashboard) tooManyAttempts(w http.ResponseWriter, r *http.Request, wait
 
 func (d *Dashboard) signupPage(w http.ResponseWriter, r *http.Request) {
 	if s := state(r).session; s != nil {
-		target := "/forms"
-		if s.Role == anyUser {
-			target = "/account" // a user in no account has only their own settings (roles.go)
-		}
-		http.Redirect(w, r, target, http.StatusSeeOther)
+		http.Redirect(w, r, landing(s), http.StatusSeeOther)
 		return
 	}
 	renderPage(d, w, r, http.StatusOK, tmplSignup, signupView{base: d.base(w, r, "Sign up", "")})

@@ -52,7 +52,7 @@ func (d *Dashboard) afterPassword(w http.ResponseWriter, r *http.Request, u *acc
 			d.error(w, r, err)
 			return
 		}
-		http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+		http.Redirect(w, r, nextOr(r, landing(user(r))), http.StatusSeeOther)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -164,10 +164,10 @@ func (d *Dashboard) secondStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if codes != nil {
-		d.renderRecoveryCodes(w, r, codes, nextOr(r, "/forms"))
+		d.renderRecoveryCodes(w, r, codes, nextOr(r, landing(user(r))))
 		return
 	}
-	http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+	http.Redirect(w, r, nextOr(r, landing(user(r))), http.StatusSeeOther)
 }
 
 func (d *Dashboard) renderRecoveryCodes(w http.ResponseWriter, r *http.Request, codes []string, next string) {

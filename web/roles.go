@@ -62,6 +62,15 @@ func (d *Dashboard) refuse(w http.ResponseWriter, r *http.Request, s *accounts.S
 	d.errorPage(w, r, e.Kind.Status(), v)
 }
 
+// landing is where a session goes after log-in, or from "/": the forms,
+// or for a user in no account, who has none, their own settings.
+func landing(s *accounts.Session) string {
+	if s.Role == anyUser {
+		return "/account"
+	}
+	return "/forms"
+}
+
 // may reports whether the request's session may use what a member of at
 // least the role least may, for pages that offer only what it may.
 func may(r *http.Request, least accounts.Role) bool {

@@ -414,6 +414,7 @@ func TestRoleRefusalWords(t *testing.T) {
 	viewer := rt.as(t, accounts.RoleViewer)
 	a := viewer.post(t, rt.ids.Replace("/forms/{form_id}/archive"), nil)
 	wantStatus(t, "a viewer archiving a form", a, http.StatusForbidden)
+	refusal := a
 	wantContains(t, "the viewer's refusal", html.UnescapeString(a.Body), "Your role does not allow this",
 		"Your role in "+rt.members[accounts.RoleOwner].Email+" is viewer: it can read the account's forms, submissions and webhooks but change nothing.",
 		"It needs the member role: ask an admin of "+rt.members[accounts.RoleOwner].Email+".")
@@ -430,7 +431,22 @@ func TestRoleRefusalWords(t *testing.T) {
 	}
 	wantStatus(t, "the API keys of an admin made viewer", admin.get(t, "/apikeys"), http.StatusForbidden)
 
-	none := rt.as(t, "")
+	// A refusal does not look at the object: the same page for the
+	// account's own form, another account's and one that does not exist,
+	// so it tells nothing of other accounts.
+	other := testfactory.NewAccount(context.Background(), t, rt.b.db)
+	theirs := testfactory.NewForm(context.Background(), t, rt.b.db, other.User.AccountID, nil)
+	for _, id := range []string{theirs.PublicID, "nosuchform"} {
+		b := viewer.post(t, "/forms/"+id+"/archive", nil)
+		if b.Status != http.StatusForbidden || b.Body != refusal.Body {
+			t.Errorf("a viewer archiving the form %s: %d, a page other than for its own form", id, b.Status)
+		}
+	}
+
+	none := rt.b.browser(t)
+	if loc := none.login(t, rt.members[""].Email, testPassword).location(); loc != "/account" {
+		t.Errorf("a user in no account logs in to %q, want /account", loc)
+	}
 	wantStatus(t, "/ for a user in no account", none.get(t, "/"), http.StatusSeeOther)
 	if loc := none.get(t, "/").location(); loc != "/account" {
 		t.Errorf("/ sends a user in no account to %q, want /account", loc)
