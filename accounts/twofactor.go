@@ -48,8 +48,8 @@ var (
 	// ErrTwoFactorRequired is returned when turning off two-factor log-in
 	// in an account that requires it.
 	ErrTwoFactorRequired = errors.New("the account requires two-factor log-in")
-	// ErrNotOwner is returned when someone other than the account's owner
-	// changes what the account requires.
+	// ErrNotOwner matches (errors.Is) the *RoleError returned when someone
+	// other than the account's owner changes what the account requires.
 	ErrNotOwner = errors.New("only the account's owner may do this")
 )
 
@@ -475,14 +475,17 @@ func recordTwoFactor(ctx context.Context, tx pgx.Tx, actor audit.Actor, u *User,
 // of every user; from then on, a user without it must enrol right after
 // their password, and turning it on ends the sessions of those users. Only the account's owner may, and only with their own
 // two-factor log-in on (so that requiring it cannot lock them out of
-// their own settings). It returns ErrNotOwner or ErrTwoFactorOff.
+// their own settings). It returns a *RoleError (ErrNotOwner) or
+// ErrTwoFactorOff.
 func SetRequireTwoFactor(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User, on bool) error {
 	s, err := TwoFactorOf(ctx, db, u.ID, u.AccountID)
 	if err != nil {
 		return err
 	}
 	if !s.Owner {
-		return ErrNotOwner
+		// The dashboard refuses anyone below owner before this; this holds
+		// for every other caller.
+		return &RoleError{Have: u.Role, Need: RoleOwner}
 	}
 	if on && !s.Enabled {
 		return ErrTwoFactorOff

@@ -52,7 +52,7 @@ func (d *Dashboard) afterPassword(w http.ResponseWriter, r *http.Request, u *acc
 			d.error(w, r, err)
 			return
 		}
-		http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+		http.Redirect(w, r, nextOr(r, landing(user(r))), http.StatusSeeOther)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -164,10 +164,10 @@ func (d *Dashboard) secondStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if codes != nil {
-		d.renderRecoveryCodes(w, r, codes, nextOr(r, "/forms"))
+		d.renderRecoveryCodes(w, r, codes, nextOr(r, landing(user(r))))
 		return
 	}
-	http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+	http.Redirect(w, r, nextOr(r, landing(user(r))), http.StatusSeeOther)
 }
 
 func (d *Dashboard) renderRecoveryCodes(w http.ResponseWriter, r *http.Request, codes []string, next string) {
@@ -271,7 +271,8 @@ func (d *Dashboard) disableTwoFactor(w http.ResponseWriter, r *http.Request) {
 }
 
 // requireTwoFactor sets whether the account requires two-factor log-in of
-// every user (the owner's choice).
+// every user: the owner's choice (its route is the owner's; below it,
+// accounts.SetRequireTwoFactor's *accounts.RoleError is d.error's 403).
 func (d *Dashboard) requireTwoFactor(w http.ResponseWriter, r *http.Request) {
 	if !d.parseForm(w, r) {
 		return
@@ -279,12 +280,6 @@ func (d *Dashboard) requireTwoFactor(w http.ResponseWriter, r *http.Request) {
 	on := r.PostFormValue("require") == "on"
 	err := accounts.SetRequireTwoFactor(r.Context(), d.DB, d.actor(r), sessionUser(r), on)
 	switch {
-	case errors.Is(err, accounts.ErrNotOwner):
-		d.errorPage(w, r, http.StatusForbidden, errorView{
-			Heading: "Only the owner can do this",
-			Message: "Whether the account requires two-factor log-in is its owner's choice.",
-			BackURL: "/account", BackLabel: "Back to your account",
-		})
 	case errors.Is(err, accounts.ErrTwoFactorOff):
 		d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: "Turn on two-factor log-in for yourself first, then require it of everyone."})
 	case err != nil:

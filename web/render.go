@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/pages"
 )
 
@@ -114,7 +115,15 @@ type base struct {
 	Unverified bool
 	Flash      flash
 	Crumbs     []crumb // the trail above the heading; the last is the page itself
+	// Role is the user's in the account they look at ("" for none): pages
+	// offer only what it may do (May).
+	Role accounts.Role
 }
+
+// May reports whether the page's user may do what a member of at least the
+// role least ("viewer", "member", "admin" or "owner") may: the templates'
+// test before offering a link or form whose route needs it (Routes).
+func (b base) May(least accounts.Role) bool { return b.UserEmail != "" && b.Role.AtLeast(least) }
 
 type crumb struct {
 	Label string
@@ -125,7 +134,7 @@ type crumb struct {
 func (d *Dashboard) base(w http.ResponseWriter, r *http.Request, title, nav string, crumbs ...crumb) base {
 	b := base{Title: title, Nav: nav, Flash: d.takeFlash(w, r), Crumbs: crumbs}
 	if s := state(r).session; s != nil {
-		b.UserEmail, b.Unverified = s.Email, !s.Verified
+		b.UserEmail, b.Unverified, b.Role = s.Email, !s.Verified, s.Role
 	}
 	return b
 }
