@@ -34,12 +34,12 @@ const (
 )
 
 var (
-	// ErrNotPermitted is returned when the acting user's role in the
-	// account does not allow the change.
-	ErrNotPermitted error = &intake.Error{Kind: intake.Forbidden, Type: intake.TypeForbidden, Msg: "role does not permit this",
-		Title:  "Not allowed",
-		Detail: "Your role in this account does not allow this change.",
-		Hint:   "Ask an admin or the owner of the account."}
+	// ErrSelf is returned when a member changes their own role, removes
+	// themselves (that is Leave) or hands the ownership to themselves.
+	ErrSelf error = &intake.Error{Kind: intake.Conflict, Type: intake.TypeMemberConflict, Msg: "a change of one's own membership",
+		Title:  "Not on yourself",
+		Detail: "Nobody changes their own role or hands the account to themselves.",
+		Hint:   "Ask another admin or the owner to change your role; to go, leave the account from the Account page."}
 	// ErrOwnerUntouchable is returned when a change would remove, demote
 	// or be made by an admin on the owner, or would make an owner other
 	// than by a transfer.
@@ -210,17 +210,14 @@ func actingRole(ctx context.Context, tx pgx.Tx, accountID, userID int64) (Role, 
 	return role, err
 }
 
-// require returns ErrNotPermitted unless by is at least least in their
-// account, read again in tx.
+// require returns a *RoleError unless by is at least least in their
+// account, read again in tx (the session's role may be a moment old).
 func require(ctx context.Context, tx pgx.Tx, by *User, least Role) (Role, error) {
 	role, err := actingRole(ctx, tx, by.AccountID, by.ID)
 	if err != nil {
 		return "", err
 	}
-	if !role.AtLeast(least) {
-		return role, ErrNotPermitted
-	}
-	return role, nil
+	return role, Permit(role, least, "")
 }
 
 // ParseInviteRole reads the role of an invitation or a change of role:
@@ -239,7 +236,7 @@ func ParseInviteRole(s string) (Role, error) {
 // Invite invites email into by's account with role and sends the link. An
 // admin or the owner may; an address already a member is ErrAlreadyMember;
 // a pending invitation to the address is revoked and replaced (a new link,
-// a new week). It returns ErrNotPermitted, ErrOwnerUntouchable (role
+// a new week). It returns a *RoleError, ErrOwnerUntouchable (role
 // owner), ErrTooManyPendingInvites, ErrTooManyInvitesSent, or an error for
 // an invalid address or role. It records "member.invite".
 func (s *Team) Invite(ctx context.Context, actor audit.Actor, by *User, email string, role Role) (*Invite, error) {
@@ -346,7 +343,7 @@ func (s *Team) issue(ctx context.Context, tx pgx.Tx, actor audit.Actor, by *User
 }
 
 // RevokeInvite revokes the pending invitation id of by's account: its link
-// stops working. An admin or the owner may. It returns ErrNotPermitted or
+// stops working. An admin or the owner may. It returns a *RoleError or
 // ErrNotFound (no such pending invitation in the account), and records
 // "invite.revoke".
 func RevokeInvite(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *User, id int64) error {
@@ -514,7 +511,7 @@ func lockPair(ctx context.Context, tx pgx.Tx, accountID, actorID, targetID int64
 
 // ChangeRole sets the role of the member userID of by's account. An admin
 // or the owner may, on anyone but the owner, to anything but owner; nobody
-// changes their own role here. It returns ErrNotPermitted,
+// changes their own role here. It returns a *RoleError,
 // ErrOwnerUntouchable, ErrNotFound, or an error for an invalid role, and
 // records "member.update" with changed ["role"] (nothing when the role is
 // the same).
@@ -528,8 +525,11 @@ func ChangeRole(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *Us
 		if err != nil {
 			return err
 		}
-		if !mine.AtLeast(RoleAdmin) || userID == by.ID {
-			return ErrNotPermitted
+		if err := Permit(mine, RoleAdmin, ""); err != nil {
+			return err
+		}
+		if userID == by.ID {
+			return ErrSelf
 		}
 		switch {
 		case theirs == "":
@@ -549,7 +549,7 @@ func ChangeRole(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *Us
 
 // RemoveMember takes the member userID out of by's account; their next
 // request no longer sees it. An admin or the owner may remove anyone but
-// the owner (themselves: Leave). It returns ErrNotPermitted,
+// the owner (themselves: Leave). It returns a *RoleError,
 // ErrOwnerUntouchable or ErrNotFound, and records "member.remove".
 func RemoveMember(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *User, userID int64) error {
 	if userID == by.ID {
@@ -560,9 +560,10 @@ func RemoveMember(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *
 		if err != nil {
 			return err
 		}
+		if err := Permit(mine, RoleAdmin, ""); err != nil {
+			return err
+		}
 		switch {
-		case !mine.AtLeast(RoleAdmin):
-			return ErrNotPermitted
 		case theirs == "":
 			return ErrNotFound
 		case theirs == RoleOwner:
@@ -601,7 +602,7 @@ func Leave(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *User) e
 // TransferOwnership makes the member userID the owner of by's account and
 // by, its owner, an admin, in one transaction (the owner is demoted before
 // the new one is made, so the one-owner index holds at every statement).
-// The caller has checked by's password. It returns ErrNotPermitted (by is
+// The caller has checked by's password. It returns a *RoleError (by is
 // not the owner, or userID is by), ErrNotFound (userID is not a member),
 // and records "account.transfer".
 func TransferOwnership(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *User, userID int64) error {
@@ -610,8 +611,11 @@ func TransferOwnership(ctx context.Context, db *pgxpool.Pool, actor audit.Actor,
 		if err != nil {
 			return err
 		}
-		if mine != RoleOwner || userID == by.ID {
-			return ErrNotPermitted
+		if err := Permit(mine, RoleOwner, ""); err != nil {
+			return err
+		}
+		if userID == by.ID {
+			return ErrSelf
 		}
 		if theirs == "" {
 			return ErrNotFound
