@@ -147,6 +147,10 @@ func (d *Dashboard) Routes(r chi.Router) {
 		r.Post("/confirm", d.confirm)
 		r.Get("/unsubscribe", d.unsubscribePage)
 		r.Post("/unsubscribe", d.unsubscribe)
+		// An invitation's link: public, the token is the authority; what
+		// it offers depends on who opens it (dash_members.go).
+		r.Get(notify.InvitePath+"{token}", d.invitePage)
+		r.Post(notify.InvitePath+"{token}", d.acceptInvite)
 
 		r.Group(func(r chi.Router) {
 			r.Use(d.requireLogin)
@@ -166,6 +170,17 @@ func (d *Dashboard) Routes(r chi.Router) {
 			user.Post("/account/two-factor", d.enrol)
 			user.Post("/account/two-factor/disable", d.disableTwoFactor)
 			owner.Post("/account/two-factor/require", d.requireTwoFactor)
+			user.Post("/account/switch", d.switchAccount)
+			viewer.Post("/account/leave", d.leave)
+			admin.Get("/account/members", d.membersPage)
+			admin.Post("/account/members/invite", d.invite)
+			admin.Post("/account/members/invites/{invite_id}/resend", d.resendInvite)
+			admin.Post("/account/members/invites/{invite_id}/revoke", d.revokeInvite)
+			admin.Post("/account/members/{user_id}/role", d.changeRole)
+			admin.Get("/account/members/{user_id}/remove", d.confirmRemoveMember)
+			admin.Post("/account/members/{user_id}/remove", d.removeMember)
+			owner.Get("/account/transfer", d.transferPage)
+			owner.Post("/account/transfer", d.transfer)
 
 			viewer.Get("/forms", d.formsPage)
 			member.Get("/forms/new", d.newFormPage)

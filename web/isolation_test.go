@@ -55,10 +55,14 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		t.Fatalf("A's API keys: %v %v", keys, err)
 	}
 	key := keys[0]
+	colleague := testfactory.MemberWithPassword(ctx, t, b.db, b.acct.User.AccountID, accounts.RoleMember, "victim-member@example.com", testPassword)
+	inv := b.invite(t, b.acct.User, "victim-invitee@example.com", accounts.RoleAdmin)
 	leaks := []string{victim.Name, victim.PublicID, b.form.PublicID, sub, "victim-secret@example.com", "confidential words",
-		"victim-hooks.example", "victim-colleague@example.com", e.PublicID, dlv, "Victim email subject", key.PublicID, key.Prefix, b.acct.User.Email, "whsec_"}
+		"victim-hooks.example", "victim-colleague@example.com", e.PublicID, dlv, "Victim email subject", key.PublicID, key.Prefix, b.acct.User.Email, "whsec_",
+		colleague.Email, inv.Email}
 	theirs := strings.NewReplacer("{form_id}", victim.PublicID, "{sub_id}", sub, "{wh_id}", e.PublicID, "{dlv_id}", dlv,
-		"{email_id}", strconv.FormatInt(mail, 10), "{key_id}", key.PublicID)
+		"{email_id}", strconv.FormatInt(mail, 10), "{key_id}", key.PublicID,
+		"{user_id}", strconv.FormatInt(colleague.ID, 10), "{invite_id}", strconv.FormatInt(inv.ID, 10))
 
 	// B, with a form of its own: A's submission under B's form is not
 	// found either.
@@ -117,6 +121,21 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"POST /verify":               {want: http.StatusGone, form: url.Values{"token": {"not-a-token"}}},
 		"GET /apikeys":               {want: http.StatusOK},
 		"POST /apikeys":              {want: http.StatusSeeOther, form: url.Values{"name": {"intruder key"}}},
+		// Members: B's own list and invitations; B owns its account, so
+		// it may not leave it; switching to A's account is refused as not
+		// found; a transfer to A's member finds no such member of B's.
+		"GET /account/members":         {want: http.StatusOK},
+		"POST /account/members/invite": {want: http.StatusSeeOther, form: url.Values{"email": {"intruder-friend@example.com"}, "role": {"admin"}}},
+		"POST /account/leave":          {want: http.StatusConflict},
+		"POST /account/switch":         {want: http.StatusNotFound, form: url.Values{"account_id": {strconv.FormatInt(b.acct.User.AccountID, 10)}}},
+		"GET /account/transfer":        {want: http.StatusOK},
+		"POST /account/transfer":       {want: http.StatusUnprocessableEntity, form: url.Values{"to": {strconv.FormatInt(colleague.ID, 10)}, "password": {testPassword}}},
+		// An invitation's link: the token is the authority (whoever
+		// holds A's link sees A's invitation, as its invitee does), so
+		// there is no A's id to try; without a live token, 410.
+		// TestMembersInviteLinks: another address cannot take A's.
+		"GET /invites/{token}":  {want: http.StatusGone},
+		"POST /invites/{token}": {want: http.StatusGone},
 
 		// A's objects: not found, whatever is asked.
 		"GET /forms/{form_id}":                                {want: http.StatusNotFound},
@@ -149,6 +168,11 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"GET /outbox/{email_id}":                              {want: http.StatusNotFound},
 		"GET /apikeys/{key_id}/revoke":                        {want: http.StatusNotFound},
 		"POST /apikeys/{key_id}/revoke":                       {want: http.StatusNotFound},
+		"POST /account/members/invites/{invite_id}/resend":    {want: http.StatusNotFound},
+		"POST /account/members/invites/{invite_id}/revoke":    {want: http.StatusNotFound},
+		"POST /account/members/{user_id}/role":                {want: http.StatusNotFound, form: url.Values{"role": {"viewer"}}},
+		"GET /account/members/{user_id}/remove":               {want: http.StatusNotFound},
+		"POST /account/members/{user_id}/remove":              {want: http.StatusNotFound},
 	}
 
 	// The dashboard's routes, as it mounts them.
@@ -265,7 +289,8 @@ var snapshotSQL = map[string]string{
 	// (a sign-up's verification, a reset): those of other accounts are
 	// theirs; the test's other account enqueues no other job.
 	"river_job": `SELECT jsonb_build_object('kind', kind, 'args', args, 'state', state)::text FROM river_job
-		WHERE coalesce((args->>'account_id')::bigint, $1) = $1 OR args->>'token_id' IS NULL`,
+		WHERE coalesce((args->>'account_id')::bigint, $1) = $1 OR (args->>'token_id' IS NULL AND args->>'invite_id' IS NULL)`,
+	"invites":           `SELECT t::text FROM invites t WHERE account_id = $1`,
 	"notify_recipients": `SELECT t::text FROM notify_recipients t JOIN forms f ON f.id = t.form_id WHERE f.account_id = $1`,
 	"email_tokens":      `SELECT t::text FROM email_tokens t WHERE t.user_id IN (SELECT user_id FROM memberships WHERE account_id = $1)`,
 	"two_factor":        `SELECT t::text FROM two_factor t WHERE t.user_id IN (SELECT user_id FROM memberships WHERE account_id = $1)`,

@@ -50,6 +50,9 @@ var (
 	tmplReset       = dashTemplate[resetView]{"dash_reset.html"}
 	tmplTwoFactor   = dashTemplate[twoFactorView]{"dash_two_factor.html"}
 	tmplAudit       = dashTemplate[auditView]{"dash_audit.html"}
+	tmplMembers     = dashTemplate[membersView]{"dash_members.html"}
+	tmplInvite      = dashTemplate[inviteView]{"dash_invite.html"}
+	tmplTransfer    = dashTemplate[transferView]{"dash_transfer.html"}
 )
 
 var dashTemplates = []interface {
@@ -58,7 +61,7 @@ var dashTemplates = []interface {
 }{
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
-	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit,
+	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit, tmplMembers, tmplInvite, tmplTransfer,
 }
 
 // dashPageFiles lists the dashboard's page template files.
@@ -118,6 +121,12 @@ type base struct {
 	// Role is the user's in the account they look at ("" for none): pages
 	// offer only what it may do (May).
 	Role accounts.Role
+	// Account is the name of the account the user looks at ("" for
+	// none); Accounts all of theirs, for the switcher when there are
+	// several (AccountID is the current one's).
+	Account   string
+	AccountID int64
+	Accounts  []accounts.Membership
 }
 
 // May reports whether the page's user may do what a member of at least the
@@ -135,6 +144,21 @@ func (d *Dashboard) base(w http.ResponseWriter, r *http.Request, title, nav stri
 	b := base{Title: title, Nav: nav, Flash: d.takeFlash(w, r), Crumbs: crumbs}
 	if s := state(r).session; s != nil {
 		b.UserEmail, b.Unverified, b.Role = s.Email, !s.Verified, s.Role
+		b.AccountID = s.AccountID
+		// The header's account and switcher. A page still renders without
+		// them should the read fail (its own reads say what is wrong).
+		ms, err := accounts.MembershipsOf(r.Context(), d.DB, s.UserID)
+		if err != nil {
+			d.logger(r).WarnContext(r.Context(), "dashboard: read the user's accounts", "err", err)
+		}
+		for _, m := range ms {
+			if m.AccountID == s.AccountID {
+				b.Account = m.Name
+			}
+		}
+		if len(ms) > 1 {
+			b.Accounts = ms
+		}
 	}
 	return b
 }

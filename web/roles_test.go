@@ -42,6 +42,7 @@ type roleTest struct {
 	ids     *strings.Replacer
 	routes  []roleRoute
 	mux     *chi.Mux
+	extra   *accounts.User // a member the routes about a member act on
 }
 
 type roleRoute struct {
@@ -83,9 +84,15 @@ func setupRoles(t *testing.T) *roleTest {
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("API keys: %v %v", keys, err)
 	}
+	// A member of no role's row, for the routes about a member, and an
+	// invitation waiting.
+	extra := testfactory.Member(ctx, t, b.db, acct, accounts.RoleMember)
+	inv := b.invite(t, b.acct.User, "invited@example.com", accounts.RoleViewer)
 	rt := &roleTest{b: b, members: map[accounts.Role]*accounts.User{accounts.RoleOwner: b.acct.User},
 		ids: strings.NewReplacer("{form_id}", b.form.PublicID, "{sub_id}", sub, "{wh_id}", e.PublicID, "{dlv_id}", dlv,
-			"{email_id}", strconv.FormatInt(mail, 10), "{key_id}", keys[0].PublicID)}
+			"{email_id}", strconv.FormatInt(mail, 10), "{key_id}", keys[0].PublicID,
+			"{user_id}", strconv.FormatInt(extra.ID, 10), "{invite_id}", strconv.FormatInt(inv.ID, 10))}
+	rt.extra = extra
 	for _, role := range []accounts.Role{accounts.RoleAdmin, accounts.RoleMember, accounts.RoleViewer} {
 		rt.members[role] = testfactory.Member(ctx, t, b.db, acct, role)
 	}
@@ -224,6 +231,27 @@ func TestRolesEveryDashboardRoute(t *testing.T) {
 		"POST /apikeys":                                       {least: admin, want: http.StatusSeeOther, form: url.Values{"name": {"another key"}}},
 		"GET /apikeys/{key_id}/revoke":                        {least: admin, want: http.StatusOK},
 		"POST /apikeys/{key_id}/revoke":                       {least: admin, want: http.StatusSeeOther},
+
+		// The members (dash_members.go). An invitation's link is public:
+		// without a live token, 410.
+		"GET /invites/{token}":  {least: public, want: http.StatusGone},
+		"POST /invites/{token}": {least: public, want: http.StatusGone},
+		// Any user may switch among their accounts; the user in no
+		// account asks for one they are not in: 404.
+		"POST /account/switch":                             {least: anyone, want: http.StatusNotFound, form: url.Values{"account_id": {strconv.FormatInt(b.acct.User.AccountID, 10)}}},
+		"POST /account/leave":                              {least: viewer, want: http.StatusSeeOther, alone: true},
+		"GET /account/members":                             {least: admin, want: http.StatusOK},
+		"POST /account/members/invite":                     {least: admin, want: http.StatusSeeOther, form: url.Values{"email": {"someone-new@example.com"}, "role": {"viewer"}}},
+		"POST /account/members/invites/{invite_id}/resend": {least: admin, want: http.StatusSeeOther},
+		// The resend before it replaced the invitation (a new link, a new
+		// id): the old one is no longer there to revoke.
+		"POST /account/members/invites/{invite_id}/revoke": {least: admin, want: http.StatusNotFound},
+		"POST /account/members/{user_id}/role":             {least: admin, want: http.StatusSeeOther, form: url.Values{"role": {"viewer"}}},
+		"GET /account/members/{user_id}/remove":            {least: admin, want: http.StatusOK},
+		"POST /account/members/{user_id}/remove":           {least: admin, want: http.StatusSeeOther},
+		"GET /account/transfer":                            {least: owner, want: http.StatusOK},
+		// A wrong password: the form again, past the role.
+		"POST /account/transfer": {least: owner, want: http.StatusUnprocessableEntity, form: url.Values{"to": {strconv.FormatInt(rt.extra.ID, 10)}, "password": {"not the password"}}},
 	}
 	// POST /login logs in as the owner.
 	r := rows["POST /login"]
@@ -297,7 +325,8 @@ func TestRolesEveryDashboardRoute(t *testing.T) {
 		switch {
 		case rr.method == http.MethodGet:
 			return 0
-		case strings.HasSuffix(rr.pattern, "/delete") || strings.HasSuffix(rr.pattern, "/archive") || strings.HasSuffix(rr.pattern, "/revoke"):
+		case strings.HasSuffix(rr.pattern, "/delete") || strings.HasSuffix(rr.pattern, "/archive") || strings.HasSuffix(rr.pattern, "/revoke") ||
+			strings.HasSuffix(rr.pattern, "/remove"):
 			return 2
 		}
 		return 1
