@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testfactory"
 	intakemail "github.com/intakehq/intake/mail"
@@ -228,5 +229,70 @@ func TestResetLinkKeptInOutboxMode(t *testing.T) {
 	}
 	if _, err := b.accountsFor().ResetPassword(ctx, link[2], "a new password", nil); err != nil {
 		t.Fatalf("the outbox's link: %v", err)
+	}
+}
+
+var inviteRE = regexp.MustCompile(`http://intake\.test/invites/([A-Za-z0-9_-]+)`)
+
+// The invitation email, through real SMTP: it says who invited, to which
+// account and as what, with a link on the base URL to /invites/{token}
+// whose token is the one stored (as its SHA-256), sealed in the job and
+// withheld from the outbox copy. A revoked invitation is not sent.
+func TestInviteEmailOverSMTP(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServer(t)
+	m, err := intakemail.NewSMTP("smtp://" + srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, m)
+	ctx := context.Background()
+	owner := testfactory.NewAccount(ctx, t, b.db).User
+	team := &accounts.Team{DB: b.db, Invites: notify.InviteEmails{River: b.client, Sealer: b.deps.Sealer}}
+	inv, err := team.Invite(ctx, audit.System, owner, "invitee@example.com", accounts.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.settle(t)
+	msgs, rcpts := srv.received()
+	if len(msgs) != 1 || rcpts[0] != "invitee@example.com" {
+		t.Fatalf("the SMTP server got %d messages to %v", len(msgs), rcpts)
+	}
+	text := textOf(t, msgs[0])
+	for _, want := range []string{owner.Email + " invited you", "as an admin", "7 days"} {
+		if want == "7 days" {
+			want = inv.ExpiresAt.UTC().Format("2 Jan 2006, 15:04 UTC")
+		}
+		if !strings.Contains(text, want) {
+			t.Errorf("the invitation does not say %q:\n%s", want, text)
+		}
+	}
+	link := inviteRE.FindStringSubmatch(text)
+	if link == nil || link[1] != inv.Token {
+		t.Fatalf("no link to the invitation in:\n%s", text)
+	}
+	sum := sha256.Sum256([]byte(inv.Token))
+	if n := b.count(t, `SELECT count(*) FROM invites WHERE token_hash = $1 AND id = $2`, sum[:], inv.ID); n != 1 {
+		t.Error("the link's token is not the stored one")
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE args->>'template' = 'member_invite' AND args->>'token' LIKE 'sealed:v1:%' AND position($1 in args::text) = 0`, inv.Token); n != 1 {
+		t.Error("the job does not hold the token sealed")
+	}
+	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE account_id = $1 AND kind = $2 AND state = 'sent'
+AND position($3 in body_text || body_html) = 0`, owner.AccountID, notify.TemplateMemberInvite, inv.Token); n != 1 {
+		t.Error("the invitation is not in the account's outbox as sent without its link")
+	}
+
+	// Revoked before the worker got to it: nothing sent.
+	second, err := team.Invite(ctx, audit.System, owner, "second@example.com", accounts.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := accounts.RevokeInvite(ctx, b.db, audit.System, owner, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.settle(t)
+	if _, rcpts := srv.received(); len(rcpts) != 1 {
+		t.Errorf("recipients %v: the revoked invitation was sent", rcpts)
 	}
 }
