@@ -106,6 +106,9 @@ func browserPath() string {
 type tab struct {
 	t   *testing.T
 	ctx context.Context // ends testTimeout after newTab
+	// browserCtx is the browser's, for a second tab of the same test (a
+	// second person, with cookies of their own).
+	browserCtx context.Context
 
 	artifacts string // where screenshots go
 
@@ -118,7 +121,7 @@ type tab struct {
 // script error of the page fails the test.
 func newTab(t *testing.T, browserCtx context.Context) *tab {
 	t.Helper()
-	tb := &tab{t: t, artifacts: artifactDir(t)}
+	tb := &tab{t: t, artifacts: artifactDir(t), browserCtx: browserCtx}
 	tabCtx, cancelTab := chromedp.NewContext(browserCtx,
 		chromedp.WithNewBrowserContext(),
 		chromedp.WithListener(tb.listen))

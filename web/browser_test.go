@@ -42,6 +42,7 @@ func TestBrowser(t *testing.T) {
 		{"MinFillTime", testMinFillTime},
 		{"Dashboard", testDashboard},
 		{"DashboardSnippets", testDashboardSnippets},
+		{"Members", testMembers},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
