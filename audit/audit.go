@@ -46,7 +46,7 @@ type Entry struct {
 	AccountID  int64
 	Actor      Actor
 	Action     string // object type and verb: "form.update"
-	ObjectType string // "form", "submission", "webhook", "api_key", "user"
+	ObjectType string // "form", "submission", "webhook", "api_key", "user", "invite", "account"
 	ObjectID   string // the object's public id
 	Changed    []string
 }
