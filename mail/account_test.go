@@ -48,3 +48,38 @@ func TestAccountEmailsWithheld(t *testing.T) {
 		}
 	}
 }
+
+// An invitation says who invited, to which account and as what; the
+// account's name, the inviting account's own text, stays on one line in
+// the subject and text and is escaped in the HTML.
+func TestMemberInvite(t *testing.T) {
+	t.Parallel()
+	expires := time.Date(2026, 12, 9, 10, 30, 0, 0, time.UTC)
+	link := "http://intake.test/invites/a-b_c"
+	m := MemberInvite("Intake <no-reply@intake.test>", "bo@example.com", "ada@example.com", "Acme\r\nBcc: x@example.com <b>", "admin", link, expires, "<1@intake.test>")
+	if strings.ContainsAny(m.Subject, "\r\n") || !strings.Contains(m.Subject, "Acme Bcc: x@example.com <b>") {
+		t.Errorf("subject %q", m.Subject)
+	}
+	if !strings.Contains(m.Text, "ada@example.com invited you to the Intake account “Acme Bcc: x@example.com <b>” as an admin") ||
+		!strings.Contains(m.Text, link) || !strings.Contains(m.Text, "9 Dec 2026, 10:30 UTC") {
+		t.Errorf("text:\n%s", m.Text)
+	}
+	if strings.Contains(m.HTML, "<b>") || !strings.Contains(m.HTML, `href="`+link+`"`) {
+		t.Errorf("HTML:\n%s", m.HTML)
+	}
+	msg, err := build(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw strings.Builder
+	if _, err := msg.WriteTo(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(raw.String(), "\r\nBcc:") {
+		t.Errorf("the account's name made a header:\n%s", raw.String())
+	}
+	if v := MemberInvite("f@intake.test", "bo@example.com", "", "Acme", "viewer", "", expires, "<2@intake.test>"); strings.Contains(v.Text, "invites/") ||
+		!strings.Contains(v.Text, "Someone invited you") || !strings.Contains(v.Text, "as a viewer") {
+		t.Errorf("withheld:\n%s", v.Text)
+	}
+}
