@@ -113,7 +113,7 @@ func (d *Dashboard) invite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.redirect(w, r, "/account/members", flash{Kind: flashSuccess, Message: fmt.Sprintf(
-		"Invitation sent to %s as %s. The link works once, for %d days. (Without an SMTP server, find it in the email outbox.)",
+		"Invitation sent to %s as %s. The link works once, for %d days.",
 		email, role, int(accounts.InviteLifetime.Hours()/24))})
 }
 

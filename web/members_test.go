@@ -224,3 +224,28 @@ func TestMembersRemoveLeaveTransfer(t *testing.T) {
 		t.Errorf("audit = %q, want %q", got, want)
 	}
 }
+
+// Without SMTP the outbox copy of an invitation keeps its link, which
+// would let whoever reads it join as the invited role under the invited
+// address: like a reset link, it is its recipient's alone, whatever the
+// reader's role.
+func TestMembersInviteNotInOthersOutbox(t *testing.T) {
+	t.Parallel()
+	rt := setupRoles(t)
+	b := rt.b
+	b.workers(t)
+	b.settle(t)
+	var id int64
+	if err := b.db.QueryRow(context.Background(), `SELECT id FROM outbound_emails WHERE kind = $1 AND recipient = 'invited@example.com'
+AND account_id = $2 AND body_text LIKE '%/invites/%'`, notify.TemplateMemberInvite, b.acct.User.AccountID).Scan(&id); err != nil {
+		t.Fatalf("the invitation in the account's outbox, with its link: %v", err)
+	}
+	page := "/outbox/" + strconv.FormatInt(id, 10)
+	for _, role := range []accounts.Role{accounts.RoleViewer, accounts.RoleMember, accounts.RoleAdmin, accounts.RoleOwner} {
+		br := rt.as(t, role)
+		if list := br.get(t, "/outbox"); strings.Contains(list.Body, page) {
+			t.Errorf("the outbox as %s lists the invitation", role)
+		}
+		wantStatus(t, "the invitation as "+string(role), br.get(t, page), http.StatusNotFound)
+	}
+}

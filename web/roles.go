@@ -70,10 +70,3 @@ func landing(s *accounts.Session) string {
 	}
 	return "/forms"
 }
-
-// may reports whether the request's session may use what a member of at
-// least the role least may, for pages that offer only what it may.
-func may(r *http.Request, least accounts.Role) bool {
-	s := state(r).session
-	return s != nil && (least == anyUser || s.Role.AtLeast(least))
-}

@@ -16,6 +16,7 @@ import (
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/web"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -483,4 +484,41 @@ func TestRoleRefusalWords(t *testing.T) {
 	page := none.get(t, "/account")
 	wantStatus(t, "the account page of a user in no account", page, http.StatusOK)
 	wantContains(t, "the account page of a user in no account", page.Body, "You are not a member of any account")
+}
+
+// TestRolesLinkEmailsAreTheRecipients: the outbox is every member's to
+// read, but a password reset or verification email is its recipient's
+// alone. Without SMTP its stored copy keeps the live link, so a viewer (or
+// the owner) reading an admin's reset email could take the admin's user.
+func TestRolesLinkEmailsAreTheRecipients(t *testing.T) {
+	t.Parallel()
+	rt := setupRoles(t)
+	b := rt.b
+	b.workers(t)
+	admin := rt.members[accounts.RoleAdmin]
+	wantStatus(t, "the admin's reset request", b.browser(t).post(t, "/forgot", url.Values{"email": {admin.Email}}), http.StatusOK)
+	b.settle(t)
+	var id int64
+	if err := b.db.QueryRow(context.Background(), `SELECT id FROM outbound_emails WHERE kind = $1 AND recipient = $2 AND account_id = $3`,
+		notify.TemplatePasswordReset, admin.Email, admin.AccountID).Scan(&id); err != nil {
+		t.Fatalf("the admin's reset email in the account's outbox: %v", err)
+	}
+	link := b.newestLink(t, notify.TemplatePasswordReset, admin.Email)
+	page := "/outbox/" + strconv.FormatInt(id, 10)
+	for _, role := range []accounts.Role{accounts.RoleViewer, accounts.RoleMember, accounts.RoleOwner} {
+		br := rt.as(t, role)
+		list := br.get(t, "/outbox")
+		wantStatus(t, "the outbox as "+string(role), list, http.StatusOK)
+		if strings.Contains(list.Body, page) || strings.Contains(list.Body, "Password reset") {
+			t.Errorf("the outbox as %s lists the admin's reset email", role)
+		}
+		a := br.get(t, page)
+		wantStatus(t, "the admin's reset email as "+string(role), a, http.StatusNotFound)
+		if strings.Contains(html.UnescapeString(a.Body), tokenOf(t, link)) {
+			t.Errorf("the admin's reset link shown to %s", role)
+		}
+	}
+	mine := rt.as(t, accounts.RoleAdmin)
+	wantContains(t, "the admin's own outbox", mine.get(t, "/outbox").Body, page)
+	wantContains(t, "the admin's own reset email", html.UnescapeString(mine.get(t, page).Body), tokenOf(t, link))
 }
