@@ -249,3 +249,41 @@ AND account_id = $2 AND body_text LIKE '%/invites/%'`, notify.TemplateMemberInvi
 		wantStatus(t, "the invitation as "+string(role), br.get(t, page), http.StatusNotFound)
 	}
 }
+
+// An account that requires two-factor log-in gets it from whoever joins:
+// a new user's log-in goes to the enrolment; a logged-in user without it
+// is logged out to set it up at their next log-in.
+func TestMembersJoinAccountRequiringTwoFactor(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	ctx := context.Background()
+	if _, err := b.db.Exec(ctx, `UPDATE accounts SET require_two_factor = true WHERE id = $1`, b.acct.User.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	inv := b.invite(t, b.acct.User, "fresh@example.com", accounts.RoleMember)
+	br := b.browser(t)
+	a := br.post(t, "/invites/"+inv.Token, url.Values{"password": {"a long password"}, "confirm": {"a long password"}})
+	wantStatus(t, "accept as a new user", a, http.StatusSeeOther)
+	if a.location() != "/login/two-factor" {
+		t.Errorf("a new member of an account requiring two-factor log-in went to %q", a.location())
+	}
+	if n := b.count(t, `SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'fresh@example.com'`); n != 0 {
+		t.Errorf("a session before the second step")
+	}
+
+	other := testfactory.NewAccount(ctx, t, b.db).User
+	inv2 := b.invite(t, b.acct.User, other.Email, accounts.RoleViewer)
+	ob := b.browser(t)
+	ob.login(t, other.Email, testPassword)
+	a = ob.post(t, "/invites/"+inv2.Token, nil)
+	wantStatus(t, "accept logged in", a, http.StatusSeeOther)
+	if a.location() != "/login" {
+		t.Errorf("a member without two-factor log-in went to %q", a.location())
+	}
+	if n := b.count(t, `SELECT count(*) FROM sessions WHERE user_id = $1`, other.ID); n != 0 {
+		t.Errorf("the joining user is still logged in without two-factor log-in")
+	}
+	if n := b.count(t, `SELECT count(*) FROM memberships WHERE user_id = $1 AND account_id = $2`, other.ID, b.acct.User.AccountID); n != 1 {
+		t.Errorf("did not join")
+	}
+}
