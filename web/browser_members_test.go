@@ -51,6 +51,7 @@ func testMembers(t *testing.T, tb *tab) {
 	guest.typeInto("#confirm", "a good long password")
 	guest.submitAndWait(`form[action^="/invites/"] button[type=submit]`)
 	guest.waitPath("/forms")
+	guest.screenshots("dash-member-forms")
 	if body := guest.text("main"); !strings.Contains(body, f.Name) || strings.Contains(body, "New form") {
 		t.Errorf("the viewer's forms page: %q", body)
 	}
