@@ -3,6 +3,10 @@
 // transaction) and sends the emails. The deliveries' part of the plan is
 // webhooks.Planner; the owner and the quotas are read through accounts.
 //
+// It sends the account emails too, each carrying one single-use link sealed
+// in its job: the verification and reset links (links.go) and invitations
+// to an account (invites.go).
+//
 // It also keeps Intake from being a relay of mail to strangers. An address
 // a form lists in settings.notify_emails gets notifications only once it
 // has confirmed through the link mailed to it (double opt-in); every
