@@ -287,3 +287,34 @@ func TestMembersJoinAccountRequiringTwoFactor(t *testing.T) {
 		t.Errorf("did not join")
 	}
 }
+
+// Past the account's invitations an hour, the page says so and when to
+// try again; past the pending ones, what to do.
+func TestMembersInviteLimitsPage(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	owner := b.loggedIn(t)
+	if _, err := b.db.Exec(context.Background(), `INSERT INTO invites (account_id, email, role, token_hash, expires_at)
+SELECT $1, 'p' || g || '@example.com', 'viewer', sha256(g::text::bytea), now() + interval '7 days' FROM generate_series(1, $2) g`,
+		b.acct.User.AccountID, accounts.MaxInvitesSentPerHour); err != nil {
+		t.Fatal(err)
+	}
+	a := owner.post(t, "/account/members/invite", url.Values{"email": {"one-more@example.com"}, "role": {"viewer"}})
+	wantStatus(t, "over the hourly limit", a, http.StatusTooManyRequests)
+	wantContains(t, "over the hourly limit", html.UnescapeString(a.Body), "Too many invitations this hour", "at most 20 invitations an hour")
+	if a.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	ctx := context.Background()
+	if _, err := b.db.Exec(ctx, `UPDATE invites SET created_at = now() - interval '2 hours'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.Exec(ctx, `INSERT INTO invites (account_id, email, role, token_hash, expires_at, created_at)
+SELECT $1, 'q' || g || '@example.com', 'viewer', sha256(('q' || g)::bytea), now() + interval '7 days', now() - interval '2 hours'
+FROM generate_series(1, $2) g`, b.acct.User.AccountID, accounts.MaxPendingInvites-accounts.MaxInvitesSentPerHour); err != nil {
+		t.Fatal(err)
+	}
+	a = owner.post(t, "/account/members/invite", url.Values{"email": {"one-more@example.com"}, "role": {"viewer"}})
+	wantStatus(t, "over the pending limit", a, http.StatusConflict)
+	wantContains(t, "over the pending limit", html.UnescapeString(a.Body), "Too many pending invitations", "Revoke invitations")
+}
