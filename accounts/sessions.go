@@ -46,11 +46,13 @@ type Session struct {
 
 // SignUp creates an account and its owner user, unverified: whoever signs
 // up has not yet shown they read mail at email, so nothing is mailed there
-// but the verification link (Service.SignUp sends it). It returns
-// ErrEmailTaken when the email has a user, or an error for an invalid email
-// or a password shorter than MinPasswordLength.
-func SignUp(ctx context.Context, db database.Executor, email, password string) (*User, error) {
-	u, created, err := createUser(ctx, db, email, password, false)
+// but the verification link (Service.SignUp sends it). db must be a
+// transaction: the new user, from address, is recorded as creating the
+// account and themselves in it. It returns ErrEmailTaken when the email has
+// a user, or an error for an invalid email or a password shorter than
+// MinPasswordLength.
+func SignUp(ctx context.Context, db database.Executor, email, password, address string) (*User, error) {
+	u, created, err := createUser(ctx, db, audit.User(0, address), email, password, false)
 	if err != nil {
 		return nil, err
 	}

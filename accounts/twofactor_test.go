@@ -35,7 +35,7 @@ func TestTwoFactorCodesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, _, err := accounts.CreateUser(ctx, db, "ada@example.com", "correct horse")
+	u, _, err := accounts.CreateUser(ctx, db, audit.System, "ada@example.com", "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func TestVerificationEmailOverSMTP(t *testing.T) {
 	b := setup(t, m)
 	ctx := context.Background()
 	svc := b.accountsFor()
-	u, err := svc.SignUp(ctx, "new-owner@example.com", "correct horse")
+	u, err := svc.SignUp(ctx, "new-owner@example.com", "correct horse", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestVerificationEmailOverSMTP(t *testing.T) {
 		t.Errorf("the owner's webhook got %d deliveries, want 1 (webhooks still fire)", len(got))
 	}
 
-	if _, err := svc.VerifyEmail(ctx, token); err != nil {
+	if _, err := svc.VerifyEmail(ctx, token, ""); err != nil {
 		t.Fatal(err)
 	}
 	b.submit(t, "after", map[string]any{"email": "visitor@example.com", "message": "hi again"})
@@ -160,7 +160,7 @@ func TestResetEmailAndDeadLinks(t *testing.T) {
 	if !strings.Contains(stored, "sent to the recipient only") {
 		t.Errorf("the outbox copy does not say the link was withheld:\n%s", stored)
 	}
-	if _, err := svc.ResetPassword(ctx, link[2], "a new password", nil); err != nil {
+	if _, err := svc.ResetPassword(ctx, link[2], "a new password", "", nil); err != nil {
 		t.Fatalf("the emailed link: %v", err)
 	}
 
@@ -226,7 +226,7 @@ func TestResetLinkKeptInOutboxMode(t *testing.T) {
 	if link == nil || link[1] != "reset" || !strings.Contains(html, link[0]) {
 		t.Fatalf("the outbox copy lacks the reset link:\n%s\n%s", text, html)
 	}
-	if _, err := b.accountsFor().ResetPassword(ctx, link[2], "a new password", nil); err != nil {
+	if _, err := b.accountsFor().ResetPassword(ctx, link[2], "a new password", "", nil); err != nil {
 		t.Fatalf("the outbox's link: %v", err)
 	}
 }

@@ -205,13 +205,13 @@ func TestNotifyEmailsNeedConfirmation(t *testing.T) {
 	if p, err := notify.PendingFor(ctx, b.db, tokens[list[0]]); err != nil || p.Email != list[0] || p.FormName != "Contact" {
 		t.Fatalf("PendingFor = %+v, %v", p, err)
 	}
-	if p, err := notify.Confirm(ctx, b.db, tokens[list[0]]); err != nil || p.Email != list[0] {
+	if p, err := notify.Confirm(ctx, b.db, tokens[list[0]], ""); err != nil || p.Email != list[0] {
 		t.Fatalf("Confirm = %+v, %v", p, err)
 	}
-	if _, err := notify.Confirm(ctx, b.db, tokens[list[0]]); !errors.Is(err, notify.ErrLinkNotFound) {
+	if _, err := notify.Confirm(ctx, b.db, tokens[list[0]], ""); !errors.Is(err, notify.ErrLinkNotFound) {
 		t.Errorf("a used token confirmed again: %v", err)
 	}
-	if _, err := notify.Confirm(ctx, b.db, "not-a-token-anyone-was-sent"); !errors.Is(err, notify.ErrLinkNotFound) {
+	if _, err := notify.Confirm(ctx, b.db, "not-a-token-anyone-was-sent", ""); !errors.Is(err, notify.ErrLinkNotFound) {
 		t.Errorf("an unknown token: %v", err)
 	}
 
@@ -233,11 +233,11 @@ func TestNotifyEmailsNeedConfirmation(t *testing.T) {
 		t.Errorf("the unsubscribe link is not visible in both bodies:\n%s\n%s", n.Text, n.HTML)
 	}
 
-	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, link[1]); err != nil {
+	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, link[1], ""); err != nil {
 		t.Fatal(err)
 	}
 	forged := link[1][:len(link[1])-2] + "AA"
-	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, forged); !errors.Is(err, notify.ErrLinkNotFound) {
+	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, forged, ""); !errors.Is(err, notify.ErrLinkNotFound) {
 		t.Errorf("a forged unsubscribe token: %v", err)
 	}
 	b.submit(t, "third", posted)
@@ -274,7 +274,7 @@ func TestConfirmationAtMostDaily(t *testing.T) {
 	if got := confirmations(t, m); len(got) != 1 {
 		t.Fatalf("confirmations after 5 removals and re-adds = %d, want still 1", len(got))
 	}
-	if _, err := notify.Confirm(ctx, b.db, first[0]); !errors.Is(err, notify.ErrLinkNotFound) {
+	if _, err := notify.Confirm(ctx, b.db, first[0], ""); !errors.Is(err, notify.ErrLinkNotFound) {
 		t.Errorf("the link of a removed address still confirms: %v", err)
 	}
 
@@ -289,7 +289,7 @@ func TestConfirmationAtMostDaily(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("confirmations a day later = %d, want 2 (the owner's own address needs none)", len(got))
 	}
-	if _, err := notify.Confirm(ctx, b.db, got[1]); err != nil {
+	if _, err := notify.Confirm(ctx, b.db, got[1], ""); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := notify.Recipients(ctx, b.db, []int64{b.form.ID})
@@ -401,7 +401,7 @@ func TestOwnerUnsubscribesAndResumes(t *testing.T) {
 	if msg.To[0] != b.account.User.Email || link == nil || msg.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
 		t.Fatalf("owner's notification to %v with headers %v", msg.To, msg.Headers)
 	}
-	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, link[1]); err != nil {
+	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, link[1], ""); err != nil {
 		t.Fatal(err)
 	}
 	b.submit(t, "2", contact(2))
@@ -409,7 +409,7 @@ func TestOwnerUnsubscribesAndResumes(t *testing.T) {
 	if sent() != 1 {
 		t.Fatalf("sent %d after the owner unsubscribed, want still 1", sent())
 	}
-	if ok, err := notify.Resubscribe(ctx, b.db, b.form.ID, strings.ToUpper(b.account.User.Email)); err != nil || !ok {
+	if ok, err := notify.Resubscribe(ctx, b.db, audit.System, b.form, strings.ToUpper(b.account.User.Email)); err != nil || !ok {
 		t.Fatalf("Resubscribe = %v, %v", ok, err)
 	}
 	b.submit(t, "3", contact(3))

@@ -91,7 +91,7 @@ func users(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 		return err
 	}
 	defer pool.Close()
-	u, created, err := accounts.CreateUser(ctx, pool, *email, *password)
+	u, created, err := accounts.CreateUser(ctx, pool, audit.CLI, *email, *password)
 	if err != nil {
 		return err
 	}
