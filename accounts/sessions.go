@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/audit"
@@ -174,8 +175,16 @@ func EndSession(ctx context.Context, db database.Executor, token string) error {
 	return err
 }
 
-// SweepSessions deletes expired sessions and returns how many.
+// SweepSessions deletes expired sessions and expired login challenges
+// (the half-logged-in state of accounts/twofactor.go, which nothing else
+// deletes when a log-in is left half done), and returns how many rows it
+// deleted. The periodic sweep runs it (notify.Workers).
 func SweepSessions(ctx context.Context, db database.Executor) (int64, error) {
-	tag, err := db.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= now()`)
-	return tag.RowsAffected(), err
+	b := &pgx.Batch{}
+	var n int64
+	count := func(tag pgconn.CommandTag) error { n += tag.RowsAffected(); return nil }
+	b.Queue(`DELETE FROM sessions WHERE expires_at <= now()`).Exec(count)
+	b.Queue(`DELETE FROM login_challenges WHERE expires_at <= now()`).Exec(count)
+	err := db.SendBatch(ctx, b).Close()
+	return n, err
 }

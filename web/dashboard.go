@@ -156,6 +156,7 @@ func (d *Dashboard) Routes(r chi.Router) {
 			r.Get("/account/two-factor", d.enrolPage)
 			r.Post("/account/two-factor", d.enrol)
 			r.Post("/account/two-factor/disable", d.disableTwoFactor)
+			r.Post("/account/two-factor/recovery-codes", d.newRecoveryCodes)
 			r.Post("/account/two-factor/require", d.requireTwoFactor)
 
 			r.Get("/forms", d.formsPage)

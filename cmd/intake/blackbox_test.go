@@ -245,7 +245,7 @@ func TestBinary(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	bin := testbin.Intake(t)
-	for _, args := range [][]string{{"frobnicate"}, {"users", "create"}, {"migrate", "sideways"}, {"users", "plan"},
+	for _, args := range [][]string{{"frobnicate"}, {"users", "create"}, {"migrate", "sideways"}, {"users", "plan"}, {"users", "two-factor-reset"},
 		{"apikeys", "create", "--email", "owner@example.com", "--scope", "admin"}} {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+testdb.URLFor("intake_never_created"))
