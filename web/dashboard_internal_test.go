@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net/http/httptest"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/testfactory"
 )
 
 // TestNewDashboardChecksTemplates checks that a broken dashboard template,
@@ -27,7 +27,7 @@ func TestNewDashboardChecksTemplates(t *testing.T) {
 
 	t.Run("Copy", func(t *testing.T) {
 		t.Parallel()
-		if _, err := newDashboard(embeddedCopy(t), nil, nil, nil, "http://localhost:8080", nil); err != nil {
+		if _, err := newDashboard(testfactory.CopyFS(t, embedded), nil, nil, nil, "http://localhost:8080", nil); err != nil {
 			t.Fatalf("newDashboard of an unchanged copy: %v", err)
 		}
 	})
@@ -62,7 +62,7 @@ func TestNewDashboardChecksTemplates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := embeddedCopy(t)
+			m := testfactory.CopyFS(t, embedded)
 			tt.change(m)
 			_, err := newDashboard(m, nil, nil, nil, "http://localhost:8080", nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -70,24 +70,6 @@ func TestNewDashboardChecksTemplates(t *testing.T) {
 			}
 		})
 	}
-}
-
-// embeddedCopy returns the embedded files as a MapFS the test can change.
-func embeddedCopy(t *testing.T) fstest.MapFS {
-	t.Helper()
-	m := fstest.MapFS{}
-	err := fs.WalkDir(embedded, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(embedded, name)
-		m[name] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 func TestHumanize(t *testing.T) {
