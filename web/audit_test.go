@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -104,6 +105,25 @@ func TestAuditPageActors(t *testing.T) {
 	wantStatus(t, "audit page", page, http.StatusOK)
 	wantContains(t, "audit page", page.Body, "deleted user #987654321", "<code>submission.delete</code> ×1234",
 		"someone following a link Intake mailed", "192.0.2.8")
+
+	// Paged 50 at a time, through the pager every list shares.
+	for i := range 50 {
+		if err := audit.Record(ctx, b.db, audit.Entry{AccountID: acct, Actor: audit.System, Action: "form.update",
+			ObjectType: "form", ObjectID: fmt.Sprintf("pg%02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page = br.get(t, "/audit")
+	m := regexp.MustCompile(`<nav class="pager" aria-label="Pages"><a href="(/audit\?before=\d+)">Older →</a>`).FindStringSubmatch(page.Body)
+	if m == nil {
+		t.Fatalf("no pager on a full page:\n%s", page.Body)
+	}
+	older := br.get(t, m[1])
+	wantStatus(t, "older", older, http.StatusOK)
+	wantContains(t, "older", older.Body, `<a href="/audit">← Newest</a>`, "deleted user #987654321")
+	if strings.Contains(older.Body, "Older →") {
+		t.Error("the last page links to an older one")
+	}
 }
 
 // auditTrail lists the account's entries oldest first as "action
