@@ -300,3 +300,27 @@ func TestFlashCookieIsSealed(t *testing.T) {
 		t.Fatalf("a tampered flash was shown: %+v", f)
 	}
 }
+
+// The dashboard's error page draws the body it shares with the public
+// error page (pages' partial "error-body") inside its panel, with what
+// only the dashboard shows: the request id of a 500 and a labelled way
+// back.
+func TestDashboardErrorPageSharesBody(t *testing.T) {
+	t.Parallel()
+	tmpls, err := parseTemplates(embedded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	v := errorView{Status: 500, Heading: "Something broke", Message: "It is logged.", RequestID: "req-123",
+		BackURL: "/forms", BackLabel: "Go to your forms"}
+	if err := tmpls[tmplError.file].ExecuteTemplate(&buf, dashLayoutFile, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<div class="panel narrow">`, `<p class="status">Error 500</p>`, "<h1>Something broke</h1>",
+		`<p class="lead">It is logged.</p>`, "Request id: <code>req-123</code>", `<a class="button" href="/forms">Go to your forms</a>`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the error page lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
