@@ -19,6 +19,15 @@ import (
 	"github.com/intakehq/intake/internal/testdb"
 )
 
+func testSealer(t *testing.T) *seal.Sealer {
+	t.Helper()
+	s, err := seal.New("test secret key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func totpAt(t *testing.T, secret string, offset time.Duration) string {
 	t.Helper()
 	c, err := totp.GenerateCode(secret, time.Now().Add(offset))
@@ -35,10 +44,7 @@ func TestTwoFactorCodesOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	sealer, err := seal.New("test secret key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer := testSealer(t)
 	u, _, err := accounts.CreateUser(ctx, db, audit.System, "ada@example.com", "correct horse")
 	if err != nil {
 		t.Fatal(err)
@@ -166,10 +172,7 @@ func TestResetTwoFactor(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	sealer, err := seal.New("test secret key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer := testSealer(t)
 	u, token := enrolled(ctx, t, db, sealer, "lost@example.com")
 	other, otherToken := enrolled(ctx, t, db, sealer, "kept@example.com")
 	rows := func(userID int64) string {
@@ -223,10 +226,7 @@ func TestNewRecoveryCodes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	sealer, err := seal.New("test secret key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer := testSealer(t)
 	off, _, err := accounts.CreateUser(ctx, db, audit.System, "off@example.com", "correct horse")
 	if err != nil {
 		t.Fatal(err)
@@ -279,10 +279,7 @@ func TestSweepExpiredChallenges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	sealer, err := seal.New("test secret key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer := testSealer(t)
 	u, live := enrolled(ctx, t, db, sealer, "ada@example.com")
 	_, stale, err := accounts.BeginSecondStep(ctx, db, u)
 	if err != nil {
