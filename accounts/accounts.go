@@ -37,10 +37,13 @@ var (
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 8
 
-// User is a person who logs in; it belongs to one account.
+// User is a person who logs in, acting in one of the accounts they are a
+// member of (AccountID, with Role there; 0 and "" for a user in no
+// account).
 type User struct {
 	ID        int64
 	AccountID int64
+	Role      Role
 	Email     string
 	// Verified reports that the user proved they read mail at Email (a
 	// verification or reset link), or was made by an operator. Until then
@@ -81,14 +84,22 @@ func createUser(ctx context.Context, db database.Executor, actor audit.Actor, em
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, false, err
 	}
+	// The account, its user and the user's membership as its owner, in
+	// one statement.
 	const q = `
-WITH a AS (INSERT INTO accounts (name) VALUES ($1) RETURNING id)
-INSERT INTO users (account_id, email, password_hash, email_verified_at)
-SELECT id, $1, $2, CASE WHEN $3::bool THEN now() END FROM a
-ON CONFLICT DO NOTHING
-RETURNING id, account_id, email, email_verified_at IS NOT NULL`
+WITH u AS (
+	INSERT INTO users (email, password_hash, email_verified_at)
+	VALUES ($1, $2, CASE WHEN $3::bool THEN now() END)
+	ON CONFLICT DO NOTHING
+	RETURNING id, email, email_verified_at IS NOT NULL AS verified
+), a AS (
+	INSERT INTO accounts (name) SELECT $1 FROM u RETURNING id
+), m AS (
+	INSERT INTO memberships (account_id, user_id, role, last_used_at) SELECT a.id, u.id, 'owner', now() FROM a, u
+)
+SELECT u.id, a.id, 'owner', u.email, u.verified FROM u, a`
 	u = &User{}
-	err = db.QueryRow(ctx, q, email, HashPassword(password), verified).Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
+	err = db.QueryRow(ctx, q, email, HashPassword(password), verified).Scan(userDest(u)...)
 	if errors.Is(err, pgx.ErrNoRows) || database.IsUniqueViolation(err, "users_email_key") {
 		// Created concurrently by someone else.
 		u, err := UserByEmail(ctx, db, email)
@@ -106,6 +117,18 @@ RETURNING id, account_id, email, email_verified_at IS NOT NULL`
 	return u, true, nil
 }
 
+// recordUserUpdate records, in tx, that actor changed fields of u (named,
+// never their values) in u's account: the one the change was made in, or
+// for a change outside any session (a link, the CLI), the one u last used.
+// A user in no account has no log to record in.
+func recordUserUpdate(ctx context.Context, tx database.Executor, actor audit.Actor, u *User, fields ...string) error {
+	if u.AccountID == 0 {
+		return nil
+	}
+	return audit.Record(ctx, tx, audit.Entry{AccountID: u.AccountID, Actor: actor, Action: "user.update",
+		ObjectType: "user", ObjectID: strconv.FormatInt(u.ID, 10), Changed: fields})
+}
+
 // recordCreated records a new account and its first user: which fields
 // were set, never the password.
 func recordCreated(ctx context.Context, db database.Executor, actor audit.Actor, u *User) error {
@@ -120,8 +143,8 @@ func recordCreated(ctx context.Context, db database.Executor, actor audit.Actor,
 // UserByEmail returns the user with email (case-insensitive). It returns ErrNotFound.
 func UserByEmail(ctx context.Context, db database.Executor, email string) (*User, error) {
 	u := &User{}
-	err := db.QueryRow(ctx, `SELECT id, account_id, email, email_verified_at IS NOT NULL FROM users WHERE lower(email) = lower($1)`, email).
-		Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
+	err := db.QueryRow(ctx, `SELECT `+userColumnsSQL+` FROM users u`+membershipSQL("u.id", "NULL")+`WHERE lower(u.email) = lower($1)`, email).
+		Scan(userDest(u)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -125,8 +124,8 @@ func (s *Service) RequestReset(ctx context.Context, email string) error {
 // one request at a time. It returns ErrNotFound.
 func lockUser(ctx context.Context, tx pgx.Tx, where string, arg any) (*User, error) {
 	u := &User{}
-	err := tx.QueryRow(ctx, `SELECT id, account_id, email, email_verified_at IS NOT NULL FROM users WHERE `+where+` FOR UPDATE`, arg).
-		Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
+	err := tx.QueryRow(ctx, `SELECT `+userColumnsSQL+` FROM users u`+membershipSQL("u.id", "NULL")+`WHERE `+where+` FOR UPDATE OF u`, arg).
+		Scan(userDest(u)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -216,8 +215,9 @@ func LinkLive(ctx context.Context, db database.Executor, id int64) (purpose stri
 	return purpose, expiresAt, err
 }
 
-const verifyUserSQL = `UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
-RETURNING id, account_id, email, true`
+var verifyUserSQL = `WITH u AS (UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
+RETURNING id, email, email_verified_at)
+SELECT ` + userColumnsSQL + ` FROM u` + membershipSQL("u.id", "NULL")
 
 // VerifyEmail spends a verification link and marks its user verified,
 // recorded as "user.update" by the user from address (the link's holder).
@@ -229,10 +229,10 @@ func (s *Service) VerifyEmail(ctx context.Context, token, address string) (*User
 		if err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, verifyUserSQL, id).Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified); err != nil {
+		if err := tx.QueryRow(ctx, verifyUserSQL, id).Scan(userDest(u)...); err != nil {
 			return err
 		}
-		return recordLinkUpdate(ctx, tx, u, address, "email_verified")
+		return recordUserUpdate(ctx, tx, audit.User(u.ID, address), u, "email_verified")
 	})
 	if err != nil {
 		return nil, err
@@ -267,26 +267,20 @@ func (s *Service) ResetPassword(ctx context.Context, token, next, address string
 			return err
 		}
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
-RETURNING id, account_id, email, true`, id, h).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
+		b.Queue(`WITH u AS (UPDATE users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
+RETURNING id, email, email_verified_at)
+SELECT `+userColumnsSQL+` FROM u`+membershipSQL("u.id", "NULL"), id, h).QueryRow(func(row pgx.Row) error {
+			return row.Scan(userDest(u)...)
 		})
 		b.Queue(`UPDATE email_tokens SET used_at = now() WHERE user_id = $1 AND purpose = 'reset' AND used_at IS NULL`, id)
 		b.Queue(`DELETE FROM sessions WHERE user_id = $1`, id)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		return recordLinkUpdate(ctx, tx, u, address, "password", "email_verified")
+		return recordUserUpdate(ctx, tx, audit.User(u.ID, address), u, "password", "email_verified")
 	})
 	if err != nil {
 		return nil, err
 	}
 	return u, nil
-}
-
-// recordLinkUpdate records, in tx, a change u made by following a link
-// from address: the fields are named, the password never.
-func recordLinkUpdate(ctx context.Context, tx pgx.Tx, u *User, address string, fields ...string) error {
-	return audit.Record(ctx, tx, audit.Entry{AccountID: u.AccountID, Actor: audit.User(u.ID, address), Action: "user.update",
-		ObjectType: "user", ObjectID: strconv.FormatInt(u.ID, 10), Changed: fields})
 }
