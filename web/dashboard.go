@@ -165,6 +165,7 @@ func (d *Dashboard) Routes(r chi.Router) {
 			user.Get("/account/two-factor", d.enrolPage)
 			user.Post("/account/two-factor", d.enrol)
 			user.Post("/account/two-factor/disable", d.disableTwoFactor)
+			user.Post("/account/two-factor/recovery-codes", d.newRecoveryCodes)
 			owner.Post("/account/two-factor/require", d.requireTwoFactor)
 
 			viewer.Get("/forms", d.formsPage)

@@ -92,6 +92,8 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"POST /account/two-factor":         {want: http.StatusUnprocessableEntity, form: url.Values{"code": {"not a code"}}},
 		"POST /account/two-factor/disable": {want: http.StatusSeeOther, form: url.Values{"password": {testPassword}, "code": {"000000"}}},
 		"POST /account/two-factor/require": {want: http.StatusUnprocessableEntity, form: url.Values{"require": {"on"}}},
+		// B's own codes, and B has none to replace.
+		"POST /account/two-factor/recovery-codes": {want: http.StatusSeeOther, form: url.Values{"password": {testPassword}}},
 		// The links of notification emails: public pages, the token their
 		// only authority; without one there is nothing to see or do.
 		"GET /confirm":           {want: http.StatusBadRequest},
