@@ -13,6 +13,7 @@ import (
 
 	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/people"
@@ -173,4 +174,126 @@ func TestMask(t *testing.T) {
 			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// count runs a count.
+func count(t *testing.T, b *testBundle, sql string, args ...any) int {
+	t.Helper()
+	return testfactory.Count(t, b.db, sql, args...)
+}
+
+func TestEraseDeletesEveryCopyAndCountsThem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	sealer, err := seal.New("test secret key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := testfactory.Endpoint(t, b.db, sealer, b.form, "https://hooks.example.com/a", true)
+
+	// Five of bob's, with keys (their stored answers), River jobs (the
+	// webhook deliveries the write enqueued), a file, a delivery, an email.
+	var bobs []string
+	for i := range 5 {
+		res := testfactory.Submit(t, b.svc, b.form.PublicID, "key-"+string(rune('a'+i)), map[string]any{"email": "bob@example.com", "message": "hello"})
+		bobs = append(bobs, submissions.FormatID(res.SubmissionID))
+	}
+	keep := testfactory.Submit(t, b.svc, b.form.PublicID, "key-keep", map[string]any{"email": "bobby@example.com"})
+	theirs := testfactory.Submit(t, b.svc, b.other.PublicID, "key-theirs", map[string]any{"email": "bob@example.com"})
+	for _, q := range []string{
+		`INSERT INTO submission_files (submission_id, field, position, filename, content_type, size, sha256, content)
+SELECT id, 'cv', p, 'cv.txt', 'text/plain', 2, 'x', 'hi' FROM submissions, generate_series(0, 1) p`,
+		`INSERT INTO deliveries (public_id, endpoint_id, submission_id, message_id)
+SELECT 'dlv_' || id, $1, id, 'msg_' || id FROM submissions WHERE form_id = $2`,
+		`INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, body_html)
+SELECT f.account_id, s.id, 'autoresponse', 'm-' || s.id, 'bob@example.com', 'Thanks', 'you wrote hello', 'h'
+FROM submissions s JOIN forms f ON f.id = s.form_id`,
+		`INSERT INTO autoresponses (submission_id, form_id, recipient) SELECT id, form_id, 'bob@example.com' FROM submissions`,
+	} {
+		args := []any{}
+		if strings.Contains(q, "$1") {
+			args = []any{ep.ID, b.form.ID}
+		}
+		if _, err := b.db.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs := count(t, b, `SELECT count(*) FROM river_job WHERE args->>'submission_id' = ANY($1)`, uuids(t, bobs))
+	if jobs == 0 {
+		t.Fatal("the submissions enqueued no jobs; the test cannot see their erasure")
+	}
+
+	// Batches of two: three batches, each its own entry.
+	got, err := people.Erase(ctx, b.db, actor, b.account, "BOB@example.com", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := people.Counts{Submissions: 5, Files: 10, IdempotencyKeys: 5, Emails: 5, Deliveries: 5, Jobs: int64(jobs)}
+	if got != want {
+		t.Errorf("Erase = %+v, want %+v", got, want)
+	}
+	ids := uuids(t, bobs)
+	for table, q := range map[string]string{
+		"submissions":      `SELECT count(*) FROM submissions WHERE id = ANY($1)`,
+		"submission_files": `SELECT count(*) FROM submission_files WHERE submission_id = ANY($1)`,
+		"idempotency_keys": `SELECT count(*) FROM idempotency_keys WHERE submission_id = ANY($1)`,
+		"outbound_emails":  `SELECT count(*) FROM outbound_emails WHERE submission_id = ANY($1) OR message_id = ANY(SELECT 'm-' || unnest($1::uuid[]))`,
+		"autoresponses":    `SELECT count(*) FROM autoresponses WHERE submission_id = ANY($1)`,
+		"deliveries":       `SELECT count(*) FROM deliveries WHERE submission_id = ANY($1)`,
+		"river_job":        `SELECT count(*) FROM river_job WHERE args->>'submission_id' = ANY($1::text[])`,
+	} {
+		if n := count(t, b, q, ids); n != 0 {
+			t.Errorf("%s: %d rows of the erased submissions left", table, n)
+		}
+	}
+	// The near miss and the other account's are untouched, with their copies.
+	for _, id := range []string{keep.SubmissionID.String(), theirs.SubmissionID.String()} {
+		if n := count(t, b, `SELECT (SELECT count(*) FROM submissions WHERE id = $1) + (SELECT count(*) FROM submission_files WHERE submission_id = $1)
+	+ (SELECT count(*) FROM idempotency_keys WHERE submission_id = $1) + (SELECT count(*) FROM outbound_emails WHERE submission_id = $1)
+	+ (SELECT count(*) FROM autoresponses WHERE submission_id = $1)`, id); n != 6 {
+			t.Errorf("submission %s lost rows to another's erasure: %d of 6 left", id, n)
+		}
+	}
+
+	// Three entries (2, 2, 1), masked, with counts that add up.
+	entries := count(t, b, `SELECT count(*) FROM audit_log WHERE account_id = $1 AND action = 'person.erase' AND object_id = 'b***@example.com'`, b.account)
+	if entries != 3 {
+		t.Errorf("%d person.erase entries, want 3", entries)
+	}
+	if n := count(t, b, `SELECT count(*) FROM audit_log WHERE 'submissions=1' = ANY(changed) AND action = 'person.erase'`); n != 1 {
+		t.Errorf("the last batch's entry: %d with submissions=1", n)
+	}
+
+	// Again: nothing left, one entry with zero counts.
+	again, err := people.Erase(ctx, b.db, actor, b.account, "bob@example.com", 0)
+	if err != nil || again != (people.Counts{}) {
+		t.Errorf("a second Erase = %+v, %v; want zero counts", again, err)
+	}
+	if n := count(t, b, `SELECT count(*) FROM audit_log WHERE action = 'person.erase' AND 'submissions=0' = ANY(changed)`); n != 1 {
+		t.Errorf("an erasure of nothing left %d zero entries, want 1", n)
+	}
+	// A batch exactly full is followed by an empty one that records nothing.
+	for range 2 {
+		testfactory.Submit(t, b.svc, b.form.PublicID, "", map[string]any{"email": "carol@example.com"})
+	}
+	if c, err := people.Erase(ctx, b.db, actor, b.account, "carol@example.com", 2); err != nil || c.Submissions != 2 {
+		t.Errorf("Erase(carol) = %+v, %v", c, err)
+	}
+	if n := count(t, b, `SELECT count(*) FROM audit_log WHERE action = 'person.erase' AND object_id = 'c***@example.com'`); n != 1 {
+		t.Errorf("carol's erasure has %d entries, want 1", n)
+	}
+}
+
+func uuids(t *testing.T, public []string) []string {
+	t.Helper()
+	out := make([]string, len(public))
+	for i, p := range public {
+		id, err := submissions.ParseID(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = id.String()
+	}
+	return out
 }
