@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/database"
 )
 
@@ -42,13 +41,6 @@ func ParseAddress(s string) (string, string) {
 		return "", "email must be one email address, such as bob@example.com (letters, digits and . _ % + - before the @)"
 	}
 	return s, ""
-}
-
-// ErrAddress is the API's answer to an unusable address: an
-// invalid-parameter problem with what is wrong in its detail.
-func ErrAddress(problem string) error {
-	return &intake.Error{Kind: intake.Malformed, Type: intake.TypeInvalidParameter, Title: "Invalid parameter",
-		Detail: problem, Msg: "invalid email parameter"}
 }
 
 // personWhere selects the account's ($1) submissions that carry the address
