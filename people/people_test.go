@@ -31,7 +31,7 @@ type testBundle struct {
 // textFields take any text, so a test can put an address anywhere.
 var textFields = []forms.Field{{Name: "email", Type: forms.TypeText}, {Name: "message", Type: forms.TypeTextarea}}
 
-func setup(t *testing.T) *testBundle {
+func setup(t testing.TB) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
