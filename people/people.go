@@ -119,6 +119,25 @@ func (c Counts) changed() []string {
 
 func count(kind string, n int64) string { return fmt.Sprintf("%s=%d", kind, n) }
 
+// previewSQL counts what an erasure would delete now: the reads of each
+// kind over PersonSQL's rows, as the erasure's parts find them.
+var previewSQL = `WITH doomed AS MATERIALIZED (` + submissions.PersonSQL() + `)
+SELECT (SELECT count(*) FROM doomed), (SELECT n FROM (` + submissions.ErasedFilesSQL("doomed") + `) f),
+	(SELECT count(*) FROM idempotency_keys k JOIN doomed d ON k.form_id = d.form_id AND k.key = d.idempotency_key AND k.submission_id = d.id),
+	(SELECT count(*) FROM outbound_emails e JOIN doomed d ON e.submission_id = d.id),
+	(SELECT n FROM (` + webhooks.ErasedDeliveriesSQL("doomed") + `) dl),
+	(SELECT count(*) FROM river_job j JOIN doomed d ON j.args @> jsonb_build_object('submission_id', d.id) AND j.state <> 'running')`
+
+// Preview counts what Erase would delete of the account's data for
+// address, as it stands now; it changes nothing and records nothing (the
+// dashboard's confirmation, after a recorded lookup).
+func Preview(ctx context.Context, db database.Executor, accountID int64, address string) (Counts, error) {
+	var c Counts
+	err := db.QueryRow(ctx, previewSQL, accountID, address).
+		Scan(&c.Submissions, &c.Files, &c.IdempotencyKeys, &c.Emails, &c.Deliveries, &c.Jobs)
+	return c, err
+}
+
 // EraseBatch is how many submissions one statement of an erasure deletes:
 // small enough that no statement holds many row locks or runs long.
 const EraseBatch = 500

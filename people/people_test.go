@@ -224,12 +224,16 @@ FROM submissions s JOIN forms f ON f.id = s.form_id`,
 		t.Fatal("the submissions enqueued no jobs; the test cannot see their erasure")
 	}
 
+	want := people.Counts{Submissions: 5, Files: 10, IdempotencyKeys: 5, Emails: 5, Deliveries: 5, Jobs: int64(jobs)}
+	// The preview counts the same, and changes nothing.
+	if p, err := people.Preview(ctx, b.db, b.account, "Bob@Example.com"); err != nil || p != want {
+		t.Errorf("Preview = %+v, %v; want %+v", p, err, want)
+	}
 	// Batches of two: three batches, each its own entry.
 	got, err := people.Erase(ctx, b.db, actor, b.account, "BOB@example.com", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := people.Counts{Submissions: 5, Files: 10, IdempotencyKeys: 5, Emails: 5, Deliveries: 5, Jobs: int64(jobs)}
 	if got != want {
 		t.Errorf("Erase = %+v, want %+v", got, want)
 	}

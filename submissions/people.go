@@ -86,20 +86,21 @@ ORDER BY s.created_at DESC, s.id DESC`, accountID, address)
 	return n, rows.Err()
 }
 
-// personBatchSQL is the CTE of an erasure's batch, named by ErasureSQL's
-// caller: up to $3 of the account's submissions that carry the address,
-// locked for the statement that deletes them. The rows a running
-// transaction holds (a delivery being recorded) are waited for, up to the
-// batch's lock_timeout: skipping them would make the erasure's answer a
-// lie.
-const personBatchSQL = `SELECT s.id, s.form_id, s.idempotency_key FROM submissions s WHERE ` + personWhere + `
-	LIMIT $3 FOR UPDATE OF s`
+// personSQL selects the account's ($1) submissions that carry the address
+// ($2), with the columns the other owners' parts of an erasure read.
+const personSQL = `SELECT s.id, s.form_id, s.idempotency_key FROM submissions s WHERE ` + personWhere
+
+// PersonSQL returns the CTE body that selects every submission of the
+// account ($1) that carries the address ($2), with columns id, form_id and
+// idempotency_key: what an erasure would delete, for its preview.
+func PersonSQL() string { return personSQL }
 
 // PersonBatchSQL returns the CTE body that selects a batch of an erasure:
-// its arguments are the account id, the address and the batch size, and
-// its columns id, form_id and idempotency_key, which the other owners'
-// parts read.
-func PersonBatchSQL() string { return personBatchSQL }
+// PersonSQL's rows, up to $3 of them, locked for the statement that
+// deletes them. The rows a running transaction holds (a delivery being
+// recorded) are waited for, up to the batch's lock_timeout: skipping them
+// would make the erasure's answer a lie.
+func PersonBatchSQL() string { return personSQL + ` LIMIT $3 FOR UPDATE OF s` }
 
 // erasedFilesSQL counts the files of the batch (they go with their
 // submissions, ON DELETE CASCADE), through submission_files' primary key.

@@ -157,6 +157,13 @@ func (d *Dashboard) Routes(r chi.Router) {
 			r.Post("/account/two-factor", d.enrol)
 			r.Post("/account/two-factor/disable", d.disableTwoFactor)
 			r.Post("/account/two-factor/require", d.requireTwoFactor)
+			// A person's data (dash_people.go): every user of the account
+			// for now; the roles part limits it to owners and admins.
+			r.Get("/account/people", d.peoplePage)
+			r.Post("/account/people", d.findPerson)
+			r.Post("/account/people/export", d.exportPerson)
+			r.Post("/account/people/erase/confirm", d.confirmErasePerson)
+			r.Post("/account/people/erase", d.erasePerson)
 
 			r.Get("/forms", d.formsPage)
 			r.Get("/forms/new", d.newFormPage)
