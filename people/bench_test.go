@@ -12,6 +12,7 @@ import (
 
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/people"
+	"github.com/intakehq/intake/submissions"
 )
 
 // benchSQL makes n submissions over the account's four forms ($1), one a
@@ -80,7 +81,16 @@ func BenchmarkPeople(b *testing.B) {
 			}
 		}
 	}
+	// The index probe alone: the count Find makes before its audit entry.
+	probe := func(b *testing.B) {
+		for b.Loop() {
+			if n, err := submissions.CountPerson(ctx, tb.db, tb.account, "person777@example.com"); err != nil || n != 1 {
+				b.Fatalf("count: %d, %v", n, err)
+			}
+		}
+	}
 	for run := 1; run <= 3; run++ {
+		b.Run(fmt.Sprintf("probe/one/run=%d", run), probe)
 		b.Run(fmt.Sprintf("lookup/one/run=%d", run), lookup("person777@example.com", 1))
 		b.Run(fmt.Sprintf("lookup/thousand/run=%d", run), lookup("friend7@example.org", int64(rows/1000-10)))
 		b.Run(fmt.Sprintf("erase/one/run=%d", run), erase("person%d@example.com", 1))
