@@ -78,21 +78,32 @@ func (d *Dashboard) personAddress(w http.ResponseWriter, r *http.Request) (strin
 	return address, true
 }
 
-// findPerson looks the address up (recorded in the audit log) and lists
-// the newest of its submissions, with links to them.
-func (d *Dashboard) findPerson(w http.ResponseWriter, r *http.Request) {
+// lookup reads the posted address and looks it up, recorded in the audit
+// log; it answers the request itself (the form again, or an error page)
+// and returns nil when it cannot.
+func (d *Dashboard) lookup(w http.ResponseWriter, r *http.Request) (*people.Lookup, string) {
 	address, ok := d.personAddress(w, r)
 	if !ok {
+		return nil, ""
+	}
+	found, err := people.Find(r.Context(), d.DB, d.actor(r), user(r).AccountID, address)
+	if err != nil {
+		d.error(w, r, err)
+		return nil, ""
+	}
+	return found, address
+}
+
+// findPerson looks the address up and lists the newest of its
+// submissions, with links to them.
+func (d *Dashboard) findPerson(w http.ResponseWriter, r *http.Request) {
+	found, address := d.lookup(w, r)
+	if found == nil {
 		return
 	}
 	ctx := r.Context()
-	found, err := people.Find(ctx, d.DB, d.actor(r), user(r).AccountID, address)
-	if err != nil {
-		d.error(w, r, err)
-		return
-	}
 	v := peopleView{Email: address, Found: &peopleFound{Count: found.Count}}
-	err = found.Each(ctx, d.DB, func(s *submissions.Submission) error {
+	err := found.Each(ctx, d.DB, func(s *submissions.Submission) error {
 		if len(v.Found.Rows) == peopleShown {
 			return errEnough
 		}
@@ -114,16 +125,11 @@ var errEnough = errors.New("enough")
 // exportPerson downloads every submission of the address as NDJSON, as
 // GET /api/v1/people answers it (recorded in the audit log).
 func (d *Dashboard) exportPerson(w http.ResponseWriter, r *http.Request) {
-	address, ok := d.personAddress(w, r)
-	if !ok {
+	found, _ := d.lookup(w, r)
+	if found == nil {
 		return
 	}
 	ctx := r.Context()
-	found, err := people.Find(ctx, d.DB, d.actor(r), user(r).AccountID, address)
-	if err != nil {
-		d.error(w, r, err)
-		return
-	}
 	w.Header().Set("Content-Type", submissions.NDJSON.ContentType())
 	w.Header().Set("Content-Disposition", `attachment; filename="person-submissions-`+time.Now().UTC().Format("20060102")+`.ndjson"`)
 	w.WriteHeader(http.StatusOK)
