@@ -5,13 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/audit"
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
@@ -300,4 +303,131 @@ func uuids(t *testing.T, public []string) []string {
 		out[i] = id.String()
 	}
 	return out
+}
+
+// An erasure that meets a row another transaction holds waits for it up to
+// its lock timeout, then fails as a lock timeout (503 at the edges) with
+// the batches before it done, recorded and counted — never skipping the
+// row and claiming it is done. Sent again once the row is free, it
+// finishes.
+func TestEraseWaitsForLockedRowsAndTellsTheTruth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	var ids []string
+	for range 4 {
+		ids = append(ids, submit(t, b, b.form, map[string]any{"email": "dan@example.com"}))
+	}
+	// Another transaction holds one of them (as a delivery being recorded
+	// would, by its foreign key).
+	tx, err := b.db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	held := uuids(t, ids[:1])[0]
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM submissions WHERE id = $1 FOR KEY SHARE`, held); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := people.Erase(ctx, b.db, actor, b.account, "dan@example.com", 1)
+	if !database.IsLockTimeout(err) {
+		t.Fatalf("Erase with a held row = %+v, %v; want a lock timeout", c, err)
+	}
+	left := count(t, b, `SELECT count(*) FROM submissions WHERE form_id = $1`, b.form.ID)
+	if int(c.Submissions) != 4-left || left < 1 {
+		t.Errorf("Erase said %d deleted, %d of 4 are left", c.Submissions, left)
+	}
+	if n := count(t, b, `SELECT count(*) FROM audit_log WHERE action = 'person.erase'`); n != int(c.Submissions) {
+		t.Errorf("%d person.erase entries for %d batches of one done", n, c.Submissions)
+	}
+	if n := count(t, b, `SELECT count(*) FROM submissions WHERE id = $1`, held); n != 1 {
+		t.Errorf("the held row was deleted")
+	}
+
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := people.Erase(ctx, b.db, actor, b.account, "dan@example.com", 1)
+	if err != nil || int(rest.Submissions) != left {
+		t.Errorf("the second Erase = %+v, %v; want the %d left", rest, err, left)
+	}
+	if n := count(t, b, `SELECT count(*) FROM submissions WHERE form_id = $1`, b.form.ID); n != 0 {
+		t.Errorf("%d left after the second erasure", n)
+	}
+}
+
+// Submissions arriving while an erasure runs: each is either erased with
+// everything of it, or kept whole (with its stored answer) — never half —
+// and an erasure after they stop leaves nothing.
+func TestEraseDuringSubmissions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	for i := range 20 {
+		testfactory.Submit(t, b.svc, b.form.PublicID, fmt.Sprint("before-", i), map[string]any{"email": "eve@example.com"})
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			body, _ := json.Marshal(map[string]any{"email": "eve@example.com"})
+			p, err := submissions.Parse("application/json", bytes.NewReader(body), submissions.DefaultLimits)
+			if err == nil {
+				_, err = b.svc.Accept(ctx, submissions.Request{FormID: b.form.PublicID, Payload: p, Key: fmt.Sprint("during-", i), IP: "192.0.2.1"})
+			}
+			if err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+				return
+			}
+		}
+	}()
+	var total int64
+	for range 5 {
+		c, err := people.Erase(ctx, b.db, actor, b.account, "eve@example.com", 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += c.Submissions
+		// Whatever is left is whole: each submission has its key's answer,
+		// and no answer is left without its submission.
+		if n := count(t, b, `SELECT count(*) FROM submissions s WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys k
+	WHERE k.form_id = s.form_id AND k.key = s.idempotency_key AND k.submission_id = s.id)`); n != 0 {
+			t.Errorf("%d submissions without their stored answer", n)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		t.Fatalf("a submission during the erasure failed: %v", err)
+	default:
+	}
+	last, err := people.Erase(ctx, b.db, actor, b.account, "eve@example.com", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total += last.Submissions
+	if n := count(t, b, `SELECT count(*) FROM submissions`); n != 0 {
+		t.Errorf("%d submissions left after the last erasure", n)
+	}
+	if n := count(t, b, `SELECT count(*) FROM idempotency_keys`); n != 0 {
+		t.Errorf("%d stored answers left after the last erasure", n)
+	}
+	if sum := count(t, b, `SELECT coalesce(sum(split_part(c, '=', 2)::int), 0) FROM audit_log, unnest(changed) c
+	WHERE action = 'person.erase' AND c LIKE 'submissions=%'`); int64(sum) != total {
+		t.Errorf("the audit log counts %d erased, the answers %d", sum, total)
+	}
+	t.Logf("%d submissions erased in all", total)
 }
