@@ -36,10 +36,13 @@ var (
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 8
 
-// User is a person who logs in; it belongs to one account.
+// User is a person who logs in, acting in one of the accounts they are a
+// member of (AccountID, with Role there; 0 and "" for a user in no
+// account).
 type User struct {
 	ID        int64
 	AccountID int64
+	Role      Role
 	Email     string
 	// Verified reports that the user proved they read mail at Email (a
 	// verification or reset link), or was made by an operator. Until then
@@ -71,14 +74,22 @@ func createUser(ctx context.Context, db database.Executor, email, password strin
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, false, err
 	}
+	// The account, its user and the user's membership as its owner, in
+	// one statement.
 	const q = `
-WITH a AS (INSERT INTO accounts (name) VALUES ($1) RETURNING id)
-INSERT INTO users (account_id, email, password_hash, email_verified_at)
-SELECT id, $1, $2, CASE WHEN $3::bool THEN now() END FROM a
-ON CONFLICT DO NOTHING
-RETURNING id, account_id, email, email_verified_at IS NOT NULL`
+WITH u AS (
+	INSERT INTO users (email, password_hash, email_verified_at)
+	VALUES ($1, $2, CASE WHEN $3::bool THEN now() END)
+	ON CONFLICT DO NOTHING
+	RETURNING id, email, email_verified_at IS NOT NULL AS verified
+), a AS (
+	INSERT INTO accounts (name) SELECT $1 FROM u RETURNING id
+), m AS (
+	INSERT INTO memberships (account_id, user_id, role, last_used_at) SELECT a.id, u.id, 'owner', now() FROM a, u
+)
+SELECT u.id, a.id, 'owner', u.email, u.verified FROM u, a`
 	u = &User{}
-	err = db.QueryRow(ctx, q, email, HashPassword(password), verified).Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
+	err = db.QueryRow(ctx, q, email, HashPassword(password), verified).Scan(userDest(u)...)
 	if errors.Is(err, pgx.ErrNoRows) || database.IsUniqueViolation(err, "users_email_key") {
 		// Created concurrently by someone else.
 		u, err := UserByEmail(ctx, db, email)
@@ -93,8 +104,8 @@ RETURNING id, account_id, email, email_verified_at IS NOT NULL`
 // UserByEmail returns the user with email (case-insensitive). It returns ErrNotFound.
 func UserByEmail(ctx context.Context, db database.Executor, email string) (*User, error) {
 	u := &User{}
-	err := db.QueryRow(ctx, `SELECT id, account_id, email, email_verified_at IS NOT NULL FROM users WHERE lower(email) = lower($1)`, email).
-		Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
+	err := db.QueryRow(ctx, `SELECT `+userColumnsSQL+` FROM users u`+membershipSQL("u.id", "NULL")+`WHERE lower(u.email) = lower($1)`, email).
+		Scan(userDest(u)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}

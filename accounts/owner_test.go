@@ -9,7 +9,8 @@ import (
 	"github.com/intakehq/intake/internal/testdb"
 )
 
-// An account's owner is its first user; an account without users has none.
+// An account's owner is its member with the role owner; an account
+// without members has none.
 func TestOwner(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -18,8 +19,10 @@ func TestOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A second user of the same account, as teams will make them.
-	if _, err := db.Exec(ctx, `INSERT INTO users (account_id, email, password_hash) VALUES ($1, 'bob@example.com', 'x')`, u.AccountID); err != nil {
+	// A second member of the same account, an admin, made before the owner
+	// would be if "owner" meant "first".
+	if _, err := db.Exec(ctx, `WITH b AS (INSERT INTO users (email, password_hash) VALUES ('bob@example.com', 'x') RETURNING id)
+INSERT INTO memberships (account_id, user_id, role, created_at) SELECT $1, id, 'admin', now() - interval '1 day' FROM b`, u.AccountID); err != nil {
 		t.Fatal(err)
 	}
 	owner, err := accounts.Owner(ctx, db, u.AccountID)
@@ -35,6 +38,6 @@ func TestOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := accounts.Owner(ctx, db, empty); !errors.Is(err, accounts.ErrNotFound) {
-		t.Errorf("Owner of an account without users: %v, want ErrNotFound", err)
+		t.Errorf("Owner of an account without members: %v, want ErrNotFound", err)
 	}
 }

@@ -30,10 +30,12 @@ var (
 // SessionLifetime is how long a session lasts without use; using it extends it.
 const SessionLifetime = 30 * 24 * time.Hour
 
-// Session is a logged-in user.
+// Session is a logged-in user, looking at one of their accounts: AccountID,
+// where they are Role (0 and "" when they are in no account).
 type Session struct {
 	UserID    int64
 	AccountID int64
+	Role      Role
 	Email     string
 	Verified  bool // the user's email address is verified (User.Verified)
 	ExpiresAt time.Time
@@ -60,7 +62,7 @@ func SignUp(ctx context.Context, db database.Executor, email, password string) (
 	return u, nil
 }
 
-const passwordHashSQL = `SELECT id, account_id, email, email_verified_at IS NOT NULL, password_hash FROM users WHERE lower(email) = lower($1)`
+var passwordHashSQL = `SELECT ` + userColumnsSQL + `, u.password_hash FROM users u` + membershipSQL("u.id", "NULL") + `WHERE lower(u.email) = lower($1)`
 
 // CheckLogin returns the user whose email and password these are. It
 // returns ErrBadCredentials otherwise, after the same argon2id work either
@@ -68,7 +70,7 @@ const passwordHashSQL = `SELECT id, account_id, email, email_verified_at IS NOT 
 func CheckLogin(ctx context.Context, db database.Executor, email, password string) (*User, error) {
 	u := &User{}
 	var hash string
-	err := db.QueryRow(ctx, passwordHashSQL, email).Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified, &hash)
+	err := db.QueryRow(ctx, passwordHashSQL, email).Scan(append(userDest(u), &hash)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		CheckPassword(dummyHash, password)
 		return nil, ErrBadCredentials
@@ -130,8 +132,8 @@ func NewSession(ctx context.Context, db database.Executor, u *User, ip, userAgen
 		userAgent = strings.ToValidUTF8(userAgent[:500], "")
 	}
 	ip = strings.ToValidUTF8(ip, "")
-	_, err := db.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5)`,
-		tokenHash(token), u.ID, time.Now().Add(SessionLifetime), ip, userAgent)
+	_, err := db.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, account_id, expires_at, ip, user_agent) VALUES ($1, $2, nullif($3, 0), $4, $5, $6)`,
+		tokenHash(token), u.ID, u.AccountID, time.Now().Add(SessionLifetime), ip, userAgent)
 	if err != nil {
 		return "", err
 	}
@@ -139,18 +141,22 @@ func NewSession(ctx context.Context, db database.Executor, u *User, ip, userAgen
 }
 
 // Expiry is extended at most once an hour, so page views stay reads. The
-// answer carries the new expiry when this look-up extended it.
-const sessionSQL = `
+// answer carries the new expiry when this look-up extended it. The account
+// is the session's while the user is its member, else the one they used
+// last (membershipSQL): a member removed from an account is out of it at
+// their next request.
+var sessionSQL = `
 WITH s AS (
-	SELECT s.token_hash, s.user_id, u.account_id, u.email, u.email_verified_at IS NOT NULL AS verified, s.expires_at, s.last_seen_at
-	FROM sessions s JOIN users u ON u.id = s.user_id
+	SELECT s.token_hash, s.user_id, coalesce(m.account_id, 0) AS account_id, coalesce(m.role, '') AS role,
+		u.email, u.email_verified_at IS NOT NULL AS verified, s.expires_at, s.last_seen_at
+	FROM sessions s JOIN users u ON u.id = s.user_id` + membershipSQL("s.user_id", "s.account_id") + `
 	WHERE s.token_hash = $1 AND s.expires_at > now()
 ), touch AS (
 	UPDATE sessions SET last_seen_at = now(), expires_at = now() + $2 * interval '1 second'
 	FROM s WHERE sessions.token_hash = s.token_hash AND s.last_seen_at < now() - interval '1 hour'
 	RETURNING sessions.expires_at
 )
-SELECT user_id, account_id, email, verified, coalesce((SELECT expires_at FROM touch), expires_at), EXISTS (SELECT FROM touch) FROM s`
+SELECT user_id, account_id, role, email, verified, coalesce((SELECT expires_at FROM touch), expires_at), EXISTS (SELECT FROM touch) FROM s`
 
 // SessionFor returns the live session of token, extending it when it was
 // last seen over an hour ago (Session.Extended). It returns ErrNoSession.
@@ -159,7 +165,7 @@ func SessionFor(ctx context.Context, db database.Executor, token string) (*Sessi
 		return nil, ErrNoSession
 	}
 	s := &Session{}
-	err := db.QueryRow(ctx, sessionSQL, tokenHash(token), int(SessionLifetime.Seconds())).Scan(&s.UserID, &s.AccountID, &s.Email, &s.Verified, &s.ExpiresAt, &s.Extended)
+	err := db.QueryRow(ctx, sessionSQL, tokenHash(token), int(SessionLifetime.Seconds())).Scan(&s.UserID, &s.AccountID, &s.Role, &s.Email, &s.Verified, &s.ExpiresAt, &s.Extended)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoSession
 	}
@@ -176,4 +182,9 @@ func EndSession(ctx context.Context, db database.Executor, token string) error {
 func SweepSessions(ctx context.Context, db database.Executor) (int64, error) {
 	tag, err := db.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= now()`)
 	return tag.RowsAffected(), err
+}
+
+// User is the session's user, acting in the session's account.
+func (s *Session) User() *User {
+	return &User{ID: s.UserID, AccountID: s.AccountID, Role: s.Role, Email: s.Email, Verified: s.Verified}
 }

@@ -122,8 +122,8 @@ func (s *Service) RequestReset(ctx context.Context, email string) error {
 // one request at a time. It returns ErrNotFound.
 func lockUser(ctx context.Context, tx pgx.Tx, where string, arg any) (*User, error) {
 	u := &User{}
-	err := tx.QueryRow(ctx, `SELECT id, account_id, email, email_verified_at IS NOT NULL FROM users WHERE `+where+` FOR UPDATE`, arg).
-		Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
+	err := tx.QueryRow(ctx, `SELECT `+userColumnsSQL+` FROM users u`+membershipSQL("u.id", "NULL")+`WHERE `+where+` FOR UPDATE OF u`, arg).
+		Scan(userDest(u)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -213,8 +213,9 @@ func LinkLive(ctx context.Context, db database.Executor, id int64) (purpose stri
 	return purpose, expiresAt, err
 }
 
-const verifyUserSQL = `UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
-RETURNING id, account_id, email, true`
+var verifyUserSQL = `WITH u AS (UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
+RETURNING id, email, email_verified_at)
+SELECT ` + userColumnsSQL + ` FROM u` + membershipSQL("u.id", "NULL")
 
 // VerifyEmail spends a verification link and marks its user verified. It
 // returns the user, or ErrBadLink.
@@ -225,7 +226,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (*User, error) 
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, verifyUserSQL, id).Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
+		return tx.QueryRow(ctx, verifyUserSQL, id).Scan(userDest(u)...)
 	})
 	if err != nil {
 		return nil, err
@@ -259,9 +260,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, next string, hash fu
 			return err
 		}
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
-RETURNING id, account_id, email, true`, id, h).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&u.ID, &u.AccountID, &u.Email, &u.Verified)
+		b.Queue(`WITH u AS (UPDATE users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
+RETURNING id, email, email_verified_at)
+SELECT `+userColumnsSQL+` FROM u`+membershipSQL("u.id", "NULL"), id, h).QueryRow(func(row pgx.Row) error {
+			return row.Scan(userDest(u)...)
 		})
 		b.Queue(`UPDATE email_tokens SET used_at = now() WHERE user_id = $1 AND purpose = 'reset' AND used_at IS NULL`, id)
 		b.Queue(`DELETE FROM sessions WHERE user_id = $1`, id)

@@ -78,24 +78,33 @@ var totpOpts = totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: o
 // TwoFactorStatus is what the account page shows of a user's two-factor
 // log-in and their account's requirement.
 type TwoFactorStatus struct {
-	Enabled       bool // the user's two-factor log-in is on
-	Required      bool // the account requires it of every user
-	Owner         bool // the user is the account's owner (may require it)
-	RecoveryCodes int  // unused recovery codes left
+	Enabled bool // the user's two-factor log-in is on
+	// Required reports that an account the user is a member of requires
+	// it of every member: their log-in asks for it, and they may not turn
+	// it off.
+	Required bool
+	// AccountRequires reports that the account the user acts in requires
+	// it (what its owner may change).
+	AccountRequires bool
+	Owner           bool // the user is the owner of the account they act in (may require it)
+	RecoveryCodes   int  // unused recovery codes left
 }
 
-var twoFactorStatusSQL = `
+const twoFactorStatusSQL = `
 SELECT EXISTS (SELECT 1 FROM two_factor WHERE user_id = u.id AND enabled_at IS NOT NULL),
-	a.require_two_factor,
-	u.id = ` + OwnerSQL("id", "a.id") + `,
+	EXISTS (SELECT 1 FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.user_id = u.id AND a.require_two_factor),
+	coalesce((SELECT a.require_two_factor FROM memberships m JOIN accounts a ON a.id = m.account_id
+		WHERE m.user_id = u.id AND m.account_id = $2), false),
+	EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.account_id = $2 AND m.role = 'owner'),
 	(SELECT count(*) FROM recovery_codes WHERE user_id = u.id AND used_at IS NULL)
-FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = $1`
+FROM users u WHERE u.id = $1`
 
-// TwoFactorOf returns the two-factor status of the user userID. It returns
-// ErrNotFound for no such user.
-func TwoFactorOf(ctx context.Context, db database.Executor, userID int64) (*TwoFactorStatus, error) {
+// TwoFactorOf returns the two-factor status of the user userID acting in
+// the account accountID (0 for none). It returns ErrNotFound for no such
+// user.
+func TwoFactorOf(ctx context.Context, db database.Executor, userID, accountID int64) (*TwoFactorStatus, error) {
 	s := &TwoFactorStatus{}
-	err := db.QueryRow(ctx, twoFactorStatusSQL, userID).Scan(&s.Enabled, &s.Required, &s.Owner, &s.RecoveryCodes)
+	err := db.QueryRow(ctx, twoFactorStatusSQL, userID, accountID).Scan(&s.Enabled, &s.Required, &s.AccountRequires, &s.Owner, &s.RecoveryCodes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -108,7 +117,7 @@ func TwoFactorOf(ctx context.Context, db database.Executor, userID int64) (*TwoF
 // purpose and token, for a short-lived cookie; otherwise it returns "", ""
 // and the caller starts the session.
 func BeginSecondStep(ctx context.Context, db database.Executor, u *User) (purpose, token string, err error) {
-	s, err := TwoFactorOf(ctx, db, u.ID)
+	s, err := TwoFactorOf(ctx, db, u.ID, u.AccountID)
 	if err != nil {
 		return "", "", err
 	}
@@ -137,9 +146,9 @@ type Challenge struct {
 	Purpose string // ChallengeCode or ChallengeEnrol
 }
 
-const challengeSQL = `
-SELECT u.id, u.account_id, u.email, u.email_verified_at IS NOT NULL, c.purpose
-FROM login_challenges c JOIN users u ON u.id = c.user_id
+var challengeSQL = `
+SELECT ` + userColumnsSQL + `, c.purpose
+FROM login_challenges c JOIN users u ON u.id = c.user_id` + membershipSQL("u.id", "NULL") + `
 WHERE c.token_hash = $1 AND c.expires_at > now() AND c.failures < $2`
 
 // ChallengeFor returns the live challenge of token. It returns
@@ -150,7 +159,7 @@ func ChallengeFor(ctx context.Context, db database.Executor, token string) (*Cha
 	}
 	c := &Challenge{User: &User{}}
 	err := db.QueryRow(ctx, challengeSQL, tokenHash(token), challengeMaxFailures).
-		Scan(&c.User.ID, &c.User.AccountID, &c.User.Email, &c.User.Verified, &c.Purpose)
+		Scan(append(userDest(c.User), &c.Purpose)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoChallenge
 	}
@@ -428,7 +437,7 @@ func replaceRecoveryCodes(ctx context.Context, tx pgx.Tx, userID int64) ([]strin
 // code, ErrTwoFactorOff when it is off, and ErrTwoFactorRequired when
 // the account requires it.
 func DisableTwoFactor(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer, actor audit.Actor, u *User, password, code string) error {
-	s, err := TwoFactorOf(ctx, db, u.ID)
+	s, err := TwoFactorOf(ctx, db, u.ID, u.AccountID)
 	if err != nil {
 		return err
 	}
@@ -468,7 +477,7 @@ func recordTwoFactor(ctx context.Context, tx pgx.Tx, actor audit.Actor, u *User,
 // two-factor log-in on (so that requiring it cannot lock them out of
 // their own settings). It returns ErrNotOwner or ErrTwoFactorOff.
 func SetRequireTwoFactor(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User, on bool) error {
-	s, err := TwoFactorOf(ctx, db, u.ID)
+	s, err := TwoFactorOf(ctx, db, u.ID, u.AccountID)
 	if err != nil {
 		return err
 	}
@@ -484,8 +493,8 @@ func SetRequireTwoFactor(ctx context.Context, db *pgxpool.Pool, actor audit.Acto
 		// The sessions of users without it end: their next log-in makes
 		// them enrol, so "required" holds from now, not from their next
 		// log-in.
-		b.Queue(`DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE account_id = $1
-	AND NOT EXISTS (SELECT 1 FROM two_factor WHERE user_id = users.id AND enabled_at IS NOT NULL))`, u.AccountID)
+		b.Queue(`DELETE FROM sessions WHERE user_id IN (SELECT m.user_id FROM memberships m WHERE m.account_id = $1
+	AND NOT EXISTS (SELECT 1 FROM two_factor WHERE user_id = m.user_id AND enabled_at IS NOT NULL))`, u.AccountID)
 	}
 	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {

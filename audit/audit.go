@@ -92,7 +92,7 @@ const listSQL = `
 SELECT l.id, l.at, l.actor_kind, coalesce(k.public_id, u.email, ''), l.client_ip, l.action, l.object_type, l.object_id, l.changed
 FROM audit_log l
 LEFT JOIN api_keys k ON k.id = l.actor_key_id AND k.account_id = l.account_id
-LEFT JOIN users u ON u.id = l.actor_user_id AND u.account_id = l.account_id
+LEFT JOIN users u ON u.id = l.actor_user_id
 WHERE l.account_id = $1 AND ($2::bigint IS NULL OR l.id < $2) AND ($3 = '' OR l.object_id = $3)
 ORDER BY l.id DESC LIMIT $4`
 

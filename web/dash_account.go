@@ -303,7 +303,7 @@ func (d *Dashboard) renderAccount(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	v.Usage = u
-	if v.TwoFactor, err = accounts.TwoFactorOf(r.Context(), d.DB, user(r).UserID); err != nil {
+	if v.TwoFactor, err = accounts.TwoFactorOf(r.Context(), d.DB, user(r).UserID, user(r).AccountID); err != nil {
 		d.error(w, r, err)
 		return
 	}
@@ -335,7 +335,7 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request) {
 			d.tooManyAttempts(w, r, wait)
 			return
 		}
-		u := &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email, Verified: s.Verified}
+		u := s.User()
 		err := d.hashing(r, func() error { return accounts.ChangePassword(r.Context(), d.DB, d.actor(r), u, current, next, "") })
 		switch {
 		case errors.Is(err, accounts.ErrBadCredentials):
@@ -399,8 +399,7 @@ func (d *Dashboard) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		d.renderAPIKeys(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
-	s := user(r)
-	k, key, err := accounts.CreateAPIKey(r.Context(), d.DB, d.actor(r), &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email}, name, scope)
+	k, key, err := accounts.CreateAPIKey(r.Context(), d.DB, d.actor(r), sessionUser(r), name, scope)
 	if err != nil {
 		d.error(w, r, err)
 		return

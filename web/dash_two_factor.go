@@ -178,10 +178,7 @@ func (d *Dashboard) renderRecoveryCodes(w http.ResponseWriter, r *http.Request, 
 }
 
 // sessionUser is the logged-in user as accounts.User.
-func sessionUser(r *http.Request) *accounts.User {
-	s := user(r)
-	return &accounts.User{ID: s.UserID, AccountID: s.AccountID, Email: s.Email, Verified: s.Verified}
-}
+func sessionUser(r *http.Request) *accounts.User { return user(r).User() }
 
 // enrolPage shows the QR code and secret of the user's pending enrolment.
 func (d *Dashboard) enrolPage(w http.ResponseWriter, r *http.Request) {

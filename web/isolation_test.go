@@ -256,8 +256,9 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 // stable order.
 var snapshotSQL = map[string]string{
 	"accounts":          `SELECT t::text FROM accounts t WHERE id = $1`,
-	"users":             `SELECT t::text FROM users t WHERE account_id = $1`,
-	"sessions":          `SELECT t::text FROM sessions t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
+	"users":             `SELECT t::text FROM users t WHERE id IN (SELECT user_id FROM memberships WHERE account_id = $1)`,
+	"memberships":       `SELECT t::text FROM memberships t WHERE account_id = $1`,
+	"sessions":          `SELECT t::text FROM sessions t WHERE t.user_id IN (SELECT user_id FROM memberships WHERE account_id = $1)`,
 	"api_keys":          `SELECT t::text FROM api_keys t WHERE account_id = $1`,
 	"forms":             `SELECT t::text FROM forms t WHERE account_id = $1`,
 	"form_contracts":    `SELECT t::text FROM form_contracts t JOIN forms f ON f.id = t.form_id WHERE f.account_id = $1`,
@@ -275,10 +276,10 @@ var snapshotSQL = map[string]string{
 	"river_job": `SELECT jsonb_build_object('kind', kind, 'args', args, 'state', state)::text FROM river_job
 		WHERE coalesce((args->>'account_id')::bigint, $1) = $1 OR args->>'token_id' IS NULL`,
 	"notify_recipients": `SELECT t::text FROM notify_recipients t JOIN forms f ON f.id = t.form_id WHERE f.account_id = $1`,
-	"email_tokens":      `SELECT t::text FROM email_tokens t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
-	"two_factor":        `SELECT t::text FROM two_factor t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
-	"recovery_codes":    `SELECT t::text FROM recovery_codes t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1 ORDER BY t.id`,
-	"login_challenges":  `SELECT t::text FROM login_challenges t JOIN users u ON u.id = t.user_id WHERE u.account_id = $1`,
+	"email_tokens":      `SELECT t::text FROM email_tokens t WHERE t.user_id IN (SELECT user_id FROM memberships WHERE account_id = $1)`,
+	"two_factor":        `SELECT t::text FROM two_factor t WHERE t.user_id IN (SELECT user_id FROM memberships WHERE account_id = $1)`,
+	"recovery_codes":    `SELECT t::text FROM recovery_codes t WHERE t.user_id IN (SELECT user_id FROM memberships WHERE account_id = $1) ORDER BY t.id`,
+	"login_challenges":  `SELECT t::text FROM login_challenges t WHERE t.user_id IN (SELECT user_id FROM memberships WHERE account_id = $1)`,
 }
 
 // snapshot returns the account's rows of each table, for a before and

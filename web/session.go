@@ -91,7 +91,7 @@ func (d *Dashboard) startSession(w http.ResponseWriter, r *http.Request, u *acco
 		return err
 	}
 	st.token = token
-	st.session = &accounts.Session{UserID: u.ID, AccountID: u.AccountID, Email: u.Email, Verified: u.Verified, ExpiresAt: time.Now().Add(accounts.SessionLifetime)}
+	st.session = &accounts.Session{UserID: u.ID, AccountID: u.AccountID, Role: u.Role, Email: u.Email, Verified: u.Verified, ExpiresAt: time.Now().Add(accounts.SessionLifetime)}
 	d.setSessionCookie(w, token, accounts.SessionLifetime)
 	return nil
 }

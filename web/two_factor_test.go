@@ -13,6 +13,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/internal/testfactory"
 )
 
 var (
@@ -262,12 +263,7 @@ func TestTwoFactorRequiredByAccount(t *testing.T) {
 	// A second user of the account, without two-factor log-in, logged in
 	// while it was not required: that session ends when it is.
 	const email = "member@example.com"
-	var memberID int64
-	err := b.db.QueryRow(ctx, `INSERT INTO users (account_id, email, password_hash, email_verified_at) VALUES ($1, $2, $3, now()) RETURNING id`,
-		b.acct.User.AccountID, email, accounts.HashPassword(testPassword)).Scan(&memberID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	testfactory.MemberWithPassword(ctx, t, b.db, b.acct.User.AccountID, accounts.RoleMember, email, testPassword)
 	wantStatus(t, "un-require", owner.post(t, "/account/two-factor/require", url.Values{"require": {"off"}}), http.StatusSeeOther)
 	early := b.browser(t)
 	early.login(t, email, testPassword)

@@ -97,7 +97,7 @@ func expectedJobs(ctx context.Context, db *pgxpool.Pool, f *forms.Form) (jobs, s
 	var owner bool
 	err = db.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE enabled AND include_spam),
-		       EXISTS (SELECT 1 FROM users u WHERE u.account_id = $2 AND u.id = (SELECT min(id) FROM users WHERE account_id = $2)
+		       EXISTS (SELECT 1 FROM users u WHERE u.id = (SELECT user_id FROM memberships WHERE account_id = $2 AND role = 'owner')
 		               AND NOT EXISTS (SELECT 1 FROM notify_recipients r WHERE r.form_id = $1 AND r.email = lower(u.email) AND r.state = 'unsubscribed')),
 		       (SELECT count(*) FROM notify_recipients WHERE form_id = $1 AND listed AND state = 'confirmed')
 		FROM webhook_endpoints WHERE form_id = $1`, f.ID, f.AccountID).Scan(&endpoints, &spamEndpoints, &owner, &confirmed)

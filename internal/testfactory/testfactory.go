@@ -48,6 +48,28 @@ func NewAccount(ctx context.Context, t testing.TB, db *pgxpool.Pool) *Account {
 	return &Account{User: u, APIKey: key}
 }
 
+// Member makes a verified user who is a member of the account accountID
+// with role, and of no other account (as an invitation accepted by a new
+// user makes them), with the password "correct horse battery".
+func Member(ctx context.Context, t testing.TB, db *pgxpool.Pool, accountID int64, role accounts.Role) *accounts.User {
+	t.Helper()
+	return MemberWithPassword(ctx, t, db, accountID, role, fmt.Sprintf("%s%d@example.com", role, seq.Add(1)), "correct horse battery")
+}
+
+// MemberWithPassword is Member with the email and password given.
+func MemberWithPassword(ctx context.Context, t testing.TB, db *pgxpool.Pool, accountID int64, role accounts.Role, email, password string) *accounts.User {
+	t.Helper()
+	u := &accounts.User{AccountID: accountID, Role: role, Email: email, Verified: true}
+	err := db.QueryRow(ctx, `WITH u AS (
+	INSERT INTO users (email, password_hash, email_verified_at) VALUES ($2, $3, now()) RETURNING id
+) INSERT INTO memberships (account_id, user_id, role, last_used_at) SELECT $1, id, $4, now() FROM u RETURNING user_id`,
+		accountID, email, accounts.HashPassword(password), role).Scan(&u.ID)
+	if err != nil {
+		t.Fatalf("testfactory: make a member: %v", err)
+	}
+	return u
+}
+
 // FormOpts override a form's defaults: a contact form with a required
 // email and an optional message of at most 500 characters.
 type FormOpts struct {
