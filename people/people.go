@@ -124,7 +124,8 @@ func count(kind string, n int64) string { return fmt.Sprintf("%s=%d", kind, n) }
 var previewSQL = `WITH doomed AS MATERIALIZED (` + submissions.PersonSQL() + `)
 SELECT (SELECT count(*) FROM doomed), (SELECT n FROM (` + submissions.ErasedFilesSQL("doomed") + `) f),
 	(SELECT count(*) FROM idempotency_keys k JOIN doomed d ON k.form_id = d.form_id AND k.key = d.idempotency_key AND k.submission_id = d.id),
-	(SELECT count(*) FROM outbound_emails e JOIN doomed d ON e.submission_id = d.id),
+	(SELECT count(*) FROM outbound_emails e JOIN doomed d ON e.submission_id = d.id)
+		+ (SELECT count(*) FROM (` + notify.ErasedAutorespondedPreviewSQL() + `) o),
 	(SELECT n FROM (` + webhooks.ErasedDeliveriesSQL("doomed") + `) dl),
 	(SELECT count(*) FROM river_job j JOIN doomed d ON j.args @> jsonb_build_object('submission_id', d.id) AND j.state <> 'running')`
 
@@ -158,15 +159,17 @@ deliveries AS (` + webhooks.ErasedDeliveriesSQL("doomed") + `),
 keys AS (` + idempotency.ErasedSQL("doomed") + `),
 emails AS (` + notify.ErasedEmailsSQL("doomed") + `),
 autoreplies AS (` + notify.ErasedAutorepliesSQL("doomed") + `),
+orphans AS (` + notify.ErasedAutorespondedSQL() + `),
 jobs AS (` + database.ErasedJobsSQL("doomed") + `),
 subs AS (` + submissions.ErasedSQL("doomed") + `)
 SELECT (SELECT count(*) FROM subs), (SELECT n FROM files), (SELECT count(*) FROM keys),
-	(SELECT count(*) FROM emails), (SELECT n FROM deliveries), (SELECT count(*) FROM jobs)`
+	(SELECT count(*) FROM emails) + (SELECT count(*) FROM orphans), (SELECT n FROM deliveries), (SELECT count(*) FROM jobs)`
 
 // Erase deletes every submission of the account that carries address (one
 // submissions.ParseAddress accepted) with everything that keeps a copy of
 // it: its files, its idempotency key's stored answer, its emails (and the
-// autoresponse limit's record of it), its webhook deliveries and their
+// autoresponse limit's record of it; and the autoresponses sent to the
+// address for submissions deleted before), its webhook deliveries and their
 // attempts, its River jobs. It goes batch (EraseBatch when batch <= 0)
 // submissions at a time, each batch its own short transaction that records
 // "person.erase" by actor with the batch's counts, until a batch finds
@@ -188,12 +191,12 @@ func Erase(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID i
 			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+eraseLockTimeout+`'`); err != nil {
 				return err
 			}
-			err := tx.QueryRow(ctx, eraseSQL, accountID, address, batch).
+			err := tx.QueryRow(ctx, eraseSQL, accountID, address, batch, first).
 				Scan(&c.Submissions, &c.Files, &c.IdempotencyKeys, &c.Emails, &c.Deliveries, &c.Jobs)
 			if err != nil {
 				return err
 			}
-			if c.Submissions == 0 && !first {
+			if c.Submissions == 0 && c.Emails == 0 && !first {
 				return nil // the batch before was the last, and exactly full
 			}
 			return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: ActionErase,

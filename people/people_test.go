@@ -213,6 +213,12 @@ SELECT 'dlv_' || id, $1, id, 'msg_' || id FROM submissions WHERE form_id = $2`,
 SELECT f.account_id, s.id, 'autoresponse', 'm-' || s.id, 'bob@example.com', 'Thanks', 'you wrote hello', 'h'
 FROM submissions s JOIN forms f ON f.id = s.form_id`,
 		`INSERT INTO autoresponses (submission_id, form_id, recipient) SELECT id, form_id, 'bob@example.com' FROM submissions`,
+		// An autoresponse to bob of a submission deleted before (unlinked),
+		// one to someone else, a notification to the owner, and one to bob
+		// from another account: only the first is bob's to erase here.
+		`INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, body_html)
+SELECT f.account_id, NULL, k, 'orphan-' || r || '-' || k || '-' || f.id, r, 'Thanks', 'you wrote', 'h'
+FROM forms f, (VALUES ('Bob@Example.com', 'autoresponse'), ('carol@example.com', 'autoresponse'), ('bob@example.com', 'notification')) AS v(r, k)`,
 	} {
 		args := []any{}
 		if strings.Contains(q, "$1") {
@@ -227,7 +233,7 @@ FROM submissions s JOIN forms f ON f.id = s.form_id`,
 		t.Fatal("the submissions enqueued no jobs; the test cannot see their erasure")
 	}
 
-	want := people.Counts{Submissions: 5, Files: 10, IdempotencyKeys: 5, Emails: 5, Deliveries: 5, Jobs: int64(jobs)}
+	want := people.Counts{Submissions: 5, Files: 10, IdempotencyKeys: 5, Emails: 6, Deliveries: 5, Jobs: int64(jobs)}
 	// The preview counts the same, and changes nothing.
 	if p, err := people.Preview(ctx, b.db, b.account, "Bob@Example.com"); err != nil || p != want {
 		t.Errorf("Preview = %+v, %v; want %+v", p, err, want)
@@ -253,6 +259,13 @@ FROM submissions s JOIN forms f ON f.id = s.form_id`,
 		if n := count(t, b, q, ids); n != 0 {
 			t.Errorf("%s: %d rows of the erased submissions left", table, n)
 		}
+	}
+	if n := count(t, b, `SELECT count(*) FROM outbound_emails WHERE message_id LIKE 'orphan-%'`); n != 5 {
+		t.Errorf("%d unlinked emails left, want 5 of 6: all but bob's autoresponse in this account", n)
+	}
+	if n := count(t, b, `SELECT count(*) FROM outbound_emails e JOIN forms f ON f.account_id = e.account_id
+	WHERE e.message_id = 'orphan-Bob@Example.com-autoresponse-' || f.id AND f.id = $1`, b.form.ID); n != 0 {
+		t.Errorf("bob's unlinked autoresponse is still there")
 	}
 	// The near miss and the other account's are untouched, with their copies.
 	for _, id := range []string{keep.SubmissionID.String(), theirs.SubmissionID.String()} {
