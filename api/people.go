@@ -47,6 +47,10 @@ func (s *Server) findPerson(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// eraseBatchTimeout is how long each batch of an erasure gives the answer
+// to be written: a large erasure outlives the server's WriteTimeout.
+const eraseBatchTimeout = time.Minute
+
 // erasureRequest is the body of POST /erasures.
 type erasureRequest struct {
 	Email *string `json:"email"`
@@ -70,7 +74,10 @@ func (s *Server) erase(w http.ResponseWriter, r *http.Request) {
 			Message: problem, Pointer: "#/email"}}})
 		return
 	}
-	counts, err := people.Erase(r.Context(), s.DB, s.actor(r), principal(r).AccountID, address, 0)
+	rc := http.NewResponseController(w)
+	counts, err := people.Erase(r.Context(), s.DB, s.actor(r), principal(r).AccountID, address, 0, func() {
+		_ = rc.SetWriteDeadline(time.Now().Add(eraseBatchTimeout))
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

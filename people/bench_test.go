@@ -74,7 +74,7 @@ func BenchmarkPeople(b *testing.B) {
 		return func(b *testing.B) {
 			for b.Loop() {
 				address := fmt.Sprintf(format, next.Add(1))
-				c, err := people.Erase(ctx, tb.db, actor, tb.account, address, 0)
+				c, err := people.Erase(ctx, tb.db, actor, tb.account, address, 0, nil)
 				if err != nil || c.Submissions != want {
 					b.Fatalf("erasure of %s: %+v, %v; want %d", address, c, err, want)
 				}
@@ -100,7 +100,7 @@ func BenchmarkPeople(b *testing.B) {
 		var friend atomic.Int64
 		friend.Store(100)
 		for b.Loop() {
-			c, err := people.Erase(ctx, tb.db, actor, tb.account, fmt.Sprintf("friend%d@example.org", friend.Add(1)), 0)
+			c, err := people.Erase(ctx, tb.db, actor, tb.account, fmt.Sprintf("friend%d@example.org", friend.Add(1)), 0, nil)
 			if err != nil || c.Submissions < int64(rows/1000)-10 {
 				b.Fatalf("erasure: %+v, %v", c, err)
 			}

@@ -180,7 +180,11 @@ SELECT (SELECT count(*) FROM subs), (SELECT n FROM files), (SELECT count(*) FROM
 // returned are theirs, and running Erase again finishes the work. A batch
 // that waited past its lock timeout is database.IsLockTimeout (503 at the
 // edges).
-func Erase(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, address string, batch int) (Counts, error) {
+//
+// every, when not nil, is called after each batch but the last (the API
+// extends its answer's write deadline there: a long erasure must still be
+// able to say what it did).
+func Erase(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, address string, batch int, every func()) (Counts, error) {
 	if batch <= 0 {
 		batch = EraseBatch
 	}
@@ -208,6 +212,9 @@ func Erase(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID i
 		total.add(c)
 		if c.Submissions < int64(batch) {
 			return total, nil
+		}
+		if every != nil {
+			every()
 		}
 	}
 }

@@ -239,7 +239,7 @@ FROM forms f, (VALUES ('Bob@Example.com', 'autoresponse'), ('carol@example.com',
 		t.Errorf("Preview = %+v, %v; want %+v", p, err, want)
 	}
 	// Batches of two: three batches, each its own entry.
-	got, err := people.Erase(ctx, b.db, actor, b.account, "BOB@example.com", 2)
+	got, err := people.Erase(ctx, b.db, actor, b.account, "BOB@example.com", 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ FROM forms f, (VALUES ('Bob@Example.com', 'autoresponse'), ('carol@example.com',
 	}
 
 	// Again: nothing left, one entry with zero counts.
-	again, err := people.Erase(ctx, b.db, actor, b.account, "bob@example.com", 0)
+	again, err := people.Erase(ctx, b.db, actor, b.account, "bob@example.com", 0, nil)
 	if err != nil || again != (people.Counts{}) {
 		t.Errorf("a second Erase = %+v, %v; want zero counts", again, err)
 	}
@@ -297,7 +297,7 @@ FROM forms f, (VALUES ('Bob@Example.com', 'autoresponse'), ('carol@example.com',
 	for range 2 {
 		testfactory.Submit(t, b.svc, b.form.PublicID, "", map[string]any{"email": "carol@example.com"})
 	}
-	if c, err := people.Erase(ctx, b.db, actor, b.account, "carol@example.com", 2); err != nil || c.Submissions != 2 {
+	if c, err := people.Erase(ctx, b.db, actor, b.account, "carol@example.com", 2, nil); err != nil || c.Submissions != 2 {
 		t.Errorf("Erase(carol) = %+v, %v", c, err)
 	}
 	if n := count(t, b, `SELECT count(*) FROM audit_log WHERE action = 'person.erase' AND object_id = 'c***@example.com'`); n != 1 {
@@ -343,7 +343,7 @@ func TestEraseWaitsForLockedRowsAndTellsTheTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c, err := people.Erase(ctx, b.db, actor, b.account, "dan@example.com", 1)
+	c, err := people.Erase(ctx, b.db, actor, b.account, "dan@example.com", 1, nil)
 	if !database.IsLockTimeout(err) {
 		t.Fatalf("Erase with a held row = %+v, %v; want a lock timeout", c, err)
 	}
@@ -361,7 +361,7 @@ func TestEraseWaitsForLockedRowsAndTellsTheTruth(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rest, err := people.Erase(ctx, b.db, actor, b.account, "dan@example.com", 1)
+	rest, err := people.Erase(ctx, b.db, actor, b.account, "dan@example.com", 1, nil)
 	if err != nil || int(rest.Submissions) != left {
 		t.Errorf("the second Erase = %+v, %v; want the %d left", rest, err, left)
 	}
@@ -408,7 +408,7 @@ func TestEraseDuringSubmissions(t *testing.T) {
 	}()
 	var total int64
 	for range 5 {
-		c, err := people.Erase(ctx, b.db, actor, b.account, "eve@example.com", 3)
+		c, err := people.Erase(ctx, b.db, actor, b.account, "eve@example.com", 3, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -427,7 +427,7 @@ func TestEraseDuringSubmissions(t *testing.T) {
 		t.Fatalf("a submission during the erasure failed: %v", err)
 	default:
 	}
-	last, err := people.Erase(ctx, b.db, actor, b.account, "eve@example.com", 3)
+	last, err := people.Erase(ctx, b.db, actor, b.account, "eve@example.com", 3, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

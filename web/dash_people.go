@@ -165,7 +165,10 @@ func (d *Dashboard) erasePerson(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := people.Erase(r.Context(), d.DB, d.actor(r), user(r).AccountID, address, 0)
+	rc := http.NewResponseController(w)
+	c, err := people.Erase(r.Context(), d.DB, d.actor(r), user(r).AccountID, address, 0, func() {
+		_ = rc.SetWriteDeadline(time.Now().Add(exportChunkTimeout))
+	})
 	if err != nil {
 		d.error(w, r, err)
 		return
