@@ -167,6 +167,12 @@ func (d *Dashboard) Routes(r chi.Router) {
 			user.Post("/account/two-factor/disable", d.disableTwoFactor)
 			user.Post("/account/two-factor/recovery-codes", d.newRecoveryCodes)
 			owner.Post("/account/two-factor/require", d.requireTwoFactor)
+			// A person's data (dash_people.go): owners and admins.
+			admin.Get("/account/people", d.peoplePage)
+			admin.Post("/account/people", d.findPerson)
+			admin.Post("/account/people/export", d.exportPerson)
+			admin.Post("/account/people/erase/confirm", d.confirmErasePerson)
+			admin.Post("/account/people/erase", d.erasePerson)
 
 			viewer.Get("/forms", d.formsPage)
 			member.Get("/forms/new", d.newFormPage)

@@ -50,6 +50,7 @@ var (
 	tmplReset       = dashTemplate[resetView]{"dash_reset.html"}
 	tmplTwoFactor   = dashTemplate[twoFactorView]{"dash_two_factor.html"}
 	tmplAudit       = dashTemplate[auditView]{"dash_audit.html"}
+	tmplPeople      = dashTemplate[peopleView]{"dash_people.html"}
 )
 
 var dashTemplates = []interface {
@@ -58,7 +59,7 @@ var dashTemplates = []interface {
 }{
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
-	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit,
+	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit, tmplPeople,
 }
 
 // dashPageFiles lists the dashboard's page template files.
