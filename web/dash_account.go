@@ -253,7 +253,7 @@ func (d *Dashboard) signup(w http.ResponseWriter, r *http.Request) {
 		// account never exists without its link on the way.
 		err := d.hashing(r, func() error {
 			var err error
-			u, err = d.accountService().SignUp(r.Context(), email, password)
+			u, err = d.accountService().SignUp(r.Context(), email, password, ip)
 			return err
 		})
 		switch {

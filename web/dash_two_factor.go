@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/intakehq/intake/accounts"
@@ -265,6 +266,49 @@ func (d *Dashboard) disableTwoFactor(w http.ResponseWriter, r *http.Request) {
 	default:
 		d.throttle.succeeded(u.Email, ip)
 		d.redirect(w, r, "/account", flash{Kind: flashSuccess, Message: "Two-factor log-in is off. Your recovery codes no longer work."})
+		return
+	}
+	d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: problem})
+}
+
+// newRecoveryCodes replaces the user's recovery codes after their password
+// or a code from the app, and shows the new ones, this once.
+func (d *Dashboard) newRecoveryCodes(w http.ResponseWriter, r *http.Request) {
+	if !d.parseForm(w, r) {
+		return
+	}
+	u := sessionUser(r)
+	password, code := r.PostFormValue("password"), r.PostFormValue("code")
+	if password == "" && strings.TrimSpace(code) == "" {
+		d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: "Enter your password or a code from your app to get new recovery codes."})
+		return
+	}
+	ip := d.clientIP(r)
+	if wait := d.throttle.attempt(u.Email, ip, time.Now()); wait > 0 {
+		d.tooManyAttempts(w, r, wait)
+		return
+	}
+	var codes []string
+	err := d.hashing(r, func() error {
+		var err error
+		codes, err = accounts.NewRecoveryCodes(r.Context(), d.DB, d.Sealer, d.actor(r), u, password, code)
+		return err
+	})
+	problem := ""
+	switch {
+	case errors.Is(err, accounts.ErrBadCredentials):
+		problem = "The password is wrong: your recovery codes are unchanged."
+	case errors.Is(err, accounts.ErrBadCode):
+		problem = "That code is wrong, expired or already used (recovery codes do not count here): your recovery codes are unchanged."
+	case errors.Is(err, accounts.ErrTwoFactorOff):
+		d.redirect(w, r, "/account", flash{Kind: flashError, Message: "Two-factor log-in is off: there are no recovery codes to replace."})
+		return
+	case err != nil:
+		d.error(w, r, err)
+		return
+	default:
+		d.throttle.succeeded(u.Email, ip)
+		d.renderRecoveryCodes(w, r, codes, "/account")
 		return
 	}
 	d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: problem})

@@ -169,6 +169,7 @@ func (d *Dashboard) Routes(r chi.Router) {
 			user.Get("/account/two-factor", d.enrolPage)
 			user.Post("/account/two-factor", d.enrol)
 			user.Post("/account/two-factor/disable", d.disableTwoFactor)
+			user.Post("/account/two-factor/recovery-codes", d.newRecoveryCodes)
 			owner.Post("/account/two-factor/require", d.requireTwoFactor)
 			user.Post("/account/switch", d.switchAccount)
 			viewer.Post("/account/leave", d.leave)
@@ -181,6 +182,12 @@ func (d *Dashboard) Routes(r chi.Router) {
 			admin.Post("/account/members/{user_id}/remove", d.removeMember)
 			owner.Get("/account/transfer", d.transferPage)
 			owner.Post("/account/transfer", d.transfer)
+			// A person's data (dash_people.go): owners and admins.
+			admin.Get("/account/people", d.peoplePage)
+			admin.Post("/account/people", d.findPerson)
+			admin.Post("/account/people/export", d.exportPerson)
+			admin.Post("/account/people/erase/confirm", d.confirmErasePerson)
+			admin.Post("/account/people/erase", d.erasePerson)
 
 			viewer.Get("/forms", d.formsPage)
 			member.Get("/forms/new", d.newFormPage)

@@ -53,6 +53,7 @@ var (
 	tmplMembers     = dashTemplate[membersView]{"dash_members.html"}
 	tmplInvite      = dashTemplate[inviteView]{"dash_invite.html"}
 	tmplTransfer    = dashTemplate[transferView]{"dash_transfer.html"}
+	tmplPeople      = dashTemplate[peopleView]{"dash_people.html"}
 )
 
 var dashTemplates = []interface {
@@ -61,7 +62,7 @@ var dashTemplates = []interface {
 }{
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
-	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit, tmplMembers, tmplInvite, tmplTransfer,
+	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit, tmplMembers, tmplInvite, tmplTransfer, tmplPeople,
 }
 
 // dashPageFiles lists the dashboard's page template files.

@@ -191,6 +191,14 @@ func TestRolesEveryDashboardRoute(t *testing.T) {
 		"GET /account/two-factor":          {least: anyone, want: http.StatusOK},
 		"POST /account/two-factor":         {least: anyone, want: http.StatusUnprocessableEntity, form: url.Values{"code": {"not a code"}}},
 		"POST /account/two-factor/disable": {least: anyone, want: http.StatusSeeOther, form: url.Values{"password": {testPassword}, "code": {"000000"}}},
+		// Without two-factor log-in there are no codes to replace: back to
+		// the account page.
+		"POST /account/two-factor/recovery-codes": {least: anyone, want: http.StatusSeeOther, form: url.Values{"password": {testPassword}}},
+		"GET /account/people":                     {least: admin, want: http.StatusOK},
+		"POST /account/people":                    {least: admin, want: http.StatusOK, form: url.Values{"email": {"someone@example.com"}}},
+		"POST /account/people/export":             {least: admin, want: http.StatusOK, form: url.Values{"email": {"someone@example.com"}}},
+		"POST /account/people/erase/confirm":      {least: admin, want: http.StatusOK, form: url.Values{"email": {"someone@example.com"}}},
+		"POST /account/people/erase":              {least: admin, want: http.StatusSeeOther, form: url.Values{"email": {"nobody-here@example.com"}}},
 		// The owner has no two-factor log-in to require it with: 422, past
 		// the role.
 		"POST /account/two-factor/require": {least: owner, want: http.StatusUnprocessableEntity, form: url.Values{"require": {"on"}}},
