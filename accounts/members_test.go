@@ -69,13 +69,13 @@ func (b *membersBundle) roleOf(t *testing.T, accountID, userID int64) accounts.R
 	return role
 }
 
-// actions lists the account's audit actions, oldest first, as
-// "action object changed".
+// actions lists the account's audit actions about its members, oldest
+// first, as "action object changed".
 func (b *membersBundle) actions(t *testing.T, accountID int64) string {
 	t.Helper()
 	var s string
 	err := b.db.QueryRow(b.ctx, `SELECT coalesce(string_agg(action || ' ' || object_type || ' ' || array_to_string(changed, ','), '|' ORDER BY id), '')
-FROM audit_log WHERE account_id = $1 AND action NOT LIKE 'api_key.%'`, accountID).Scan(&s)
+FROM audit_log WHERE account_id = $1 AND action LIKE ANY ('{member.%,invite.%,account.transfer}')`, accountID).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
 	}
