@@ -283,7 +283,9 @@ AND position($3 in body_text || body_html) = 0`, owner.AccountID, notify.Templat
 		t.Error("the invitation is not in the account's outbox as sent without its link")
 	}
 
-	// Revoked before the worker got to it: nothing sent.
+	// Revoked before the worker got to it: the job is cancelled, nothing
+	// sent.
+	b.Client.StopAndCancel(ctx)
 	second, err := team.Invite(ctx, audit.System, owner, "second@example.com", accounts.RoleViewer)
 	if err != nil {
 		t.Fatal(err)
@@ -291,8 +293,12 @@ AND position($3 in body_text || body_html) = 0`, owner.AccountID, notify.Templat
 	if err := accounts.RevokeInvite(ctx, b.DB, audit.System, owner, second.ID); err != nil {
 		t.Fatal(err)
 	}
+	b.start(t)
 	b.Settle(t)
 	if _, rcpts := srv.received(); len(rcpts) != 1 {
 		t.Errorf("recipients %v: the revoked invitation was sent", rcpts)
+	}
+	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE args->>'template' = 'member_invite' AND state = 'cancelled'`); n != 1 {
+		t.Errorf("%d cancelled invitation jobs, want the revoked one's", n)
 	}
 }
