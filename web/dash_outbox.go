@@ -51,6 +51,7 @@ var emailKinds = map[string]string{
 	notify.TemplateVerifyAddress:    "Address verification",
 	notify.TemplatePasswordReset:    "Password reset",
 	notify.TemplateConfirmRecipient: "Address confirmation",
+	notify.TemplateMemberInvite:     "Invitation",
 }
 
 func toEmailRow(m *notify.OutboundEmail) emailRow {
