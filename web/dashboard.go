@@ -148,7 +148,7 @@ func (d *Dashboard) Routes(r chi.Router) {
 		r.Get("/unsubscribe", d.unsubscribePage)
 		r.Post("/unsubscribe", d.unsubscribe)
 		// An invitation's link: public, the token is the authority; what
-		// it offers depends on who opens it (dash_members.go).
+		// it offers depends on who opens it (dash_invite.go).
 		r.Get(notify.InvitePath+"{token}", d.invitePage)
 		r.Post(notify.InvitePath+"{token}", d.acceptInvite)
 

@@ -3,9 +3,9 @@
 // open, dash_links.go; the log-in throttle, throttle.go), forms and their
 // contract editor, submissions, webhooks and their delivery log, the email
 // outbox and API keys, an account's members and invitations, switching
-// between one's accounts and handing one over (dash_members.go, which also
-// answers an invitation's link, /invites/{token}) (dash_*.go, templates
-// dash_*), and the public pages
+// between one's accounts and handing one over (dash_members.go,
+// dash_transfer.go; an invitation's link, /invites/{token}, in
+// dash_invite.go) (dash_*.go, templates dash_*), and the public pages
 // the links of notification emails open: /confirm (double opt-in of an
 // address) and /unsubscribe (RFC 8058 one-click), in dash_recipients.go.
 // dashboard.go holds the Dashboard, its routes and its error page;
