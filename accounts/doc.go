@@ -8,7 +8,7 @@
 // stored as a SHA-256 hash, in email_tokens).
 //
 // Its tables: accounts, users, memberships, invites (invitations to an
-// account: members.go), api_keys, sessions, email_tokens, plans,
+// account: invites.go), api_keys, sessions, email_tokens, plans,
 // account_usage (each account's submissions per month, in shards; the
 // count is a part of the submissions' group write, CountsSQL) and
 // quota_warnings (the shares of a quota already warned of), and the
