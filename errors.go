@@ -78,6 +78,7 @@ const (
 	TypeCaptchaDown      = "captcha-unavailable"
 	TypeRequestTimeout   = "request-timeout"
 	TypeForbidden        = "forbidden"
+	TypeDuplicate        = "duplicate-submission"
 )
 
 // Error is a failure described for whoever caused it. Packages declare

@@ -29,10 +29,10 @@ func NewMetrics(db *pgxpool.Pool) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		Submissions: counter("intake_submissions_total",
-			"Submissions to /f/ by outcome: created, replayed, spam, conflict, invalid, limited, client_timeout, abandoned, error.", "outcome"),
+			"Submissions to /f/ by outcome: created, replayed, duplicate, spam, conflict, invalid, limited, client_timeout, abandoned, error.", "outcome"),
 		SubmitDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "intake_submit_duration_seconds",
-			Help:    "Time to answer a submission to /f/, by outcome: created, replayed, spam, conflict, invalid, limited, client_timeout, abandoned, error.",
+			Help:    "Time to answer a submission to /f/, by outcome: created, replayed, duplicate, spam, conflict, invalid, limited, client_timeout, abandoned, error.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"outcome"}),
 		HTTPRequests: counter("intake_http_requests_total",

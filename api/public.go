@@ -258,7 +258,10 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, problemLogged(r, err))
 		return
 	}
-	s.Pages.Thanks(w, r, pages.ThanksView{FormName: form.Name, BackURL: s.backURL(r)})
+	// ?duplicate=1: the submission repeated a unique value and the form
+	// accepts repeats (submissions.OutcomeDuplicate); it changes the words,
+	// nothing else, so a visitor who adds it by hand learns nothing.
+	s.Pages.Thanks(w, r, pages.ThanksView{FormName: form.Name, BackURL: s.backURL(r), Duplicate: r.URL.Query().Get("duplicate") == "1"})
 }
 
 func (s *Server) endpoint(f *forms.Form) string { return s.BaseURL + "/f/" + f.PublicID }

@@ -51,6 +51,9 @@ type Settings struct {
 	// from "1d" to "3650d". Older ones, with their files, are deleted by the
 	// nightly retention job (submissions.RetentionWorker).
 	SubmissionRetention string `json:"submission_retention"`
+	// Unique takes each value of some fields once (unique.go); off by
+	// default.
+	Unique Unique `json:"unique"`
 }
 
 // Bounds of SubmissionRetention, in days.
@@ -237,6 +240,12 @@ func (s Settings) WithDefaults() Settings {
 	}
 	if s.Captcha.OnOutage == "" {
 		s.Captcha.OnOutage = CaptchaFailClosed
+	}
+	if s.Unique.Fields == nil {
+		s.Unique.Fields = []string{}
+	}
+	if s.Unique.OnDuplicate == "" {
+		s.Unique.OnDuplicate = UniqueAccept
 	}
 	return s
 }

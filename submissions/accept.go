@@ -249,7 +249,8 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 
-	next := settings.NextURL(reserved[FieldNext], fmt.Sprintf("%s/f/%s/thanks", s.BaseURL, form.PublicID))
+	uniqueOf(form, sub, data)
+	next := settings.NextURL(reserved[FieldNext], s.thanksURL(form))
 	resp, err := s.answer(sub, next, req.Browser)
 	if err != nil {
 		return res, err
@@ -285,29 +286,47 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	if !sub.Spam { // spam does not count against the quota
 		w.count = &usageCount{accountID: form.AccountID, month: accounts.MonthOf(now)}
 	}
-	if err := s.commit(ctx, w); err != nil {
-		return res, err
-	}
-	switch {
-	case database.IsLockTimeout(w.claimErr):
-		// The wait was on the key's row: a twin still holds it. (A lock
-		// timeout elsewhere — a migration holding a table — is a 503.)
-		return res, idempotency.ErrInFlight
-	case w.err != nil:
-		return res, w.err
-	case !w.written:
-		// The key was taken by a committed twin; nothing of this request
-		// was written. Answer with what the twin stored.
-		twin, err := idempotency.Lookup(ctx, s.DB, form.ID, key, now)
-		if err != nil {
-			return res, fmt.Errorf("key %q conflicted but cannot be read: %w", key, err)
-		}
-		if _, err := twin.Replay(fp); err != nil {
+	for attempt := 0; ; attempt++ {
+		if err := s.commit(ctx, w); err != nil {
 			return res, err
 		}
-		return s.replayed(res, twin), nil
+		switch {
+		case database.IsLockTimeout(w.claimErr):
+			// The wait was on the key's row: a twin still holds it. (A lock
+			// timeout elsewhere — a migration holding a table — is a 503.)
+			return res, idempotency.ErrInFlight
+		case w.err != nil:
+			return res, w.err
+		case w.written:
+			return res, nil
+		}
+		// Nothing of this request was written: a committed twin took the
+		// key, or a stored submission holds the unique value (then the key
+		// was given back). Idempotency first: answer with what a twin
+		// stored, if one did.
+		if key != "" {
+			twin, err := idempotency.Lookup(ctx, s.DB, form.ID, key, now)
+			switch {
+			case err == nil:
+				if _, err := twin.Replay(fp); err != nil {
+					return res, err
+				}
+				return s.replayed(res, twin), nil
+			case !errors.Is(err, idempotency.ErrNotFound) || sub.UniqueHash == nil:
+				return res, fmt.Errorf("key %q conflicted but cannot be read: %w", key, err)
+			}
+		}
+		if sub.UniqueHash == nil {
+			return res, errors.New("a submission without a key or a unique value was not written")
+		}
+		out, err := s.duplicate(ctx, res, form, sub, next, req.Browser)
+		if !errors.Is(err, errGoneFirst) || attempt > 0 {
+			return out, err
+		}
+		// The submission holding the value was deleted between the write
+		// and the read: this one may be the first now.
+		w = &write{claim: w.claim, row: w.row, jobs: w.jobs, count: w.count, account: w.account}
 	}
-	return res, nil
 }
 
 // twinPolls are the waits between looks for a twin's stored answer. The

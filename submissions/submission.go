@@ -37,6 +37,11 @@ type Submission struct {
 	Meta            Meta
 	CreatedAt       time.Time
 	Replays         int // duplicates absorbed (flushed every few seconds)
+	// UniqueHash is the hash of the values the form's unique setting names
+	// (unique.go), nil when none; UniqueUntil ends the window it counts
+	// in, nil for as long as the submission is kept.
+	UniqueHash  []byte     `json:"-"`
+	UniqueUntil *time.Time `json:"-"`
 }
 
 // Meta is what Intake kept about a submission besides its fields: request

@@ -1,0 +1,27 @@
+-- Business uniqueness (README, "One answer per person: unique values"): a
+-- form's `unique` setting names the fields whose values together may be
+-- taken once, forever or within a window. Each submission that is not
+-- spam carries the hash of its normalised values (unique_hash) and the end
+-- of the window its value counts in (unique_until; NULL: forever). The
+-- exclusion constraint lets no two submissions of a form hold the same
+-- hash over overlapping [created_at, unique_until) ranges: a value older
+-- than its window no longer counts, and a change of window applies to new
+-- submissions (each keeps the window it was taken with). It is enforced in
+-- the submissions' own write (ON CONFLICT DO NOTHING), so two racing
+-- submissions with the same value store one, in one group write or in two
+-- transactions. Rows without a hash (the setting off, spam, an empty
+-- value) are not in the index.
+--
+-- btree_gist gives GiST the = of bigint and bytea; it is a trusted
+-- extension, so a database owner without superuser may create it.
+
+-- +goose Up
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+ALTER TABLE submissions ADD COLUMN unique_hash bytea, ADD COLUMN unique_until timestamptz;
+ALTER TABLE submissions ADD CONSTRAINT submissions_unique_value EXCLUDE USING gist (
+    form_id WITH =, unique_hash WITH =, tstzrange(created_at, unique_until) WITH &&
+) WHERE (unique_hash IS NOT NULL);
+
+-- +goose Down
+ALTER TABLE submissions DROP CONSTRAINT submissions_unique_value;
+ALTER TABLE submissions DROP COLUMN unique_hash, DROP COLUMN unique_until;
