@@ -23,7 +23,7 @@ import (
 // own client always sends Formspree-Client and Formspree-Session-Data.
 const (
 	corsAllowHeaders  = "Content-Type, Accept, Idempotency-Key, Formspree-Client, Formspree-Session-Data"
-	corsExposeHeaders = "Idempotent-Replayed, Idempotency-Key, Location, Retry-After, X-Request-Id"
+	corsExposeHeaders = "Duplicate-Of, Idempotent-Replayed, Idempotency-Key, Location, Retry-After, X-Request-Id"
 )
 
 // cors lets any origin call /f/. Per-form origin rules are enforced on the

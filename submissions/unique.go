@@ -53,7 +53,11 @@ func (e *DuplicateError) Error() string {
 // Describe says which value repeats; the first submission's id stays with
 // the owner (a stranger learns nothing but that the value was taken).
 func (e *DuplicateError) Describe() *intake.Error {
-	what := strings.Join(e.Fields, " and ")
+	quoted := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		quoted[i] = "“" + f + "”"
+	}
+	what := strings.Join(quoted, " and ")
 	return &intake.Error{Kind: intake.Conflict, Type: intake.TypeDuplicate, Code: "DUPLICATE", Msg: e.Error(),
 		Title:  "Already received",
 		Detail: "An entry with this " + what + " already exists; we kept the first one.",

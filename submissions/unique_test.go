@@ -127,7 +127,7 @@ func TestUniqueRaceReject(t *testing.T) {
 		}
 		e := intake.Describe(o.err)
 		if e.Kind.Status() != http.StatusConflict || e.Type != intake.TypeDuplicate || e.Code != "DUPLICATE" ||
-			e.Detail != "An entry with this Email already exists; we kept the first one." {
+			e.Detail != "An entry with this “Email” already exists; we kept the first one." {
 			t.Fatalf("request %d described as %d %s %s %q", i, e.Kind.Status(), e.Type, e.Code, e.Detail)
 		}
 	}
