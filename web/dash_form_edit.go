@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/forms"
@@ -69,6 +70,9 @@ type settingsInput struct {
 	AllowCC               bool
 	MinFillSeconds        string
 	SubmissionRetention   string // days as typed, "" keeps them
+	UniqueFields          string // field names as typed, separated by commas or spaces; "" off
+	UniqueWindow          string // a duration as typed; "" forever
+	UniqueOnDuplicate     string // forms.UniqueAccept or forms.UniqueReject
 	CaptchaProvider       string
 	CaptchaSiteKey        string
 	CaptchaSecret         string // a new secret as typed; never filled in from the form
@@ -184,7 +188,8 @@ func settingsOf(s forms.Settings) settingsInput {
 		BlockedIPs: strings.Join(s.BlockedIPs, "\n"), AllowCC: s.AllowCC,
 		MinFillSeconds:      strconv.FormatFloat(s.MinFillSeconds, 'f', -1, 64),
 		SubmissionRetention: strings.TrimSuffix(s.SubmissionRetention, "d"),
-		CaptchaProvider:     string(s.Captcha.Provider), CaptchaSiteKey: s.Captcha.SiteKey,
+		UniqueFields:        strings.Join(s.Unique.Fields, ", "), UniqueWindow: s.Unique.Window, UniqueOnDuplicate: s.Unique.OnDuplicate,
+		CaptchaProvider: string(s.Captcha.Provider), CaptchaSiteKey: s.Captcha.SiteKey,
 		CaptchaSecretSet: s.Captcha.SecretSet, CaptchaOnOutage: s.Captcha.OnOutage,
 	}
 }
@@ -226,6 +231,9 @@ func readEditor(r *http.Request) formEditView {
 		AllowCC:               r.PostFormValue("allow_cc") != "",
 		MinFillSeconds:        strings.TrimSpace(r.PostFormValue("min_fill_seconds")),
 		SubmissionRetention:   strings.TrimSpace(r.PostFormValue("submission_retention")),
+		UniqueFields:          strings.Join(strings.FieldsFunc(r.PostFormValue("unique.fields"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) }), ", "),
+		UniqueWindow:          strings.TrimSpace(r.PostFormValue("unique.window")),
+		UniqueOnDuplicate:     r.PostFormValue("unique.on_duplicate"),
 		CaptchaProvider:       r.PostFormValue("captcha.provider"),
 		CaptchaSiteKey:        strings.TrimSpace(r.PostFormValue("captcha.site_key")),
 		CaptchaSecret:         strings.TrimSpace(r.PostFormValue("captcha.secret")),
@@ -346,6 +354,8 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		AllowCC:               s.AllowCC,
 		MinFillSeconds:        minFill,
 		SubmissionRetention:   keep,
+		Unique: forms.Unique{Fields: strings.FieldsFunc(s.UniqueFields, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }),
+			Window: s.UniqueWindow, OnDuplicate: s.UniqueOnDuplicate},
 		Captcha: forms.Captcha{Provider: captcha.Provider(s.CaptchaProvider), SiteKey: s.CaptchaSiteKey, Secret: secret,
 			SecretSet: s.CaptchaSecretSet, OnOutage: s.CaptchaOnOutage},
 	}

@@ -207,7 +207,7 @@ func (v *formEditView) place(fe forms.FieldError, rowOf []int) string {
 // of the page; the input of key has the id "s-"+key.
 var settingKeys = []string{"redirect_url", "allowed_redirect_hosts", "notify_emails", "allow_cc", "autoresponse", "require_idempotency_key",
 	"idempotency_retention", "implicit_dedupe_window", "unknown_fields", "honeypot_field", "min_fill_seconds", "allowed_origins",
-	"captcha", "blocked_words", "blocked_emails", "blocked_ips", "submission_retention"}
+	"captcha", "blocked_words", "blocked_emails", "blocked_ips", "submission_retention", "unique"}
 
 var (
 	fieldMessage   = regexp.MustCompile(`^fields\[\d+\](?:\.(\w+))?\s*`)

@@ -301,6 +301,7 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 		{"Honeypot field", s.HoneypotField},
 		{"Minimum time to fill", minFillText(s.MinFillSeconds)},
 		{"Submissions kept", retentionSetting(s.RetentionDays())},
+		{"One answer per", uniqueText(s.Unique)},
 		{"CAPTCHA", captchaText(s.Captcha)},
 		{"Blocked words", orNone(s.BlockedWords, "none")},
 		{"Blocked emails", orNone(s.BlockedEmails, "none")},
@@ -413,3 +414,18 @@ func (d *Dashboard) archiveForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // The contract and settings editor
+
+// uniqueText says in plain words what a form's unique setting does.
+func uniqueText(u forms.Unique) string {
+	if !u.On() {
+		return "off: every submission is taken"
+	}
+	what := strings.Join(u.Fields, " and ")
+	if u.Window != "" {
+		what += ", within " + u.Window
+	}
+	if u.OnDuplicate == forms.UniqueReject {
+		return what + " (a repeat is refused with 409)"
+	}
+	return what + " (a repeat is thanked and not stored)"
+}
