@@ -123,5 +123,6 @@ func QueueRelease(b *pgx.Batch, claims []*Claim, written string) {
 	for i, c := range claims {
 		forms[i], keys[i], ids[i] = c.FormID, c.Key, c.SubmissionID
 	}
+	b.Queue(noSeqScanSQL) // see lookupSQL: index lookups whatever the statistics say
 	b.Queue(fmt.Sprintf(releaseSQL, written), forms, keys, ids)
 }
