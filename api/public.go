@@ -76,6 +76,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		// Once the answer is written, as a client waits for it.
 		s.Metrics.Submissions.WithLabelValues(outcome).Inc()
 		s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+		switch res.Outcome {
+		case submissions.OutcomeReplayed:
+			s.Metrics.Duplicates.WithLabelValues(res.How.String()).Inc()
+			s.Metrics.ReplayAge.Observe(res.StoredAge.Seconds())
+		case submissions.OutcomeDuplicate:
+			s.Metrics.Duplicates.WithLabelValues(res.How.String()).Inc()
+		}
 	}()
 	log := httpedge.Logger(ctx).With("form", chi.URLParam(r, "formID"))
 	if err != nil {

@@ -71,10 +71,49 @@ func TestUniqueAnswers(t *testing.T) {
 		t.Errorf("%d stored on the accepting form, want 1", n)
 	}
 
+	// A retry with the first's key is a replay (how: key), the repeats were
+	// counted as unique; the metrics say so.
+	b.submit(t, id, ctJSON, `{"email":"ada@example.com","guests":2}`, "Idempotency-Key", "a")
+	if got := counterValue(t, b, "intake_duplicates_absorbed_total", "how", "unique"); got != 4 {
+		t.Errorf("intake_duplicates_absorbed_total{how=unique} = %v, want 4", got)
+	}
+	if got := counterValue(t, b, "intake_duplicates_absorbed_total", "how", "key"); got != 1 {
+		t.Errorf("intake_duplicates_absorbed_total{how=key} = %v, want 1", got)
+	}
+	if got := counterValue(t, b, "intake_idempotency_replay_age_seconds", "", ""); got != 1 {
+		t.Errorf("intake_idempotency_replay_age_seconds observed %v replays, want 1", got)
+	}
+
 	// A setting that names no field of the form is refused where it is wrong.
 	r = b.call(t, http.MethodPatch, "/api/v1/forms/"+id, []byte(`{"settings":{"unique":{"fields":["phone"],"on_duplicate":"accept"}}}`),
 		hdr("Authorization", "Bearer "+key, "Content-Type", ctJSON))
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `#/settings/unique/fields/0`) {
 		t.Errorf("a unique field that is not a field = %s", r)
 	}
+}
+
+// counterValue reads a metric of b's server: a counter's value with the
+// label name=value, or a histogram's sample count (name "").
+func counterValue(t *testing.T, b *testBundle, metric, name, value string) float64 {
+	t.Helper()
+	families, err := b.api.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() != metric {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if h := m.GetHistogram(); h != nil {
+				return float64(h.GetSampleCount())
+			}
+			for _, l := range m.GetLabel() {
+				if l.GetName() == name && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -25,6 +25,10 @@ type Settings struct {
 	RequireIdempotencyKey bool         `json:"require_idempotency_key"`
 	IdempotencyRetention  Duration     `json:"idempotency_retention"`
 	ImplicitDedupeWindow  *Duration    `json:"implicit_dedupe_window"`
+	// KeylessJSONWindow, when above 0, answers identical keyless JSON
+	// posts to the form within it as replays of the first (default 0:
+	// keyless JSON is never deduplicated).
+	KeylessJSONWindow Duration `json:"keyless_json_window"`
 	UnknownFields         string       `json:"unknown_fields"`
 	NotifyEmails          []string     `json:"notify_emails"`
 	Autoresponse          Autoresponse `json:"autoresponse"`
@@ -292,6 +296,9 @@ func (s Settings) check(errs *ValidationError) {
 	}
 	if w := s.ImplicitWindow(); w < 0 || w > MaxImplicitWindow {
 		errs.add("implicit_dedupe_window", CodeInvalid, "range", `implicit_dedupe_window must be between "0" (off) and 24h`, Pointer("settings", "implicit_dedupe_window"))
+	}
+	if w := time.Duration(s.KeylessJSONWindow); w < 0 || w > MaxImplicitWindow {
+		errs.add("keyless_json_window", CodeInvalid, "range", `keyless_json_window must be between "0" (off) and 24h`, Pointer("settings", "keyless_json_window"))
 	}
 	if s.UnknownFields != UnknownAccept && s.UnknownFields != UnknownReject {
 		errs.add("unknown_fields", CodeInvalid, "oneof", `unknown_fields must be "accept" or "reject"`, Pointer("settings", "unknown_fields"))

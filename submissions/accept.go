@@ -109,6 +109,11 @@ type Result struct {
 	// CaptchaUnverified says why a form that fails open took the
 	// submission without a verified CAPTCHA; "" otherwise.
 	CaptchaUnverified string
+	// How says how a replayed or duplicate request was recognised, and
+	// StoredAge how long before the answer its submission's key was
+	// stored (replays only).
+	How       How
+	StoredAge time.Duration
 }
 
 // Accept takes a submission exactly once. In one transaction it claims the
@@ -139,9 +144,15 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	}
 	res := &Result{Echo: key}
 	fp := idempotency.Fingerprint(canonical(req.Payload))
+	// Without a key Intake makes one: a browser's (implicit_dedupe_window)
+	// or, for JSON, one from the fields alone (keyless_json_window). The
+	// form says below whether it is used.
 	implicit := ""
-	if key == "" && req.Browser {
+	switch {
+	case key == "" && req.Browser:
 		implicit = idempotency.ImplicitKey(req.IP, req.UserAgent, fp)
+	case key == "":
+		implicit = idempotency.KeylessKey(fp)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	form, stored, usage, plan, err := s.load(ctx, req.FormID, cmp.Or(key, implicit), now)
@@ -151,10 +162,14 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	res.Form = form
 	settings := form.Settings
 	retention := time.Duration(settings.IdempotencyRetention)
-	if implicit != "" && settings.ImplicitWindow() > 0 {
-		key, retention = implicit, settings.ImplicitWindow()
+	window, how := settings.ImplicitWindow(), HowImplicit
+	if !req.Browser {
+		window, how = time.Duration(settings.KeylessJSONWindow), HowKeyless
+	}
+	if implicit != "" && window > 0 {
+		key, retention, res.How = implicit, window, how
 	} else if implicit != "" {
-		stored = nil // implicit deduplication is off for this form
+		stored = nil // this deduplication is off for this form
 	}
 	res.Key = key
 	if stored != nil {
@@ -386,10 +401,14 @@ func (s *Service) lockWait() time.Duration {
 
 type planFunc = func(form *forms.Form, sub *Submission) ([]river.InsertManyParams, error)
 
+// replayed answers res with rec's stored answer and counts the duplicate
+// (how: res.How, set when the key was chosen).
 func (s *Service) replayed(res *Result, rec *idempotency.Record) *Result {
 	res.Response, res.SubmissionID, res.Outcome = rec.Response, rec.SubmissionID, OutcomeReplayed
+	now := time.Now()
+	res.StoredAge = max(now.Sub(rec.CreatedAt), 0)
 	if s.Replays != nil {
-		s.Replays.Add(res.Form.ID, rec.SubmissionID, time.Now())
+		s.Replays.Add(res.Form.ID, rec.SubmissionID, res.How, now)
 	}
 	return res
 }

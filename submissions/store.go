@@ -45,7 +45,8 @@ func nullable(s string) *string {
 }
 
 const columns = `s.id, s.form_id, f.public_id, s.contract_version, s.data, s.spam, coalesce(s.spam_reason, ''),
-	coalesce(s.idempotency_key, ''), s.meta, s.created_at, s.replays`
+	coalesce(s.idempotency_key, ''), s.meta, s.created_at, s.replays,
+	s.duplicates_key, s.duplicates_implicit, s.duplicates_unique, s.duplicates_keyless, s.last_duplicate_at`
 
 func scan(row pgx.Row) (*Submission, error) {
 	var (
@@ -53,7 +54,9 @@ func scan(row pgx.Row) (*Submission, error) {
 		data, meta []byte
 	)
 	err := row.Scan(&s.ID, &s.FormID, &s.FormPublicID, &s.ContractVersion, &data, &s.Spam, &s.SpamReason,
-		&s.IdempotencyKey, &meta, &s.CreatedAt, &s.Replays)
+		&s.IdempotencyKey, &meta, &s.CreatedAt, &s.Replays,
+		&s.Duplicates.Key, &s.Duplicates.Implicit, &s.Duplicates.Unique, &s.Duplicates.Keyless, &s.Duplicates.LastAt)
+	s.Duplicates.Total = s.Replays
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -102,7 +103,10 @@ func (s *Service) duplicate(ctx context.Context, res *Result, form *forms.Form, 
 	if err != nil {
 		return res, err
 	}
-	res.Outcome, res.SubmissionID = OutcomeDuplicate, first
+	res.Outcome, res.SubmissionID, res.How = OutcomeDuplicate, first, HowUnique
+	if s.Replays != nil {
+		s.Replays.Add(form.ID, first, HowUnique, time.Now())
+	}
 	u := form.Settings.Unique
 	if u.OnDuplicate == forms.UniqueReject {
 		labels := make([]string, len(u.Fields))

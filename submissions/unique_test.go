@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/forms"
@@ -280,3 +283,69 @@ func TestUniqueBrowserAccept(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// Every duplicate absorbed is counted on the submission it repeats, by how
+// it was recognised, and per form and day.
+func TestDuplicatesCountedByKind(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	window := forms.Duration(time.Minute)
+	b.form = testfactory.NewForm(ctx, t, b.db, b.account, &testfactory.FormOpts{Settings: forms.Settings{
+		Unique: forms.Unique{Fields: []string{"email"}}, KeylessJSONWindow: window}})
+	b.svc.Replays = &submissions.ReplayCounter{DB: b.db}
+	send := func(req submissions.Request, want submissions.Outcome) *submissions.Result {
+		t.Helper()
+		res, err := b.svc.Accept(ctx, req)
+		if err != nil || res.Outcome != want {
+			t.Fatalf("%v %v, want %s", res.Outcome, err, want)
+		}
+		return res
+	}
+	keyed := b.request(t, "k", map[string]any{"email": "a@example.com"})
+	s1 := send(keyed, submissions.OutcomeCreated)
+	send(keyed, submissions.OutcomeReplayed)
+	send(keyed, submissions.OutcomeReplayed)
+	send(b.request(t, "other", map[string]any{"email": "a@example.com", "message": "again"}), submissions.OutcomeDuplicate)
+	keyless := b.request(t, "", map[string]any{"email": "b@example.com"})
+	s2 := send(keyless, submissions.OutcomeCreated)
+	if r := send(keyless, submissions.OutcomeReplayed); r.SubmissionID != s2.SubmissionID || r.How != submissions.HowKeyless {
+		t.Errorf("keyless JSON again = %v, how %v", r.SubmissionID, r.How)
+	}
+	browser := b.request(t, "", map[string]any{"email": "c@example.com"})
+	browser.Browser = true
+	s3 := send(browser, submissions.OutcomeCreated)
+	send(browser, submissions.OutcomeReplayed)
+	if err := b.svc.Replays.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id   uuid.UUID
+		want submissions.Duplicates
+	}{
+		{s1.SubmissionID, submissions.Duplicates{Total: 3, Key: 2, Unique: 1}},
+		{s2.SubmissionID, submissions.Duplicates{Total: 1, Keyless: 1}},
+		{s3.SubmissionID, submissions.Duplicates{Total: 1, Implicit: 1}},
+	} {
+		s, err := submissions.Get(ctx, b.db, b.account, tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := s.Duplicates
+		if got.LastAt == nil || time.Since(*got.LastAt) > time.Minute {
+			t.Errorf("%s: last_at = %v", tc.id, got.LastAt)
+		}
+		got.LastAt = nil
+		if got != tc.want {
+			t.Errorf("%s: duplicates = %+v, want %+v", tc.id, got, tc.want)
+		}
+	}
+	if n := b.intQuery(t, `SELECT coalesce(sum(replays), 0)::int FROM form_daily_replays WHERE form_id = $1`, b.form.ID); n != 5 {
+		t.Errorf("form_daily_replays = %d, want 5", n)
+	}
+
+	// Without the window, identical keyless JSON is two submissions.
+	b.form = testfactory.NewForm(ctx, t, b.db, b.account, nil)
+	send(b.request(t, "", map[string]any{"email": "d@example.com"}), submissions.OutcomeCreated)
+	send(b.request(t, "", map[string]any{"email": "d@example.com"}), submissions.OutcomeCreated)
+}

@@ -58,6 +58,7 @@ type settingsInput struct {
 	RequireIdempotencyKey bool
 	IdempotencyRetention  string
 	ImplicitDedupeWindow  string
+	KeylessJSONWindow     string
 	UnknownFields         string
 	NotifyEmails          string // one per line
 	AutoresponseEnabled   bool
@@ -181,7 +182,8 @@ func settingsOf(s forms.Settings) settingsInput {
 		RedirectURL: s.RedirectURL, AllowedRedirectHosts: strings.Join(s.AllowedRedirectHosts, "\n"),
 		AllowedOrigins: strings.Join(s.AllowedOrigins, "\n"), RequireIdempotencyKey: s.RequireIdempotencyKey,
 		IdempotencyRetention: s.IdempotencyRetention.String(), ImplicitDedupeWindow: forms.Duration(s.ImplicitWindow()).String(),
-		UnknownFields: s.UnknownFields, NotifyEmails: strings.Join(s.NotifyEmails, "\n"),
+		KeylessJSONWindow: s.KeylessJSONWindow.String(),
+		UnknownFields:     s.UnknownFields, NotifyEmails: strings.Join(s.NotifyEmails, "\n"),
 		AutoresponseEnabled: s.Autoresponse.Enabled, AutoresponseSubject: s.Autoresponse.Subject,
 		AutoresponseBody: s.Autoresponse.Body, HoneypotField: s.HoneypotField,
 		BlockedWords: strings.Join(s.BlockedWords, "\n"), BlockedEmails: strings.Join(s.BlockedEmails, "\n"),
@@ -219,6 +221,7 @@ func readEditor(r *http.Request) formEditView {
 		RequireIdempotencyKey: r.PostFormValue("require_idempotency_key") != "",
 		IdempotencyRetention:  strings.TrimSpace(r.PostFormValue("idempotency_retention")),
 		ImplicitDedupeWindow:  strings.TrimSpace(r.PostFormValue("implicit_dedupe_window")),
+		KeylessJSONWindow:     strings.TrimSpace(r.PostFormValue("keyless_json_window")),
 		UnknownFields:         r.PostFormValue("unknown_fields"),
 		NotifyEmails:          strings.Join(lines(r.PostFormValue("notify_emails")), "\n"),
 		AutoresponseEnabled:   r.PostFormValue("autoresponse.enabled") != "",
@@ -310,6 +313,10 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		"Write how long keys are kept as a duration such as 24h, 90m or 7d (between 1h and 7d).")
 	window := duration(s.ImplicitDedupeWindow, "implicit_dedupe_window", forms.DefaultImplicitWindow,
 		"Write the window as a duration such as 10m or 1h, or 0 to turn it off.")
+	keyless := forms.Duration(0) // empty: off
+	if s.KeylessJSONWindow != "" {
+		keyless = duration(s.KeylessJSONWindow, "keyless_json_window", 0, "Write the window as a duration such as 1m or 1h, or 0 to turn it off.")
+	}
 	minFill, err := strconv.ParseFloat(strings.ReplaceAll(s.MinFillSeconds, ",", "."), 64)
 	if s.MinFillSeconds == "" {
 		minFill, err = 0, nil
@@ -344,6 +351,7 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		RequireIdempotencyKey: s.RequireIdempotencyKey,
 		IdempotencyRetention:  retention,
 		ImplicitDedupeWindow:  &window,
+		KeylessJSONWindow:     keyless,
 		UnknownFields:         s.UnknownFields,
 		NotifyEmails:          lines(s.NotifyEmails),
 		Autoresponse:          forms.Autoresponse{Enabled: s.AutoresponseEnabled, Subject: s.AutoresponseSubject, Body: s.AutoresponseBody},

@@ -295,6 +295,7 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 		{"Idempotency key required", map[bool]string{true: "yes", false: "no"}[s.RequireIdempotencyKey]},
 		{"Keys kept for", s.IdempotencyRetention.String()},
 		{"Keyless browser posts deduplicated for", dedupe},
+		{"Identical keyless JSON deduplicated for", map[bool]string{true: "off", false: s.KeylessJSONWindow.String()}[s.KeylessJSONWindow == 0]},
 		{"Fields not in the contract", map[string]string{forms.UnknownAccept: "accepted", forms.UnknownReject: "rejected"}[s.UnknownFields]},
 		{"Autoresponse", ar},
 		{"_cc copies the notification", map[bool]string{true: "yes", false: "no (kept with the submission, no one copied)"}[s.AllowCC]},

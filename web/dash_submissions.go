@@ -282,7 +282,7 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 		{"CAPTCHA", captchaCheckText(m.Captcha)},
 		{"Contract version", fmt.Sprint(s.ContractVersion)},
 		{"Idempotency key", key},
-		{"Duplicates absorbed", fmt.Sprint(s.Replays)},
+		{"Duplicates absorbed", duplicatesText(s.Duplicates)},
 	}
 	if s.Spam {
 		meta = append(meta, setting{"Spam because", orDefault(s.SpamReason, "marked as spam")})
@@ -385,4 +385,34 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 		d.logger(r).WarnContext(ctx, "dashboard: export cut short", "form", f.PublicID, "rows", n, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// duplicatesText says how many duplicates a submission absorbed, and how
+// each was recognised, in plain words.
+func duplicatesText(d submissions.Duplicates) string {
+	if d.Total == 0 {
+		return "none"
+	}
+	var how []string
+	for _, k := range []struct {
+		n    int
+		what string
+	}{
+		{d.Key, "retried with the same key"},
+		{d.Implicit, "sent again from the same browser"},
+		{d.Unique, "the same unique value sent again"},
+		{d.Keyless, "identical JSON sent again without a key"},
+	} {
+		if k.n > 0 {
+			how = append(how, fmt.Sprintf("%d × %s", k.n, k.what))
+		}
+	}
+	out := fmt.Sprint(d.Total)
+	if len(how) > 0 {
+		out += ": " + strings.Join(how, ", ")
+	}
+	if d.LastAt != nil {
+		out += "; the last " + formatWhen(*d.LastAt)
+	}
+	return out
 }

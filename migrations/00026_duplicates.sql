@@ -12,6 +12,12 @@
 -- transactions. Rows without a hash (the setting off, spam, an empty
 -- value) are not in the index.
 --
+-- Every duplicate absorbed is counted by how it was recognised
+-- (submissions/replays.go): a retry with the submission's key, a browser
+-- repeat within the implicit window, a repeat of its unique value, and an
+-- identical keyless JSON post within keyless_json_window. replays stays
+-- the total (it counted the first two before this migration, unsplit).
+--
 -- btree_gist gives GiST the = of bigint and bytea; it is a trusted
 -- extension, so a database owner without superuser may create it.
 
@@ -22,6 +28,14 @@ ALTER TABLE submissions ADD CONSTRAINT submissions_unique_value EXCLUDE USING gi
     form_id WITH =, unique_hash WITH =, tstzrange(created_at, unique_until) WITH &&
 ) WHERE (unique_hash IS NOT NULL);
 
+ALTER TABLE submissions ADD COLUMN duplicates_key integer NOT NULL DEFAULT 0,
+    ADD COLUMN duplicates_implicit integer NOT NULL DEFAULT 0,
+    ADD COLUMN duplicates_unique integer NOT NULL DEFAULT 0,
+    ADD COLUMN duplicates_keyless integer NOT NULL DEFAULT 0,
+    ADD COLUMN last_duplicate_at timestamptz;
+
 -- +goose Down
+ALTER TABLE submissions DROP COLUMN duplicates_key, DROP COLUMN duplicates_implicit, DROP COLUMN duplicates_unique,
+    DROP COLUMN duplicates_keyless, DROP COLUMN last_duplicate_at;
 ALTER TABLE submissions DROP CONSTRAINT submissions_unique_value;
 ALTER TABLE submissions DROP COLUMN unique_hash, DROP COLUMN unique_until;
