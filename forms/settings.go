@@ -19,20 +19,20 @@ import (
 // Settings are a form's options. Every member is optional; WithDefaults
 // fills what is missing.
 type Settings struct {
-	RedirectURL           string       `json:"redirect_url"`
-	AllowedRedirectHosts  []string     `json:"allowed_redirect_hosts"`
-	AllowedOrigins        []string     `json:"allowed_origins"`
-	RequireIdempotencyKey bool         `json:"require_idempotency_key"`
-	IdempotencyRetention  Duration     `json:"idempotency_retention"`
-	ImplicitDedupeWindow  *Duration    `json:"implicit_dedupe_window"`
+	RedirectURL           string    `json:"redirect_url"`
+	AllowedRedirectHosts  []string  `json:"allowed_redirect_hosts"`
+	AllowedOrigins        []string  `json:"allowed_origins"`
+	RequireIdempotencyKey bool      `json:"require_idempotency_key"`
+	IdempotencyRetention  Duration  `json:"idempotency_retention"`
+	ImplicitDedupeWindow  *Duration `json:"implicit_dedupe_window"`
 	// KeylessJSONWindow, when above 0, answers identical keyless JSON
 	// posts to the form within it as replays of the first (default 0:
 	// keyless JSON is never deduplicated).
-	KeylessJSONWindow Duration `json:"keyless_json_window"`
-	UnknownFields         string       `json:"unknown_fields"`
-	NotifyEmails          []string     `json:"notify_emails"`
-	Autoresponse          Autoresponse `json:"autoresponse"`
-	HoneypotField         string       `json:"honeypot_field"`
+	KeylessJSONWindow Duration     `json:"keyless_json_window"`
+	UnknownFields     string       `json:"unknown_fields"`
+	NotifyEmails      []string     `json:"notify_emails"`
+	Autoresponse      Autoresponse `json:"autoresponse"`
+	HoneypotField     string       `json:"honeypot_field"`
 	// Block lists: a submission that matches one is stored as spam, with the
 	// reason, and notifies no one. Words match whole words in any value,
 	// case-insensitively; an email entry is an address or "@domain"; an IP
