@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,13 +56,22 @@ type User struct {
 // operator vouches for the address. Sign-up from the dashboard is SignUp,
 // which makes an unverified user. CreateUser is idempotent on email: when a
 // user with that email exists it returns that user and created=false (the
-// password is left unchanged). It returns an error for an invalid email or
-// a password shorter than MinPasswordLength.
-func CreateUser(ctx context.Context, db database.Executor, email, password string) (u *User, created bool, err error) {
-	return createUser(ctx, db, email, password, true)
+// password is left unchanged). A new user and account are recorded by actor
+// ("account.create", "user.create") in the creating transaction. It
+// returns an error for an invalid email or a password shorter than
+// MinPasswordLength.
+func CreateUser(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, email, password string) (u *User, created bool, err error) {
+	err = database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		u, created, err = createUser(ctx, tx, actor, email, password, true)
+		return err
+	})
+	return u, created, err
 }
 
-func createUser(ctx context.Context, db database.Executor, email, password string, verified bool) (u *User, created bool, err error) {
+// createUser makes the account and its user in db, which must be a
+// transaction: the audit entries go with them. A user actor without a
+// UserID is the new user, signing up.
+func createUser(ctx context.Context, db database.Executor, actor audit.Actor, email, password string, verified bool) (u *User, created bool, err error) {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != strings.TrimSpace(email) {
 		return nil, false, fmt.Errorf("%q is not an email address", email)
@@ -98,7 +108,36 @@ SELECT u.id, a.id, 'owner', u.email, u.verified FROM u, a`
 	if err != nil {
 		return nil, false, err
 	}
+	if actor.Kind == audit.ActorUser && actor.UserID == 0 {
+		actor.UserID = u.ID
+	}
+	if err := recordCreated(ctx, db, actor, u); err != nil {
+		return nil, false, err
+	}
 	return u, true, nil
+}
+
+// recordUserUpdate records, in tx, that actor changed fields of u (named,
+// never their values) in u's account: the one the change was made in, or
+// for a change outside any session (a link, the CLI), the one u last used.
+// A user in no account has no log to record in.
+func recordUserUpdate(ctx context.Context, tx database.Executor, actor audit.Actor, u *User, fields ...string) error {
+	if u.AccountID == 0 {
+		return nil
+	}
+	return audit.Record(ctx, tx, audit.Entry{AccountID: u.AccountID, Actor: actor, Action: "user.update",
+		ObjectType: "user", ObjectID: strconv.FormatInt(u.ID, 10), Changed: fields})
+}
+
+// recordCreated records a new account and its first user: which fields
+// were set, never the password.
+func recordCreated(ctx context.Context, db database.Executor, actor audit.Actor, u *User) error {
+	if err := audit.Record(ctx, db, audit.Entry{AccountID: u.AccountID, Actor: actor, Action: "account.create",
+		ObjectType: "account", ObjectID: strconv.FormatInt(u.AccountID, 10), Changed: []string{"name"}}); err != nil {
+		return err
+	}
+	return audit.Record(ctx, db, audit.Entry{AccountID: u.AccountID, Actor: actor, Action: "user.create",
+		ObjectType: "user", ObjectID: strconv.FormatInt(u.ID, 10), Changed: []string{"email", "password"}})
 }
 
 // UserByEmail returns the user with email (case-insensitive). It returns ErrNotFound.

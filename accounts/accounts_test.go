@@ -34,20 +34,20 @@ func TestUsersKeysAndSessions(t *testing.T) {
 	ctx := context.Background()
 	db, _ := testdb.New(t)
 
-	u, created, err := accounts.CreateUser(ctx, db, "ada@example.com", "correct horse")
+	u, created, err := accounts.CreateUser(ctx, db, audit.System, "ada@example.com", "correct horse")
 	if err != nil || !created {
 		t.Fatalf("create: %v %v", created, err)
 	}
-	if again, created, err := accounts.CreateUser(ctx, db, "ADA@example.com", "other password"); err != nil || created || again.ID != u.ID {
+	if again, created, err := accounts.CreateUser(ctx, db, audit.System, "ADA@example.com", "other password"); err != nil || created || again.ID != u.ID {
 		t.Fatalf("create again (another case): %v %v %v", again, created, err)
 	}
-	if _, err := accounts.SignUp(ctx, db, "ada@example.com", "whatever123"); !errors.Is(err, accounts.ErrEmailTaken) {
+	if _, err := accounts.SignUp(ctx, db, "ada@example.com", "whatever123", ""); !errors.Is(err, accounts.ErrEmailTaken) {
 		t.Errorf("sign up with a taken email: %v", err)
 	}
-	if _, _, err := accounts.CreateUser(ctx, db, "not an email", "correct horse"); err == nil {
+	if _, _, err := accounts.CreateUser(ctx, db, audit.System, "not an email", "correct horse"); err == nil {
 		t.Error("an invalid email was accepted")
 	}
-	if _, _, err := accounts.CreateUser(ctx, db, "b@example.com", "short"); err == nil {
+	if _, _, err := accounts.CreateUser(ctx, db, audit.System, "b@example.com", "short"); err == nil {
 		t.Error("a short password was accepted")
 	}
 	if _, err := accounts.CheckLogin(ctx, db, "ada@example.com", "correct horse"); err != nil {
@@ -124,7 +124,7 @@ func TestSessionExtended(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	u, _, err := accounts.CreateUser(ctx, db, "grace@example.com", "correct horse")
+	u, _, err := accounts.CreateUser(ctx, db, audit.System, "grace@example.com", "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestAPIKeyNameText(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	u, _, err := accounts.CreateUser(ctx, db, "keys@example.com", "correct horse")
+	u, _, err := accounts.CreateUser(ctx, db, audit.System, "keys@example.com", "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestAPIKeyScope(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	u, _, err := accounts.CreateUser(ctx, db, "scopes@example.com", "correct horse")
+	u, _, err := accounts.CreateUser(ctx, db, audit.System, "scopes@example.com", "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testdb"
 )
 
@@ -15,7 +16,7 @@ func TestOwner(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	u, _, err := accounts.CreateUser(ctx, db, "ada@example.com", "correct horse")
+	u, _, err := accounts.CreateUser(ctx, db, audit.System, "ada@example.com", "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}

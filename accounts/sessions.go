@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/audit"
@@ -48,11 +49,13 @@ type Session struct {
 
 // SignUp creates an account and its owner user, unverified: whoever signs
 // up has not yet shown they read mail at email, so nothing is mailed there
-// but the verification link (Service.SignUp sends it). It returns
-// ErrEmailTaken when the email has a user, or an error for an invalid email
-// or a password shorter than MinPasswordLength.
-func SignUp(ctx context.Context, db database.Executor, email, password string) (*User, error) {
-	u, created, err := createUser(ctx, db, email, password, false)
+// but the verification link (Service.SignUp sends it). db must be a
+// transaction: the new user, from address, is recorded as creating the
+// account and themselves in it. It returns ErrEmailTaken when the email has
+// a user, or an error for an invalid email or a password shorter than
+// MinPasswordLength.
+func SignUp(ctx context.Context, db database.Executor, email, password, address string) (*User, error) {
+	u, created, err := createUser(ctx, db, audit.User(0, address), email, password, false)
 	if err != nil {
 		return nil, err
 	}
@@ -178,10 +181,18 @@ func EndSession(ctx context.Context, db database.Executor, token string) error {
 	return err
 }
 
-// SweepSessions deletes expired sessions and returns how many.
+// SweepSessions deletes expired sessions and expired login challenges
+// (the half-logged-in state of accounts/twofactor.go, which nothing else
+// deletes when a log-in is left half done), and returns how many rows it
+// deleted. The periodic sweep runs it (notify.Workers).
 func SweepSessions(ctx context.Context, db database.Executor) (int64, error) {
-	tag, err := db.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= now()`)
-	return tag.RowsAffected(), err
+	b := &pgx.Batch{}
+	var n int64
+	count := func(tag pgconn.CommandTag) error { n += tag.RowsAffected(); return nil }
+	b.Queue(`DELETE FROM sessions WHERE expires_at <= now()`).Exec(count)
+	b.Queue(`DELETE FROM login_challenges WHERE expires_at <= now()`).Exec(count)
+	err := db.SendBatch(ctx, b).Close()
+	return n, err
 }
 
 // User is the session's user, acting in the session's account.

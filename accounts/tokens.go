@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 )
 
@@ -65,13 +66,14 @@ type Service struct {
 }
 
 // SignUp creates an unverified user (see the package function SignUp) and
-// sends the verification link. It returns ErrEmailTaken, or an error for an
-// invalid email or a short password.
-func (s *Service) SignUp(ctx context.Context, email, password string) (*User, error) {
+// sends the verification link; address is the client's, for the audit
+// log. It returns ErrEmailTaken, or an error for an invalid email or a
+// short password.
+func (s *Service) SignUp(ctx context.Context, email, password, address string) (*User, error) {
 	var u *User
 	err := database.WithTx(ctx, s.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var err error
-		if u, err = SignUp(ctx, tx, email, password); err != nil {
+		if u, err = SignUp(ctx, tx, email, password, address); err != nil {
 			return err
 		}
 		return s.issue(ctx, tx, u, PurposeVerify)
@@ -217,16 +219,20 @@ var verifyUserSQL = `WITH u AS (UPDATE users SET email_verified_at = coalesce(em
 RETURNING id, email, email_verified_at)
 SELECT ` + userColumnsSQL + ` FROM u` + membershipSQL("u.id", "NULL")
 
-// VerifyEmail spends a verification link and marks its user verified. It
-// returns the user, or ErrBadLink.
-func (s *Service) VerifyEmail(ctx context.Context, token string) (*User, error) {
+// VerifyEmail spends a verification link and marks its user verified,
+// recorded as "user.update" by the user from address (the link's holder).
+// It returns the user, or ErrBadLink.
+func (s *Service) VerifyEmail(ctx context.Context, token, address string) (*User, error) {
 	u := &User{}
 	err := database.WithTx(ctx, s.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		id, err := useToken(ctx, tx, token, PurposeVerify)
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, verifyUserSQL, id).Scan(userDest(u)...)
+		if err := tx.QueryRow(ctx, verifyUserSQL, id).Scan(userDest(u)...); err != nil {
+			return err
+		}
+		return recordUserUpdate(ctx, tx, audit.User(u.ID, address), u, "email_verified")
 	})
 	if err != nil {
 		return nil, err
@@ -238,10 +244,11 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (*User, error) 
 // It also verifies the address (the link was read there), spends the
 // user's other reset links, and ends every session of the user: whoever
 // held one before the reset — perhaps the reason for it — holds nothing
-// after. It returns the user, ErrBadLink, or an error for a password
-// shorter than MinPasswordLength. hash runs the password hashing (the
-// dashboard bounds how many run at once); nil runs it directly.
-func (s *Service) ResetPassword(ctx context.Context, token, next string, hash func(func() error) error) (*User, error) {
+// after. It is recorded as "user.update" by the user from address. It
+// returns the user, ErrBadLink, or an error for a password shorter than
+// MinPasswordLength. hash runs the password hashing (the dashboard bounds
+// how many run at once); nil runs it directly.
+func (s *Service) ResetPassword(ctx context.Context, token, next, address string, hash func(func() error) error) (*User, error) {
 	if len(next) < MinPasswordLength {
 		return nil, fmt.Errorf("the new password must have at least %d characters", MinPasswordLength)
 	}
@@ -267,7 +274,10 @@ SELECT `+userColumnsSQL+` FROM u`+membershipSQL("u.id", "NULL"), id, h).QueryRow
 		})
 		b.Queue(`UPDATE email_tokens SET used_at = now() WHERE user_id = $1 AND purpose = 'reset' AND used_at IS NULL`, id)
 		b.Queue(`DELETE FROM sessions WHERE user_id = $1`, id)
-		return tx.SendBatch(ctx, b).Close()
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return recordUserUpdate(ctx, tx, audit.User(u.ID, address), u, "password", "email_verified")
 	})
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testdb"
 )
 
@@ -68,7 +69,7 @@ func TestSignUpAndVerify(t *testing.T) {
 	box := &outbox{}
 	svc := &accounts.Service{DB: db, Links: box}
 
-	op, _, err := accounts.CreateUser(ctx, db, "operator@example.com", "correct horse")
+	op, _, err := accounts.CreateUser(ctx, db, audit.System, "operator@example.com", "correct horse")
 	if err != nil || !op.Verified {
 		t.Fatalf("CreateUser: %+v %v, want a verified user", op, err)
 	}
@@ -76,7 +77,7 @@ func TestSignUpAndVerify(t *testing.T) {
 		t.Errorf("resend to a verified user: %v", err)
 	}
 
-	u, err := svc.SignUp(ctx, "ada@example.com", "correct horse")
+	u, err := svc.SignUp(ctx, "ada@example.com", "correct horse", "")
 	if err != nil || u.Verified {
 		t.Fatalf("SignUp: %+v %v, want an unverified user", u, err)
 	}
@@ -96,7 +97,7 @@ func TestSignUpAndVerify(t *testing.T) {
 	if leaked {
 		t.Error("the token itself is stored")
 	}
-	if _, err := svc.SignUp(ctx, "ADA@example.com", "another one"); !errors.Is(err, accounts.ErrEmailTaken) {
+	if _, err := svc.SignUp(ctx, "ADA@example.com", "another one", ""); !errors.Is(err, accounts.ErrEmailTaken) {
 		t.Errorf("sign-up with a taken address: %v", err)
 	}
 	if box.count() != 1 {
@@ -110,14 +111,14 @@ func TestSignUpAndVerify(t *testing.T) {
 	if err := accounts.CheckLink(ctx, db, tok.Token, accounts.PurposeVerify); err != nil {
 		t.Fatalf("check it again: %v", err)
 	}
-	if _, err := svc.ResetPassword(ctx, tok.Token, "new password", nil); !errors.Is(err, accounts.ErrBadLink) {
+	if _, err := svc.ResetPassword(ctx, tok.Token, "new password", "", nil); !errors.Is(err, accounts.ErrBadLink) {
 		t.Errorf("a verification link used as a reset link: %v", err)
 	}
-	got, err := svc.VerifyEmail(ctx, tok.Token)
+	got, err := svc.VerifyEmail(ctx, tok.Token, "")
 	if err != nil || got.ID != u.ID || !got.Verified {
 		t.Fatalf("verify: %+v %v", got, err)
 	}
-	if _, err := svc.VerifyEmail(ctx, tok.Token); !errors.Is(err, accounts.ErrBadLink) {
+	if _, err := svc.VerifyEmail(ctx, tok.Token, ""); !errors.Is(err, accounts.ErrBadLink) {
 		t.Errorf("a link used twice: %v", err)
 	}
 	if err := accounts.CheckLink(ctx, db, tok.Token, accounts.PurposeVerify); !errors.Is(err, accounts.ErrBadLink) {
@@ -127,7 +128,7 @@ func TestSignUpAndVerify(t *testing.T) {
 		t.Errorf("log-in after verifying: %+v %v", again, err)
 	}
 	for _, bad := range []string{"", "not-a-token", string(make([]byte, 200))} {
-		if _, err := svc.VerifyEmail(ctx, bad); !errors.Is(err, accounts.ErrBadLink) {
+		if _, err := svc.VerifyEmail(ctx, bad, ""); !errors.Is(err, accounts.ErrBadLink) {
 			t.Errorf("verify %q: %v", bad, err)
 		}
 	}
@@ -141,7 +142,7 @@ func TestVerifyLinkExpiryAndLimit(t *testing.T) {
 	db, _ := testdb.New(t)
 	box := &outbox{}
 	svc := &accounts.Service{DB: db, Links: box}
-	u, err := svc.SignUp(ctx, "grace@example.com", "correct horse")
+	u, err := svc.SignUp(ctx, "grace@example.com", "correct horse", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestVerifyLinkExpiryAndLimit(t *testing.T) {
 	if _, err := db.Exec(ctx, `UPDATE email_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, first.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.VerifyEmail(ctx, first.Token); !errors.Is(err, accounts.ErrBadLink) {
+	if _, err := svc.VerifyEmail(ctx, first.Token, ""); !errors.Is(err, accounts.ErrBadLink) {
 		t.Errorf("an expired link: %v", err)
 	}
 	if _, _, err := accounts.LinkLive(ctx, db, first.ID); !errors.Is(err, accounts.ErrNotFound) {
@@ -170,7 +171,7 @@ func TestVerifyLinkExpiryAndLimit(t *testing.T) {
 	if err != nil || purpose != accounts.PurposeVerify {
 		t.Errorf("LinkLive of the newest: %q %v", purpose, err)
 	}
-	if _, err := svc.VerifyEmail(ctx, box.last(t).Token); err != nil {
+	if _, err := svc.VerifyEmail(ctx, box.last(t).Token, ""); err != nil {
 		t.Errorf("the newest link: %v", err)
 	}
 }
@@ -184,7 +185,7 @@ func TestRequestReset(t *testing.T) {
 	db, _ := testdb.New(t)
 	box := &outbox{}
 	svc := &accounts.Service{DB: db, Links: box}
-	if _, _, err := accounts.CreateUser(ctx, db, "ada@example.com", "correct horse"); err != nil {
+	if _, _, err := accounts.CreateUser(ctx, db, audit.System, "ada@example.com", "correct horse"); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.RequestReset(ctx, "nobody@example.com"); err != nil {
@@ -225,7 +226,7 @@ func TestResetPassword(t *testing.T) {
 	db, _ := testdb.New(t)
 	box := &outbox{}
 	svc := &accounts.Service{DB: db, Links: box}
-	u, err := svc.SignUp(ctx, "ada@example.com", "old password")
+	u, err := svc.SignUp(ctx, "ada@example.com", "old password", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,11 +240,11 @@ func TestResetPassword(t *testing.T) {
 		}
 	}
 	older, newer := box.links[1].token, box.links[2].token
-	if _, err := svc.ResetPassword(ctx, newer.Token, "short", nil); err == nil {
+	if _, err := svc.ResetPassword(ctx, newer.Token, "short", "", nil); err == nil {
 		t.Error("a short password was accepted")
 	}
 	hashed := 0
-	got, err := svc.ResetPassword(ctx, newer.Token, "new password", func(fn func() error) error { hashed++; return fn() })
+	got, err := svc.ResetPassword(ctx, newer.Token, "new password", "", func(fn func() error) error { hashed++; return fn() })
 	if err != nil || got.ID != u.ID || !got.Verified || hashed != 1 {
 		t.Fatalf("reset: %+v %v (hashed %d times)", got, err, hashed)
 	}
@@ -257,7 +258,7 @@ func TestResetPassword(t *testing.T) {
 		t.Errorf("a session survived the reset: %v", err)
 	}
 	for name, tok := range map[string]*accounts.EmailToken{"the same link": newer, "an older link": older} {
-		if _, err := svc.ResetPassword(ctx, tok.Token, "third password", func(fn func() error) error { hashed++; return fn() }); !errors.Is(err, accounts.ErrBadLink) {
+		if _, err := svc.ResetPassword(ctx, tok.Token, "third password", "", func(fn func() error) error { hashed++; return fn() }); !errors.Is(err, accounts.ErrBadLink) {
 			t.Errorf("%s after the reset: %v", name, err)
 		}
 	}
@@ -266,7 +267,7 @@ func TestResetPassword(t *testing.T) {
 	}
 
 	// Expired after an hour.
-	v, err := svc.SignUp(ctx, "grace@example.com", "old password")
+	v, err := svc.SignUp(ctx, "grace@example.com", "old password", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ func TestResetPassword(t *testing.T) {
 	if _, err := db.Exec(ctx, `UPDATE email_tokens SET expires_at = now() - interval '1 minute' WHERE id = $1`, late.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.ResetPassword(ctx, late.Token, "new password", nil); !errors.Is(err, accounts.ErrBadLink) {
+	if _, err := svc.ResetPassword(ctx, late.Token, "new password", "", nil); !errors.Is(err, accounts.ErrBadLink) {
 		t.Errorf("an expired reset link: %v", err)
 	}
 	if again, err := accounts.CheckLogin(ctx, db, v.Email, "old password"); err != nil || again.Verified {

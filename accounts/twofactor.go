@@ -48,8 +48,8 @@ var (
 	// ErrTwoFactorRequired is returned when turning off two-factor log-in
 	// in an account that requires it.
 	ErrTwoFactorRequired = errors.New("the account requires two-factor log-in")
-	// ErrNotOwner is returned when someone other than the account's owner
-	// changes what the account requires.
+	// ErrNotOwner matches (errors.Is) the *RoleError returned when someone
+	// other than the account's owner changes what the account requires.
 	ErrNotOwner = errors.New("only the account's owner may do this")
 )
 
@@ -215,39 +215,49 @@ func AnswerChallenge(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer,
 func checkCode(ctx context.Context, db database.Executor, sealer *seal.Sealer, userID int64, code string, now time.Time) error {
 	code = normalizeCode(code)
 	if isTOTPCode(code) {
-		var stored string
-		err := db.QueryRow(ctx, `SELECT secret FROM two_factor WHERE user_id = $1 AND enabled_at IS NOT NULL`, userID).Scan(&stored)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrBadCode
-		}
-		if err != nil {
-			return err
-		}
-		secret, err := sealer.Open(stored, sealOwner(userID))
-		if err != nil {
-			return err
-		}
-		step, ok := matchStep(secret, code, now)
-		if !ok {
-			return ErrBadCode
-		}
-		// The step only moves forward: a code seen once, or an older one
-		// after it, is refused, so a code watched over a shoulder or
-		// caught in transit is worth nothing once used.
-		tag, err := db.Exec(ctx, `UPDATE two_factor SET last_step = $2 WHERE user_id = $1 AND last_step < $2`, userID, step)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return ErrBadCode
-		}
-		return nil
+		return checkTOTP(ctx, db, sealer, userID, code, now)
 	}
 	if code == "" || len(code) > 64 {
 		return ErrBadCode
 	}
 	tag, err := db.Exec(ctx, `UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
 AND EXISTS (SELECT 1 FROM two_factor WHERE user_id = $1 AND enabled_at IS NOT NULL)`, userID, tokenHash(code))
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrBadCode
+	}
+	return nil
+}
+
+// checkTOTP accepts code, normalized, when it is a TOTP code of userID's
+// enabled secret not used before (once per time step). It returns
+// ErrBadCode otherwise.
+func checkTOTP(ctx context.Context, db database.Executor, sealer *seal.Sealer, userID int64, code string, now time.Time) error {
+	if !isTOTPCode(code) {
+		return ErrBadCode
+	}
+	var stored string
+	err := db.QueryRow(ctx, `SELECT secret FROM two_factor WHERE user_id = $1 AND enabled_at IS NOT NULL`, userID).Scan(&stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrBadCode
+	}
+	if err != nil {
+		return err
+	}
+	secret, err := sealer.Open(stored, sealOwner(userID))
+	if err != nil {
+		return err
+	}
+	step, ok := matchStep(secret, code, now)
+	if !ok {
+		return ErrBadCode
+	}
+	// The step only moves forward: a code seen once, or an older one
+	// after it, is refused, so a code watched over a shoulder or caught in
+	// transit is worth nothing once used.
+	tag, err := db.Exec(ctx, `UPDATE two_factor SET last_step = $2 WHERE user_id = $1 AND last_step < $2`, userID, step)
 	if err != nil {
 		return err
 	}
@@ -401,7 +411,7 @@ func ConfirmEnrolment(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer
 		if codes, err = replaceRecoveryCodes(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return recordTwoFactor(ctx, tx, actor, u, "two_factor")
+		return recordUserUpdate(ctx, tx, actor, u, "two_factor")
 	})
 	if err != nil {
 		return nil, err
@@ -460,29 +470,97 @@ func DisableTwoFactor(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		return recordTwoFactor(ctx, tx, actor, u, "two_factor")
+		return recordUserUpdate(ctx, tx, actor, u, "two_factor")
 	})
 }
 
-// recordTwoFactor records, in tx, that u's two-factor setting changed:
-// the field is named, the secret and the codes never.
-func recordTwoFactor(ctx context.Context, tx pgx.Tx, actor audit.Actor, u *User, field string) error {
-	return audit.Record(ctx, tx, audit.Entry{AccountID: u.AccountID, Actor: actor, Action: "user.update",
-		ObjectType: "user", ObjectID: strconv.FormatInt(u.ID, 10), Changed: []string{field}})
+// NewRecoveryCodes replaces u's recovery codes with ten new ones, shown
+// once (only their hashes are kept): the old ones stop working. It takes
+// u's password, or, when password is "", a current TOTP code — not a
+// recovery code: whoever holds only an old code must not make fresh ones
+// from it. It records "user.update" (recovery_codes) by actor, without
+// the codes. It returns ErrTwoFactorOff, ErrBadCredentials for a wrong
+// password, or ErrBadCode for a wrong code.
+func NewRecoveryCodes(ctx context.Context, db *pgxpool.Pool, sealer *seal.Sealer, actor audit.Actor, u *User, password, code string) ([]string, error) {
+	s, err := TwoFactorOf(ctx, db, u.ID, u.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Enabled {
+		return nil, ErrTwoFactorOff
+	}
+	if password != "" {
+		if _, err := CheckLogin(ctx, db, u.Email, password); err != nil {
+			return nil, err
+		}
+	} else if err := checkTOTP(ctx, db, sealer, u.ID, normalizeCode(code), time.Now()); err != nil {
+		return nil, err
+	}
+	var codes []string
+	err = database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		// Still on: turned off (or reset) meanwhile, there is nothing to
+		// give codes for.
+		var on bool
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM two_factor WHERE user_id = $1 AND enabled_at IS NOT NULL FOR UPDATE)`, u.ID).Scan(&on)
+		if err != nil {
+			return err
+		}
+		if !on {
+			return ErrTwoFactorOff
+		}
+		if codes, err = replaceRecoveryCodes(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return recordUserUpdate(ctx, tx, actor, u, "recovery_codes")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// ResetTwoFactor is the operator's way back in for a user who lost their
+// device and their recovery codes (`intake users two-factor-reset`): it
+// turns u's two-factor log-in off, deletes the recovery codes, and ends
+// every session and half-done log-in of u, so whoever holds the device
+// now holds nothing. In an account that requires two-factor log-in, u's
+// next log-in enrols again. It records "user.update" (two_factor) by
+// actor. It returns ErrTwoFactorOff, changing nothing, when it is off.
+func ResetTwoFactor(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User) error {
+	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM two_factor WHERE user_id = $1 AND enabled_at IS NOT NULL`, u.ID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrTwoFactorOff
+		}
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM recovery_codes WHERE user_id = $1`, u.ID)
+		b.Queue(`DELETE FROM sessions WHERE user_id = $1`, u.ID)
+		b.Queue(`DELETE FROM login_challenges WHERE user_id = $1`, u.ID)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return recordUserUpdate(ctx, tx, actor, u, "two_factor")
+	})
 }
 
 // SetRequireTwoFactor sets whether u's account requires two-factor log-in
 // of every user; from then on, a user without it must enrol right after
 // their password, and turning it on ends the sessions of those users. Only the account's owner may, and only with their own
 // two-factor log-in on (so that requiring it cannot lock them out of
-// their own settings). It returns ErrNotOwner or ErrTwoFactorOff.
+// their own settings). It returns a *RoleError (ErrNotOwner) or
+// ErrTwoFactorOff.
 func SetRequireTwoFactor(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User, on bool) error {
 	s, err := TwoFactorOf(ctx, db, u.ID, u.AccountID)
 	if err != nil {
 		return err
 	}
 	if !s.Owner {
-		return ErrNotOwner
+		// The dashboard refuses anyone below owner before this; this holds
+		// for every other caller.
+		return &RoleError{Have: u.Role, Need: RoleOwner}
 	}
 	if on && !s.Enabled {
 		return ErrTwoFactorOff

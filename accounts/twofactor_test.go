@@ -3,17 +3,30 @@ package accounts_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pquerna/otp/totp"
 
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/audit"
+	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/internal/testdb"
 )
+
+func testSealer(t *testing.T) *seal.Sealer {
+	t.Helper()
+	s, err := seal.New("test secret key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 func totpAt(t *testing.T, secret string, offset time.Duration) string {
 	t.Helper()
@@ -31,11 +44,8 @@ func TestTwoFactorCodesOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := testdb.New(t)
-	sealer, err := seal.New("test secret key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _, err := accounts.CreateUser(ctx, db, "ada@example.com", "correct horse")
+	sealer := testSealer(t)
+	u, _, err := accounts.CreateUser(ctx, db, audit.System, "ada@example.com", "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,5 +134,175 @@ func TestTwoFactorCodesOnce(t *testing.T) {
 	}
 	if n := race(codes[1]); n != 1 {
 		t.Errorf("one recovery code logged in %d times, want 1", n)
+	}
+}
+
+// enrolled makes a user with two-factor log-in on, two sessions and a
+// live login challenge.
+func enrolled(ctx context.Context, t *testing.T, db *pgxpool.Pool, sealer *seal.Sealer, email string) (*accounts.User, string) {
+	t.Helper()
+	u, _, err := accounts.CreateUser(ctx, db, audit.System, email, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := accounts.StartEnrolment(ctx, db, sealer, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.ConfirmEnrolment(ctx, db, sealer, audit.System, u, totpAt(t, e.Secret, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := accounts.NewSession(ctx, db, u, "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	purpose, token, err := accounts.BeginSecondStep(ctx, db, u)
+	if err != nil || purpose != accounts.ChallengeCode {
+		t.Fatalf("second step: %q %v", purpose, err)
+	}
+	return u, token
+}
+
+// The operator's reset turns two-factor log-in off, deletes the recovery
+// codes and ends every session and half-done log-in, recorded as the
+// CLI's; a second reset changes and records nothing. Another user's are
+// untouched.
+func TestResetTwoFactor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	sealer := testSealer(t)
+	u, token := enrolled(ctx, t, db, sealer, "lost@example.com")
+	other, otherToken := enrolled(ctx, t, db, sealer, "kept@example.com")
+	rows := func(userID int64) string {
+		t.Helper()
+		var s string
+		if err := db.QueryRow(ctx, `SELECT format('2fa=%s codes=%s sessions=%s challenges=%s',
+	(SELECT count(*) FROM two_factor WHERE user_id = $1), (SELECT count(*) FROM recovery_codes WHERE user_id = $1),
+	(SELECT count(*) FROM sessions WHERE user_id = $1), (SELECT count(*) FROM login_challenges WHERE user_id = $1))`, userID).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got := rows(u.ID); got != "2fa=1 codes=10 sessions=2 challenges=1" {
+		t.Fatalf("before: %s", got)
+	}
+	if err := accounts.ResetTwoFactor(ctx, db, audit.CLI, u); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(u.ID); got != "2fa=0 codes=0 sessions=0 challenges=0" {
+		t.Errorf("after the reset: %s", got)
+	}
+	if _, err := accounts.ChallengeFor(ctx, db, token); !errors.Is(err, accounts.ErrNoChallenge) {
+		t.Errorf("the half-done log-in survived: %v", err)
+	}
+	if purpose, _, err := accounts.BeginSecondStep(ctx, db, u); purpose != "" || err != nil {
+		t.Errorf("log-in after the reset asks %q (%v), want the password alone", purpose, err)
+	}
+	if got := rows(other.ID); got != "2fa=1 codes=10 sessions=2 challenges=1" {
+		t.Errorf("the other user after the reset: %s", got)
+	}
+	if _, err := accounts.ChallengeFor(ctx, db, otherToken); err != nil {
+		t.Errorf("the other user's challenge: %v", err)
+	}
+	if err := accounts.ResetTwoFactor(ctx, db, audit.CLI, u); !errors.Is(err, accounts.ErrTwoFactorOff) {
+		t.Errorf("a second reset: %v, want ErrTwoFactorOff", err)
+	}
+	var entries string
+	if err := db.QueryRow(ctx, `SELECT string_agg(actor_kind || ' ' || action || ' ' || object_id || ' ' || array_to_string(changed, ','), ';' ORDER BY id)
+FROM audit_log WHERE account_id = $1 AND actor_kind = 'cli'`, u.AccountID).Scan(&entries); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("cli user.update %d two_factor", u.ID); entries != want {
+		t.Errorf("audit: %q, want %q", entries, want)
+	}
+}
+
+// NewRecoveryCodes takes the password or a TOTP code, never a recovery
+// code; the old codes stop working; with two-factor log-in off there is
+// nothing to replace.
+func TestNewRecoveryCodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	sealer := testSealer(t)
+	off, _, err := accounts.CreateUser(ctx, db, audit.System, "off@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.NewRecoveryCodes(ctx, db, sealer, audit.System, off, "correct horse", ""); !errors.Is(err, accounts.ErrTwoFactorOff) {
+		t.Errorf("without two-factor log-in: %v, want ErrTwoFactorOff", err)
+	}
+	u, _, err := accounts.CreateUser(ctx, db, audit.System, "ada@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := accounts.StartEnrolment(ctx, db, sealer, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := accounts.ConfirmEnrolment(ctx, db, sealer, audit.System, u, totpAt(t, e.Secret, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.NewRecoveryCodes(ctx, db, sealer, audit.System, u, "", old[0]); !errors.Is(err, accounts.ErrBadCode) {
+		t.Errorf("with a recovery code: %v, want ErrBadCode", err)
+	}
+	if _, err := accounts.NewRecoveryCodes(ctx, db, sealer, audit.System, u, "wrong horse", ""); !errors.Is(err, accounts.ErrBadCredentials) {
+		t.Errorf("with a wrong password: %v, want ErrBadCredentials", err)
+	}
+	fresh, err := accounts.NewRecoveryCodes(ctx, db, sealer, audit.System, u, "", totpAt(t, e.Secret, 30*time.Second))
+	if err != nil || len(fresh) != accounts.RecoveryCodeCount {
+		t.Fatalf("with a TOTP code: %d codes, %v", len(fresh), err)
+	}
+	answer := func(code string) error {
+		t.Helper()
+		_, token, err := accounts.BeginSecondStep(ctx, db, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = accounts.AnswerChallenge(ctx, db, sealer, token, code)
+		return err
+	}
+	if err := answer(old[0]); !errors.Is(err, accounts.ErrBadCode) {
+		t.Errorf("an old code after the replacement: %v, want ErrBadCode", err)
+	}
+	if err := answer(fresh[0]); err != nil {
+		t.Errorf("a new code: %v", err)
+	}
+}
+
+// Expired login challenges (a log-in left at the code) and sessions are
+// deleted by the periodic sweep's job; live ones stay.
+func TestSweepExpiredChallenges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	sealer := testSealer(t)
+	u, live := enrolled(ctx, t, db, sealer, "ada@example.com")
+	_, stale, err := accounts.BeginSecondStep(ctx, db, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE login_challenges SET expires_at = now() - interval '1 second' WHERE token_hash = sha256($1::text::bytea)`, stale); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE sessions SET expires_at = now() - interval '1 second' WHERE ctid = (SELECT min(ctid) FROM sessions)`); err != nil {
+		t.Fatal(err)
+	}
+	w := &idempotency.SweepWorker{DB: db, Others: []func(context.Context, database.Executor) (int64, error){accounts.SweepSessions}}
+	if err := w.Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var challenges, sessions int
+	if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM login_challenges), (SELECT count(*) FROM sessions)`).Scan(&challenges, &sessions); err != nil {
+		t.Fatal(err)
+	}
+	if challenges != 1 || sessions != 1 {
+		t.Errorf("after the sweep: %d challenges and %d sessions, want the live one of each", challenges, sessions)
+	}
+	if _, err := accounts.ChallengeFor(ctx, db, live); err != nil {
+		t.Errorf("the live challenge: %v", err)
 	}
 }

@@ -15,6 +15,8 @@ type auditBody struct {
 	Action  string         `json:"action"`
 	Object  auditObject    `json:"object"`
 	Changed []string       `json:"changed"`
+	// Count is how many objects one change covered; absent for one.
+	Count int64 `json:"count,omitempty"`
 }
 
 type auditActorBody struct {
@@ -57,7 +59,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, e := range list {
 		out.Data = append(out.Data, auditBody{At: e.At, Actor: auditActorBody{Type: e.ActorKind, ID: e.ActorID, Address: e.Address},
-			Action: e.Action, Object: auditObject{Type: e.ObjectType, ID: e.ObjectID}, Changed: e.Changed})
+			Action: e.Action, Object: auditObject{Type: e.ObjectType, ID: e.ObjectID}, Changed: e.Changed, Count: e.Count})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

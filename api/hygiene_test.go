@@ -239,6 +239,7 @@ func TestAPIText(t *testing.T) {
 		{"POST", "/api/v1/apikeys", `{"name":"$"}`, "#/name"},
 		{"POST", path + "/webhooks", `{"url":"https://example.com/$"}`, "#/url"},
 		{"PATCH", "/api/v1/submissions/" + sub, `{"spam":true,"$":1}`, "#/"},
+		{"POST", "/api/v1/erasures", `{"email":"a$@example.com"}`, "#/email"},
 	} {
 		for _, bad := range []struct{ name, json string }{{"NUL", `\u0000`}, {"invalid UTF-8", "\xff"}} {
 			body := strings.Replace(tc.body, "$", "x"+bad.json, 1)

@@ -42,7 +42,7 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 	key := decodeObject(t, b.apiCall(t, "POST", "/api/v1/apikeys", `{"name":"victim"}`).Body)["id"].(string)
 
 	ids := strings.NewReplacer("{formID}", b.form.PublicID, "{submissionID}", sub, "{webhookID}", ep.PublicID,
-		"{deliveryID}", "dlv_victim", "{keyID}", key)
+		"{deliveryID}", "dlv_victim", "{keyID}", key, "/api/v1/people", "/api/v1/people?email=secret@example.com")
 	// The table: every route, with the body it is sent (the intruder's
 	// attempt); "" sends none, and POST or PATCH without one sends {}. A
 	// route missing here fails the test, so a new route needs a row.
@@ -72,9 +72,12 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		"GET /api/v1/webhooks/{webhookID}/deliveries":    "",
 		"POST /api/v1/webhooks/{webhookID}/rotate":       "",
 		"GET /api/v1/audit":                              "",
+		"GET /api/v1/people":                             "",
+		"POST /api/v1/erasures":                          `{"email":"secret@example.com"}`,
 	}
 	// Collections of the caller's own account: 200, without the owner's data.
-	own := map[string]bool{"GET /api/v1/forms": true, "POST /api/v1/forms": true, "GET /api/v1/apikeys": true, "POST /api/v1/apikeys": true, "GET /api/v1/audit": true}
+	own := map[string]bool{"GET /api/v1/forms": true, "POST /api/v1/forms": true, "GET /api/v1/apikeys": true, "POST /api/v1/apikeys": true, "GET /api/v1/audit": true,
+		"GET /api/v1/people": true, "POST /api/v1/erasures": true}
 	leaks := []string{b.form.PublicID, sub, ep.PublicID, "dlv_victim", key, "secret@example.com", "whsec_"}
 
 	seen := map[string]bool{}

@@ -124,6 +124,8 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/deliveries/{deliveryID}", s.getDelivery)
 		r.Post("/deliveries/{deliveryID}/redeliver", s.redeliver)
 		r.Get("/audit", s.listAudit)
+		r.Get("/people", s.findPerson)
+		r.Post("/erasures", s.erase)
 	})
 	return r
 }

@@ -30,8 +30,8 @@ func TestRecordAndList(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Newest first, paged by id; the fixtures' own entries (the API key the
-	// factory made) come last.
+	// Newest first, paged by id; the fixtures' own entries (the account,
+	// user and API key the factory made) come last.
 	var got []audit.Logged
 	var before *int64
 	for {
@@ -45,16 +45,18 @@ func TestRecordAndList(t *testing.T) {
 		}
 		before = &page[len(page)-1].ID
 	}
-	if len(got) != 6 {
-		t.Fatalf("listed %d entries, want 6 (5 + the factory's key): %+v", len(got), got)
+	if len(got) != 8 {
+		t.Fatalf("listed %d entries, want 8 (5 + the factory's account, user and key): %+v", len(got), got)
 	}
 	for i := 1; i < len(got); i++ {
 		if got[i].ID >= got[i-1].ID {
 			t.Errorf("not newest first: %d after %d", got[i].ID, got[i-1].ID)
 		}
 	}
-	if got[5].Action != "api_key.create" || got[5].ActorKind != audit.ActorSystem {
-		t.Errorf("oldest = %+v, want the factory's api_key.create", got[5])
+	for i, want := range []string{"api_key.create", "user.create", "account.create"} {
+		if e := got[5+i]; e.Action != want || e.ActorKind != audit.ActorSystem {
+			t.Errorf("entry %d = %+v, want the factory's %s", 5+i, e, want)
+		}
 	}
 	first := got[0]
 	if first.ActorKind != audit.ActorUser || first.ActorID != a.User.Email || first.Address != "203.0.113.7" || first.ObjectID != "f1" {

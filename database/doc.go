@@ -6,5 +6,6 @@
 // submissions' group write (submissions/write.go), built by River and
 // inserted as River's own batch insert would (riverjobs.go). River owns
 // that table otherwise: its schema (migrations) and every other statement
-// on it.
+// on it — but the deletion of a person's erased submissions' jobs
+// (erase.go, a part of package people's erasure).
 package database

@@ -12,4 +12,5 @@
 // Its table: idempotency_keys. The claim (ClaimSQL) is a part of the
 // submissions' group write (submissions/write.go), which places it first
 // in its statement; the lookups and the sweep are statements of their own.
+// ErasedSQL is its part of a person's erasure (package people).
 package idempotency

@@ -2,10 +2,13 @@ package idempotency
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+
+	"github.com/intakehq/intake/database"
 )
 
 // SweepBatch is how many expired keys one DELETE removes: small enough that
@@ -35,7 +38,8 @@ func Sweep(ctx context.Context, db *pgxpool.Pool, now time.Time, batch int) (int
 	}
 }
 
-// SweepArgs is the periodic job that deletes expired keys.
+// SweepArgs is the periodic job that deletes expired keys, and with them
+// the expired rows of other owners (SweepWorker.Others).
 type SweepArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -45,12 +49,23 @@ func (SweepArgs) Kind() string { return "idempotency.sweep" }
 type SweepWorker struct {
 	river.WorkerDefaults[SweepArgs]
 	DB *pgxpool.Pool
+	// Others are the sweeps of other tables' expired rows (sessions and
+	// login challenges: accounts.SweepSessions), run by the same periodic
+	// job, so Intake has one sweeper; each owner's function writes its
+	// own tables.
+	Others []func(context.Context, database.Executor) (int64, error)
 }
 
-// Work deletes expired keys.
+// Work deletes expired keys, then runs the other sweeps; one failing does
+// not keep the others from running.
 func (w *SweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
 	_, err := Sweep(ctx, w.DB, time.Now(), SweepBatch)
-	return err
+	errs := []error{err}
+	for _, sweep := range w.Others {
+		_, err := sweep(ctx, w.DB)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // PeriodicSweep is the sweep as a River periodic job: run on start and every

@@ -13,4 +13,5 @@
 // Its tables: outbound_emails (every email, the outbox),
 // notify_recipients (each form's notification addresses and their opt-in
 // state) and autoresponses (the last day's autoresponses, for the limit).
+// Its part of a person's erasure (package people) is in erase.go.
 package notify

@@ -36,6 +36,8 @@ const (
 // link is withheld there (as a confirmation's is): the dashboard's outbox
 // is readable by anyone holding a session, and a live reset link would
 // let someone with a stolen cookie but not the password take the account.
+// Other members never see these emails (OutboundEmails lists a link email
+// to its recipient alone).
 // Without SMTP (the Outbox) the stored copy keeps the link: a local
 // instance's user has no other mailbox to verify or reset from.
 type LinkEmails struct {

@@ -21,7 +21,7 @@ import (
 // accountsFor is the account service as the dashboard wires it: its links
 // go out through this bundle's River client, sealed with its sealer.
 func (b *bundle) accountsFor() *accounts.Service {
-	return &accounts.Service{DB: b.db, Links: notify.LinkEmails{River: b.client, Sealer: b.deps.Sealer}}
+	return &accounts.Service{DB: b.DB, Links: notify.LinkEmails{River: b.Client, Sealer: b.deps.Sealer}}
 }
 
 var linkRE = regexp.MustCompile(`http://intake\.test/(verify|reset)\?token=([A-Za-z0-9_-]+)`)
@@ -52,11 +52,11 @@ func TestVerificationEmailOverSMTP(t *testing.T) {
 	b := setup(t, m)
 	ctx := context.Background()
 	svc := b.accountsFor()
-	u, err := svc.SignUp(ctx, "new-owner@example.com", "correct horse")
+	u, err := svc.SignUp(ctx, "new-owner@example.com", "correct horse", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.settle(t)
+	b.Settle(t)
 
 	msgs, rcpts := srv.received()
 	if len(msgs) != 1 || len(rcpts) != 1 || rcpts[0] != "new-owner@example.com" {
@@ -69,17 +69,17 @@ func TestVerificationEmailOverSMTP(t *testing.T) {
 	}
 	token := link[2]
 	sum := sha256.Sum256([]byte(token))
-	if n := b.count(t, `SELECT count(*) FROM email_tokens WHERE token_hash = $1 AND purpose = 'verify' AND user_id = $2`, sum[:], u.ID); n != 1 {
+	if n := b.Count(t, `SELECT count(*) FROM email_tokens WHERE token_hash = $1 AND purpose = 'verify' AND user_id = $2`, sum[:], u.ID); n != 1 {
 		t.Error("the link's token is not the stored one")
 	}
-	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND args->>'token' LIKE 'sealed:v1:%' AND position($1 in args::text) = 0`, token); n != 1 {
+	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND args->>'token' LIKE 'sealed:v1:%' AND position($1 in args::text) = 0`, token); n != 1 {
 		t.Error("the job does not hold the token sealed")
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE account_id = $1 AND kind = $2 AND state = 'sent' AND recipient = $3`,
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE account_id = $1 AND kind = $2 AND state = 'sent' AND recipient = $3`,
 		u.AccountID, notify.TemplateVerifyAddress, u.Email); n != 1 {
 		t.Error("the verification email is not in the account's outbox as sent")
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE kind = $1 AND position($2 in body_text || body_html) > 0`,
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE kind = $1 AND position($2 in body_text || body_html) > 0`,
 		notify.TemplateVerifyAddress, token); n != 0 {
 		t.Error("the outbox copy of a verification sent over SMTP holds the link")
 	}
@@ -87,28 +87,28 @@ func TestVerificationEmailOverSMTP(t *testing.T) {
 	// Unverified: a submission is kept, its webhook planned, no email.
 	// The form lists no one, so its notifications go to the owner (a
 	// listed address would wait for its own confirmation: recipients_test.go).
-	b.form = testfactory.NewForm(ctx, t, b.db, u.AccountID, &testfactory.FormOpts{Settings: forms.Settings{
+	b.Form = testfactory.NewForm(ctx, t, b.DB, u.AccountID, &testfactory.FormOpts{Settings: forms.Settings{
 		Autoresponse: forms.Autoresponse{Enabled: true, Body: "Thanks"},
 	}})
 	rc := testfactory.NewReceiver(t)
-	b.endpoint(t, rc.URL, false)
-	b.submit(t, "before", map[string]any{"email": "visitor@example.com", "message": "hi"})
-	b.settle(t)
-	if n := b.count(t, `SELECT count(*) FROM submissions s JOIN forms f ON f.id = s.form_id WHERE f.account_id = $1`, u.AccountID); n != 1 {
+	b.Endpoint(t, rc.URL, false)
+	b.Submit(t, "before", map[string]any{"email": "visitor@example.com", "message": "hi"})
+	b.Settle(t)
+	if n := b.Count(t, `SELECT count(*) FROM submissions s JOIN forms f ON f.id = s.form_id WHERE f.account_id = $1`, u.AccountID); n != 1 {
 		t.Fatalf("%d submissions stored, want 1", n)
 	}
-	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND args->>'submission_id' IS NOT NULL`); n != 0 {
+	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND args->>'submission_id' IS NOT NULL`); n != 0 {
 		t.Errorf("%d emails planned for an unverified owner's submission, want none", n)
 	}
 	if got := rc.Received(); len(got) != 1 {
 		t.Errorf("the owner's webhook got %d deliveries, want 1 (webhooks still fire)", len(got))
 	}
 
-	if _, err := svc.VerifyEmail(ctx, token); err != nil {
+	if _, err := svc.VerifyEmail(ctx, token, ""); err != nil {
 		t.Fatal(err)
 	}
-	b.submit(t, "after", map[string]any{"email": "visitor@example.com", "message": "hi again"})
-	b.settle(t)
+	b.Submit(t, "after", map[string]any{"email": "visitor@example.com", "message": "hi again"})
+	b.Settle(t)
 	_, rcpts = srv.received()
 	if got := strings.Join(rcpts, " "); got != "new-owner@example.com new-owner@example.com visitor@example.com" &&
 		got != "new-owner@example.com visitor@example.com new-owner@example.com" {
@@ -131,12 +131,12 @@ func TestResetEmailAndDeadLinks(t *testing.T) {
 	if err := svc.RequestReset(ctx, "nobody@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.RequestReset(ctx, strings.ToUpper(b.account.User.Email)); err != nil {
+	if err := svc.RequestReset(ctx, strings.ToUpper(b.Account.User.Email)); err != nil {
 		t.Fatal(err)
 	}
-	b.settle(t)
+	b.Settle(t)
 	msgs, rcpts := srv.received()
-	if len(msgs) != 1 || rcpts[0] != b.account.User.Email {
+	if len(msgs) != 1 || rcpts[0] != b.Account.User.Email {
 		t.Fatalf("the SMTP server got %d messages to %v, want one reset to the owner", len(msgs), rcpts)
 	}
 	text := textOf(t, msgs[0])
@@ -150,8 +150,8 @@ func TestResetEmailAndDeadLinks(t *testing.T) {
 	// The SMTP message carries the live link; the copy in the dashboard's
 	// outbox does not: a session without the password must not find it.
 	var stored string
-	if err := b.db.QueryRow(ctx, `SELECT body_text || body_html FROM outbound_emails WHERE kind = $1 AND recipient = $2 AND state = 'sent'`,
-		notify.TemplatePasswordReset, b.account.User.Email).Scan(&stored); err != nil {
+	if err := b.DB.QueryRow(ctx, `SELECT body_text || body_html FROM outbound_emails WHERE kind = $1 AND recipient = $2 AND state = 'sent'`,
+		notify.TemplatePasswordReset, b.Account.User.Email).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(stored, link[2]) || strings.Contains(stored, "/reset?token=") {
@@ -160,24 +160,24 @@ func TestResetEmailAndDeadLinks(t *testing.T) {
 	if !strings.Contains(stored, "sent to the recipient only") {
 		t.Errorf("the outbox copy does not say the link was withheld:\n%s", stored)
 	}
-	if _, err := svc.ResetPassword(ctx, link[2], "a new password", nil); err != nil {
+	if _, err := svc.ResetPassword(ctx, link[2], "a new password", "", nil); err != nil {
 		t.Fatalf("the emailed link: %v", err)
 	}
 
 	// A link expired before its job ran: the job is cancelled, nothing sent.
-	b.client.StopAndCancel(ctx)
-	if err := svc.RequestReset(ctx, b.account.User.Email); err != nil {
+	b.Client.StopAndCancel(ctx)
+	if err := svc.RequestReset(ctx, b.Account.User.Email); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.db.Exec(ctx, `UPDATE email_tokens SET expires_at = now() - interval '1 second' WHERE used_at IS NULL`); err != nil {
+	if _, err := b.DB.Exec(ctx, `UPDATE email_tokens SET expires_at = now() - interval '1 second' WHERE used_at IS NULL`); err != nil {
 		t.Fatal(err)
 	}
 	b.start(t)
-	b.settle(t)
+	b.Settle(t)
 	if msgs, _ := srv.received(); len(msgs) != 1 {
 		t.Errorf("%d messages sent, want the expired link's not sent", len(msgs))
 	}
-	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND state = 'cancelled'`); n != 1 {
+	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND state = 'cancelled'`); n != 1 {
 		t.Errorf("%d cancelled email jobs, want the expired link's", n)
 	}
 }
@@ -188,21 +188,21 @@ func TestUnverifiedOwnerNotToldOfDisabledEndpoint(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 	ctx := context.Background()
-	if _, err := b.db.Exec(ctx, `UPDATE users SET email_verified_at = NULL WHERE id = $1`, b.account.User.ID); err != nil {
+	if _, err := b.DB.Exec(ctx, `UPDATE users SET email_verified_at = NULL WHERE id = $1`, b.Account.User.ID); err != nil {
 		t.Fatal(err)
 	}
 	rc := testfactory.NewReceiver(t)
 	rc.Answers = []int{410}
-	ep := b.endpoint(t, rc.URL, false)
-	b.submit(t, "k", contact(1))
-	b.settle(t)
+	ep := b.Endpoint(t, rc.URL, false)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
 	if len(rc.Received()) != 1 {
 		t.Fatalf("the webhook got %d deliveries, want 1", len(rc.Received()))
 	}
-	if got, err := webhooks.ByID(ctx, b.db, ep.ID); err != nil || got.Enabled {
+	if got, err := webhooks.ByID(ctx, b.DB, ep.ID); err != nil || got.Enabled {
 		t.Fatalf("endpoint %+v %v, want disabled", got, err)
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails`); n != 0 {
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails`); n != 0 {
 		t.Errorf("%d emails to an unverified owner, want none", n)
 	}
 }
@@ -213,20 +213,20 @@ func TestResetLinkKeptInOutboxMode(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 	ctx := context.Background()
-	if err := b.accountsFor().RequestReset(ctx, b.account.User.Email); err != nil {
+	if err := b.accountsFor().RequestReset(ctx, b.Account.User.Email); err != nil {
 		t.Fatal(err)
 	}
-	b.settle(t)
+	b.Settle(t)
 	var text, html string
-	if err := b.db.QueryRow(ctx, `SELECT body_text, body_html FROM outbound_emails WHERE kind = $1 AND recipient = $2 AND state = 'outbox'`,
-		notify.TemplatePasswordReset, b.account.User.Email).Scan(&text, &html); err != nil {
+	if err := b.DB.QueryRow(ctx, `SELECT body_text, body_html FROM outbound_emails WHERE kind = $1 AND recipient = $2 AND state = 'outbox'`,
+		notify.TemplatePasswordReset, b.Account.User.Email).Scan(&text, &html); err != nil {
 		t.Fatal(err)
 	}
 	link := linkRE.FindStringSubmatch(text)
 	if link == nil || link[1] != "reset" || !strings.Contains(html, link[0]) {
 		t.Fatalf("the outbox copy lacks the reset link:\n%s\n%s", text, html)
 	}
-	if _, err := b.accountsFor().ResetPassword(ctx, link[2], "a new password", nil); err != nil {
+	if _, err := b.accountsFor().ResetPassword(ctx, link[2], "a new password", "", nil); err != nil {
 		t.Fatalf("the outbox's link: %v", err)
 	}
 }

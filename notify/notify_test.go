@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,14 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-
 	"github.com/intakehq/intake/forms"
-	"github.com/intakehq/intake/internal/seal"
-	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/notify"
@@ -30,13 +22,9 @@ import (
 )
 
 type bundle struct {
-	db      *pgxpool.Pool
-	svc     *submissions.Service
-	form    *forms.Form
-	account *testfactory.Account
-	deps    notify.Deps
-	client  *river.Client[pgx.Tx]
-	poll    time.Duration // River's fetch poll interval; 0: 50 ms
+	*testfactory.Workbench
+	deps notify.Deps
+	poll time.Duration // River's fetch poll interval; 0: 50 ms
 	// sync keeps recipients as serve's API and dashboard do, enqueueing
 	// with client.
 	sync *notify.RecipientSync
@@ -52,74 +40,24 @@ func setup(t *testing.T, mailer mail.Mailer) *bundle {
 // setupPolling is setup with River's workers polling for jobs every poll.
 func setupPolling(t *testing.T, mailer mail.Mailer, poll time.Duration) *bundle {
 	t.Helper()
-	ctx := context.Background()
-	db, _ := testdb.New(t)
-	acct := testfactory.NewAccount(ctx, t, db)
-	b := &bundle{db: db, account: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil), poll: poll}
-	sealer, err := seal.New("test secret key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := &bundle{Workbench: testfactory.NewWorkbench(t, notify.Planner{}), poll: poll}
 	links, err := notify.NewLinks("test secret key")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.deps = notify.Deps{
-		DB: db, Mailer: mailer, HTTPClient: webhooks.NewHTTPClient(true), Sealer: sealer, Links: links, From: "Intake <no-reply@intake.test>",
+		DB: b.DB, Mailer: mailer, HTTPClient: webhooks.NewHTTPClient(true), Sealer: b.Sealer, Links: links, From: "Intake <no-reply@intake.test>",
 		BaseURL: "http://intake.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Schedule: []time.Duration{50 * time.Millisecond},
 	}
 	b.start(t)
-	b.sync = &notify.RecipientSync{River: b.client, Links: links}
-	b.svc = &submissions.Service{DB: db, Validator: forms.NewValidator(), BaseURL: "http://intake.test", Planner: notify.Planner{}}
+	b.sync = &notify.RecipientSync{River: b.Client, Links: links}
 	return b
 }
 
 func (b *bundle) start(t *testing.T) {
 	t.Helper()
-	client, err := river.NewClient(riverpgxv5.New(b.db), &river.Config{
-		Workers: notify.Workers(b.deps), Queues: notify.Queues(), Logger: b.deps.Logger,
-		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: cmp.Or(b.poll, 50*time.Millisecond),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	b.client = client
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		client.StopAndCancel(ctx)
-	})
-}
-
-// endpoint adds a webhook endpoint; Secret of the result is in clear, as
-// the receiver holds it.
-func (b *bundle) endpoint(t *testing.T, url string, includeSpam bool) *webhooks.Endpoint {
-	t.Helper()
-	return testfactory.Endpoint(t, b.db, b.deps.Sealer, b.form, url, includeSpam)
-}
-
-func (b *bundle) submit(t *testing.T, key string, fields map[string]any) *submissions.Result {
-	t.Helper()
-	return testfactory.Submit(t, b.svc, b.form.PublicID, key, fields)
-}
-
-// settle waits until no job is left to run (or t's patience ends).
-func (b *bundle) settle(t *testing.T) {
-	t.Helper()
-	testfactory.Settle(t, b.db)
-}
-
-func (b *bundle) count(t *testing.T, sql string, args ...any) int {
-	t.Helper()
-	return testfactory.Count(t, b.db, sql, args...)
-}
-
-func contact(i int) map[string]any {
-	return map[string]any{"email": fmt.Sprintf("p%d@example.com", i), "message": "hello"}
+	b.Start(t, notify.Workers(b.deps), notify.Queues(), b.deps.Logger, b.poll)
 }
 
 // However often the client retries — 10 replays in a row, 20 twins at once —
@@ -128,17 +66,17 @@ func TestOneDeliveryAndOneEmailPerSubmission(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 	rc := testfactory.NewReceiver(t)
-	ep := b.endpoint(t, rc.URL, false)
+	ep := b.Endpoint(t, rc.URL, false)
 
 	for range 10 {
-		b.submit(t, "sequential", contact(1))
+		b.Submit(t, "sequential", testfactory.Contact(1))
 	}
 	var wg sync.WaitGroup
 	for range 20 {
-		wg.Go(func() { b.submit(t, "concurrent", contact(2)) })
+		wg.Go(func() { b.Submit(t, "concurrent", testfactory.Contact(2)) })
 	}
 	wg.Wait()
-	b.settle(t)
+	b.Settle(t)
 
 	got := rc.Received()
 	ids := map[string]int{}
@@ -151,17 +89,17 @@ func TestOneDeliveryAndOneEmailPerSubmission(t *testing.T) {
 	if len(got) != 2 || len(ids) != 2 {
 		t.Fatalf("receiver got %d deliveries with %d webhook-ids, want 2 and 2", len(got), len(ids))
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'notification' AND state = 'outbox'`); n != 2 {
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'notification' AND state = 'outbox'`); n != 2 {
 		t.Errorf("notification emails in the outbox = %d, want 2", n)
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE recipient = $1`, b.account.User.Email); n != 2 {
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE recipient = $1`, b.Account.User.Email); n != 2 {
 		t.Errorf("emails to the owner = %d, want 2", n)
 	}
 	var event struct {
 		Type string           `json:"type"`
 		Data submissions.JSON `json:"data"`
 	}
-	if err := json.Unmarshal(got[0].Body, &event); err != nil || event.Type != "submission.created" || event.Data.Form != b.form.PublicID {
+	if err := json.Unmarshal(got[0].Body, &event); err != nil || event.Type != "submission.created" || event.Data.Form != b.Form.PublicID {
 		t.Errorf("payload = %s (%v)", got[0].Body, err)
 	}
 }
@@ -171,19 +109,19 @@ func TestSpamIsNotNotified(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 	plain, optIn := testfactory.NewReceiver(t), testfactory.NewReceiver(t)
-	b.endpoint(t, plain.URL, false)
-	b.endpoint(t, optIn.URL, true)
-	spam := contact(1)
+	b.Endpoint(t, plain.URL, false)
+	b.Endpoint(t, optIn.URL, true)
+	spam := testfactory.Contact(1)
 	spam["_gotcha"] = "i am a bot"
-	b.submit(t, "spam", spam)
-	b.settle(t)
+	b.Submit(t, "spam", spam)
+	b.Settle(t)
 	if n := len(plain.Received()); n != 0 {
 		t.Errorf("an endpoint without include_spam got %d deliveries", n)
 	}
 	if n := len(optIn.Received()); n != 1 {
 		t.Errorf("the endpoint with include_spam got %d deliveries, want 1", n)
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails`); n != 0 {
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails`); n != 0 {
 		t.Errorf("spam made %d emails", n)
 	}
 }
@@ -196,10 +134,10 @@ func TestNewJobsWakeWorkers(t *testing.T) {
 	t.Parallel()
 	b := setupPolling(t, nil, time.Minute)
 	rc := testfactory.NewReceiver(t)
-	b.endpoint(t, rc.URL, false)
+	b.Endpoint(t, rc.URL, false)
 	time.Sleep(500 * time.Millisecond) // the workers' listener starts
 	start := time.Now()
-	b.submit(t, "wake", contact(1))
+	b.Submit(t, "wake", testfactory.Contact(1))
 	for len(rc.Received()) == 0 {
 		if time.Since(start) > 10*time.Second {
 			t.Fatal("the delivery did not start within 10 s: the workers were not woken (their poll is a minute)")
@@ -214,15 +152,15 @@ func TestRolledBackSubmissionLeavesNoJob(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 	rc := testfactory.NewReceiver(t)
-	b.endpoint(t, rc.URL, false)
-	b.svc.AfterInsert = testfactory.FailWrite
-	body, _ := json.Marshal(contact(1))
+	b.Endpoint(t, rc.URL, false)
+	b.Svc.AfterInsert = testfactory.FailWrite
+	body, _ := json.Marshal(testfactory.Contact(1))
 	p, _ := submissions.Parse("application/json", bytes.NewReader(body), submissions.DefaultLimits)
-	_, err := b.svc.Accept(context.Background(), submissions.Request{FormID: b.form.PublicID, Payload: p, Key: "k"})
+	_, err := b.Svc.Accept(context.Background(), submissions.Request{FormID: b.Form.PublicID, Payload: p, Key: "k"})
 	if !testfactory.IsInjectedFault(err) {
 		t.Fatalf("Accept = %v, want the injected fault", err)
 	}
-	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind <> 'idempotency.sweep'`); n != 0 {
+	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE kind <> 'idempotency.sweep'`); n != 0 {
 		t.Errorf("%d jobs survived the rollback", n)
 	}
 }
@@ -235,10 +173,10 @@ func TestOwnerToldOfDisabledEndpoint(t *testing.T) {
 	b := setup(t, nil)
 	rc := testfactory.NewReceiver(t)
 	rc.Answers = []int{410}
-	ep := b.endpoint(t, rc.URL, false)
-	b.submit(t, "k", contact(1))
-	b.settle(t)
-	got, err := webhooks.ByID(context.Background(), b.db, ep.ID)
+	ep := b.Endpoint(t, rc.URL, false)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
+	got, err := webhooks.ByID(context.Background(), b.DB, ep.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +186,7 @@ func TestOwnerToldOfDisabledEndpoint(t *testing.T) {
 	if len(rc.Received()) != 1 {
 		t.Errorf("a 410 was retried: %d attempts", len(rc.Received()))
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'endpoint_disabled' AND recipient = $1`, b.account.User.Email); n != 1 {
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'endpoint_disabled' AND recipient = $1`, b.Account.User.Email); n != 1 {
 		t.Errorf("owner emails about the disabled endpoint = %d, want 1", n)
 	}
 }
@@ -266,12 +204,12 @@ func TestPermanentEmailFailureIsNotRetried(t *testing.T) {
 	t.Parallel()
 	m := &refusingMailer{}
 	b := setup(t, m)
-	b.submit(t, "k", contact(1))
-	b.settle(t)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
 	if n := m.calls.Load(); n != 1 {
 		t.Errorf("a 550 was tried %d times, want once", n)
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE state = 'failed' AND error LIKE '%mailbox unavailable%'`); n != 1 {
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE state = 'failed' AND error LIKE '%mailbox unavailable%'`); n != 1 {
 		t.Errorf("the failure was not recorded")
 	}
 }
@@ -300,18 +238,18 @@ func TestRefusedCcStillNotifiesOwner(t *testing.T) {
 	t.Parallel()
 	m := &ccRefusingMailer{}
 	b := setup(t, m)
-	b.form = testfactory.NewForm(context.Background(), t, b.db, b.account.User.AccountID, &testfactory.FormOpts{
+	b.Form = testfactory.NewForm(context.Background(), t, b.DB, b.Account.User.AccountID, &testfactory.FormOpts{
 		Settings: forms.Settings{AllowCC: true},
 	})
-	fields := contact(1)
+	fields := testfactory.Contact(1)
 	fields["_cc"] = "nobody@invalid.example"
 	fields["_subject"] = "Quote request"
 	fields["_replyto"] = "ada@example.com"
-	b.submit(t, "k", fields)
-	b.settle(t)
+	b.Submit(t, "k", fields)
+	b.Settle(t)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.sent) != 1 || m.sent[0].To[0] != b.account.User.Email {
+	if len(m.sent) != 1 || m.sent[0].To[0] != b.Account.User.Email {
 		t.Fatalf("sent %d messages, want the owner's notification", len(m.sent))
 	}
 	msg := m.sent[0]
@@ -321,7 +259,7 @@ func TestRefusedCcStillNotifiesOwner(t *testing.T) {
 	if !strings.HasPrefix(msg.MessageID, "<") || !strings.HasSuffix(msg.MessageID, "@intake.test>") {
 		t.Errorf("Message-ID %q is not derived on the base URL's host", msg.MessageID)
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE state = 'sent'`); n != 1 {
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE state = 'sent'`); n != 1 {
 		t.Errorf("sent emails recorded = %d, want 1", n)
 	}
 	if m.refused != 1 {
@@ -337,14 +275,14 @@ func TestCcOnlyWhenAllowed(t *testing.T) {
 	m := &ccRefusingMailer{acceptCc: true}
 	b := setup(t, m)
 	ctx := context.Background()
-	closed := b.form
-	open := testfactory.NewForm(ctx, t, b.db, b.account.User.AccountID, &testfactory.FormOpts{Name: "Open", Settings: forms.Settings{AllowCC: true}})
-	fields := contact(1)
+	closed := b.Form
+	open := testfactory.NewForm(ctx, t, b.DB, b.Account.User.AccountID, &testfactory.FormOpts{Name: "Open", Settings: forms.Settings{AllowCC: true}})
+	fields := testfactory.Contact(1)
 	fields["_cc"] = "one@example.com, two@example.com"
-	b.submit(t, "closed", fields)
-	b.form = open
-	b.submit(t, "open", fields)
-	b.settle(t)
+	b.Submit(t, "closed", fields)
+	b.Form = open
+	b.Submit(t, "open", fields)
+	b.Settle(t)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -366,7 +304,7 @@ func TestCcOnlyWhenAllowed(t *testing.T) {
 	}
 	for _, f := range []*forms.Form{closed, open} {
 		var cc string
-		if err := b.db.QueryRow(ctx, `SELECT meta->>'cc' FROM submissions WHERE form_id = $1`, f.ID).Scan(&cc); err != nil {
+		if err := b.DB.QueryRow(ctx, `SELECT meta->>'cc' FROM submissions WHERE form_id = $1`, f.ID).Scan(&cc); err != nil {
 			t.Fatal(err)
 		}
 		if cc != `["one@example.com", "two@example.com"]` {
@@ -380,7 +318,7 @@ func TestCcOnlyWhenAllowed(t *testing.T) {
 func TestRecipientsAndAutoresponse(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	b.form = testfactory.NewForm(context.Background(), t, b.db, b.account.User.AccountID, &testfactory.FormOpts{
+	b.Form = testfactory.NewForm(context.Background(), t, b.DB, b.Account.User.AccountID, &testfactory.FormOpts{
 		Settings: forms.Settings{
 			NotifyEmails: []string{"sales@example.com", "ops@example.com"},
 			Autoresponse: forms.Autoresponse{Enabled: true, Subject: "Thanks!", Body: "We will answer within a day."},
@@ -388,16 +326,16 @@ func TestRecipientsAndAutoresponse(t *testing.T) {
 	})
 	// Confirmed as if each had followed its link (recipients_test.go
 	// follows the links themselves).
-	if _, err := b.db.Exec(context.Background(), `INSERT INTO notify_recipients (form_id, email, listed, state)
-SELECT $1, e, true, 'confirmed' FROM unnest($2::text[]) e`, b.form.ID, b.form.Settings.NotifyEmails); err != nil {
+	if _, err := b.DB.Exec(context.Background(), `INSERT INTO notify_recipients (form_id, email, listed, state)
+SELECT $1, e, true, 'confirmed' FROM unnest($2::text[]) e`, b.Form.ID, b.Form.Settings.NotifyEmails); err != nil {
 		t.Fatal(err)
 	}
-	b.submit(t, "k", map[string]any{"email": "ada@example.com", "message": "hi"})
-	spam := contact(9)
+	b.Submit(t, "k", map[string]any{"email": "ada@example.com", "message": "hi"})
+	spam := testfactory.Contact(9)
 	spam["_gotcha"] = "bot"
-	b.submit(t, "spam", spam)
-	b.settle(t)
-	rows, err := b.db.Query(context.Background(), `SELECT kind, recipient, subject, body_text FROM outbound_emails ORDER BY kind, recipient`)
+	b.Submit(t, "spam", spam)
+	b.Settle(t)
+	rows, err := b.DB.Query(context.Background(), `SELECT kind, recipient, subject, body_text FROM outbound_emails ORDER BY kind, recipient`)
 	if err != nil {
 		t.Fatal(err)
 	}

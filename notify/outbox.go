@@ -56,13 +56,24 @@ func scanOutbound(row pgx.Row, extra ...any) (*OutboundEmail, error) {
 	return m, nil
 }
 
-// OutboundEmails returns up to limit of the account's emails, newest first,
-// from before the email with id before (nil: from the newest), without
-// their bodies. Keyset on id, served by outbound_emails_account_idx.
-func OutboundEmails(ctx context.Context, db database.Executor, accountID int64, before *int64, limit int) ([]*OutboundEmail, error) {
+// readableBy is the condition on e of the emails the user whose address
+// is the SQL parameter reader may read among their account's: all but the
+// link emails (verification, password reset) of other users. Those are
+// their recipient's alone, whatever the reader's role: without SMTP the
+// stored copy keeps its link, and a member reading another's reset link
+// could take their user (and every account it is in).
+func readableBy(reader string) string {
+	return `(e.kind NOT IN ('` + TemplateVerifyAddress + `', '` + TemplatePasswordReset + `') OR lower(e.recipient) = lower(` + reader + `))`
+}
+
+// OutboundEmails returns up to limit of the account's emails that the user
+// with the address reader may read (readableBy), newest first, from before
+// the email with id before (nil: from the newest), without their bodies.
+// Keyset on id, served by outbound_emails_account_idx.
+func OutboundEmails(ctx context.Context, db database.Executor, accountID int64, reader string, before *int64, limit int) ([]*OutboundEmail, error) {
 	rows, err := db.Query(ctx, `SELECT `+outboundColumns+` `+outboundFrom+`
-WHERE e.account_id = $1 AND ($2::bigint IS NULL OR e.id < $2)
-ORDER BY e.id DESC LIMIT $3`, accountID, before, limit)
+WHERE e.account_id = $1 AND ($2::bigint IS NULL OR e.id < $2) AND `+readableBy("$4")+`
+ORDER BY e.id DESC LIMIT $3`, accountID, before, limit, reader)
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +90,12 @@ ORDER BY e.id DESC LIMIT $3`, accountID, before, limit)
 }
 
 // OutboundEmailForAccount returns the account's email id with its text
-// body. It returns ErrEmailNotFound.
-func OutboundEmailForAccount(ctx context.Context, db database.Executor, accountID, id int64) (*OutboundEmail, error) {
+// body, when the user with the address reader may read it (readableBy).
+// It returns ErrEmailNotFound.
+func OutboundEmailForAccount(ctx context.Context, db database.Executor, accountID int64, reader string, id int64) (*OutboundEmail, error) {
 	var body string
 	m, err := scanOutbound(db.QueryRow(ctx, `SELECT `+outboundColumns+`, e.body_text `+outboundFrom+`
-WHERE e.id = $1 AND e.account_id = $2`, id, accountID), &body)
+WHERE e.id = $1 AND e.account_id = $2 AND `+readableBy("$3"), id, accountID, reader), &body)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/audit"
+	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/notify"
 )
 
@@ -15,15 +16,15 @@ import (
 // waits for it and the emails it enqueues.
 func (b *bundle) check(t *testing.T) {
 	t.Helper()
-	if _, err := b.client.Insert(context.Background(), notify.QuotaCheckArgs{}, nil); err != nil {
+	if _, err := b.Client.Insert(context.Background(), notify.QuotaCheckArgs{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	b.settle(t)
+	b.Settle(t)
 }
 
 func (b *bundle) quotaEmails(t *testing.T) []string {
 	t.Helper()
-	rows, err := b.db.Query(context.Background(), `SELECT subject || ' | ' || body_text FROM outbound_emails WHERE kind = $1 ORDER BY id`, notify.TemplateQuotaWarning)
+	rows, err := b.DB.Query(context.Background(), `SELECT subject || ' | ' || body_text FROM outbound_emails WHERE kind = $1 ORDER BY id`, notify.TemplateQuotaWarning)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,28 +45,28 @@ func (b *bundle) quotaEmails(t *testing.T) []string {
 func TestQuotaWarningsOncePerShare(t *testing.T) {
 	b := setup(t, nil)
 	ctx := context.Background()
-	if _, err := b.db.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('ten', 'Ten', 10)`); err != nil {
+	if _, err := b.DB.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('ten', 'Ten', 10)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account.User.AccountID, "ten"); err != nil {
+	if err := accounts.SetPlan(ctx, b.DB, audit.System, b.Account.User.AccountID, "ten"); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 7 {
-		b.submit(t, fmt.Sprint("k", i), contact(i))
+		b.Submit(t, fmt.Sprint("k", i), testfactory.Contact(i))
 	}
 	b.check(t)
 	if got := b.quotaEmails(t); len(got) != 0 {
 		t.Fatalf("at 70 %%: %q, want no warning", got)
 	}
-	b.submit(t, "k7", contact(7))
+	b.Submit(t, "k7", testfactory.Contact(7))
 	b.check(t)
 	b.check(t)
 	got := b.quotaEmails(t)
 	if len(got) != 1 || !strings.Contains(got[0], "80% of this month's submissions used") || !strings.Contains(got[0], "8 of the 10 submissions your Ten plan allows") {
 		t.Fatalf("at 80 %%, checked twice: %q, want one 80 %% warning", got)
 	}
-	b.submit(t, "k8", contact(8))
-	b.submit(t, "k9", contact(9))
+	b.Submit(t, "k8", testfactory.Contact(8))
+	b.Submit(t, "k9", testfactory.Contact(9))
 	b.check(t)
 	b.check(t)
 	got = b.quotaEmails(t)
@@ -73,8 +74,8 @@ func TestQuotaWarningsOncePerShare(t *testing.T) {
 		t.Fatalf("at 100 %%: %q, want the 80 %% and then one 100 %% warning", got)
 	}
 	var to string
-	if err := b.db.QueryRow(ctx, `SELECT recipient FROM outbound_emails WHERE kind = $1 LIMIT 1`, notify.TemplateQuotaWarning).Scan(&to); err != nil || to != b.account.User.Email {
-		t.Fatalf("warning went to %q (%v), want the owner %s", to, err, b.account.User.Email)
+	if err := b.DB.QueryRow(ctx, `SELECT recipient FROM outbound_emails WHERE kind = $1 LIMIT 1`, notify.TemplateQuotaWarning).Scan(&to); err != nil || to != b.Account.User.Email {
+		t.Fatalf("warning went to %q (%v), want the owner %s", to, err, b.Account.User.Email)
 	}
 }
 
@@ -84,19 +85,19 @@ func TestQuotaWarningBothSharesAtOnce(t *testing.T) {
 	b := setup(t, nil)
 	ctx := context.Background()
 	for i := range 3 {
-		b.submit(t, fmt.Sprint("k", i), contact(i))
+		b.Submit(t, fmt.Sprint("k", i), testfactory.Contact(i))
 	}
-	if _, err := b.db.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('two', 'Two', 2)`); err != nil {
+	if _, err := b.DB.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('two', 'Two', 2)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account.User.AccountID, "two"); err != nil {
+	if err := accounts.SetPlan(ctx, b.DB, audit.System, b.Account.User.AccountID, "two"); err != nil {
 		t.Fatal(err)
 	}
 	b.check(t)
 	if got := b.quotaEmails(t); len(got) != 1 || !strings.Contains(got[0], "used up") {
 		t.Fatalf("over both shares at once: %q, want one 100 %% warning", got)
 	}
-	if n := b.count(t, `SELECT count(*) FROM quota_warnings WHERE account_id = $1`, b.account.User.AccountID); n != 2 {
+	if n := b.Count(t, `SELECT count(*) FROM quota_warnings WHERE account_id = $1`, b.Account.User.AccountID); n != 2 {
 		t.Fatalf("%d warnings recorded, want both shares", n)
 	}
 }
@@ -106,23 +107,23 @@ func TestQuotaWarningBothSharesAtOnce(t *testing.T) {
 func TestQuotaWarningsAfterAnUpgrade(t *testing.T) {
 	b := setup(t, nil)
 	ctx := context.Background()
-	if _, err := b.db.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('two', 'Two', 2), ('five', 'Five', 5)`); err != nil {
+	if _, err := b.DB.Exec(ctx, `INSERT INTO plans (id, name, monthly_submissions) VALUES ('two', 'Two', 2), ('five', 'Five', 5)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account.User.AccountID, "two"); err != nil {
+	if err := accounts.SetPlan(ctx, b.DB, audit.System, b.Account.User.AccountID, "two"); err != nil {
 		t.Fatal(err)
 	}
-	b.submit(t, "k0", contact(0))
-	b.submit(t, "k1", contact(1))
+	b.Submit(t, "k0", testfactory.Contact(0))
+	b.Submit(t, "k1", testfactory.Contact(1))
 	b.check(t)
 	if got := b.quotaEmails(t); len(got) != 1 || !strings.Contains(got[0], "used up") {
 		t.Fatalf("at 2 of 2: %q, want one 100 %% warning", got)
 	}
-	if err := accounts.SetPlan(ctx, b.db, audit.System, b.account.User.AccountID, "five"); err != nil {
+	if err := accounts.SetPlan(ctx, b.DB, audit.System, b.Account.User.AccountID, "five"); err != nil {
 		t.Fatal(err)
 	}
 	for i := 2; i < 5; i++ {
-		b.submit(t, fmt.Sprint("k", i), contact(i))
+		b.Submit(t, fmt.Sprint("k", i), testfactory.Contact(i))
 	}
 	b.check(t)
 	got := b.quotaEmails(t)

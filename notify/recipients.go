@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/seal"
@@ -379,18 +381,38 @@ func PendingFor(ctx context.Context, db database.Executor, token string) (*Pendi
 
 const confirmSQL = `UPDATE notify_recipients r SET state = 'confirmed', confirmed_at = now(), token_hash = NULL
 FROM forms f WHERE f.id = r.form_id AND r.token_hash = $1 AND r.listed AND r.state = 'pending'
-RETURNING r.email, f.name`
+RETURNING r.email, f.name, f.account_id, f.public_id`
 
 // Confirm confirms the address a confirmation token was mailed to: from
-// now on it gets the form's notifications. A token works once. It returns
-// ErrLinkNotFound.
-func Confirm(ctx context.Context, db database.Executor, token string) (*Pending, error) {
+// now on it gets the form's notifications. A token works once. It is
+// recorded as "form.update" (notifications) by the link's holder from
+// address. It returns ErrLinkNotFound.
+func Confirm(ctx context.Context, db *pgxpool.Pool, token, address string) (*Pending, error) {
 	var p Pending
-	err := db.QueryRow(ctx, confirmSQL, tokenHash(token)).Scan(&p.Email, &p.FormName)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrLinkNotFound
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var accountID int64
+		var publicID string
+		err := tx.QueryRow(ctx, confirmSQL, tokenHash(token)).Scan(&p.Email, &p.FormName, &accountID, &publicID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrLinkNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return recordNotifications(ctx, tx, audit.Link(address), accountID, publicID)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return &p, err
+	return &p, nil
+}
+
+// recordNotifications records, in tx, that who gets the form's
+// notifications changed: the recipient's address is not named (the log
+// is append-only, an address is a person's data).
+func recordNotifications(ctx context.Context, tx pgx.Tx, actor audit.Actor, accountID int64, formPublicID string) error {
+	return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "form.update",
+		ObjectType: "form", ObjectID: formPublicID, Changed: []string{"notifications"}})
 }
 
 // UnsubscribeFor returns what an unsubscribe token is for, changing
@@ -410,40 +432,64 @@ func (l *Links) UnsubscribeFor(ctx context.Context, db database.Executor, token 
 
 // unsubscribeSQL marks the address unsubscribed from the form, with a row
 // of its own when it has none (the owner of a form that lists no one).
-// Unsubscribing again keeps the first time.
+// Unsubscribing again keeps the first time and writes nothing: the answer
+// says whether anything changed (the form missing: no row).
 const unsubscribeSQL = `
-WITH f AS (SELECT id, name FROM forms WHERE public_id = $1),
+WITH f AS (SELECT id, name, account_id FROM forms WHERE public_id = $1),
 u AS (
 	INSERT INTO notify_recipients (form_id, email, listed, state, unsubscribed_at)
 	SELECT f.id, $2, false, 'unsubscribed', now() FROM f
 	ON CONFLICT (form_id, email) DO UPDATE
 	SET state = 'unsubscribed', token_hash = NULL,
 	    unsubscribed_at = CASE WHEN notify_recipients.state = 'unsubscribed' THEN notify_recipients.unsubscribed_at ELSE now() END
+	WHERE notify_recipients.state <> 'unsubscribed' OR notify_recipients.token_hash IS NOT NULL
 	RETURNING form_id
 )
-SELECT f.name FROM f JOIN u ON u.form_id = f.id`
+SELECT f.name, f.account_id, EXISTS (SELECT FROM u) FROM f`
 
 // Unsubscribe stops the notifications of the form an unsubscribe token
-// names to the address it names; doing it twice is fine. It returns
+// names to the address it names; doing it twice is fine (the second
+// changes nothing and records nothing). It is recorded as "form.update"
+// (notifications) by the link's holder from address. It returns
 // ErrLinkNotFound.
-func (l *Links) Unsubscribe(ctx context.Context, db database.Executor, token string) (*Pending, error) {
+func (l *Links) Unsubscribe(ctx context.Context, db *pgxpool.Pool, token, address string) (*Pending, error) {
 	publicID, email, err := l.parseUnsubscribe(token)
 	if err != nil {
 		return nil, err
 	}
 	p := &Pending{Email: email}
-	err = db.QueryRow(ctx, unsubscribeSQL, publicID, email).Scan(&p.FormName)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrLinkNotFound
+	err = database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var accountID int64
+		var changed bool
+		err := tx.QueryRow(ctx, unsubscribeSQL, publicID, email).Scan(&p.FormName, &accountID, &changed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrLinkNotFound
+		}
+		if err != nil || !changed {
+			return err
+		}
+		return recordNotifications(ctx, tx, audit.Link(address), accountID, publicID)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return p, err
+	return p, nil
 }
 
 // Resubscribe turns the form's notifications to email back on after it
 // unsubscribed: for the dashboard, where a user turns their own back on.
-// It reports whether there was anything to turn back on.
-func Resubscribe(ctx context.Context, db database.Executor, formID int64, email string) (bool, error) {
-	tag, err := db.Exec(ctx, `UPDATE notify_recipients SET state = 'confirmed', confirmed_at = now(), unsubscribed_at = NULL
-WHERE form_id = $1 AND email = lower($2) AND state = 'unsubscribed'`, formID, email)
-	return tag.RowsAffected() > 0, err
+// It reports whether there was anything to turn back on, and records that
+// by actor in the same transaction.
+func Resubscribe(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, f *forms.Form, email string) (bool, error) {
+	var done bool
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE notify_recipients SET state = 'confirmed', confirmed_at = now(), unsubscribed_at = NULL
+WHERE form_id = $1 AND email = lower($2) AND state = 'unsubscribed'`, f.ID, email)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		done = true
+		return recordNotifications(ctx, tx, actor, f.AccountID, f.PublicID)
+	})
+	return done, err
 }

@@ -113,7 +113,7 @@ var (
 // addresses kept, their confirmations enqueued.
 func (b *bundle) newForm(t *testing.T, s forms.Settings) *forms.Form {
 	t.Helper()
-	f, err := forms.Create(context.Background(), b.db, forms.NewValidator(), nil, b.sync, audit.System, b.account.User.AccountID,
+	f, err := forms.Create(context.Background(), b.DB, forms.NewValidator(), nil, b.sync, audit.System, b.Account.User.AccountID,
 		forms.Input{Name: "Contact", Fields: testfactory.ContactFields, Settings: s})
 	if err != nil {
 		t.Fatal(err)
@@ -128,12 +128,12 @@ func (b *bundle) setNotify(t *testing.T, emails ...string) {
 		emails = []string{}
 	}
 	patch := fmt.Appendf(nil, `{"notify_emails": %s}`, jsonList(emails))
-	f, err := forms.Update(context.Background(), b.db, forms.NewValidator(), nil, b.sync, audit.System, b.account.User.AccountID, b.form.PublicID,
+	f, err := forms.Update(context.Background(), b.DB, forms.NewValidator(), nil, b.sync, audit.System, b.Account.User.AccountID, b.Form.PublicID,
 		forms.Patch{Settings: patch})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.form = f
+	b.Form = f
 }
 
 func jsonList(s []string) string {
@@ -162,10 +162,10 @@ func TestNotifyEmailsNeedConfirmation(t *testing.T) {
 	for i := range 20 {
 		list = append(list, fmt.Sprintf("colleague%02d@example.com", i))
 	}
-	b.form = b.newForm(t, forms.Settings{NotifyEmails: list})
+	b.Form = b.newForm(t, forms.Settings{NotifyEmails: list})
 	posted := map[string]any{"email": "poster@example.com", "message": "BUY CHEAP PILLS at spam.example", "_subject": "You won"}
-	b.submit(t, "first", posted)
-	b.settle(t)
+	b.Submit(t, "first", posted)
+	b.Settle(t)
 
 	got := srv.wire(t, 0)
 	if len(got) != 20 {
@@ -188,35 +188,35 @@ func TestNotifyEmailsNeedConfirmation(t *testing.T) {
 	if len(tokens) != 20 {
 		t.Errorf("confirmations went to %d distinct addresses, want 20", len(tokens))
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'notification'`); n != 0 {
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'notification'`); n != 0 {
 		t.Errorf("%d notifications recorded before any confirmation, want 0", n)
 	}
 	// The outbox copy, which the owner reads, cannot confirm for them.
 	for _, token := range tokens {
-		if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE body_text LIKE '%' || $1 || '%' OR body_html LIKE '%' || $1 || '%'`, token); n != 0 {
+		if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE body_text LIKE '%' || $1 || '%' OR body_html LIKE '%' || $1 || '%'`, token); n != 0 {
 			t.Fatalf("the outbox keeps a live confirmation link")
 		}
 	}
-	if n := b.count(t, `SELECT count(*) FROM river_job WHERE args::text LIKE '%' || $1 || '%'`, tokens[list[0]]); n != 0 {
+	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE args::text LIKE '%' || $1 || '%'`, tokens[list[0]]); n != 0 {
 		t.Fatalf("a job's args hold a live confirmation link")
 	}
 
 	// A fetch of the page changes nothing; the token confirms once.
-	if p, err := notify.PendingFor(ctx, b.db, tokens[list[0]]); err != nil || p.Email != list[0] || p.FormName != "Contact" {
+	if p, err := notify.PendingFor(ctx, b.DB, tokens[list[0]]); err != nil || p.Email != list[0] || p.FormName != "Contact" {
 		t.Fatalf("PendingFor = %+v, %v", p, err)
 	}
-	if p, err := notify.Confirm(ctx, b.db, tokens[list[0]]); err != nil || p.Email != list[0] {
+	if p, err := notify.Confirm(ctx, b.DB, tokens[list[0]], ""); err != nil || p.Email != list[0] {
 		t.Fatalf("Confirm = %+v, %v", p, err)
 	}
-	if _, err := notify.Confirm(ctx, b.db, tokens[list[0]]); !errors.Is(err, notify.ErrLinkNotFound) {
+	if _, err := notify.Confirm(ctx, b.DB, tokens[list[0]], ""); !errors.Is(err, notify.ErrLinkNotFound) {
 		t.Errorf("a used token confirmed again: %v", err)
 	}
-	if _, err := notify.Confirm(ctx, b.db, "not-a-token-anyone-was-sent"); !errors.Is(err, notify.ErrLinkNotFound) {
+	if _, err := notify.Confirm(ctx, b.DB, "not-a-token-anyone-was-sent", ""); !errors.Is(err, notify.ErrLinkNotFound) {
 		t.Errorf("an unknown token: %v", err)
 	}
 
-	b.submit(t, "second", posted)
-	b.settle(t)
+	b.Submit(t, "second", posted)
+	b.Settle(t)
 	got = srv.wire(t, 20)
 	if len(got) != 1 || got[0].To() != list[0] {
 		t.Fatalf("after one confirmation the submission went to %d messages (%v), want one to %s", len(got), got, list[0])
@@ -233,19 +233,19 @@ func TestNotifyEmailsNeedConfirmation(t *testing.T) {
 		t.Errorf("the unsubscribe link is not visible in both bodies:\n%s\n%s", n.Text, n.HTML)
 	}
 
-	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, link[1]); err != nil {
+	if _, err := b.deps.Links.Unsubscribe(ctx, b.DB, link[1], ""); err != nil {
 		t.Fatal(err)
 	}
 	forged := link[1][:len(link[1])-2] + "AA"
-	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, forged); !errors.Is(err, notify.ErrLinkNotFound) {
+	if _, err := b.deps.Links.Unsubscribe(ctx, b.DB, forged, ""); !errors.Is(err, notify.ErrLinkNotFound) {
 		t.Errorf("a forged unsubscribe token: %v", err)
 	}
-	b.submit(t, "third", posted)
-	b.settle(t)
+	b.Submit(t, "third", posted)
+	b.Settle(t)
 	if got := srv.wire(t, 21); len(got) != 0 {
 		t.Errorf("after unsubscribing, %d more messages (to %s), want none", len(got), got[0].To())
 	}
-	if n := b.count(t, `SELECT count(*) FROM notify_recipients WHERE form_id = $1 AND state = 'unsubscribed' AND listed`, b.form.ID); n != 1 {
+	if n := b.Count(t, `SELECT count(*) FROM notify_recipients WHERE form_id = $1 AND state = 'unsubscribed' AND listed`, b.Form.ID); n != 1 {
 		t.Errorf("unsubscribed recipients = %d, want 1", n)
 	}
 }
@@ -259,8 +259,8 @@ func TestConfirmationAtMostDaily(t *testing.T) {
 	m := &ccRefusingMailer{acceptCc: true}
 	b := setup(t, m)
 	ctx := context.Background()
-	b.form = b.newForm(t, forms.Settings{NotifyEmails: []string{"Target@Example.com"}})
-	b.settle(t)
+	b.Form = b.newForm(t, forms.Settings{NotifyEmails: []string{"Target@Example.com"}})
+	b.Settle(t)
 	first := confirmations(t, m)
 	if len(first) != 1 {
 		t.Fatalf("confirmations after create = %d, want 1", len(first))
@@ -270,33 +270,33 @@ func TestConfirmationAtMostDaily(t *testing.T) {
 		b.setNotify(t, "target@example.com")
 		b.setNotify(t, "target@example.com") // saved unchanged: nothing new either
 	}
-	b.settle(t)
+	b.Settle(t)
 	if got := confirmations(t, m); len(got) != 1 {
 		t.Fatalf("confirmations after 5 removals and re-adds = %d, want still 1", len(got))
 	}
-	if _, err := notify.Confirm(ctx, b.db, first[0]); !errors.Is(err, notify.ErrLinkNotFound) {
+	if _, err := notify.Confirm(ctx, b.DB, first[0], ""); !errors.Is(err, notify.ErrLinkNotFound) {
 		t.Errorf("the link of a removed address still confirms: %v", err)
 	}
 
 	// A day later, a re-add mails a new link, and that one confirms.
-	if _, err := b.db.Exec(ctx, `UPDATE notify_recipients SET confirm_sent_at = confirm_sent_at - interval '25 hours'`); err != nil {
+	if _, err := b.DB.Exec(ctx, `UPDATE notify_recipients SET confirm_sent_at = confirm_sent_at - interval '25 hours'`); err != nil {
 		t.Fatal(err)
 	}
 	b.setNotify(t)
-	b.setNotify(t, "target@example.com", b.account.User.Email)
-	b.settle(t)
+	b.setNotify(t, "target@example.com", b.Account.User.Email)
+	b.Settle(t)
 	got := confirmations(t, m)
 	if len(got) != 2 {
 		t.Fatalf("confirmations a day later = %d, want 2 (the owner's own address needs none)", len(got))
 	}
-	if _, err := notify.Confirm(ctx, b.db, got[1]); err != nil {
+	if _, err := notify.Confirm(ctx, b.DB, got[1], ""); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := notify.Recipients(ctx, b.db, []int64{b.form.ID})
+	rows, err := notify.Recipients(ctx, b.DB, []int64{b.Form.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed := notify.Listed(b.form, rows[b.form.ID])
+	listed := notify.Listed(b.Form, rows[b.Form.ID])
 	if len(listed) != 2 || listed[0].State != notify.RecipientConfirmed || listed[1].State != notify.RecipientConfirmed {
 		t.Errorf("recipients = %+v, want both confirmed", listed)
 	}
@@ -312,7 +312,7 @@ func TestConfirmationsCappedPerAddress(t *testing.T) {
 	ctx := context.Background()
 	jobs := func(to string) int {
 		t.Helper()
-		return b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send'
+		return b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send'
 AND args->>'template' = $1 AND args->>'to' = $2`, notify.TemplateConfirmRecipient, to)
 	}
 	const victim = "victim@example.com"
@@ -323,24 +323,24 @@ AND args->>'template' = $1 AND args->>'to' = $2`, notify.TemplateConfirmRecipien
 	if n := jobs(victim); n != 3 {
 		t.Fatalf("confirmation jobs to an address on 5 forms = %d, want 3", n)
 	}
-	if n := b.count(t, `SELECT count(*) FROM notify_recipients WHERE email = $1 AND listed AND state = 'pending' AND token_hash IS NULL AND confirm_sent_at IS NULL`, victim); n != 2 {
+	if n := b.Count(t, `SELECT count(*) FROM notify_recipients WHERE email = $1 AND listed AND state = 'pending' AND token_hash IS NULL AND confirm_sent_at IS NULL`, victim); n != 2 {
 		t.Errorf("addresses over the cap pending without a link = %d, want 2", n)
 	}
 	// Saved again within the day: still nothing.
-	b.form = listing[3]
+	b.Form = listing[3]
 	b.setNotify(t, victim)
 	if n := jobs(victim); n != 3 {
 		t.Errorf("confirmation jobs after a save within the day = %d, want 3", n)
 	}
 	// A day later, a save of a form that waited mails its link.
-	if _, err := b.db.Exec(ctx, `UPDATE notify_recipients SET confirm_sent_at = confirm_sent_at - interval '25 hours'`); err != nil {
+	if _, err := b.DB.Exec(ctx, `UPDATE notify_recipients SET confirm_sent_at = confirm_sent_at - interval '25 hours'`); err != nil {
 		t.Fatal(err)
 	}
 	b.setNotify(t, victim)
 	if n := jobs(victim); n != 4 {
 		t.Errorf("confirmation jobs after a save a day later = %d, want 4", n)
 	}
-	if n := b.count(t, `SELECT count(*) FROM notify_recipients WHERE form_id = $1 AND token_hash IS NOT NULL`, listing[3].ID); n != 1 {
+	if n := b.Count(t, `SELECT count(*) FROM notify_recipients WHERE form_id = $1 AND token_hash IS NOT NULL`, listing[3].ID); n != 1 {
 		t.Errorf("the waiting form's address has no link after the window")
 	}
 
@@ -350,7 +350,7 @@ AND args->>'template' = $1 AND args->>'to' = $2`, notify.TemplateConfirmRecipien
 	errs := make([]error, 6)
 	for i := range errs {
 		wg.Go(func() {
-			_, errs[i] = forms.Create(ctx, b.db, forms.NewValidator(), nil, b.sync, audit.System, b.account.User.AccountID,
+			_, errs[i] = forms.Create(ctx, b.DB, forms.NewValidator(), nil, b.sync, audit.System, b.Account.User.AccountID,
 				forms.Input{Name: "Contact", Fields: testfactory.ContactFields, Settings: forms.Settings{NotifyEmails: []string{other}}})
 		})
 	}
@@ -389,8 +389,8 @@ func TestOwnerUnsubscribesAndResumes(t *testing.T) {
 	ctx := context.Background()
 	sent := func() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.sent) }
 
-	b.submit(t, "1", contact(1))
-	b.settle(t)
+	b.Submit(t, "1", testfactory.Contact(1))
+	b.Settle(t)
 	if sent() != 1 {
 		t.Fatalf("sent %d, want the owner's notification", sent())
 	}
@@ -398,22 +398,22 @@ func TestOwnerUnsubscribesAndResumes(t *testing.T) {
 	msg := m.sent[0]
 	m.mu.Unlock()
 	link := unsubscribeLink.FindStringSubmatch(msg.Headers["List-Unsubscribe"])
-	if msg.To[0] != b.account.User.Email || link == nil || msg.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+	if msg.To[0] != b.Account.User.Email || link == nil || msg.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
 		t.Fatalf("owner's notification to %v with headers %v", msg.To, msg.Headers)
 	}
-	if _, err := b.deps.Links.Unsubscribe(ctx, b.db, link[1]); err != nil {
+	if _, err := b.deps.Links.Unsubscribe(ctx, b.DB, link[1], ""); err != nil {
 		t.Fatal(err)
 	}
-	b.submit(t, "2", contact(2))
-	b.settle(t)
+	b.Submit(t, "2", testfactory.Contact(2))
+	b.Settle(t)
 	if sent() != 1 {
 		t.Fatalf("sent %d after the owner unsubscribed, want still 1", sent())
 	}
-	if ok, err := notify.Resubscribe(ctx, b.db, b.form.ID, strings.ToUpper(b.account.User.Email)); err != nil || !ok {
+	if ok, err := notify.Resubscribe(ctx, b.DB, audit.System, b.Form, strings.ToUpper(b.Account.User.Email)); err != nil || !ok {
 		t.Fatalf("Resubscribe = %v, %v", ok, err)
 	}
-	b.submit(t, "3", contact(3))
-	b.settle(t)
+	b.Submit(t, "3", testfactory.Contact(3))
+	b.Settle(t)
 	if sent() != 2 {
 		t.Fatalf("sent %d after turning notifications back on, want 2", sent())
 	}
@@ -431,16 +431,16 @@ func TestAutoresponseLimitAndContent(t *testing.T) {
 	}
 	b := setup(t, m)
 	ctx := context.Background()
-	b.form = b.newForm(t, forms.Settings{NotifyEmails: []string{b.account.User.Email},
+	b.Form = b.newForm(t, forms.Settings{NotifyEmails: []string{b.Account.User.Email},
 		Autoresponse: forms.Autoresponse{Enabled: true, Subject: "Thanks from us", Body: "We answer within a day."}})
 	victim := "victim@example.com"
 	spam := map[string]any{"email": victim, "message": "VISIT evil.example NOW", "_subject": "Injected subject", "name": "Mallory"}
 	var wg sync.WaitGroup
 	for i := range 10 {
-		wg.Go(func() { b.submit(t, fmt.Sprintf("race-%d", i), spam) })
+		wg.Go(func() { b.Submit(t, fmt.Sprintf("race-%d", i), spam) })
 	}
 	wg.Wait()
-	b.settle(t)
+	b.Settle(t)
 
 	var toVictim []wireMsg
 	for _, msg := range srv.wire(t, 0) {
@@ -460,23 +460,23 @@ func TestAutoresponseLimitAndContent(t *testing.T) {
 			t.Errorf("autoresponse %q: %q", msg.Subject(), msg.Text)
 		}
 	}
-	if n := b.count(t, `SELECT count(*) FROM autoresponses WHERE form_id = $1`, b.form.ID); n != 3 {
+	if n := b.Count(t, `SELECT count(*) FROM autoresponses WHERE form_id = $1`, b.Form.ID); n != 3 {
 		t.Errorf("autoresponses counted = %d, want 3", n)
 	}
-	if n := b.count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'notification'`); n != 10 {
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE kind = 'notification'`); n != 10 {
 		t.Errorf("notifications to the owner = %d, want 10 (the limit is the autoresponse's only)", n)
 	}
 
 	// Another address has its own three; an address that is not one
 	// plain address gets none; a day later the victim may get one again.
-	if _, err := b.db.Exec(ctx, `UPDATE autoresponses SET sent_at = sent_at - interval '25 hours'`); err != nil {
+	if _, err := b.DB.Exec(ctx, `UPDATE autoresponses SET sent_at = sent_at - interval '25 hours'`); err != nil {
 		t.Fatal(err)
 	}
 	before := len(srv.wire(t, 0))
-	b.submit(t, "later", spam)
-	b.submit(t, "other", map[string]any{"email": "other@example.com", "message": "hi"})
-	b.submit(t, "bad", map[string]any{"email": "ok@example.com", "_replyto": "a@example.com, b@example.com", "message": "hi"})
-	b.settle(t)
+	b.Submit(t, "later", spam)
+	b.Submit(t, "other", map[string]any{"email": "other@example.com", "message": "hi"})
+	b.Submit(t, "bad", map[string]any{"email": "ok@example.com", "_replyto": "a@example.com, b@example.com", "message": "hi"})
+	b.Settle(t)
 	var to []string
 	for _, msg := range srv.wire(t, before) {
 		if msg.Subject() == "Thanks from us" {
@@ -497,11 +497,11 @@ func TestAutoresponseLimitUnderRace(t *testing.T) {
 	ctx := context.Background()
 	var subs []uuid.UUID
 	for i := range 20 {
-		res := b.submit(t, fmt.Sprintf("k%d", i), map[string]any{"email": "victim@example.com", "message": "hi"})
+		res := b.Submit(t, fmt.Sprintf("k%d", i), map[string]any{"email": "victim@example.com", "message": "hi"})
 		subs = append(subs, res.SubmissionID)
 	}
 	m := &ccRefusingMailer{acceptCc: true}
-	w := &notify.EmailWorker{DB: b.db, Mailer: m, From: "Intake <no-reply@intake.test>", BaseURL: "http://intake.test",
+	w := &notify.EmailWorker{DB: b.DB, Mailer: m, From: "Intake <no-reply@intake.test>", BaseURL: "http://intake.test",
 		Links: b.deps.Links, Logger: b.deps.Logger}
 	start := make(chan struct{})
 	var wg sync.WaitGroup

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/mail"
 )
 
@@ -76,25 +77,25 @@ func TestSMTPOneEmailPerSubmission(t *testing.T) {
 	}
 	b := setup(t, m)
 	for range 5 {
-		b.submit(t, "once", contact(1))
+		b.Submit(t, "once", testfactory.Contact(1))
 	}
 	var wg sync.WaitGroup
 	for range 10 {
-		wg.Go(func() { b.submit(t, "twins", contact(2)) })
+		wg.Go(func() { b.Submit(t, "twins", testfactory.Contact(2)) })
 	}
 	wg.Wait()
-	b.settle(t)
+	b.Settle(t)
 
 	msgs, rcpts := srv.received()
 	if len(msgs) != 2 {
 		t.Fatalf("the SMTP server got %d messages, want 2", len(msgs))
 	}
 	for _, r := range rcpts {
-		if r != b.account.User.Email {
+		if r != b.Account.User.Email {
 			t.Errorf("recipient %q, want the owner", r)
 		}
 	}
-	rows, err := b.db.Query(t.Context(), `SELECT message_id FROM outbound_emails WHERE state = 'sent'`)
+	rows, err := b.DB.Query(t.Context(), `SELECT message_id FROM outbound_emails WHERE state = 'sent'`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -8,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/retry"
 	"github.com/intakehq/intake/internal/seal"
@@ -57,7 +60,7 @@ func Workers(d Deps) *river.Workers {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, delivery)
 	river.AddWorker(workers, email)
-	river.AddWorker(workers, &idempotency.SweepWorker{DB: d.DB})
+	river.AddWorker(workers, &idempotency.SweepWorker{DB: d.DB, Others: []func(context.Context, database.Executor) (int64, error){accounts.SweepSessions}})
 	river.AddWorker(workers, &QuotaWorker{DB: d.DB})
 	river.AddWorker(workers, &submissions.RetentionWorker{DB: d.DB, Logger: d.Logger})
 	return workers

@@ -25,6 +25,10 @@ var embedded embed.FS
 // page's "title" and "content" templates and may call its "head" template.
 const layoutFile = "layout.html"
 
+// partialsFile defines the templates that this package's pages and the
+// dashboard's (ParseLayout) share: an error page's body.
+const partialsFile = "partials.html"
+
 // Page template files, one per page.
 const (
 	pageThanks           = "thanks.html"
@@ -49,6 +53,9 @@ type Pages struct {
 	pages  map[string]*template.Template // by page file name
 	assets map[string]*asset             // by file name under static/
 	routes map[string]route              // by URL path
+	// partials is partialsFile's text, parsed into every page's set,
+	// the dashboard's too.
+	partials string
 }
 
 // New parses every embedded template at boot and fails if one is broken or if
@@ -77,6 +84,11 @@ func newPages(fsys fs.FS) (*Pages, error) {
 	if err := checkTemplateFiles(fsys); err != nil {
 		return nil, err
 	}
+	partials, err := fs.ReadFile(fsys, "templates/"+partialsFile)
+	if err != nil {
+		return nil, fmt.Errorf("pages: %w", err)
+	}
+	p.partials = string(partials)
 	used := map[string]bool{intakeJS: true, dashboardJS: true}
 	if p.pages, err = p.parsePages(fsys, layoutFile, template.FuncMap{}, pageFiles, []string{"title", "content"}, used); err != nil {
 		return nil, fmt.Errorf("pages: %w", err)
@@ -96,7 +108,7 @@ func checkTemplateFiles(fsys fs.FS) error {
 	if err != nil {
 		return fmt.Errorf("pages: read templates: %w", err)
 	}
-	known := append([]string{layoutFile}, pageFiles...)
+	known := append([]string{layoutFile, partialsFile}, pageFiles...)
 	for _, e := range entries {
 		if !slices.Contains(known, e.Name()) {
 			return fmt.Errorf("pages: templates/%s is not used by any page", e.Name())
@@ -123,6 +135,9 @@ func (p *Pages) parsePages(fsys fs.FS, layoutName string, extra template.FuncMap
 	layout, err := template.New(layoutName).Funcs(funcs).ParseFS(fsys, "templates/"+layoutName)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", layoutName, err)
+	}
+	if _, err := layout.New(partialsFile).Parse(p.partials); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", partialsFile, err)
 	}
 	out := make(map[string]*template.Template, len(names))
 	for _, name := range names {
@@ -293,10 +308,14 @@ func (p *Pages) SubmissionErrors(w http.ResponseWriter, r *http.Request, v Error
 	p.render(w, r, http.StatusUnprocessableEntity, pageSubmissionErrors, v)
 }
 
-// errorPage is the data of error.html.
+// errorPage is the data of error.html, whose body is the partial
+// "error-body" the dashboard's error page draws too.
 type errorPage struct {
 	ErrorView
-	Status int
+	Status    int
+	Heading   string // Title
+	RequestID string // never shown to a form's visitor
+	BackLabel string
 }
 
 // Error renders a generic error page with the given HTTP status (404 form not found, 410 archived, 413, 415, 400, 409, 429, 503 ...).
@@ -313,7 +332,7 @@ func (p *Pages) Error(w http.ResponseWriter, r *http.Request, status int, v Erro
 			v.Title = "Something went wrong"
 		}
 	}
-	p.render(w, r, status, pageError, errorPage{ErrorView: v, Status: status})
+	p.render(w, r, status, pageError, errorPage{ErrorView: v, Status: status, Heading: v.Title, BackLabel: "Go back"})
 }
 
 // formPage is the data of form.html: FormView resolved into what the

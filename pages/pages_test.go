@@ -1,7 +1,6 @@
 package pages
 
 import (
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/intakehq/intake/internal/testfactory"
 )
 
 func newTestPages(t *testing.T) *Pages {
@@ -389,30 +390,12 @@ func TestStatic(t *testing.T) {
 	}
 }
 
-// embeddedCopy returns the embedded files as a MapFS the test can change.
-func embeddedCopy(t *testing.T) fstest.MapFS {
-	t.Helper()
-	m := fstest.MapFS{}
-	err := fs.WalkDir(embedded, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(embedded, name)
-		m[name] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func TestNewChecksFiles(t *testing.T) {
 	t.Parallel()
 
 	t.Run("Copy", func(t *testing.T) {
 		t.Parallel()
-		if _, err := newPages(embeddedCopy(t)); err != nil {
+		if _, err := newPages(testfactory.CopyFS(t, embedded)); err != nil {
 			t.Fatalf("newPages of an unchanged copy: %v", err)
 		}
 	})
@@ -444,7 +427,7 @@ func TestNewChecksFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := embeddedCopy(t)
+			m := testfactory.CopyFS(t, embedded)
 			tt.change(m)
 			_, err := newPages(m)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -455,7 +438,7 @@ func TestNewChecksFiles(t *testing.T) {
 
 	t.Run("AssetUsedInsideBranches", func(t *testing.T) {
 		t.Parallel()
-		m := embeddedCopy(t)
+		m := testfactory.CopyFS(t, embedded)
 		m["static/logo.css"] = &fstest.MapFile{Data: []byte("p{}")}
 		m["templates/error.html"] = &fstest.MapFile{Data: []byte(`{{define "title"}}x{{end}}{{define "content"}}{{if .Status}}{{range $i := .Status}}<link rel="stylesheet" href="{{(asset "logo.css")}}">{{end}}{{end}}{{end}}`)}
 		if _, err := newPages(m); err != nil {

@@ -14,4 +14,6 @@
 // into one batch. Its own statements join forms only to keep to an
 // account's forms and to name a submission's form by its public id, as
 // every package that keeps rows of a form does; they never write it.
+// people.go defines which submissions carry a person's email address, for
+// package people's lookup and erasure.
 package submissions

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 )
@@ -22,7 +23,10 @@ import (
 // deletion goes in batches, each its own short transaction with a short
 // lock_timeout, so no statement holds many row locks or waits long behind
 // a writer; rows another run has locked are skipped (SKIP LOCKED), so two
-// runs at once share the work instead of waiting on each other.
+// runs at once share the work instead of waiting on each other. Each batch
+// that deletes something records it in the audit log in its own
+// transaction, as actor system: "submission.delete" on the form, with the
+// count (one entry a form a night, unless it had more than a batch due).
 const (
 	// RetentionBatch is how many submissions one DELETE removes.
 	RetentionBatch = 1000
@@ -37,7 +41,7 @@ const (
 )
 
 const retentionFormsSQL = `
-SELECT id, public_id, settings->>'submission_retention' FROM forms
+SELECT id, public_id, account_id, settings->>'submission_retention' FROM forms
 WHERE coalesce(settings->>'submission_retention', '') <> '' ORDER BY id`
 
 // retentionDeleteSQL deletes the oldest batch ($3) of the form's ($1)
@@ -109,9 +113,10 @@ func ApplyRetention(ctx context.Context, db *pgxpool.Pool, now time.Time, batch 
 	}
 	var res RetentionResult
 	type due struct {
-		id       int64
-		publicID string
-		days     int
+		id        int64
+		publicID  string
+		accountID int64
+		days      int
 	}
 	rows, err := db.Query(ctx, retentionFormsSQL)
 	if err != nil {
@@ -123,7 +128,7 @@ func ApplyRetention(ctx context.Context, db *pgxpool.Pool, now time.Time, batch 
 			d   due
 			raw string
 		)
-		if err := rows.Scan(&d.id, &d.publicID, &raw); err != nil {
+		if err := rows.Scan(&d.id, &d.publicID, &d.accountID, &raw); err != nil {
 			rows.Close()
 			return res, err
 		}
@@ -148,8 +153,11 @@ func ApplyRetention(ctx context.Context, db *pgxpool.Pool, now time.Time, batch 
 					return err
 				}
 				tag, err := tx.Exec(ctx, retentionDeleteSQL, d.id, cutoff, batch)
-				n = tag.RowsAffected()
-				return err
+				if n = tag.RowsAffected(); err != nil || n == 0 {
+					return err
+				}
+				return audit.Record(ctx, tx, audit.Entry{AccountID: d.accountID, Actor: audit.System, Action: "submission.delete",
+					ObjectType: "form", ObjectID: d.publicID, Changed: []string{"submission_retention"}, Count: n})
 			})
 			if database.IsLockTimeout(err) {
 				skipped = append(skipped, fmt.Errorf("form %s: %w", d.publicID, err))

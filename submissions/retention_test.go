@@ -2,6 +2,8 @@ package submissions_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,10 +111,45 @@ FROM submissions WHERE form_id = $2 ORDER BY created_at LIMIT 1`, b.account, kee
 		t.Errorf("outbound email of a deleted submission: %d unlinked rows, want 1", n)
 	}
 
-	// A second run finds nothing more.
+	// Each deleting batch is in the audit log as Intake's, on its form
+	// and account, with its count; a form that lost nothing has no entry.
+	audited := func(form *forms.Form) string {
+		t.Helper()
+		var got []string
+		rows, err := b.db.Query(ctx, `SELECT actor_kind, action, array_to_string(changed, ','), count, account_id = $2
+FROM audit_log WHERE object_id = $1 AND action = 'submission.delete' ORDER BY id`, form.PublicID, form.AccountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var kind, action, changed string
+			var n int64
+			var own bool
+			if err := rows.Scan(&kind, &action, &changed, &n, &own); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%s %s %s %d %v", kind, action, changed, n, own))
+		}
+		return strings.Join(got, "; ")
+	}
+	for form, want := range map[*forms.Form]string{
+		keep30:    "system submission.delete submission_retention 10 true; system submission.delete submission_retention 10 true; system submission.delete submission_retention 5 true",
+		keep90:    "",
+		ever:      "",
+		otherForm: "system submission.delete submission_retention 10 true",
+	} {
+		if got := audited(form); got != want {
+			t.Errorf("form %s audited %q, want %q", form.Name, got, want)
+		}
+	}
+
+	// A second run finds nothing more, and records nothing.
 	res, err = submissions.ApplyRetention(ctx, b.db, now, 10)
 	if err != nil || res.Deleted != 0 {
 		t.Errorf("second run = %+v, %v; want nothing deleted", res, err)
+	}
+	if got := audited(keep30); strings.Count(got, ";") != 2 {
+		t.Errorf("second run audited: %q", got)
 	}
 }
 

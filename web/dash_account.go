@@ -146,8 +146,8 @@ func badText(form url.Values) (name, problem string) {
 }
 
 func (d *Dashboard) home(w http.ResponseWriter, r *http.Request) {
-	if state(r).session != nil {
-		http.Redirect(w, r, "/forms", http.StatusSeeOther)
+	if s := state(r).session; s != nil {
+		http.Redirect(w, r, landing(s), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -163,8 +163,8 @@ func nextOr(r *http.Request, fallback string) string {
 }
 
 func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
-	if state(r).session != nil {
-		http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+	if s := state(r).session; s != nil {
+		http.Redirect(w, r, nextOr(r, landing(s)), http.StatusSeeOther)
 		return
 	}
 	renderPage(d, w, r, http.StatusOK, tmplLogin, loginView{base: d.base(w, r, "Log in", ""), Next: nextOr(r, "")})
@@ -221,8 +221,8 @@ func (d *Dashboard) tooManyAttempts(w http.ResponseWriter, r *http.Request, wait
 }
 
 func (d *Dashboard) signupPage(w http.ResponseWriter, r *http.Request) {
-	if state(r).session != nil {
-		http.Redirect(w, r, "/forms", http.StatusSeeOther)
+	if s := state(r).session; s != nil {
+		http.Redirect(w, r, landing(s), http.StatusSeeOther)
 		return
 	}
 	renderPage(d, w, r, http.StatusOK, tmplSignup, signupView{base: d.base(w, r, "Sign up", "")})
@@ -253,7 +253,7 @@ func (d *Dashboard) signup(w http.ResponseWriter, r *http.Request) {
 		// account never exists without its link on the way.
 		err := d.hashing(r, func() error {
 			var err error
-			u, err = d.accountService().SignUp(r.Context(), email, password)
+			u, err = d.accountService().SignUp(r.Context(), email, password, ip)
 			return err
 		})
 		switch {
@@ -297,12 +297,13 @@ func (d *Dashboard) accountPage(w http.ResponseWriter, r *http.Request) {
 // renderAccount shows the account page with its plan and usage.
 func (d *Dashboard) renderAccount(w http.ResponseWriter, r *http.Request, status int, v accountView) {
 	v.base = d.base(w, r, "Account", "account", crumb{Label: "Account"})
-	u, err := accounts.UsageOf(r.Context(), d.DB, user(r).AccountID, time.Now())
-	if err != nil {
-		d.error(w, r, err)
-		return
+	var err error
+	if user(r).AccountID != 0 { // a user in no account has no plan
+		if v.Usage, err = accounts.UsageOf(r.Context(), d.DB, user(r).AccountID, time.Now()); err != nil {
+			d.error(w, r, err)
+			return
+		}
 	}
-	v.Usage = u
 	if v.TwoFactor, err = accounts.TwoFactorOf(r.Context(), d.DB, user(r).UserID, user(r).AccountID); err != nil {
 		d.error(w, r, err)
 		return

@@ -89,7 +89,7 @@ func (d *Dashboard) verify(w http.ResponseWriter, r *http.Request) {
 	if !d.parseForm(w, r) {
 		return
 	}
-	u, err := d.accountService().VerifyEmail(r.Context(), r.PostFormValue("token"))
+	u, err := d.accountService().VerifyEmail(r.Context(), r.PostFormValue("token"), d.clientIP(r))
 	if errors.Is(err, accounts.ErrBadLink) {
 		d.badLink(w, r, accounts.PurposeVerify)
 		return
@@ -210,7 +210,7 @@ func (d *Dashboard) reset(w http.ResponseWriter, r *http.Request) {
 		renderPage(d, w, r, http.StatusUnprocessableEntity, tmplReset, v)
 		return
 	}
-	u, err := d.accountService().ResetPassword(r.Context(), token, next, func(hash func() error) error { return d.hashing(r, hash) })
+	u, err := d.accountService().ResetPassword(r.Context(), token, next, d.clientIP(r), func(hash func() error) error { return d.hashing(r, hash) })
 	if errors.Is(err, accounts.ErrBadLink) {
 		d.badLink(w, r, accounts.PurposeReset)
 		return

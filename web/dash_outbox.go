@@ -67,7 +67,7 @@ func (d *Dashboard) outboxPage(w http.ResponseWriter, r *http.Request) {
 			v.FirstURL = "/outbox"
 		}
 	}
-	list, err := notify.OutboundEmails(r.Context(), d.DB, user(r).AccountID, before, emailsPerPage+1)
+	list, err := notify.OutboundEmails(r.Context(), d.DB, user(r).AccountID, user(r).Email, before, emailsPerPage+1)
 	if err != nil {
 		d.error(w, r, err)
 		return
@@ -89,7 +89,7 @@ func (d *Dashboard) emailPage(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, errNotFound)
 		return
 	}
-	m, err := notify.OutboundEmailForAccount(r.Context(), d.DB, user(r).AccountID, id)
+	m, err := notify.OutboundEmailForAccount(r.Context(), d.DB, user(r).AccountID, user(r).Email, id)
 	if err != nil {
 		d.error(w, r, err)
 		return

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -60,7 +59,7 @@ func (d *Dashboard) badRecipientLink(w http.ResponseWriter, r *http.Request, err
 // (which, for a POST, also acts on it), and renders what view says of it;
 // a link without a token, or one find refuses, gets badRecipientLink.
 func (d *Dashboard) recipientLink(w http.ResponseWriter, r *http.Request,
-	find func(ctx context.Context, token string) (*notify.Pending, error), view func(p *notify.Pending, token string) linkView) {
+	find func(r *http.Request, token string) (*notify.Pending, error), view func(p *notify.Pending, token string) linkView) {
 	if r.Method == http.MethodPost && !d.parseForm(w, r) {
 		return
 	}
@@ -69,7 +68,7 @@ func (d *Dashboard) recipientLink(w http.ResponseWriter, r *http.Request,
 		d.badRecipientLink(w, r, errNoToken)
 		return
 	}
-	p, err := find(r.Context(), token)
+	p, err := find(r, token)
 	if err != nil {
 		d.badRecipientLink(w, r, err)
 		return
@@ -79,20 +78,20 @@ func (d *Dashboard) recipientLink(w http.ResponseWriter, r *http.Request,
 	renderPage(d, w, r, http.StatusOK, tmplLink, v)
 }
 
-func (d *Dashboard) pendingFor(ctx context.Context, token string) (*notify.Pending, error) {
-	return notify.PendingFor(ctx, d.DB, token)
+func (d *Dashboard) pendingFor(r *http.Request, token string) (*notify.Pending, error) {
+	return notify.PendingFor(r.Context(), d.DB, token)
 }
 
-func (d *Dashboard) confirmLink(ctx context.Context, token string) (*notify.Pending, error) {
-	return notify.Confirm(ctx, d.DB, token)
+func (d *Dashboard) confirmLink(r *http.Request, token string) (*notify.Pending, error) {
+	return notify.Confirm(r.Context(), d.DB, token, d.clientIP(r))
 }
 
-func (d *Dashboard) unsubscribeFor(ctx context.Context, token string) (*notify.Pending, error) {
-	return d.Links.UnsubscribeFor(ctx, d.DB, token)
+func (d *Dashboard) unsubscribeFor(r *http.Request, token string) (*notify.Pending, error) {
+	return d.Links.UnsubscribeFor(r.Context(), d.DB, token)
 }
 
-func (d *Dashboard) unsubscribeLink(ctx context.Context, token string) (*notify.Pending, error) {
-	return d.Links.Unsubscribe(ctx, d.DB, token)
+func (d *Dashboard) unsubscribeLink(r *http.Request, token string) (*notify.Pending, error) {
+	return d.Links.Unsubscribe(r.Context(), d.DB, token, d.clientIP(r))
 }
 
 // confirmPage shows what a confirmation link would confirm, with the
@@ -143,7 +142,7 @@ func (d *Dashboard) resubscribe(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
-	done, err := notify.Resubscribe(r.Context(), d.DB, f.ID, user(r).Email)
+	done, err := notify.Resubscribe(r.Context(), d.DB, d.actor(r), f, user(r).Email)
 	if err != nil {
 		d.error(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/intakehq/intake/accounts"
@@ -52,7 +53,7 @@ func (d *Dashboard) afterPassword(w http.ResponseWriter, r *http.Request, u *acc
 			d.error(w, r, err)
 			return
 		}
-		http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+		http.Redirect(w, r, nextOr(r, landing(user(r))), http.StatusSeeOther)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -164,10 +165,10 @@ func (d *Dashboard) secondStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if codes != nil {
-		d.renderRecoveryCodes(w, r, codes, nextOr(r, "/forms"))
+		d.renderRecoveryCodes(w, r, codes, nextOr(r, landing(user(r))))
 		return
 	}
-	http.Redirect(w, r, nextOr(r, "/forms"), http.StatusSeeOther)
+	http.Redirect(w, r, nextOr(r, landing(user(r))), http.StatusSeeOther)
 }
 
 func (d *Dashboard) renderRecoveryCodes(w http.ResponseWriter, r *http.Request, codes []string, next string) {
@@ -270,8 +271,52 @@ func (d *Dashboard) disableTwoFactor(w http.ResponseWriter, r *http.Request) {
 	d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: problem})
 }
 
+// newRecoveryCodes replaces the user's recovery codes after their password
+// or a code from the app, and shows the new ones, this once.
+func (d *Dashboard) newRecoveryCodes(w http.ResponseWriter, r *http.Request) {
+	if !d.parseForm(w, r) {
+		return
+	}
+	u := sessionUser(r)
+	password, code := r.PostFormValue("password"), r.PostFormValue("code")
+	if password == "" && strings.TrimSpace(code) == "" {
+		d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: "Enter your password or a code from your app to get new recovery codes."})
+		return
+	}
+	ip := d.clientIP(r)
+	if wait := d.throttle.attempt(u.Email, ip, time.Now()); wait > 0 {
+		d.tooManyAttempts(w, r, wait)
+		return
+	}
+	var codes []string
+	err := d.hashing(r, func() error {
+		var err error
+		codes, err = accounts.NewRecoveryCodes(r.Context(), d.DB, d.Sealer, d.actor(r), u, password, code)
+		return err
+	})
+	problem := ""
+	switch {
+	case errors.Is(err, accounts.ErrBadCredentials):
+		problem = "The password is wrong: your recovery codes are unchanged."
+	case errors.Is(err, accounts.ErrBadCode):
+		problem = "That code is wrong, expired or already used (recovery codes do not count here): your recovery codes are unchanged."
+	case errors.Is(err, accounts.ErrTwoFactorOff):
+		d.redirect(w, r, "/account", flash{Kind: flashError, Message: "Two-factor log-in is off: there are no recovery codes to replace."})
+		return
+	case err != nil:
+		d.error(w, r, err)
+		return
+	default:
+		d.throttle.succeeded(u.Email, ip)
+		d.renderRecoveryCodes(w, r, codes, "/account")
+		return
+	}
+	d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: problem})
+}
+
 // requireTwoFactor sets whether the account requires two-factor log-in of
-// every user (the owner's choice).
+// every user: the owner's choice (its route is the owner's; below it,
+// accounts.SetRequireTwoFactor's *accounts.RoleError is d.error's 403).
 func (d *Dashboard) requireTwoFactor(w http.ResponseWriter, r *http.Request) {
 	if !d.parseForm(w, r) {
 		return
@@ -279,12 +324,6 @@ func (d *Dashboard) requireTwoFactor(w http.ResponseWriter, r *http.Request) {
 	on := r.PostFormValue("require") == "on"
 	err := accounts.SetRequireTwoFactor(r.Context(), d.DB, d.actor(r), sessionUser(r), on)
 	switch {
-	case errors.Is(err, accounts.ErrNotOwner):
-		d.errorPage(w, r, http.StatusForbidden, errorView{
-			Heading: "Only the owner can do this",
-			Message: "Whether the account requires two-factor log-in is its owner's choice.",
-			BackURL: "/account", BackLabel: "Back to your account",
-		})
 	case errors.Is(err, accounts.ErrTwoFactorOff):
 		d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: "Turn on two-factor log-in for yourself first, then require it of everyone."})
 	case err != nil:

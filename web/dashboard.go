@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/internal/seal"
@@ -149,59 +150,77 @@ func (d *Dashboard) Routes(r chi.Router) {
 
 		r.Group(func(r chi.Router) {
 			r.Use(d.requireLogin)
+			// Each route names the least role that may use it
+			// (docs/SECURITY.md, "Members and roles"; roles.go); a route
+			// without one fails TestRolesEveryDashboardRoute.
+			user := r.With(d.least(anyUser)) // the user's own: in an account or not
+			viewer := r.With(d.least(accounts.RoleViewer))
+			member := r.With(d.least(accounts.RoleMember))
+			admin := r.With(d.least(accounts.RoleAdmin))
+			owner := r.With(d.least(accounts.RoleOwner))
 
-			r.Get("/account", d.accountPage)
-			r.Post("/account/password", d.changePassword)
-			r.Post("/account/verify-email", d.resendVerification)
-			r.Get("/account/two-factor", d.enrolPage)
-			r.Post("/account/two-factor", d.enrol)
-			r.Post("/account/two-factor/disable", d.disableTwoFactor)
-			r.Post("/account/two-factor/require", d.requireTwoFactor)
+			user.Get("/account", d.accountPage)
+			user.Post("/account/password", d.changePassword)
+			user.Post("/account/verify-email", d.resendVerification)
+			user.Get("/account/two-factor", d.enrolPage)
+			user.Post("/account/two-factor", d.enrol)
+			user.Post("/account/two-factor/disable", d.disableTwoFactor)
+			user.Post("/account/two-factor/recovery-codes", d.newRecoveryCodes)
+			owner.Post("/account/two-factor/require", d.requireTwoFactor)
+			// A person's data (dash_people.go): owners and admins.
+			admin.Get("/account/people", d.peoplePage)
+			admin.Post("/account/people", d.findPerson)
+			admin.Post("/account/people/export", d.exportPerson)
+			admin.Post("/account/people/erase/confirm", d.confirmErasePerson)
+			admin.Post("/account/people/erase", d.erasePerson)
 
-			r.Get("/forms", d.formsPage)
-			r.Get("/forms/new", d.newFormPage)
-			r.Post("/forms/new", d.createForm)
-			r.Get("/forms/{form_id}", d.formPage)
-			r.Get("/forms/{form_id}/edit", d.editFormPage)
-			r.Post("/forms/{form_id}/edit", d.updateForm)
-			r.Get("/forms/{form_id}/archive", d.confirmArchiveForm)
-			r.Post("/forms/{form_id}/archive", d.archiveForm)
-			r.Get("/forms/{form_id}/schema.json", d.formSchema)
-			r.Post("/forms/{form_id}/notifications/resume", d.resubscribe)
+			viewer.Get("/forms", d.formsPage)
+			member.Get("/forms/new", d.newFormPage)
+			member.Post("/forms/new", d.createForm)
+			viewer.Get("/forms/{form_id}", d.formPage)
+			member.Get("/forms/{form_id}/edit", d.editFormPage)
+			member.Post("/forms/{form_id}/edit", d.updateForm)
+			member.Get("/forms/{form_id}/archive", d.confirmArchiveForm)
+			member.Post("/forms/{form_id}/archive", d.archiveForm)
+			viewer.Get("/forms/{form_id}/schema.json", d.formSchema)
+			member.Post("/forms/{form_id}/notifications/resume", d.resubscribe)
 
-			r.Get("/forms/{form_id}/submissions", d.submissionsPage)
-			r.Get("/forms/{form_id}/submissions.csv", d.exportCSV)
-			r.Get("/forms/{form_id}/submissions/{sub_id}", d.submissionPage)
-			r.Post("/forms/{form_id}/submissions/{sub_id}/spam", d.markSpam(true))
-			r.Post("/forms/{form_id}/submissions/{sub_id}/not-spam", d.markSpam(false))
-			r.Get("/forms/{form_id}/submissions/{sub_id}/delete", d.confirmDeleteSubmission)
-			r.Post("/forms/{form_id}/submissions/{sub_id}/delete", d.deleteSubmission)
+			viewer.Get("/forms/{form_id}/submissions", d.submissionsPage)
+			viewer.Get("/forms/{form_id}/submissions.csv", d.exportCSV)
+			viewer.Get("/forms/{form_id}/submissions/{sub_id}", d.submissionPage)
+			member.Post("/forms/{form_id}/submissions/{sub_id}/spam", d.markSpam(true))
+			member.Post("/forms/{form_id}/submissions/{sub_id}/not-spam", d.markSpam(false))
+			member.Get("/forms/{form_id}/submissions/{sub_id}/delete", d.confirmDeleteSubmission)
+			member.Post("/forms/{form_id}/submissions/{sub_id}/delete", d.deleteSubmission)
 
-			r.Get("/forms/{form_id}/webhooks", d.webhooksPage)
-			r.Post("/forms/{form_id}/webhooks", d.createWebhook)
-			r.Get("/webhooks/{wh_id}", d.webhookPage)
-			r.Post("/webhooks/{wh_id}", d.updateWebhook)
-			r.Post("/webhooks/{wh_id}/enable", d.setWebhookEnabled(true))
-			r.Post("/webhooks/{wh_id}/disable", d.setWebhookEnabled(false))
-			r.Post("/webhooks/{wh_id}/secret", d.revealSecret)
-			r.Get("/webhooks/{wh_id}/rotate", d.confirmRotate)
-			r.Post("/webhooks/{wh_id}/rotate", d.rotateSecret)
-			r.Get("/webhooks/{wh_id}/delete", d.confirmDeleteWebhook)
-			r.Post("/webhooks/{wh_id}/delete", d.deleteWebhook)
-			r.Get("/deliveries/{dlv_id}", d.deliveryPage)
-			r.Post("/deliveries/{dlv_id}/redeliver", d.redeliver)
+			viewer.Get("/forms/{form_id}/webhooks", d.webhooksPage)
+			member.Post("/forms/{form_id}/webhooks", d.createWebhook)
+			viewer.Get("/webhooks/{wh_id}", d.webhookPage)
+			member.Post("/webhooks/{wh_id}", d.updateWebhook)
+			member.Post("/webhooks/{wh_id}/enable", d.setWebhookEnabled(true))
+			member.Post("/webhooks/{wh_id}/disable", d.setWebhookEnabled(false))
+			// A member, not only an admin: members make webhooks and rotate
+			// their secrets, and both show the secret, so refusing this
+			// would only push them to a rotation that breaks the receiver.
+			// Not a viewer: the secret signs what the receiver trusts as
+			// Intake's, a power to write, not to read.
+			member.Post("/webhooks/{wh_id}/secret", d.revealSecret)
+			member.Get("/webhooks/{wh_id}/rotate", d.confirmRotate)
+			member.Post("/webhooks/{wh_id}/rotate", d.rotateSecret)
+			member.Get("/webhooks/{wh_id}/delete", d.confirmDeleteWebhook)
+			member.Post("/webhooks/{wh_id}/delete", d.deleteWebhook)
+			viewer.Get("/deliveries/{dlv_id}", d.deliveryPage)
+			member.Post("/deliveries/{dlv_id}/redeliver", d.redeliver)
 
-			r.Get("/outbox", d.outboxPage)
-			r.Get("/outbox/{email_id}", d.emailPage)
+			viewer.Get("/outbox", d.outboxPage)
+			viewer.Get("/outbox/{email_id}", d.emailPage)
 
-			// Every user of the account for now; the roles part limits it
-			// to owners and admins.
-			r.Get("/audit", d.auditPage)
+			admin.Get("/audit", d.auditPage)
 
-			r.Get("/apikeys", d.apiKeysPage)
-			r.Post("/apikeys", d.createAPIKey)
-			r.Get("/apikeys/{key_id}/revoke", d.confirmRevokeAPIKey)
-			r.Post("/apikeys/{key_id}/revoke", d.revokeAPIKey)
+			admin.Get("/apikeys", d.apiKeysPage)
+			admin.Post("/apikeys", d.createAPIKey)
+			admin.Get("/apikeys/{key_id}/revoke", d.confirmRevokeAPIKey)
+			admin.Post("/apikeys/{key_id}/revoke", d.revokeAPIKey)
 		})
 	})
 }

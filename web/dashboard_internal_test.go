@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net/http/httptest"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/testfactory"
 )
 
 // TestNewDashboardChecksTemplates checks that a broken dashboard template,
@@ -27,7 +27,7 @@ func TestNewDashboardChecksTemplates(t *testing.T) {
 
 	t.Run("Copy", func(t *testing.T) {
 		t.Parallel()
-		if _, err := newDashboard(embeddedCopy(t), nil, nil, nil, "http://localhost:8080", nil); err != nil {
+		if _, err := newDashboard(testfactory.CopyFS(t, embedded), nil, nil, nil, "http://localhost:8080", nil); err != nil {
 			t.Fatalf("newDashboard of an unchanged copy: %v", err)
 		}
 	})
@@ -62,7 +62,7 @@ func TestNewDashboardChecksTemplates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := embeddedCopy(t)
+			m := testfactory.CopyFS(t, embedded)
 			tt.change(m)
 			_, err := newDashboard(m, nil, nil, nil, "http://localhost:8080", nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -70,24 +70,6 @@ func TestNewDashboardChecksTemplates(t *testing.T) {
 			}
 		})
 	}
-}
-
-// embeddedCopy returns the embedded files as a MapFS the test can change.
-func embeddedCopy(t *testing.T) fstest.MapFS {
-	t.Helper()
-	m := fstest.MapFS{}
-	err := fs.WalkDir(embedded, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(embedded, name)
-		m[name] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 func TestHumanize(t *testing.T) {
@@ -316,5 +298,29 @@ func TestFlashCookieIsSealed(t *testing.T) {
 	tampered.AddCookie(cookie)
 	if f := d.takeFlash(httptest.NewRecorder(), tampered); f != (flash{}) {
 		t.Fatalf("a tampered flash was shown: %+v", f)
+	}
+}
+
+// The dashboard's error page draws the body it shares with the public
+// error page (pages' partial "error-body") inside its panel, with what
+// only the dashboard shows: the request id of a 500 and a labelled way
+// back.
+func TestDashboardErrorPageSharesBody(t *testing.T) {
+	t.Parallel()
+	tmpls, err := parseTemplates(embedded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	v := errorView{Status: 500, Heading: "Something broke", Message: "It is logged.", RequestID: "req-123",
+		BackURL: "/forms", BackLabel: "Go to your forms"}
+	if err := tmpls[tmplError.file].ExecuteTemplate(&buf, dashLayoutFile, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<div class="panel narrow">`, `<p class="status">Error 500</p>`, "<h1>Something broke</h1>",
+		`<p class="lead">It is logged.</p>`, "Request id: <code>req-123</code>", `<a class="button" href="/forms">Go to your forms</a>`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the error page lacks %q:\n%s", want, buf.String())
+		}
 	}
 }

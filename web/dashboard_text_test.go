@@ -67,6 +67,10 @@ func TestDashboardText(t *testing.T) {
 		post{"/forms/" + f + "/webhooks", url.Values{"url": {"https://example.com/hooks/$"}}},
 		post{"/account/password", url.Values{"current": {testPassword + "$"}, "new": {"a new password"}, "confirm": {"a new password"}}},
 		post{"/account/password", url.Values{"current": {testPassword}, "new": {"a new password$"}, "confirm": {"a new password$"}}},
+		post{"/account/people", url.Values{"email": {"a$@example.com"}}},
+		post{"/account/people/export", url.Values{"email": {"a$@example.com"}}},
+		post{"/account/people/erase/confirm", url.Values{"email": {"a$@example.com"}}},
+		post{"/account/people/erase", url.Values{"email": {"a$@example.com"}}},
 	)
 	for _, p := range posts {
 		for _, bad := range []string{"\x00", "\xff"} {

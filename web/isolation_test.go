@@ -92,6 +92,8 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"POST /account/two-factor":         {want: http.StatusUnprocessableEntity, form: url.Values{"code": {"not a code"}}},
 		"POST /account/two-factor/disable": {want: http.StatusSeeOther, form: url.Values{"password": {testPassword}, "code": {"000000"}}},
 		"POST /account/two-factor/require": {want: http.StatusUnprocessableEntity, form: url.Values{"require": {"on"}}},
+		// B's own codes, and B has none to replace.
+		"POST /account/two-factor/recovery-codes": {want: http.StatusSeeOther, form: url.Values{"password": {testPassword}}},
 		// The links of notification emails: public pages, the token their
 		// only authority; without one there is nothing to see or do.
 		"GET /confirm":           {want: http.StatusBadRequest},
@@ -105,6 +107,15 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"POST /forms/new":        {want: http.StatusSeeOther, form: editor},
 		"GET /outbox":            {want: http.StatusOK},
 		"GET /audit":             {want: http.StatusOK},
+		// A person's data: B's own account. B asks for A's submitter's
+		// address (in capitals: the lookup ignores case, the leak check
+		// does not, so the page repeating what B typed is no leak) and
+		// finds, downloads and erases nothing of A's.
+		"GET /account/people":                {want: http.StatusOK},
+		"POST /account/people":               {want: http.StatusOK, form: url.Values{"email": {"VICTIM-SECRET@EXAMPLE.COM"}}},
+		"POST /account/people/export":        {want: http.StatusOK, form: url.Values{"email": {"VICTIM-SECRET@EXAMPLE.COM"}}},
+		"POST /account/people/erase/confirm": {want: http.StatusOK, form: url.Values{"email": {"VICTIM-SECRET@EXAMPLE.COM"}}},
+		"POST /account/people/erase":         {want: http.StatusSeeOther, form: url.Values{"email": {"VICTIM-SECRET@EXAMPLE.COM"}}},
 		// The emailed links' pages are public: B gets what anyone gets.
 		// B's own address is verified (testfactory), and a reset request
 		// for it mails B alone.

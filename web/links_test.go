@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -118,6 +119,9 @@ func TestSignUpVerification(t *testing.T) {
 	if err != nil || u.Verified {
 		t.Fatalf("the new user: %+v %v, want unverified", u, err)
 	}
+	// The sign-up is in the new account's log: the new user made both.
+	by := fmt.Sprintf(" user by=%d ip=127.0.0.1", u.ID)
+	wantTrail(t, b, u.AccountID, "account.create account name"+by, "user.create user email,password"+by)
 	form := testfactory.NewForm(ctx, t, b.db, u.AccountID, nil)
 	b.submit(t, form, `{"email":"visitor@example.com"}`)
 	b.settle(t)
@@ -141,6 +145,7 @@ func TestSignUpVerification(t *testing.T) {
 	}
 	a = br.follow(t, a)
 	wantContains(t, "after verifying", a.Body, "Your email address "+email+" is confirmed")
+	wantTrail(t, b, u.AccountID, "user.update user email_verified"+by)
 	if strings.Contains(a.Body, "verify-banner") {
 		t.Error("the banner stays after verifying")
 	}
@@ -341,6 +346,7 @@ func TestResetVerifies(t *testing.T) {
 	if err != nil || !u.Verified {
 		t.Errorf("after a reset: %+v %v, want verified", u, err)
 	}
+	wantTrail(t, b, u.AccountID, fmt.Sprintf("user.update user email_verified,password user by=%d ip=127.0.0.1", u.ID))
 }
 
 // A stranger's failed log-ins, from their address, throttle that address

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -120,6 +121,7 @@ func TestDashboardConfirmAndUnsubscribe(t *testing.T) {
 	if s := b.recipientState(t, "colleague@example.com"); s != notify.RecipientConfirmed {
 		t.Fatalf("state after confirming = %s", s)
 	}
+	wantTrail(t, b, b.acct.User.AccountID, "form.update form notifications link ip=127.0.0.1")
 	wantStatus(t, "the same link again", stranger.post(t, "/confirm", url.Values{"token": {token}}), http.StatusNotFound)
 	wantStatus(t, "an unknown link", stranger.get(t, "/confirm?token=nope"), http.StatusNotFound)
 	wantStatus(t, "no token", stranger.post(t, "/confirm", nil), http.StatusBadRequest)
@@ -141,6 +143,12 @@ func TestDashboardConfirmAndUnsubscribe(t *testing.T) {
 	}
 	wantContains(t, "form page", owner.get(t, "/forms/"+f.PublicID).Body,
 		"colleague@example.com <span class=\"badge badge-muted\">unsubscribed</span>")
+	// Recorded once: unsubscribing again changes nothing and records nothing.
+	before := len(auditTrail(t, b, b.acct.User.AccountID))
+	wantStatus(t, "unsubscribe again", stranger.postWith(t, "/unsubscribe?token="+url.QueryEscape(unsub), nil, crossSite), http.StatusOK)
+	if got := auditTrail(t, b, b.acct.User.AccountID); len(got) != before || got[before-1] != "form.update form notifications link ip=127.0.0.1" {
+		t.Errorf("audit trail after unsubscribing twice: %q", got)
+	}
 	// The owner's address with the tag of another's link.
 	own, _, _ := strings.Cut(b.links().UnsubscribeToken(f.PublicID, b.acct.User.Email), ".")
 	_, tag, _ := strings.Cut(unsub, ".")
@@ -171,6 +179,13 @@ func TestDashboardOwnerResumesNotifications(t *testing.T) {
 	wantContains(t, "after resuming", owner.follow(t, a).Body, "are on again")
 	if s := b.recipientState(t, strings.ToLower(b.acct.User.Email)); s != notify.RecipientConfirmed {
 		t.Errorf("the owner's state after resuming = %s", s)
+	}
+	wantTrail(t, b, b.acct.User.AccountID, "form.update form notifications link ip=127.0.0.1",
+		fmt.Sprintf("form.update form notifications user by=%d ip=127.0.0.1", b.acct.User.ID))
+	// Nothing to resume: nothing recorded.
+	wantStatus(t, "resume again", owner.post(t, "/forms/"+f.PublicID+"/notifications/resume", nil), http.StatusSeeOther)
+	if got := auditTrail(t, b, b.acct.User.AccountID); strings.Count(strings.Join(got, "\n"), "notifications user") != 1 {
+		t.Errorf("resuming twice recorded twice: %q", got)
 	}
 	if strings.Contains(owner.get(t, "/forms/"+f.PublicID).Body, "You unsubscribed") {
 		t.Error("the page still says the owner unsubscribed")

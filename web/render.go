@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/pages"
 )
 
@@ -49,6 +50,7 @@ var (
 	tmplReset       = dashTemplate[resetView]{"dash_reset.html"}
 	tmplTwoFactor   = dashTemplate[twoFactorView]{"dash_two_factor.html"}
 	tmplAudit       = dashTemplate[auditView]{"dash_audit.html"}
+	tmplPeople      = dashTemplate[peopleView]{"dash_people.html"}
 )
 
 var dashTemplates = []interface {
@@ -57,7 +59,7 @@ var dashTemplates = []interface {
 }{
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
-	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit,
+	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit, tmplPeople,
 }
 
 // dashPageFiles lists the dashboard's page template files.
@@ -114,7 +116,15 @@ type base struct {
 	Unverified bool
 	Flash      flash
 	Crumbs     []crumb // the trail above the heading; the last is the page itself
+	// Role is the user's in the account they look at ("" for none): pages
+	// offer only what it may do (May).
+	Role accounts.Role
 }
+
+// May reports whether the page's user may do what a member of at least the
+// role least ("viewer", "member", "admin" or "owner") may: the templates'
+// test before offering a link or form whose route needs it (Routes).
+func (b base) May(least accounts.Role) bool { return b.UserEmail != "" && b.Role.AtLeast(least) }
 
 type crumb struct {
 	Label string
@@ -125,7 +135,7 @@ type crumb struct {
 func (d *Dashboard) base(w http.ResponseWriter, r *http.Request, title, nav string, crumbs ...crumb) base {
 	b := base{Title: title, Nav: nav, Flash: d.takeFlash(w, r), Crumbs: crumbs}
 	if s := state(r).session; s != nil {
-		b.UserEmail, b.Unverified = s.Email, !s.Verified
+		b.UserEmail, b.Unverified, b.Role = s.Email, !s.Verified, s.Role
 	}
 	return b
 }

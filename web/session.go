@@ -65,14 +65,20 @@ func (d *Dashboard) requireLogin(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		target := "/login"
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			target += "?next=" + url.QueryEscape(r.URL.RequestURI())
-		} else {
-			d.setFlash(w, r, flash{Kind: flashError, Message: "Your session has ended. Log in again, then repeat what you were doing."})
-		}
-		http.Redirect(w, r, target, http.StatusSeeOther)
+		d.toLogin(w, r)
 	})
+}
+
+// toLogin sends a logged-out visitor to the log-in page, with the page
+// they asked for to come back to.
+func (d *Dashboard) toLogin(w http.ResponseWriter, r *http.Request) {
+	target := "/login"
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+	} else {
+		d.setFlash(w, r, flash{Kind: flashError, Message: "Your session has ended. Log in again, then repeat what you were doing."})
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // startSession logs u in: a new session (any session the request came with

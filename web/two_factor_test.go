@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -301,4 +302,89 @@ func TestTwoFactorRequiredByAccount(t *testing.T) {
 
 	// And the next log-in asks the member for a code.
 	b.browser(t).password(t, email)
+}
+
+// New recovery codes: the password or a code from the app (never a
+// recovery code) gets ten new ones, shown once; the old ones stop
+// working; each replacement is audited without the codes.
+func TestTwoFactorNewRecoveryCodes(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.loggedIn(t)
+	secret, old := br.enrol(t)
+	email, userID := b.acct.User.Email, b.acct.User.ID
+	const path = "/account/two-factor/recovery-codes"
+	unused := func() int {
+		return b.count(t, `SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, userID)
+	}
+	wantContains(t, "account page", br.get(t, "/account").Body, `action="`+path+`"`, "New recovery codes")
+
+	for name, tc := range map[string]struct {
+		form url.Values
+		says string
+	}{
+		"nothing":          {url.Values{}, "Enter your password or a code from your app"},
+		"a wrong password": {url.Values{"password": {"not the password"}}, "The password is wrong: your recovery codes are unchanged"},
+		"a wrong code":     {url.Values{"code": {wrongCode(t, secret)}}, "recovery codes do not count here"},
+		"a recovery code":  {url.Values{"code": {old[0]}}, "recovery codes do not count here"},
+	} {
+		a := br.post(t, path, tc.form)
+		wantStatus(t, name, a, http.StatusUnprocessableEntity)
+		wantContains(t, name, a.Body, tc.says)
+		if strings.Contains(a.Body, "<li><code>") {
+			t.Errorf("%s: codes shown", name)
+		}
+	}
+	if n := unused(); n != 10 {
+		t.Fatalf("%d unused codes after refused requests, want the 10 (a recovery code offered is not spent)", n)
+	}
+
+	codesOf := func(a answer) []string {
+		t.Helper()
+		var codes []string
+		for _, m := range recoveryRe.FindAllStringSubmatch(a.Body, -1) {
+			codes = append(codes, m[1])
+		}
+		if len(codes) != accounts.RecoveryCodeCount {
+			t.Fatalf("%d codes shown, want %d:\n%s", len(codes), accounts.RecoveryCodeCount, a.Body)
+		}
+		return codes
+	}
+	a := br.post(t, path, url.Values{"password": {testPassword}})
+	wantStatus(t, "with the password", a, http.StatusOK)
+	fresh := codesOf(a)
+	for _, c := range fresh {
+		for _, o := range old {
+			if c == o {
+				t.Fatalf("a new code is an old one: %s", c)
+			}
+		}
+	}
+	// The old codes log no one in; a new one does.
+	other := b.browser(t)
+	other.password(t, email)
+	wantStatus(t, "an old code", other.post(t, "/login/two-factor", url.Values{"code": {old[1]}}), http.StatusUnauthorized)
+	wantStatus(t, "a new code", other.post(t, "/login/two-factor", url.Values{"code": {fresh[0]}}), http.StatusSeeOther)
+	if n := unused(); n != 9 {
+		t.Errorf("%d unused codes, want 9", n)
+	}
+
+	// With a code from the app (the next step's: enrolling used this one).
+	a = br.post(t, path, url.Values{"code": {totpCode(t, secret, 30*time.Second)}})
+	wantStatus(t, "with a TOTP code", a, http.StatusOK)
+	again := codesOf(a)
+	if n := unused(); n != 10 {
+		t.Errorf("%d unused codes after the second replacement, want 10", n)
+	}
+	// The same TOTP code twice: refused (a code works once).
+	wantStatus(t, "the TOTP code again", br.post(t, path, url.Values{"code": {totpCode(t, secret, 30*time.Second)}}), http.StatusUnprocessableEntity)
+
+	wantTrail(t, b, b.acct.User.AccountID,
+		fmt.Sprintf("user.update user recovery_codes user by=%d ip=127.0.0.1", userID),
+		fmt.Sprintf("user.update user recovery_codes user by=%d ip=127.0.0.1", userID))
+	for _, c := range append(append(old, fresh...), again...) {
+		if n := b.count(t, `SELECT count(*) FROM audit_log WHERE audit_log::text LIKE '%' || $1 || '%'`, c[:8]); n != 0 {
+			t.Errorf("a recovery code in %d audit entries", n)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package webhooks_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,17 +12,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/intakehq/intake/audit"
-	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/retry"
-	"github.com/intakehq/intake/internal/seal"
-	"github.com/intakehq/intake/internal/testdb"
 	"github.com/intakehq/intake/internal/testfactory"
-	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -32,13 +25,8 @@ import (
 // the emails, is above this package; its tests cover the two together).
 
 type bundle struct {
-	db      *pgxpool.Pool
-	svc     *submissions.Service
-	form    *forms.Form
-	account *testfactory.Account
-	sealer  *seal.Sealer
-	http    *http.Client
-	client  *river.Client[pgx.Tx]
+	*testfactory.Workbench
+	http *http.Client
 
 	mu       sync.Mutex
 	disabled []string // the reasons OnDisabled was told, in order
@@ -54,16 +42,8 @@ func setup(t *testing.T) *bundle {
 // setupWith is setup with the worker's HTTP client.
 func setupWith(t *testing.T, client *http.Client) *bundle {
 	t.Helper()
-	ctx := context.Background()
-	db, _ := testdb.New(t)
-	acct := testfactory.NewAccount(ctx, t, db)
-	sealer, err := seal.New("test secret key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &bundle{db: db, account: acct, form: testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil), sealer: sealer, http: client}
+	b := &bundle{Workbench: testfactory.NewWorkbench(t, webhooks.Planner{}), http: client}
 	b.start(t)
-	b.svc = &submissions.Service{DB: db, Validator: forms.NewValidator(), BaseURL: "http://intake.test", Planner: webhooks.Planner{}}
 	return b
 }
 
@@ -72,7 +52,7 @@ func (b *bundle) start(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &webhooks.DeliveryWorker{
-		DB: b.db, Client: b.http, Sealer: b.sealer, Logger: logger,
+		DB: b.DB, Client: b.http, Sealer: b.Sealer, Logger: logger,
 		Retry: retry.Policy{Schedule: []time.Duration{50 * time.Millisecond}},
 		OnDisabled: func(_ context.Context, _ pgx.Tx, _ *webhooks.Endpoint, reason string) error {
 			b.mu.Lock()
@@ -81,22 +61,7 @@ func (b *bundle) start(t *testing.T) {
 			return nil
 		},
 	})
-	client, err := river.NewClient(riverpgxv5.New(b.db), &river.Config{
-		Workers: workers, Queues: map[string]river.QueueConfig{webhooks.Queue: {MaxWorkers: 10}}, Logger: logger,
-		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	b.client = client
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		client.StopAndCancel(ctx)
-	})
+	b.Start(t, workers, map[string]river.QueueConfig{webhooks.Queue: {MaxWorkers: 10}}, logger, 0)
 }
 
 // disabledNotices are the reasons the worker told its OnDisabled.
@@ -106,45 +71,18 @@ func (b *bundle) disabledNotices() []string {
 	return append([]string(nil), b.disabled...)
 }
 
-// endpoint adds a webhook endpoint; Secret of the result is in clear, as
-// the receiver holds it.
-func (b *bundle) endpoint(t *testing.T, url string, includeSpam bool) *webhooks.Endpoint {
-	t.Helper()
-	return testfactory.Endpoint(t, b.db, b.sealer, b.form, url, includeSpam)
-}
-
-func (b *bundle) submit(t *testing.T, key string, fields map[string]any) *submissions.Result {
-	t.Helper()
-	return testfactory.Submit(t, b.svc, b.form.PublicID, key, fields)
-}
-
-// settle waits until no job is left to run (or t's patience ends).
-func (b *bundle) settle(t *testing.T) {
-	t.Helper()
-	testfactory.Settle(t, b.db)
-}
-
-func (b *bundle) count(t *testing.T, sql string, args ...any) int {
-	t.Helper()
-	return testfactory.Count(t, b.db, sql, args...)
-}
-
-func contact(i int) map[string]any {
-	return map[string]any{"email": fmt.Sprintf("p%d@example.com", i), "message": "hello"}
-}
-
 // Spam reaches only endpoints that opted in to it (webhooks.Planner).
 func TestPlannerSpamOnlyToOptedIn(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	plain, optIn := testfactory.NewReceiver(t), testfactory.NewReceiver(t)
-	b.endpoint(t, plain.URL, false)
-	b.endpoint(t, optIn.URL, true)
-	spam := contact(1)
+	b.Endpoint(t, plain.URL, false)
+	b.Endpoint(t, optIn.URL, true)
+	spam := testfactory.Contact(1)
 	spam["_gotcha"] = "i am a bot"
-	b.submit(t, "spam", spam)
-	b.submit(t, "ham", contact(2))
-	b.settle(t)
+	b.Submit(t, "spam", spam)
+	b.Submit(t, "ham", testfactory.Contact(2))
+	b.Settle(t)
 	if n := len(plain.Received()); n != 1 {
 		t.Errorf("an endpoint without include_spam got %d deliveries, want 1 (the ham)", n)
 	}
@@ -160,9 +98,9 @@ func TestRetryKeepsWebhookID(t *testing.T) {
 	b := setup(t)
 	rc := testfactory.NewReceiver(t)
 	rc.Answers = []int{500, 200}
-	ep := b.endpoint(t, rc.URL, false)
-	b.submit(t, "k", contact(1))
-	b.settle(t)
+	ep := b.Endpoint(t, rc.URL, false)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
 
 	got := rc.Received()
 	if len(got) != 2 || got[0].ID != got[1].ID {
@@ -175,13 +113,13 @@ func TestRetryKeepsWebhookID(t *testing.T) {
 	}
 	var state string
 	var attempts int
-	if err := b.db.QueryRow(context.Background(), `SELECT state, attempts FROM deliveries`).Scan(&state, &attempts); err != nil {
+	if err := b.DB.QueryRow(context.Background(), `SELECT state, attempts FROM deliveries`).Scan(&state, &attempts); err != nil {
 		t.Fatal(err)
 	}
 	if state != webhooks.StateDelivered || attempts != 2 {
 		t.Errorf("delivery state %s after %d attempts, want delivered after 2", state, attempts)
 	}
-	if n := b.count(t, `SELECT count(*) FROM delivery_attempts WHERE status = 500 AND response_body = 'answer 1'`); n != 1 {
+	if n := b.Count(t, `SELECT count(*) FROM delivery_attempts WHERE status = 500 AND response_body = 'answer 1'`); n != 1 {
 		t.Errorf("the failed attempt and its answer were not logged")
 	}
 }
@@ -201,16 +139,16 @@ func TestWorkerStoppedMidDeliveryResends(t *testing.T) {
 		}
 		return false
 	}
-	b.endpoint(t, rc.URL, false)
-	b.submit(t, "k", contact(1))
+	b.Endpoint(t, rc.URL, false)
+	b.Submit(t, "k", testfactory.Contact(1))
 	<-arrived
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := b.client.StopAndCancel(stopCtx); err != nil {
+	if err := b.Client.StopAndCancel(stopCtx); err != nil {
 		t.Fatal(err)
 	}
 	b.start(t) // Intake comes back
-	b.settle(t)
+	b.Settle(t)
 	got := rc.Received()
 	if len(got) != 2 || got[0].ID != got[1].ID {
 		t.Fatalf("after the restart: %d requests, ids %v; want 2 with one id", len(got), got)
@@ -223,10 +161,10 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 	b := setup(t)
 	rc := testfactory.NewReceiver(t)
 	rc.Answers = []int{410}
-	ep := b.endpoint(t, rc.URL, false)
-	b.submit(t, "k", contact(1))
-	b.settle(t)
-	got, err := webhooks.ByID(context.Background(), b.db, ep.ID)
+	ep := b.Endpoint(t, rc.URL, false)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
+	got, err := webhooks.ByID(context.Background(), b.DB, ep.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,13 +185,13 @@ func TestFailingFiveDaysDisables(t *testing.T) {
 	b := setup(t)
 	rc := testfactory.NewReceiver(t)
 	rc.Answers = []int{500, 500, 500}
-	ep := b.endpoint(t, rc.URL, false)
-	if _, err := b.db.Exec(context.Background(), `UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 minute', last_failure_at = now() - interval '20 hours' WHERE id = $1`, ep.ID); err != nil {
+	ep := b.Endpoint(t, rc.URL, false)
+	if _, err := b.DB.Exec(context.Background(), `UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 minute', last_failure_at = now() - interval '20 hours' WHERE id = $1`, ep.ID); err != nil {
 		t.Fatal(err)
 	}
-	b.submit(t, "k", contact(1))
-	b.settle(t)
-	got, _ := webhooks.ByID(context.Background(), b.db, ep.ID)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
+	got, _ := webhooks.ByID(context.Background(), b.DB, ep.ID)
 	if got.Enabled {
 		t.Fatal("an endpoint failing for five days stayed enabled")
 	}
@@ -280,15 +218,15 @@ func TestRetryAfterSnoozes(t *testing.T) {
 		}
 		return false
 	}
-	b.endpoint(t, rc.URL, false)
-	b.submit(t, "k", contact(1))
-	b.settle(t)
+	b.Endpoint(t, rc.URL, false)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
 	if n := len(rc.Received()); n != 2 {
 		t.Fatalf("attempts = %d, want 2", n)
 	}
 	var snoozes int
 	var state string
-	b.db.QueryRow(context.Background(), `SELECT snoozes, state FROM deliveries`).Scan(&snoozes, &state)
+	b.DB.QueryRow(context.Background(), `SELECT snoozes, state FROM deliveries`).Scan(&snoozes, &state)
 	if snoozes != 1 || state != webhooks.StateDelivered {
 		t.Errorf("snoozes=%d state=%s, want 1 and delivered", snoozes, state)
 	}
@@ -299,17 +237,17 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	rc := testfactory.NewReceiver(t)
-	ep := b.endpoint(t, rc.URL, false)
-	stored, err := webhooks.ByID(context.Background(), b.db, ep.ID)
+	ep := b.Endpoint(t, rc.URL, false)
+	stored, err := webhooks.ByID(context.Background(), b.DB, ep.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, newSecret, err := webhooks.Rotate(context.Background(), b.db, b.sealer, audit.System, stored)
+	_, newSecret, err := webhooks.Rotate(context.Background(), b.DB, b.Sealer, audit.System, stored)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.submit(t, "k", contact(1))
-	b.settle(t)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
 	got := rc.Received()
 	if len(got) != 1 || len(strings.Fields(got[0].Signature)) != 2 {
 		t.Fatalf("want one delivery with two signatures, got %v", got)
@@ -324,21 +262,21 @@ func TestRedeliver(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	rc := testfactory.NewReceiver(t)
-	b.endpoint(t, rc.URL, false)
-	b.submit(t, "k", contact(1))
-	b.settle(t)
+	b.Endpoint(t, rc.URL, false)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
 	var publicID string
-	if err := b.db.QueryRow(context.Background(), `SELECT public_id FROM deliveries`).Scan(&publicID); err != nil {
+	if err := b.DB.QueryRow(context.Background(), `SELECT public_id FROM deliveries`).Scan(&publicID); err != nil {
 		t.Fatal(err)
 	}
-	d, err := webhooks.DeliveryForAccount(context.Background(), b.db, b.account.User.AccountID, publicID)
+	d, err := webhooks.DeliveryForAccount(context.Background(), b.DB, b.Account.User.AccountID, publicID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := webhooks.Redeliver(context.Background(), b.db, b.client, audit.System, d); err != nil {
+	if err := webhooks.Redeliver(context.Background(), b.DB, b.Client, audit.System, d); err != nil {
 		t.Fatal(err)
 	}
-	b.settle(t)
+	b.Settle(t)
 	got := rc.Received()
 	if len(got) != 2 || got[0].ID != got[1].ID || got[0].Timestamp == "" {
 		t.Fatalf("redelivery: %d requests, ids %v", len(got), got)
@@ -371,14 +309,14 @@ func TestOldFailureRunDoesNotDisable(t *testing.T) {
 	b := setup(t)
 	rc := testfactory.NewReceiver(t)
 	rc.Answers = []int{500}
-	ep := b.endpoint(t, rc.URL, false)
-	if _, err := b.db.Exec(context.Background(), `UPDATE webhook_endpoints SET failing_since = now() - interval '6 days',
+	ep := b.Endpoint(t, rc.URL, false)
+	if _, err := b.DB.Exec(context.Background(), `UPDATE webhook_endpoints SET failing_since = now() - interval '6 days',
 		last_failure_at = now() - interval '3 days' WHERE id = $1`, ep.ID); err != nil {
 		t.Fatal(err)
 	}
-	b.submit(t, "k", contact(1))
-	b.settle(t)
-	got, _ := webhooks.ByID(context.Background(), b.db, ep.ID)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
+	got, _ := webhooks.ByID(context.Background(), b.DB, ep.ID)
 	if !got.Enabled || got.FailingSince != nil {
 		t.Errorf("enabled=%v failing_since=%v: a blip after a quiet spell must not disable, and the success clears the clock", got.Enabled, got.FailingSince)
 	}
@@ -395,12 +333,12 @@ func TestTranslatedLoopbackIsNeverDelivered(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := setupWith(t, webhooks.NewHTTPClient(false))
-	db := b.db
+	db := b.DB
 
 	rc := testfactory.NewReceiver(t)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(rc.URL, "http://"))
-	b.endpoint(t, "http://[::ffff:0:127.0.0.1]:"+port+"/hook", false) // saved as the API allowed until now
-	b.submit(t, "k", contact(1))
+	b.Endpoint(t, "http://[::ffff:0:127.0.0.1]:"+port+"/hook", false) // saved as the API allowed until now
+	b.Submit(t, "k", testfactory.Contact(1))
 
 	var lastError string
 	deadline := time.Now().Add(20 * time.Second)

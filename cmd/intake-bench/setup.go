@@ -43,7 +43,7 @@ func prepareForm(ctx context.Context, db *pgxpool.Pool, publicID string) (*targe
 	t := &target{}
 	if publicID == "" {
 		email := "bench-" + randomHex(4) + "@example.com"
-		u, _, err := accounts.CreateUser(ctx, db, email, randomHex(16))
+		u, _, err := accounts.CreateUser(ctx, db, audit.System, email, randomHex(16))
 		if err != nil {
 			return nil, fmt.Errorf("create user (is the database migrated? run intake serve or intake migrate up first): %w", err)
 		}

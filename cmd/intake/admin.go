@@ -74,8 +74,11 @@ func users(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 	if len(args) > 0 && args[0] == "plan" {
 		return userPlan(ctx, cfg, args[1:], stdout)
 	}
+	if len(args) > 0 && args[0] == "two-factor-reset" {
+		return userTwoFactorReset(ctx, cfg, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return usageError{"want: users create --email E --password P, or users plan --email E [--plan P]"}
+		return usageError{"want: users create --email E --password P, users plan --email E [--plan P], or users two-factor-reset --email E"}
 	}
 	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
 	email := fs.String("email", "", "the user's email (required)")
@@ -91,7 +94,7 @@ func users(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 		return err
 	}
 	defer pool.Close()
-	u, created, err := accounts.CreateUser(ctx, pool, *email, *password)
+	u, created, err := accounts.CreateUser(ctx, pool, audit.CLI, *email, *password)
 	if err != nil {
 		return err
 	}
@@ -134,6 +137,25 @@ func userPlan(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		if *plan == "" {
 			fmt.Fprintf(stdout, "plans: %s\n", planIDs(plans))
 		}
+		return nil
+	})
+}
+
+// userTwoFactorReset turns a user's two-factor log-in off, for one who lost
+// both the device and the recovery codes: the operator vouches for them,
+// as for users create.
+func userTwoFactorReset(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("users two-factor-reset", flag.ContinueOnError)
+	return forUser(ctx, cfg, fs, args, "the user who lost their device (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
+		err := accounts.ResetTwoFactor(ctx, pool, audit.CLI, u)
+		if errors.Is(err, accounts.ErrTwoFactorOff) {
+			fmt.Fprintf(stdout, "two-factor log-in of %s is off already; nothing changed\n", u.Email)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "two-factor log-in of %s is off: recovery codes deleted, every session ended. They log in with their password (and set it up again if their account requires it)\n", u.Email)
 		return nil
 	})
 }

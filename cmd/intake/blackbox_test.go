@@ -138,8 +138,9 @@ func TestBinary(t *testing.T) {
 			got = append(got, fmt.Sprint(e["action"], " ", e["actor"].(map[string]any)["type"], " ", e["changed"]))
 		}
 		all := strings.Join(got, "|")
-		if !strings.Contains(all, "api_key.create cli []") || !strings.Contains(all, "account.update cli [plan]") || strings.Count(all, " cli ") != len(got) {
-			t.Errorf("audit after the CLI = %q, want the CLI's key and plan changes", all)
+		if !strings.Contains(all, "api_key.create cli []") || !strings.Contains(all, "account.update cli [plan]") ||
+			!strings.HasSuffix(all, "user.create cli [email password]|account.create cli [name]") || strings.Count(all, " cli ") != len(got) {
+			t.Errorf("audit after the CLI = %q, want the CLI's user, account, key and plan changes", all)
 		}
 	}
 	status, form := api("POST", "/api/v1/forms", `{"name":"Contact","fields":[{"name":"email","type":"email","required":true},{"name":"message","type":"textarea"}]}`)
@@ -244,7 +245,7 @@ func TestBinary(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	bin := testbin.Intake(t)
-	for _, args := range [][]string{{"frobnicate"}, {"users", "create"}, {"migrate", "sideways"}, {"users", "plan"},
+	for _, args := range [][]string{{"frobnicate"}, {"users", "create"}, {"migrate", "sideways"}, {"users", "plan"}, {"users", "two-factor-reset"},
 		{"apikeys", "create", "--email", "owner@example.com", "--scope", "admin"}} {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+testdb.URLFor("intake_never_created"))

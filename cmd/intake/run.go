@@ -26,6 +26,7 @@ Usage:
   intake migrate up|down|status                     goose migrations (embedded)
   intake users create --email E --password P        create an account and its owner
   intake users plan --email E [--plan P]            show (or change) the account's plan and usage
+  intake users two-factor-reset --email E           turn off a user's two-factor log-in (a lost device)
   intake apikeys create --email E [--name N]        create an API key; prints only the key
   intake version                                    version, commit, Go version
 
