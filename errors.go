@@ -79,6 +79,7 @@ const (
 	TypeRequestTimeout   = "request-timeout"
 	TypeForbidden        = "forbidden"
 	TypeDuplicate        = "duplicate-submission"
+	TypeMergeConflict    = "merge-conflict"
 )
 
 // Error is a failure described for whoever caused it. Packages declare

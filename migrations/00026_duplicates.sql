@@ -18,6 +18,12 @@
 -- identical keyless JSON post within keyless_json_window. replays stays
 -- the total (it counted the first two before this migration, unsplit).
 --
+-- A submission merged into another (the dashboard's "possible
+-- duplicates", or POST /api/v1/submissions/{id}/merge) names it in
+-- merged_into: it is never deleted, only hidden from default lists and
+-- exports; undoing the merge clears it. A merged submission whose kept one
+-- is deleted shows again (ON DELETE SET NULL).
+--
 -- btree_gist gives GiST the = of bigint and bytea; it is a trusted
 -- extension, so a database owner without superuser may create it.
 
@@ -32,10 +38,12 @@ ALTER TABLE submissions ADD COLUMN duplicates_key integer NOT NULL DEFAULT 0,
     ADD COLUMN duplicates_implicit integer NOT NULL DEFAULT 0,
     ADD COLUMN duplicates_unique integer NOT NULL DEFAULT 0,
     ADD COLUMN duplicates_keyless integer NOT NULL DEFAULT 0,
-    ADD COLUMN last_duplicate_at timestamptz;
+    ADD COLUMN last_duplicate_at timestamptz,
+    ADD COLUMN merged_into uuid REFERENCES submissions (id) ON DELETE SET NULL;
+CREATE INDEX submissions_merged_into_idx ON submissions (merged_into) WHERE merged_into IS NOT NULL;
 
 -- +goose Down
 ALTER TABLE submissions DROP COLUMN duplicates_key, DROP COLUMN duplicates_implicit, DROP COLUMN duplicates_unique,
-    DROP COLUMN duplicates_keyless, DROP COLUMN last_duplicate_at;
+    DROP COLUMN duplicates_keyless, DROP COLUMN last_duplicate_at, DROP COLUMN merged_into;
 ALTER TABLE submissions DROP CONSTRAINT submissions_unique_value;
 ALTER TABLE submissions DROP COLUMN unique_hash, DROP COLUMN unique_until;

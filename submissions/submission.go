@@ -38,6 +38,9 @@ type Submission struct {
 	CreatedAt       time.Time
 	Replays         int // duplicates absorbed (flushed every few seconds)
 	Duplicates      Duplicates
+	// MergedInto is the submission this one was merged into (merge.go);
+	// nil when it was not.
+	MergedInto *uuid.UUID
 	// UniqueHash is the hash of the values the form's unique setting names
 	// (unique.go), nil when none; UniqueUntil ends the window it counts
 	// in, nil for as long as the submission is kept.
