@@ -1,8 +1,11 @@
 package submissions
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -11,6 +14,7 @@ import (
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/forms"
 )
 
 // Merging (README, "Possible duplicates and merging"): a submission that
@@ -116,4 +120,96 @@ RETURNING old.merged_into`, id, accountID).Scan(&was)
 		return err
 	})
 	return out, err
+}
+
+// Group is a set of a form's submissions that look like one: the same
+// fields, or the same values of the form's unique fields. Submissions are
+// oldest first: the first is the one a merge keeps.
+type Group struct {
+	Why         string // "the same fields" or "the same <fields>"
+	Submissions []*Submission
+	Total       int // in the group; Submissions holds the oldest GroupShown
+}
+
+// GroupShown is the most submissions of a group PossibleDuplicates reads.
+const GroupShown = 20
+
+// GroupScan is how many of a form's newest submissions PossibleDuplicates
+// looks at, so a large form's page stays a bounded read.
+const GroupScan = 10000
+
+// MaxGroups is the most groups PossibleDuplicates returns.
+const MaxGroups = 50
+
+// groupsSQL groups the newest GroupScan non-spam, unmerged submissions of
+// form $1 by $2, an SQL expression over s (the identity of their data, or
+// their unique fields' values normalised as forms.Unique.Hash does), and
+// returns the ids of each group of two or more, oldest first, the groups
+// with the newest submissions first.
+const groupsSQL = `
+WITH recent AS (
+	SELECT s.id, s.created_at, %s AS k FROM submissions s
+	WHERE s.form_id = $1 AND NOT s.spam AND s.merged_into IS NULL
+	ORDER BY s.created_at DESC, s.id DESC LIMIT 10000
+)
+SELECT array_agg(id ORDER BY created_at, id) FROM recent WHERE k IS NOT NULL
+GROUP BY k HAVING count(*) > 1 ORDER BY max(created_at) DESC LIMIT 50`
+
+// uniqueKeySQL is the values of the unique fields $2 (text[]; $3 bool[]
+// says which are email fields, lower-cased) of submission s, trimmed and
+// joined, or NULL when any is empty: as forms.Unique.Hash compares them,
+// for submissions stored before the form had the setting too.
+const uniqueKeySQL = `(SELECT CASE WHEN bool_and(v <> '') THEN string_agg(v, E'\x1f' ORDER BY i) END
+	FROM (SELECT i, coalesce(CASE WHEN e THEN lower(btrim(s.data->>n)) ELSE btrim(s.data->>n) END, '') AS v
+		FROM unnest($2::text[], $3::bool[]) WITH ORDINALITY AS u(n, e, i)) AS x)`
+
+// PossibleDuplicates returns groups of the account's form's submissions
+// that look like one another (Group), among its newest GroupScan: those
+// with the same fields and, when the form takes a unique value, those
+// with the same values of its unique fields (submissions stored before the
+// setting included).
+func PossibleDuplicates(ctx context.Context, db database.Executor, accountID int64, form *forms.Form) ([]Group, error) {
+	var groups []Group
+	type kind struct {
+		why, key string
+		args     []any
+	}
+	kinds := []kind{{"the same fields", "md5(s.data::text)", nil}}
+	if u := form.Settings.Unique; u.On() {
+		emails := make([]bool, len(u.Fields))
+		labels := make([]string, len(u.Fields))
+		for i, name := range u.Fields {
+			f, _ := form.Contract.Field(name)
+			emails[i], labels[i] = f.Type == forms.TypeEmail, cmp.Or(f.Label, name)
+		}
+		kinds = append(kinds, kind{"the same " + strings.Join(labels, " and "), uniqueKeySQL, []any{u.Fields, emails}})
+	}
+	seen := map[string]bool{}
+	for _, k := range kinds {
+		rows, err := db.Query(ctx, fmt.Sprintf(groupsSQL, k.key), append([]any{form.ID}, k.args...)...)
+		if err != nil {
+			return nil, err
+		}
+		idGroups, err := pgx.CollectRows(rows, pgx.RowTo[[]uuid.UUID])
+		if err != nil {
+			return nil, err
+		}
+		for _, ids := range idGroups {
+			sig := fmt.Sprint(ids)
+			if seen[sig] || len(groups) == MaxGroups {
+				continue // the same group found both ways is shown once
+			}
+			seen[sig] = true
+			g := Group{Why: k.why, Total: len(ids)}
+			for _, id := range ids[:min(len(ids), GroupShown)] {
+				s, err := Get(ctx, db, accountID, id)
+				if err != nil {
+					return nil, err
+				}
+				g.Submissions = append(g.Submissions, s)
+			}
+			groups = append(groups, g)
+		}
+	}
+	return groups, nil
 }

@@ -195,6 +195,13 @@ type submissionView struct {
 	CaptchaUnverified bool
 	Fields            []dataField
 	Meta              []setting
+	MergedInto        *mergedLink // nil when not merged
+}
+
+// mergedLink is the submission a merged one was merged into.
+type mergedLink struct {
+	URL       string
+	CreatedAt time.Time
 }
 
 // dataField is one field of the data: the contract's in order, then the
@@ -243,6 +250,14 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.Spam {
 		v.ListURL += "?spam=true"
+	}
+	if s.MergedInto != nil {
+		kept, err := submissions.Get(r.Context(), d.DB, user(r).AccountID, *s.MergedInto)
+		if err != nil {
+			d.error(w, r, err)
+			return
+		}
+		v.MergedInto = &mergedLink{URL: list + "/" + kept.PublicID(), CreatedAt: kept.CreatedAt}
 	}
 	seen := map[string]bool{}
 	for _, fl := range f.Contract.Fields {

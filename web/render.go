@@ -51,6 +51,7 @@ var (
 	tmplTwoFactor   = dashTemplate[twoFactorView]{"dash_two_factor.html"}
 	tmplAudit       = dashTemplate[auditView]{"dash_audit.html"}
 	tmplPeople      = dashTemplate[peopleView]{"dash_people.html"}
+	tmplDuplicates  = dashTemplate[duplicatesView]{"dash_duplicates.html"}
 )
 
 var dashTemplates = []interface {
@@ -60,6 +61,7 @@ var dashTemplates = []interface {
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
 	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit, tmplPeople,
+	tmplDuplicates,
 }
 
 // dashPageFiles lists the dashboard's page template files.
