@@ -79,6 +79,8 @@ const (
 	TypeRequestTimeout   = "request-timeout"
 	TypeForbidden        = "forbidden"
 	TypeMemberConflict   = "member-conflict"
+	TypeDuplicate        = "duplicate-submission"
+	TypeMergeConflict    = "merge-conflict"
 )
 
 // Error is a failure described for whoever caused it. Packages declare

@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -65,15 +67,19 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		"GET /api/v1/forms/{formID}/webhooks":            "",
 		"PATCH /api/v1/submissions/{submissionID}":       `{"spam":true}`,
 		"DELETE /api/v1/submissions/{submissionID}":      "",
-		"GET /api/v1/submissions/{submissionID}":         "",
-		"DELETE /api/v1/webhooks/{webhookID}":            "",
-		"GET /api/v1/webhooks/{webhookID}":               "",
-		"PATCH /api/v1/webhooks/{webhookID}":             `{"url":"https://intruder.example/"}`,
-		"GET /api/v1/webhooks/{webhookID}/deliveries":    "",
-		"POST /api/v1/webhooks/{webhookID}/rotate":       "",
-		"GET /api/v1/audit":                              "",
-		"GET /api/v1/people":                             "",
-		"POST /api/v1/erasures":                          `{"email":"secret@example.com"}`,
+		// Into a well-formed id: the victim's submission must be what is
+		// not found.
+		"POST /api/v1/submissions/{submissionID}/merge":   `{"into":"` + submissions.FormatID(uuid.New()) + `"}`,
+		"DELETE /api/v1/submissions/{submissionID}/merge": "",
+		"GET /api/v1/submissions/{submissionID}":          "",
+		"DELETE /api/v1/webhooks/{webhookID}":             "",
+		"GET /api/v1/webhooks/{webhookID}":                "",
+		"PATCH /api/v1/webhooks/{webhookID}":              `{"url":"https://intruder.example/"}`,
+		"GET /api/v1/webhooks/{webhookID}/deliveries":     "",
+		"POST /api/v1/webhooks/{webhookID}/rotate":        "",
+		"GET /api/v1/audit":                               "",
+		"GET /api/v1/people":                              "",
+		"POST /api/v1/erasures":                           `{"email":"secret@example.com"}`,
 	}
 	// Collections of the caller's own account: 200, without the owner's data.
 	own := map[string]bool{"GET /api/v1/forms": true, "POST /api/v1/forms": true, "GET /api/v1/apikeys": true, "POST /api/v1/apikeys": true, "GET /api/v1/audit": true,

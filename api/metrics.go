@@ -21,6 +21,8 @@ type Metrics struct {
 	Deliveries     *prometheus.CounterVec
 	DeliveryTime   prometheus.Histogram
 	Emails         *prometheus.CounterVec
+	Duplicates     *prometheus.CounterVec
+	ReplayAge      prometheus.Histogram
 }
 
 // NewMetrics registers Intake's metrics, the Go runtime's and, when db is
@@ -29,10 +31,10 @@ func NewMetrics(db *pgxpool.Pool) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		Submissions: counter("intake_submissions_total",
-			"Submissions to /f/ by outcome: created, replayed, spam, conflict, invalid, limited, client_timeout, abandoned, error.", "outcome"),
+			"Submissions to /f/ by outcome: created, replayed, duplicate, spam, conflict, invalid, limited, client_timeout, abandoned, error.", "outcome"),
 		SubmitDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "intake_submit_duration_seconds",
-			Help:    "Time to answer a submission to /f/, by outcome: created, replayed, spam, conflict, invalid, limited, client_timeout, abandoned, error.",
+			Help:    "Time to answer a submission to /f/, by outcome: created, replayed, duplicate, spam, conflict, invalid, limited, client_timeout, abandoned, error.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"outcome"}),
 		HTTPRequests: counter("intake_http_requests_total",
@@ -46,8 +48,15 @@ func NewMetrics(db *pgxpool.Pool) *Metrics {
 		}),
 		Emails: counter("intake_emails_total",
 			"Emails by result: sent, outbox (no SMTP configured), retry, failed.", "result"),
+		Duplicates: counter("intake_duplicates_absorbed_total",
+			"Duplicate submissions absorbed (nothing stored or sent for them), by how they were recognised: key (a retry with the same Idempotency-Key), implicit (a browser's repeat within implicit_dedupe_window), unique (a form's unique value), keyless (identical keyless JSON within keyless_json_window).", "how"),
+		ReplayAge: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "intake_idempotency_replay_age_seconds",
+			Help:    "How long after its submission was stored a replay came: the age of the key at replay.",
+			Buckets: []float64{.01, .05, .1, .5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400, 604800},
+		}),
 	}
-	m.Registry.MustRegister(m.Submissions, m.SubmitDuration, m.HTTPRequests, m.Deliveries, m.DeliveryTime, m.Emails,
+	m.Registry.MustRegister(m.Submissions, m.SubmitDuration, m.HTTPRequests, m.Deliveries, m.DeliveryTime, m.Emails, m.Duplicates, m.ReplayAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
 		m.Registry.MustRegister(&queueCollector{db: db})

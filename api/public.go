@@ -23,7 +23,7 @@ import (
 // own client always sends Formspree-Client and Formspree-Session-Data.
 const (
 	corsAllowHeaders  = "Content-Type, Accept, Idempotency-Key, Formspree-Client, Formspree-Session-Data"
-	corsExposeHeaders = "Idempotent-Replayed, Idempotency-Key, Location, Retry-After, X-Request-Id"
+	corsExposeHeaders = "Duplicate-Of, Idempotent-Replayed, Idempotency-Key, Location, Retry-After, X-Request-Id"
 )
 
 // cors lets any origin call /f/. Per-form origin rules are enforced on the
@@ -76,6 +76,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		// Once the answer is written, as a client waits for it.
 		s.Metrics.Submissions.WithLabelValues(outcome).Inc()
 		s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+		switch res.Outcome {
+		case submissions.OutcomeReplayed:
+			s.Metrics.Duplicates.WithLabelValues(res.How.String()).Inc()
+			s.Metrics.ReplayAge.Observe(res.StoredAge.Seconds())
+		case submissions.OutcomeDuplicate:
+			s.Metrics.Duplicates.WithLabelValues(res.How.String()).Inc()
+		}
 	}()
 	log := httpedge.Logger(ctx).With("form", chi.URLParam(r, "formID"))
 	if err != nil {
@@ -258,7 +265,10 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, problemLogged(r, err))
 		return
 	}
-	s.Pages.Thanks(w, r, pages.ThanksView{FormName: form.Name, BackURL: s.backURL(r)})
+	// ?duplicate=1: the submission repeated a unique value and the form
+	// accepts repeats (submissions.OutcomeDuplicate); it changes the words,
+	// nothing else, so a visitor who adds it by hand learns nothing.
+	s.Pages.Thanks(w, r, pages.ThanksView{FormName: form.Name, BackURL: s.backURL(r), Duplicate: r.URL.Query().Get("duplicate") == "1"})
 }
 
 func (s *Server) endpoint(f *forms.Form) string { return s.BaseURL + "/f/" + f.PublicID }

@@ -76,12 +76,15 @@ func TestAPIKeyScopesEveryRoute(t *testing.T) {
 		"GET /api/v1/forms/{formID}/webhooks":            {"", 200},
 		"PATCH /api/v1/submissions/{submissionID}":       {`{"spam":true}`, 200},
 		"DELETE /api/v1/submissions/{submissionID}":      {"", 204},
-		"GET /api/v1/submissions/{submissionID}":         {"", 200},
-		"DELETE /api/v1/webhooks/{webhookID}":            {"", 204},
-		"GET /api/v1/webhooks/{webhookID}":               {"", 200},
-		"PATCH /api/v1/webhooks/{webhookID}":             {`{"include_spam":true}`, 200},
-		"GET /api/v1/webhooks/{webhookID}/deliveries":    {"", 200},
-		"POST /api/v1/webhooks/{webhookID}/rotate":       {"", 200},
+		// Past the scope, a merge into nothing readable is the body's fault.
+		"POST /api/v1/submissions/{submissionID}/merge":   {`{"into":"not an id"}`, 422},
+		"DELETE /api/v1/submissions/{submissionID}/merge": {"", 200},
+		"GET /api/v1/submissions/{submissionID}":          {"", 200},
+		"DELETE /api/v1/webhooks/{webhookID}":             {"", 204},
+		"GET /api/v1/webhooks/{webhookID}":                {"", 200},
+		"PATCH /api/v1/webhooks/{webhookID}":              {`{"include_spam":true}`, 200},
+		"GET /api/v1/webhooks/{webhookID}/deliveries":     {"", 200},
+		"POST /api/v1/webhooks/{webhookID}/rotate":        {"", 200},
 	}
 
 	var walked []string
@@ -192,7 +195,8 @@ func (b *testBundle) head(t testing.TB, path, apiKey string) int {
 // deleteRank orders a route's call: changes and reads first, then the
 // deletions of a submission, a webhook, a key, and the form last.
 func deleteRank(name string) int {
-	if !strings.HasPrefix(name, "DELETE ") {
+	// Undoing a merge deletes nothing: it goes with the changes.
+	if !strings.HasPrefix(name, "DELETE ") || strings.HasSuffix(name, "/merge") {
 		return 0
 	}
 	if strings.HasPrefix(name, "DELETE /api/v1/forms/") {

@@ -111,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/submissions/{submissionID}", s.getSubmission)
 		r.Patch("/submissions/{submissionID}", s.updateSubmission)
 		r.Delete("/submissions/{submissionID}", s.deleteSubmission)
+		r.Post("/submissions/{submissionID}/merge", s.mergeSubmission)
+		r.Delete("/submissions/{submissionID}/merge", s.unmergeSubmission)
 		r.Get("/apikeys", s.listAPIKeys)
 		r.Post("/apikeys", s.createAPIKey)
 		r.Delete("/apikeys/{keyID}", s.revokeAPIKey)

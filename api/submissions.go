@@ -32,6 +32,13 @@ func filterParams(r *http.Request, form *forms.Form) (submissions.Filter, error)
 		}
 		f.Query = v
 	}
+	if v := q.Get("merged"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return f, invalidParameter("merged must be true or false")
+		}
+		f.Merged = b
+	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
@@ -116,6 +123,58 @@ func (s *Server) updateSubmission(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub, err := submissions.SetSpam(r.Context(), s.DB, s.actor(r), principal(r).AccountID, id, *p.Spam)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sub.JSON())
+}
+
+// mergeInput is POST /submissions/{id}/merge's body.
+type mergeInput struct {
+	Into *string `json:"into"`
+}
+
+// mergeSubmission merges a submission into another of its form
+// (submissions.Merge): it is hidden, never deleted.
+func (s *Server) mergeSubmission(w http.ResponseWriter, r *http.Request) {
+	id, err := submissions.ParseID(chi.URLParam(r, "submissionID"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in mergeInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.Into == nil {
+		s.writeError(w, r, &forms.ValidationError{Errors: []forms.FieldError{{Field: "into", Code: forms.CodeInvalid, Rule: "required",
+			Message: "into is required: the id of the submission to keep", Pointer: "#/into"}}})
+		return
+	}
+	into, err := submissions.ParseID(*in.Into)
+	if err != nil {
+		s.writeError(w, r, &forms.ValidationError{Errors: []forms.FieldError{{Field: "into", Code: forms.CodeInvalid, Rule: "submission_id",
+			Message: "into must be a submission id such as sub_01jd9v3k8r2f5q7w9x1y3z5a7b", Pointer: "#/into"}}})
+		return
+	}
+	sub, err := submissions.Merge(r.Context(), s.DB, s.actor(r), principal(r).AccountID, id, into)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sub.JSON())
+}
+
+// unmergeSubmission undoes a merge (submissions.Unmerge).
+func (s *Server) unmergeSubmission(w http.ResponseWriter, r *http.Request) {
+	id, err := submissions.ParseID(chi.URLParam(r, "submissionID"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sub, err := submissions.Unmerge(r.Context(), s.DB, s.actor(r), principal(r).AccountID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -19,16 +19,20 @@ import (
 // Settings are a form's options. Every member is optional; WithDefaults
 // fills what is missing.
 type Settings struct {
-	RedirectURL           string       `json:"redirect_url"`
-	AllowedRedirectHosts  []string     `json:"allowed_redirect_hosts"`
-	AllowedOrigins        []string     `json:"allowed_origins"`
-	RequireIdempotencyKey bool         `json:"require_idempotency_key"`
-	IdempotencyRetention  Duration     `json:"idempotency_retention"`
-	ImplicitDedupeWindow  *Duration    `json:"implicit_dedupe_window"`
-	UnknownFields         string       `json:"unknown_fields"`
-	NotifyEmails          []string     `json:"notify_emails"`
-	Autoresponse          Autoresponse `json:"autoresponse"`
-	HoneypotField         string       `json:"honeypot_field"`
+	RedirectURL           string    `json:"redirect_url"`
+	AllowedRedirectHosts  []string  `json:"allowed_redirect_hosts"`
+	AllowedOrigins        []string  `json:"allowed_origins"`
+	RequireIdempotencyKey bool      `json:"require_idempotency_key"`
+	IdempotencyRetention  Duration  `json:"idempotency_retention"`
+	ImplicitDedupeWindow  *Duration `json:"implicit_dedupe_window"`
+	// KeylessJSONWindow, when above 0, answers identical keyless JSON
+	// posts to the form within it as replays of the first (default 0:
+	// keyless JSON is never deduplicated).
+	KeylessJSONWindow Duration     `json:"keyless_json_window"`
+	UnknownFields     string       `json:"unknown_fields"`
+	NotifyEmails      []string     `json:"notify_emails"`
+	Autoresponse      Autoresponse `json:"autoresponse"`
+	HoneypotField     string       `json:"honeypot_field"`
 	// Block lists: a submission that matches one is stored as spam, with the
 	// reason, and notifies no one. Words match whole words in any value,
 	// case-insensitively; an email entry is an address or "@domain"; an IP
@@ -51,6 +55,9 @@ type Settings struct {
 	// from "1d" to "3650d". Older ones, with their files, are deleted by the
 	// nightly retention job (submissions.RetentionWorker).
 	SubmissionRetention string `json:"submission_retention"`
+	// Unique takes each value of some fields once (unique.go); off by
+	// default.
+	Unique Unique `json:"unique"`
 }
 
 // Bounds of SubmissionRetention, in days.
@@ -238,6 +245,12 @@ func (s Settings) WithDefaults() Settings {
 	if s.Captcha.OnOutage == "" {
 		s.Captcha.OnOutage = CaptchaFailClosed
 	}
+	if s.Unique.Fields == nil {
+		s.Unique.Fields = []string{}
+	}
+	if s.Unique.OnDuplicate == "" {
+		s.Unique.OnDuplicate = UniqueAccept
+	}
 	return s
 }
 
@@ -283,6 +296,9 @@ func (s Settings) check(errs *ValidationError) {
 	}
 	if w := s.ImplicitWindow(); w < 0 || w > MaxImplicitWindow {
 		errs.add("implicit_dedupe_window", CodeInvalid, "range", `implicit_dedupe_window must be between "0" (off) and 24h`, Pointer("settings", "implicit_dedupe_window"))
+	}
+	if w := time.Duration(s.KeylessJSONWindow); w < 0 || w > MaxImplicitWindow {
+		errs.add("keyless_json_window", CodeInvalid, "range", `keyless_json_window must be between "0" (off) and 24h`, Pointer("settings", "keyless_json_window"))
 	}
 	if s.UnknownFields != UnknownAccept && s.UnknownFields != UnknownReject {
 		errs.add("unknown_fields", CodeInvalid, "oneof", `unknown_fields must be "accept" or "reject"`, Pointer("settings", "unknown_fields"))

@@ -268,6 +268,7 @@ func (val *Validator) CheckInput(in Input) error {
 	checkText(in, errs)
 	val.checkFields(in.Fields, errs)
 	in.Settings.WithDefaults().check(errs)
+	in.Settings.WithDefaults().Unique.check(in.Fields, errs)
 	return errs.orNil()
 }
 

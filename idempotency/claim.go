@@ -3,10 +3,12 @@ package idempotency
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/intakehq/intake/database"
@@ -96,4 +98,31 @@ func (cs *ClaimColumns) Args() []any {
 func IsClaimWait(err error) bool {
 	var pgErr *pgconn.PgError
 	return database.IsLockTimeout(err) && errors.As(err, &pgErr) && strings.Contains(pgErr.Where, `"idempotency_keys`)
+}
+
+// releaseSQL deletes the key rows of the claims ($1 forms, $2 keys, $3
+// submissions) whose submission was not written (%s is false: the
+// caller's condition over c.submission_id). A row is deleted only while it
+// still names the claim's submission.
+const releaseSQL = `DELETE FROM idempotency_keys k USING unnest($1::bigint[], $2::text[], $3::uuid[]) AS c(form_id, key, submission_id)
+WHERE k.form_id = c.form_id AND k.key = c.key AND k.submission_id = c.submission_id AND NOT %s`
+
+// QueueRelease adds to b, after the statement that claimed them, the
+// release of those of claims whose submission was not written after all
+// (the SQL condition written, over c.submission_id, is false): a claim
+// won by a submission that a later part of the same statement refused
+// (submissions' unique values) must not name it, or a retry with the key
+// would replay an answer for a submission never stored. Queued in the
+// claim's transaction, it sees that statement's rows; nothing is queued
+// for no claims.
+func QueueRelease(b *pgx.Batch, claims []*Claim, written string) {
+	if len(claims) == 0 {
+		return
+	}
+	forms, keys, ids := make([]int64, len(claims)), make([]string, len(claims)), make([]uuid.UUID, len(claims))
+	for i, c := range claims {
+		forms[i], keys[i], ids[i] = c.FormID, c.Key, c.SubmissionID
+	}
+	b.Queue(noSeqScanSQL) // see lookupSQL: index lookups whatever the statistics say
+	b.Queue(fmt.Sprintf(releaseSQL, written), forms, keys, ids)
 }

@@ -112,6 +112,18 @@ func CheckKey(key string) error {
 	return nil
 }
 
+// KeylessPrefix starts the keys Intake makes for keyless JSON posts, on
+// forms that deduplicate them (keyless_json_window).
+const KeylessPrefix = "json:"
+
+// KeylessKey is the key of a keyless JSON post on a form that deduplicates
+// them: the same fields, from anyone, get the same key (bots posting one
+// body from many addresses within milliseconds).
+func KeylessKey(fingerprint []byte) string {
+	sum := sha256.Sum256(fingerprint)
+	return KeylessPrefix + hex.EncodeToString(sum[:])
+}
+
 // ImplicitKey is the key of a keyless browser post: the same person (client
 // IP and User-Agent) sending the same fields gets the same key, so a double
 // click or a back-and-resubmit lands on one submission.

@@ -240,6 +240,9 @@ func (p *Pages) IntakeJSPath() string {
 type ThanksView struct {
 	FormName string // may be empty
 	BackURL  string // where "back to the site" goes; may be empty (then no link)
+	// Duplicate says the entry repeated one already received (a form's
+	// unique value) and was not stored again.
+	Duplicate bool
 }
 
 // FieldError is one field's validation error, as listed on the 422 page.

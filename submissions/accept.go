@@ -109,6 +109,11 @@ type Result struct {
 	// CaptchaUnverified says why a form that fails open took the
 	// submission without a verified CAPTCHA; "" otherwise.
 	CaptchaUnverified string
+	// How says how a replayed or duplicate request was recognised, and
+	// StoredAge how long before the answer its submission's key was
+	// stored (replays only).
+	How       How
+	StoredAge time.Duration
 }
 
 // Accept takes a submission exactly once. In one transaction it claims the
@@ -139,9 +144,15 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	}
 	res := &Result{Echo: key}
 	fp := idempotency.Fingerprint(canonical(req.Payload))
+	// Without a key Intake makes one: a browser's (implicit_dedupe_window)
+	// or, for JSON, one from the fields alone (keyless_json_window). The
+	// form says below whether it is used.
 	implicit := ""
-	if key == "" && req.Browser {
+	switch {
+	case key == "" && req.Browser:
 		implicit = idempotency.ImplicitKey(req.IP, req.UserAgent, fp)
+	case key == "":
+		implicit = idempotency.KeylessKey(fp)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	form, stored, usage, plan, err := s.load(ctx, req.FormID, cmp.Or(key, implicit), now)
@@ -151,10 +162,14 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	res.Form = form
 	settings := form.Settings
 	retention := time.Duration(settings.IdempotencyRetention)
-	if implicit != "" && settings.ImplicitWindow() > 0 {
-		key, retention = implicit, settings.ImplicitWindow()
+	window, how := settings.ImplicitWindow(), HowImplicit
+	if !req.Browser {
+		window, how = time.Duration(settings.KeylessJSONWindow), HowKeyless
+	}
+	if implicit != "" && window > 0 {
+		key, retention, res.How = implicit, window, how
 	} else if implicit != "" {
-		stored = nil // implicit deduplication is off for this form
+		stored = nil // this deduplication is off for this form
 	}
 	res.Key = key
 	if stored != nil {
@@ -249,7 +264,8 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 
-	next := settings.NextURL(reserved[FieldNext], fmt.Sprintf("%s/f/%s/thanks", s.BaseURL, form.PublicID))
+	uniqueOf(form, sub, data)
+	next := settings.NextURL(reserved[FieldNext], s.thanksURL(form))
 	resp, err := s.answer(sub, next, req.Browser)
 	if err != nil {
 		return res, err
@@ -285,29 +301,47 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	if !sub.Spam { // spam does not count against the quota
 		w.count = &usageCount{accountID: form.AccountID, month: accounts.MonthOf(now)}
 	}
-	if err := s.commit(ctx, w); err != nil {
-		return res, err
-	}
-	switch {
-	case database.IsLockTimeout(w.claimErr):
-		// The wait was on the key's row: a twin still holds it. (A lock
-		// timeout elsewhere — a migration holding a table — is a 503.)
-		return res, idempotency.ErrInFlight
-	case w.err != nil:
-		return res, w.err
-	case !w.written:
-		// The key was taken by a committed twin; nothing of this request
-		// was written. Answer with what the twin stored.
-		twin, err := idempotency.Lookup(ctx, s.DB, form.ID, key, now)
-		if err != nil {
-			return res, fmt.Errorf("key %q conflicted but cannot be read: %w", key, err)
-		}
-		if _, err := twin.Replay(fp); err != nil {
+	for attempt := 0; ; attempt++ {
+		if err := s.commit(ctx, w); err != nil {
 			return res, err
 		}
-		return s.replayed(res, twin), nil
+		switch {
+		case database.IsLockTimeout(w.claimErr):
+			// The wait was on the key's row: a twin still holds it. (A lock
+			// timeout elsewhere — a migration holding a table — is a 503.)
+			return res, idempotency.ErrInFlight
+		case w.err != nil:
+			return res, w.err
+		case w.written:
+			return res, nil
+		}
+		// Nothing of this request was written: a committed twin took the
+		// key, or a stored submission holds the unique value (then the key
+		// was given back). Idempotency first: answer with what a twin
+		// stored, if one did.
+		if key != "" {
+			twin, err := idempotency.Lookup(ctx, s.DB, form.ID, key, now)
+			switch {
+			case err == nil:
+				if _, err := twin.Replay(fp); err != nil {
+					return res, err
+				}
+				return s.replayed(res, twin), nil
+			case !errors.Is(err, idempotency.ErrNotFound) || sub.UniqueHash == nil:
+				return res, fmt.Errorf("key %q conflicted but cannot be read: %w", key, err)
+			}
+		}
+		if sub.UniqueHash == nil {
+			return res, errors.New("a submission without a key or a unique value was not written")
+		}
+		out, err := s.duplicate(ctx, res, form, sub, next, req.Browser)
+		if !errors.Is(err, errGoneFirst) || attempt > 0 {
+			return out, err
+		}
+		// The submission holding the value was deleted between the write
+		// and the read: this one may be the first now.
+		w = &write{claim: w.claim, row: w.row, jobs: w.jobs, count: w.count, account: w.account}
 	}
-	return res, nil
 }
 
 // twinPolls are the waits between looks for a twin's stored answer. The
@@ -367,10 +401,14 @@ func (s *Service) lockWait() time.Duration {
 
 type planFunc = func(form *forms.Form, sub *Submission) ([]river.InsertManyParams, error)
 
+// replayed answers res with rec's stored answer and counts the duplicate
+// (how: res.How, set when the key was chosen).
 func (s *Service) replayed(res *Result, rec *idempotency.Record) *Result {
 	res.Response, res.SubmissionID, res.Outcome = rec.Response, rec.SubmissionID, OutcomeReplayed
+	now := time.Now()
+	res.StoredAge = max(now.Sub(rec.CreatedAt), 0)
 	if s.Replays != nil {
-		s.Replays.Add(res.Form.ID, rec.SubmissionID, time.Now())
+		s.Replays.Add(res.Form.ID, rec.SubmissionID, res.How, now)
 	}
 	return res
 }

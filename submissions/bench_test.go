@@ -9,6 +9,9 @@ import (
 
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/audit"
+	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/submissions"
 )
 
 // The accept path against the local Postgres: a new keyed submission per
@@ -60,4 +63,41 @@ func BenchmarkAccept(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The cost of a form's unique value on the ingest path (README, "One
+// answer per person"): the same new keyed submissions, 16 clients at once,
+// to a form without the setting and to one that takes each email once
+// (every submission a new email, so every one is stored and checked).
+// Run together, so the ratio is of one run; docs/BENCHMARKS.md has it.
+func BenchmarkAcceptUnique(b *testing.B) {
+	tb := setup(b)
+	ctx := context.Background()
+	if err := accounts.SetPlan(ctx, tb.db, audit.System, tb.account, "unlimited"); err != nil {
+		b.Fatal(err)
+	}
+	plain := tb.form
+	unique := testfactory.NewForm(ctx, b, tb.db, tb.account, &testfactory.FormOpts{
+		Settings: forms.Settings{Unique: forms.Unique{Fields: []string{"email"}}}})
+	var n atomic.Int64
+	for _, f := range []*forms.Form{plain, unique, plain, unique} {
+		name := "unique=off"
+		if f.Settings.Unique.On() {
+			name = "unique=on"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					req := tb.request(b, fmt.Sprintf("u-%d", i), contact(int(i)))
+					req.FormID = f.PublicID
+					if res, err := tb.svc.Accept(ctx, req); err != nil || res.Outcome != submissions.OutcomeCreated {
+						b.Fatalf("%v %v", res.Outcome, err)
+					}
+				}
+			})
+		})
+	}
 }

@@ -15,12 +15,18 @@ type JSON struct {
 	IdempotencyKey  *string        `json:"idempotency_key"`
 	Meta            Meta           `json:"meta"`
 	Replays         int            `json:"replays"`
+	Duplicates      Duplicates     `json:"duplicates"`
+	MergedInto      *string        `json:"merged_into"`
 }
 
 // JSON returns s in its client shape.
 func (s *Submission) JSON() JSON {
 	j := JSON{ID: s.PublicID(), Form: s.FormPublicID, CreatedAt: s.CreatedAt, Data: s.Data, Spam: s.Spam,
-		SpamReason: s.SpamReason, ContractVersion: s.ContractVersion, Meta: s.Meta, Replays: s.Replays}
+		SpamReason: s.SpamReason, ContractVersion: s.ContractVersion, Meta: s.Meta, Replays: s.Replays, Duplicates: s.Duplicates}
+	if s.MergedInto != nil {
+		id := FormatID(*s.MergedInto)
+		j.MergedInto = &id
+	}
 	if s.IdempotencyKey != "" {
 		j.IdempotencyKey = &s.IdempotencyKey
 	}

@@ -45,7 +45,8 @@ func nullable(s string) *string {
 }
 
 const columns = `s.id, s.form_id, f.public_id, s.contract_version, s.data, s.spam, coalesce(s.spam_reason, ''),
-	coalesce(s.idempotency_key, ''), s.meta, s.created_at, s.replays`
+	coalesce(s.idempotency_key, ''), s.meta, s.created_at, s.replays,
+	s.duplicates_key, s.duplicates_implicit, s.duplicates_unique, s.duplicates_keyless, s.last_duplicate_at, s.merged_into`
 
 func scan(row pgx.Row) (*Submission, error) {
 	var (
@@ -53,7 +54,9 @@ func scan(row pgx.Row) (*Submission, error) {
 		data, meta []byte
 	)
 	err := row.Scan(&s.ID, &s.FormID, &s.FormPublicID, &s.ContractVersion, &data, &s.Spam, &s.SpamReason,
-		&s.IdempotencyKey, &meta, &s.CreatedAt, &s.Replays)
+		&s.IdempotencyKey, &meta, &s.CreatedAt, &s.Replays,
+		&s.Duplicates.Key, &s.Duplicates.Implicit, &s.Duplicates.Unique, &s.Duplicates.Keyless, &s.Duplicates.LastAt, &s.MergedInto)
+	s.Duplicates.Total = s.Replays
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -129,6 +132,9 @@ type Filter struct {
 	Spam   *bool      // nil: spam and not
 	Query  string     // words that must all appear in the data ("" matches all)
 	Since  *time.Time // created at or after
+	// Merged includes the submissions merged into others (merge.go),
+	// which lists and exports leave out by default.
+	Merged bool
 }
 
 // where returns the filter as SQL predicates over submissions s, with args
@@ -153,6 +159,9 @@ func (f Filter) where(args []any) (string, []any) {
 	if f.Since != nil {
 		args = append(args, *f.Since)
 		fmt.Fprintf(&b, " AND s.created_at >= $%d", len(args))
+	}
+	if !f.Merged {
+		b.WriteString(" AND s.merged_into IS NULL")
 	}
 	return b.String(), args
 }

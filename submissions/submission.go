@@ -37,6 +37,28 @@ type Submission struct {
 	Meta            Meta
 	CreatedAt       time.Time
 	Replays         int // duplicates absorbed (flushed every few seconds)
+	Duplicates      Duplicates
+	// MergedInto is the submission this one was merged into (merge.go);
+	// nil when it was not.
+	MergedInto *uuid.UUID
+	// UniqueHash is the hash of the values the form's unique setting names
+	// (unique.go), nil when none; UniqueUntil ends the window it counts
+	// in, nil for as long as the submission is kept.
+	UniqueHash  []byte     `json:"-"`
+	UniqueUntil *time.Time `json:"-"`
+}
+
+// Duplicates are the duplicates a submission absorbed, by how each was
+// recognised (How), written every few seconds (ReplayCounter). Total
+// includes those absorbed before they were counted by kind (migration
+// 00026), so it may exceed the sum of the others.
+type Duplicates struct {
+	Total    int        `json:"total"`
+	Key      int        `json:"key"`
+	Implicit int        `json:"implicit"`
+	Unique   int        `json:"unique"`
+	Keyless  int        `json:"keyless"`
+	LastAt   *time.Time `json:"last_at"`
 }
 
 // Meta is what Intake kept about a submission besides its fields: request

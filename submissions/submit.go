@@ -46,7 +46,8 @@ type Incoming struct {
 // (intake.Describe).
 func (s *Service) Submit(ctx context.Context, in Incoming) (*Result, error) {
 	res, err := s.submit(ctx, in)
-	if err != nil {
+	var dup *DuplicateError
+	if err != nil && !errors.As(err, &dup) { // a refused duplicate keeps its outcome
 		res.Outcome = refusal(ctx, err)
 	}
 	return res, err

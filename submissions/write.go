@@ -67,12 +67,16 @@ SELECT id FROM subs UNION ALL SELECT NULL FROM wake`
 }()
 
 // subsSQL writes the submissions whose key the claims CTE returned, and
-// those without a key; it returns their ids.
-const subsSQL = `INSERT INTO submissions (id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
+// those without a key; it returns their ids. A submission whose unique
+// value a stored one holds (unique.go: the exclusion constraint
+// submissions_unique_value) is skipped, and so not returned.
+const subsSQL = `INSERT INTO submissions (id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at,
+	unique_hash, unique_until)
 SELECT s.* FROM unnest($1::uuid[], $2::bigint[], $3::integer[], $4::jsonb[], $5::boolean[], $6::text[],
-	$7::text[], $8::jsonb[], $9::timestamptz[])
-	AS s(id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at)
+	$7::text[], $8::jsonb[], $9::timestamptz[], $10::bytea[], $11::timestamptz[])
+	AS s(id, form_id, contract_version, data, spam, spam_reason, idempotency_key, meta, created_at, unique_hash, unique_until)
 WHERE s.idempotency_key IS NULL OR s.id IN (SELECT submission_id FROM claims)
+ON CONFLICT DO NOTHING
 RETURNING id`
 
 // filesSQL writes the files of the submissions the subs CTE returned.
@@ -131,6 +135,8 @@ type submissionColumns struct {
 	spam              []bool
 	spamReasons, keys []*string
 	created           []time.Time
+	uniques           [][]byte
+	uniqueUntil       []*time.Time
 }
 
 func (c *submissionColumns) add(r submissionRow) {
@@ -139,10 +145,11 @@ func (c *submissionColumns) add(r submissionRow) {
 	c.data, c.meta, c.spam = append(c.data, r.data), append(c.meta, r.meta), append(c.spam, s.Spam)
 	c.spamReasons, c.keys = append(c.spamReasons, nullable(s.SpamReason)), append(c.keys, nullable(s.IdempotencyKey))
 	c.created = append(c.created, s.CreatedAt)
+	c.uniques, c.uniqueUntil = append(c.uniques, s.UniqueHash), append(c.uniqueUntil, s.UniqueUntil)
 }
 
 func (c *submissionColumns) args() []any {
-	return []any{c.ids, c.formIDs, c.versions, c.data, c.spam, c.spamReasons, c.keys, c.meta, c.created}
+	return []any{c.ids, c.formIDs, c.versions, c.data, c.spam, c.spamReasons, c.keys, c.meta, c.created, c.uniques, c.uniqueUntil}
 }
 
 // fileColumns are filesSQL's arrays.
@@ -223,5 +230,6 @@ func (s *Service) queueWrite(b *pgx.Batch, g []*write, written map[uuid.UUID]boo
 		}
 		return rows.Err()
 	})
+	queueRelease(b, g)
 	return unwake, nil
 }

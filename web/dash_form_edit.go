@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/intakehq/intake/captcha"
 	"github.com/intakehq/intake/forms"
@@ -57,6 +58,7 @@ type settingsInput struct {
 	RequireIdempotencyKey bool
 	IdempotencyRetention  string
 	ImplicitDedupeWindow  string
+	KeylessJSONWindow     string
 	UnknownFields         string
 	NotifyEmails          string // one per line
 	AutoresponseEnabled   bool
@@ -69,6 +71,9 @@ type settingsInput struct {
 	AllowCC               bool
 	MinFillSeconds        string
 	SubmissionRetention   string // days as typed, "" keeps them
+	UniqueFields          string // field names as typed, separated by commas or spaces; "" off
+	UniqueWindow          string // a duration as typed; "" forever
+	UniqueOnDuplicate     string // forms.UniqueAccept or forms.UniqueReject
 	CaptchaProvider       string
 	CaptchaSiteKey        string
 	CaptchaSecret         string // a new secret as typed; never filled in from the form
@@ -177,14 +182,16 @@ func settingsOf(s forms.Settings) settingsInput {
 		RedirectURL: s.RedirectURL, AllowedRedirectHosts: strings.Join(s.AllowedRedirectHosts, "\n"),
 		AllowedOrigins: strings.Join(s.AllowedOrigins, "\n"), RequireIdempotencyKey: s.RequireIdempotencyKey,
 		IdempotencyRetention: s.IdempotencyRetention.String(), ImplicitDedupeWindow: forms.Duration(s.ImplicitWindow()).String(),
-		UnknownFields: s.UnknownFields, NotifyEmails: strings.Join(s.NotifyEmails, "\n"),
+		KeylessJSONWindow: s.KeylessJSONWindow.String(),
+		UnknownFields:     s.UnknownFields, NotifyEmails: strings.Join(s.NotifyEmails, "\n"),
 		AutoresponseEnabled: s.Autoresponse.Enabled, AutoresponseSubject: s.Autoresponse.Subject,
 		AutoresponseBody: s.Autoresponse.Body, HoneypotField: s.HoneypotField,
 		BlockedWords: strings.Join(s.BlockedWords, "\n"), BlockedEmails: strings.Join(s.BlockedEmails, "\n"),
 		BlockedIPs: strings.Join(s.BlockedIPs, "\n"), AllowCC: s.AllowCC,
 		MinFillSeconds:      strconv.FormatFloat(s.MinFillSeconds, 'f', -1, 64),
 		SubmissionRetention: strings.TrimSuffix(s.SubmissionRetention, "d"),
-		CaptchaProvider:     string(s.Captcha.Provider), CaptchaSiteKey: s.Captcha.SiteKey,
+		UniqueFields:        strings.Join(s.Unique.Fields, ", "), UniqueWindow: s.Unique.Window, UniqueOnDuplicate: s.Unique.OnDuplicate,
+		CaptchaProvider: string(s.Captcha.Provider), CaptchaSiteKey: s.Captcha.SiteKey,
 		CaptchaSecretSet: s.Captcha.SecretSet, CaptchaOnOutage: s.Captcha.OnOutage,
 	}
 }
@@ -214,6 +221,7 @@ func readEditor(r *http.Request) formEditView {
 		RequireIdempotencyKey: r.PostFormValue("require_idempotency_key") != "",
 		IdempotencyRetention:  strings.TrimSpace(r.PostFormValue("idempotency_retention")),
 		ImplicitDedupeWindow:  strings.TrimSpace(r.PostFormValue("implicit_dedupe_window")),
+		KeylessJSONWindow:     strings.TrimSpace(r.PostFormValue("keyless_json_window")),
 		UnknownFields:         r.PostFormValue("unknown_fields"),
 		NotifyEmails:          strings.Join(lines(r.PostFormValue("notify_emails")), "\n"),
 		AutoresponseEnabled:   r.PostFormValue("autoresponse.enabled") != "",
@@ -226,6 +234,9 @@ func readEditor(r *http.Request) formEditView {
 		AllowCC:               r.PostFormValue("allow_cc") != "",
 		MinFillSeconds:        strings.TrimSpace(r.PostFormValue("min_fill_seconds")),
 		SubmissionRetention:   strings.TrimSpace(r.PostFormValue("submission_retention")),
+		UniqueFields:          strings.Join(strings.FieldsFunc(r.PostFormValue("unique.fields"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) }), ", "),
+		UniqueWindow:          strings.TrimSpace(r.PostFormValue("unique.window")),
+		UniqueOnDuplicate:     r.PostFormValue("unique.on_duplicate"),
 		CaptchaProvider:       r.PostFormValue("captcha.provider"),
 		CaptchaSiteKey:        strings.TrimSpace(r.PostFormValue("captcha.site_key")),
 		CaptchaSecret:         strings.TrimSpace(r.PostFormValue("captcha.secret")),
@@ -302,6 +313,10 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		"Write how long keys are kept as a duration such as 24h, 90m or 7d (between 1h and 7d).")
 	window := duration(s.ImplicitDedupeWindow, "implicit_dedupe_window", forms.DefaultImplicitWindow,
 		"Write the window as a duration such as 10m or 1h, or 0 to turn it off.")
+	keyless := forms.Duration(0) // empty: off
+	if s.KeylessJSONWindow != "" {
+		keyless = duration(s.KeylessJSONWindow, "keyless_json_window", 0, "Write the window as a duration such as 1m or 1h, or 0 to turn it off.")
+	}
 	minFill, err := strconv.ParseFloat(strings.ReplaceAll(s.MinFillSeconds, ",", "."), 64)
 	if s.MinFillSeconds == "" {
 		minFill, err = 0, nil
@@ -336,6 +351,7 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		RequireIdempotencyKey: s.RequireIdempotencyKey,
 		IdempotencyRetention:  retention,
 		ImplicitDedupeWindow:  &window,
+		KeylessJSONWindow:     keyless,
 		UnknownFields:         s.UnknownFields,
 		NotifyEmails:          lines(s.NotifyEmails),
 		Autoresponse:          forms.Autoresponse{Enabled: s.AutoresponseEnabled, Subject: s.AutoresponseSubject, Body: s.AutoresponseBody},
@@ -346,6 +362,8 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		AllowCC:               s.AllowCC,
 		MinFillSeconds:        minFill,
 		SubmissionRetention:   keep,
+		Unique: forms.Unique{Fields: strings.FieldsFunc(s.UniqueFields, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }),
+			Window: s.UniqueWindow, OnDuplicate: s.UniqueOnDuplicate},
 		Captcha: forms.Captcha{Provider: captcha.Provider(s.CaptchaProvider), SiteKey: s.CaptchaSiteKey, Secret: secret,
 			SecretSet: s.CaptchaSecretSet, OnOutage: s.CaptchaOnOutage},
 	}

@@ -206,8 +206,8 @@ func (v *formEditView) place(fe forms.FieldError, rowOf []int) string {
 // settingKeys are the settings the editor has an input for, in the order
 // of the page; the input of key has the id "s-"+key.
 var settingKeys = []string{"redirect_url", "allowed_redirect_hosts", "notify_emails", "allow_cc", "autoresponse", "require_idempotency_key",
-	"idempotency_retention", "implicit_dedupe_window", "unknown_fields", "honeypot_field", "min_fill_seconds", "allowed_origins",
-	"captcha", "blocked_words", "blocked_emails", "blocked_ips", "submission_retention"}
+	"idempotency_retention", "implicit_dedupe_window", "keyless_json_window", "unknown_fields", "honeypot_field", "min_fill_seconds", "allowed_origins",
+	"captcha", "blocked_words", "blocked_emails", "blocked_ips", "submission_retention", "unique"}
 
 var (
 	fieldMessage   = regexp.MustCompile(`^fields\[\d+\](?:\.(\w+))?\s*`)

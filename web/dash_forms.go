@@ -295,12 +295,14 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 		{"Idempotency key required", map[bool]string{true: "yes", false: "no"}[s.RequireIdempotencyKey]},
 		{"Keys kept for", s.IdempotencyRetention.String()},
 		{"Keyless browser posts deduplicated for", dedupe},
+		{"Identical keyless JSON deduplicated for", map[bool]string{true: "off", false: s.KeylessJSONWindow.String()}[s.KeylessJSONWindow == 0]},
 		{"Fields not in the contract", map[string]string{forms.UnknownAccept: "accepted", forms.UnknownReject: "rejected"}[s.UnknownFields]},
 		{"Autoresponse", ar},
 		{"_cc copies the notification", map[bool]string{true: "yes", false: "no (kept with the submission, no one copied)"}[s.AllowCC]},
 		{"Honeypot field", s.HoneypotField},
 		{"Minimum time to fill", minFillText(s.MinFillSeconds)},
 		{"Submissions kept", retentionSetting(s.RetentionDays())},
+		{"One answer per", uniqueText(s.Unique)},
 		{"CAPTCHA", captchaText(s.Captcha)},
 		{"Blocked words", orNone(s.BlockedWords, "none")},
 		{"Blocked emails", orNone(s.BlockedEmails, "none")},
@@ -413,3 +415,18 @@ func (d *Dashboard) archiveForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // The contract and settings editor
+
+// uniqueText says in plain words what a form's unique setting does.
+func uniqueText(u forms.Unique) string {
+	if !u.On() {
+		return "off: every submission is taken"
+	}
+	what := strings.Join(u.Fields, " and ")
+	if u.Window != "" {
+		what += ", within " + u.Window
+	}
+	if u.OnDuplicate == forms.UniqueReject {
+		return what + " (a repeat is refused with 409)"
+	}
+	return what + " (a repeat is thanked and not stored)"
+}

@@ -195,6 +195,13 @@ type submissionView struct {
 	CaptchaUnverified bool
 	Fields            []dataField
 	Meta              []setting
+	MergedInto        *mergedLink // nil when not merged
+}
+
+// mergedLink is the submission a merged one was merged into.
+type mergedLink struct {
+	URL       string
+	CreatedAt time.Time
 }
 
 // dataField is one field of the data: the contract's in order, then the
@@ -244,6 +251,14 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 	if s.Spam {
 		v.ListURL += "?spam=true"
 	}
+	if s.MergedInto != nil {
+		kept, err := submissions.Get(r.Context(), d.DB, user(r).AccountID, *s.MergedInto)
+		if err != nil {
+			d.error(w, r, err)
+			return
+		}
+		v.MergedInto = &mergedLink{URL: list + "/" + kept.PublicID(), CreatedAt: kept.CreatedAt}
+	}
 	seen := map[string]bool{}
 	for _, fl := range f.Contract.Fields {
 		val, ok := s.Data[fl.Name]
@@ -282,7 +297,7 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 		{"CAPTCHA", captchaCheckText(m.Captcha)},
 		{"Contract version", fmt.Sprint(s.ContractVersion)},
 		{"Idempotency key", key},
-		{"Duplicates absorbed", fmt.Sprint(s.Replays)},
+		{"Duplicates absorbed", duplicatesText(s.Duplicates)},
 	}
 	if s.Spam {
 		meta = append(meta, setting{"Spam because", orDefault(s.SpamReason, "marked as spam")})
@@ -385,4 +400,34 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 		d.logger(r).WarnContext(ctx, "dashboard: export cut short", "form", f.PublicID, "rows", n, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// duplicatesText says how many duplicates a submission absorbed, and how
+// each was recognised, in plain words.
+func duplicatesText(d submissions.Duplicates) string {
+	if d.Total == 0 {
+		return "none"
+	}
+	var how []string
+	for _, k := range []struct {
+		n    int
+		what string
+	}{
+		{d.Key, "retried with the same key"},
+		{d.Implicit, "sent again from the same browser"},
+		{d.Unique, "the same unique value sent again"},
+		{d.Keyless, "identical JSON sent again without a key"},
+	} {
+		if k.n > 0 {
+			how = append(how, fmt.Sprintf("%d × %s", k.n, k.what))
+		}
+	}
+	out := fmt.Sprint(d.Total)
+	if len(how) > 0 {
+		out += ": " + strings.Join(how, ", ")
+	}
+	if d.LastAt != nil {
+		out += "; the last " + formatWhen(*d.LastAt)
+	}
+	return out
 }

@@ -207,6 +207,9 @@ func (d *Dashboard) Routes(r chi.Router) {
 			member.Post("/forms/{form_id}/submissions/{sub_id}/not-spam", d.markSpam(false))
 			member.Get("/forms/{form_id}/submissions/{sub_id}/delete", d.confirmDeleteSubmission)
 			member.Post("/forms/{form_id}/submissions/{sub_id}/delete", d.deleteSubmission)
+			member.Post("/forms/{form_id}/submissions/{sub_id}/unmerge", d.unmergeSubmission)
+			viewer.Get("/forms/{form_id}/duplicates", d.duplicatesPage)
+			member.Post("/forms/{form_id}/duplicates/merge", d.mergeGroup)
 
 			viewer.Get("/forms/{form_id}/webhooks", d.webhooksPage)
 			member.Post("/forms/{form_id}/webhooks", d.createWebhook)

@@ -54,6 +54,7 @@ var (
 	tmplInvite      = dashTemplate[inviteView]{"dash_invite.html"}
 	tmplTransfer    = dashTemplate[transferView]{"dash_transfer.html"}
 	tmplPeople      = dashTemplate[peopleView]{"dash_people.html"}
+	tmplDuplicates  = dashTemplate[duplicatesView]{"dash_duplicates.html"}
 )
 
 var dashTemplates = []interface {
@@ -63,6 +64,7 @@ var dashTemplates = []interface {
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
 	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit, tmplMembers, tmplInvite, tmplTransfer, tmplPeople,
+	tmplDuplicates,
 }
 
 // dashPageFiles lists the dashboard's page template files.
