@@ -36,11 +36,19 @@ var (
 		Detail: "Merge into a submission that is not merged itself, and not a submission others are merged into: undo that merge first, or merge into the one kept."}
 )
 
+// lockPairSQL locks the submissions $1 and $3 of the account $2, in id
+// order (two merges of one pair cannot deadlock). It runs before mergeSQL,
+// in its own statement: a merge waiting on a row another merge holds then
+// checks, once it has the lock, with a snapshot taken after that merge
+// committed. Checked in the locking statement, the snapshot would predate
+// it, and two merges (C into A, A into B) could make a chain.
+const lockPairSQL = `SELECT s.id FROM submissions s JOIN forms f ON f.id = s.form_id
+WHERE s.id IN ($1, $3) AND f.account_id = $2 ORDER BY s.id FOR UPDATE OF s`
+
 // mergeSQL merges $1 into $3, both of the account $2 and of one form,
 // neither merged, and $1 kept by nothing: one level only, so undoing one
-// merge never surprises another. It locks both rows (in id order, so two
-// merges of one pair cannot deadlock) and returns what it found, so the
-// caller can say why it refused.
+// merge never surprises another. The rows are locked (lockPairSQL); it
+// returns what it found, so the caller can say why it refused.
 const mergeSQL = `
 WITH pair AS (
 	SELECT s.id, s.form_id, s.merged_into, EXISTS (SELECT 1 FROM submissions k WHERE k.merged_into = s.id) AS kept
@@ -68,6 +76,9 @@ func Merge(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID i
 	}
 	var out *Submission
 	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lockPairSQL, id, accountID, into); err != nil {
+			return err
+		}
 		var found, forms int
 		var merged, already bool
 		if err := tx.QueryRow(ctx, mergeSQL, id, accountID, into).Scan(&found, &forms, &merged, &already); err != nil {

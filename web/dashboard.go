@@ -296,7 +296,7 @@ func (d *Dashboard) error(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The browser went away; nobody is left to answer.
-		d.logger(r).DebugContext(r.Context(), "dashboard: request cancelled", "path", r.URL.Path)
+		d.logger(r).DebugContext(r.Context(), "dashboard: request cancelled", "path", httpedge.LogPath(r))
 	case e != nil && e.Kind == intake.NotFound:
 		d.errorPage(w, r, http.StatusNotFound, errorView{
 			Heading: "Not found",
@@ -315,7 +315,7 @@ func (d *Dashboard) error(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		d.errorPage(w, r, p.Status, errorView{Heading: p.Title, Message: msg, Hint: p.Hint})
 	case httpedge.IsDependencyOutage(err):
-		d.logger(r).WarnContext(r.Context(), "dashboard: database unavailable", "path", r.URL.Path, "err", err)
+		d.logger(r).WarnContext(r.Context(), "dashboard: database unavailable", "path", httpedge.LogPath(r), "err", err)
 		w.Header().Set("Retry-After", "5")
 		d.errorPage(w, r, http.StatusServiceUnavailable, errorView{
 			Heading: "Back in a moment",
@@ -323,7 +323,7 @@ func (d *Dashboard) error(w http.ResponseWriter, r *http.Request, err error) {
 			Hint:    "Wait a few seconds, then reload the page.",
 		})
 	default:
-		d.logger(r).ErrorContext(r.Context(), "dashboard: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		d.logger(r).ErrorContext(r.Context(), "dashboard: internal error", "method", r.Method, "path", httpedge.LogPath(r), "err", err)
 		d.errorPage(w, r, http.StatusInternalServerError, errorView{
 			Heading:   "Something went wrong",
 			Message:   "An internal error stopped this page. It has been logged.",

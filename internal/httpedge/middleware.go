@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -85,7 +86,7 @@ func LogRequests(count func(route string, status int)) func(http.Handler) http.H
 				route = "unmatched"
 			}
 			count(route, ww.Status())
-			Logger(r.Context()).DebugContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
+			Logger(r.Context()).DebugContext(r.Context(), "http request", "method", r.Method, "path", LogPath(r),
 				"status", ww.Status(), "duration", time.Since(start))
 		})
 	}
@@ -108,4 +109,20 @@ func Recoverer(answer http.HandlerFunc) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// LogPath is r's path as logs may hold it: a route parameter named token
+// (an invitation's link, /invites/{token}) is replaced by "[token]", as
+// links that carry their token in the query never show it. Whoever reads
+// the logs must not be able to follow a live link.
+func LogPath(r *http.Request) string {
+	path := r.URL.Path
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		for i, k := range rc.URLParams.Keys {
+			if k == "token" && i < len(rc.URLParams.Values) && rc.URLParams.Values[i] != "" {
+				path = strings.ReplaceAll(path, rc.URLParams.Values[i], "[token]")
+			}
+		}
+	}
+	return path
 }

@@ -114,3 +114,19 @@ func TestRecoverer(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	})
 }
+
+// A route's token parameter never reaches the logs; other parameters do.
+func TestLogPathHidesTokens(t *testing.T) {
+	t.Parallel()
+	var got []string
+	r := chi.NewRouter()
+	for _, p := range []string{"/invites/{token}", "/forms/{id}"} {
+		r.Get(p, func(w http.ResponseWriter, r *http.Request) { got = append(got, LogPath(r)) })
+	}
+	for _, path := range []string{"/invites/s3cr3t-t0ken", "/forms/abc"} {
+		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	}
+	if len(got) != 2 || got[0] != "/invites/[token]" || got[1] != "/forms/abc" {
+		t.Errorf("logged paths %q", got)
+	}
+}
