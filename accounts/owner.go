@@ -43,3 +43,23 @@ func Owner(ctx context.Context, db database.Executor, accountID int64) (*User, e
 	}
 	return u, err
 }
+
+// ErrOwnsNoAccount is returned by OwnedAccount for a user who owns no
+// account (a member of others', or of none).
+var ErrOwnsNoAccount = errors.New("the user owns no account")
+
+// OwnedAccount returns u acting in the account u owns, whatever account u
+// last looked at: the account an operator's command for u means (an API
+// key, a plan). It returns ErrOwnsNoAccount.
+func OwnedAccount(ctx context.Context, db database.Executor, u *User) (*User, error) {
+	out := *u
+	err := db.QueryRow(ctx, `SELECT account_id FROM memberships WHERE user_id = $1 AND role = 'owner'`, u.ID).Scan(&out.AccountID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrOwnsNoAccount
+	}
+	if err != nil {
+		return nil, err
+	}
+	out.Role = RoleOwner
+	return &out, nil
+}

@@ -111,7 +111,7 @@ func users(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 func userPlan(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("users plan", flag.ContinueOnError)
 	plan := fs.String("plan", "", "the plan to move the account to; empty: only show")
-	return forUser(ctx, cfg, fs, args, "the user whose account it is (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
+	return forOwner(ctx, cfg, fs, args, "the owner of the account (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
 		plans, err := accounts.Plans(ctx, pool)
 		if err != nil {
 			return err
@@ -187,6 +187,23 @@ func forUser(ctx context.Context, cfg Config, fs *flag.FlagSet, args []string, e
 	return do(pool, u)
 }
 
+// forOwner is forUser for a command about the account the user owns —
+// not the one they last looked at: an operator's key or plan for a member
+// of someone else's account would give them more than their role there.
+func forOwner(ctx context.Context, cfg Config, fs *flag.FlagSet, args []string, emailUsage string,
+	do func(pool *pgxpool.Pool, u *accounts.User) error) error {
+	return forUser(ctx, cfg, fs, args, emailUsage, func(pool *pgxpool.Pool, u *accounts.User) error {
+		owned, err := accounts.OwnedAccount(ctx, pool, u)
+		if errors.Is(err, accounts.ErrOwnsNoAccount) {
+			return fmt.Errorf("%s owns no account (they are a member of others', or of none): name the owner of the account you mean", u.Email)
+		}
+		if err != nil {
+			return err
+		}
+		return do(pool, owned)
+	})
+}
+
 func planIDs(plans []accounts.Plan) string {
 	ids := make([]string, len(plans))
 	for i, p := range plans {
@@ -212,7 +229,7 @@ func apikeys(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 		scope, err = accounts.ParseScope(v)
 		return err
 	})
-	return forUser(ctx, cfg, fs, args[1:], "the user whose account gets the key (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
+	return forOwner(ctx, cfg, fs, args[1:], "the owner of the account that gets the key (required)", func(pool *pgxpool.Pool, u *accounts.User) error {
 		_, key, err := accounts.CreateAPIKey(ctx, pool, audit.CLI, u, *name, scope)
 		if err != nil {
 			return err

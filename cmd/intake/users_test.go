@@ -83,3 +83,49 @@ FROM audit_log WHERE account_id = $1 AND actor_kind = 'cli'`, u.AccountID).Scan(
 		t.Errorf("an unknown user: %v\n%s", err, out)
 	}
 }
+
+// An operator's key or plan is for the account the named user owns, never
+// the one they last looked at: a member of someone else's account gets no
+// key to it from the CLI, and a user who owns no account is told so.
+func TestCLIKeysAreTheOwnersAccount(t *testing.T) {
+	t.Parallel()
+	bin := testbin.Intake(t)
+	db, dbURL := testdb.New(t)
+	ctx := context.Background()
+	other, _, err := accounts.CreateUser(ctx, db, audit.System, "other-owner@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer, _, err := accounts.CreateUser(ctx, db, audit.System, "viewer@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The viewer is a viewer of the other account, and looked at it last.
+	if _, err := db.Exec(ctx, `INSERT INTO memberships (account_id, user_id, role, last_used_at) VALUES ($1, $2, 'viewer', now() + interval '1 hour')`,
+		other.AccountID, viewer.ID); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("apikeys", "create", "--email", "viewer@example.com"); err != nil || !strings.HasPrefix(out, "intk_") {
+		t.Fatalf("apikeys create: %v\n%s", err, out)
+	}
+	var accountsWithKeys string
+	if err := db.QueryRow(ctx, `SELECT string_agg(account_id::text, ',') FROM api_keys`).Scan(&accountsWithKeys); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprint(viewer.AccountID); accountsWithKeys != want {
+		t.Errorf("the key is for account %s, want the viewer's own %s (not %d, where they are a viewer)", accountsWithKeys, want, other.AccountID)
+	}
+	// Once they own nothing, the CLI says so.
+	if _, err := db.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, viewer.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("users", "plan", "--email", "viewer@example.com"); err == nil || !strings.Contains(out, "owns no account") {
+		t.Errorf("users plan for a user who owns no account: %v\n%s", err, out)
+	}
+}
