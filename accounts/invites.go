@@ -182,7 +182,10 @@ func (s *Team) Resend(ctx context.Context, actor audit.Actor, by *User, id int64
 
 // The statements of issue, in its order.
 const (
-	lockAccountSQL  = `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`
+	// NO KEY: the lock orders invitations of one account, and must not
+	// hold up the inserts that reference the account meanwhile (their
+	// foreign keys take KEY SHARE: submissions' counts, the audit log).
+	lockAccountSQL  = `SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE`
 	isMemberSQL     = `SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.account_id = $1 AND lower(u.email) = lower($2))`
 	inviteCountsSQL = `SELECT count(*) FILTER (WHERE ` + livePredicateSQL + ` AND lower(i.email) <> lower($2)),
 	count(*) FILTER (WHERE i.created_at > now() - interval '1 hour')

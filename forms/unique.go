@@ -83,7 +83,9 @@ func (u Unique) Hash(contract []Field, value func(name string) []string) []byte 
 			return nil
 		}
 		slices.Sort(vs)
-		parts = append(parts, slices.Compact(vs))
+		// The field's name leads its values: a value of one field never
+		// matches the same value of another after the setting changes.
+		parts = append(parts, append([]string{name}, slices.Compact(vs)...))
 	}
 	b, _ := json.Marshal(parts) // strings only: cannot fail
 	sum := sha256.Sum256(b)

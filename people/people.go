@@ -130,12 +130,20 @@ SELECT (SELECT count(*) FROM doomed), (SELECT n FROM (` + submissions.ErasedFile
 	(SELECT count(*) FROM river_job j JOIN doomed d ON j.args @> jsonb_build_object('submission_id', d.id) AND j.state <> 'running')`
 
 // Preview counts what Erase would delete of the account's data for
-// address, as it stands now; it changes nothing and records nothing (the
-// dashboard's confirmation, after a recorded lookup).
-func Preview(ctx context.Context, db database.Executor, accountID int64, address string) (Counts, error) {
+// address, as it stands now, and records it as a lookup (person.lookup,
+// masked, with the count) in the same transaction: it tells whoever asks
+// whether the address is in the account, as a lookup does. It changes
+// nothing else (the dashboard's confirmation).
+func Preview(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, address string) (Counts, error) {
 	var c Counts
-	err := db.QueryRow(ctx, previewSQL, accountID, address).
-		Scan(&c.Submissions, &c.Files, &c.IdempotencyKeys, &c.Emails, &c.Deliveries, &c.Jobs)
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, previewSQL, accountID, address).
+			Scan(&c.Submissions, &c.Files, &c.IdempotencyKeys, &c.Emails, &c.Deliveries, &c.Jobs); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: ActionLookup,
+			ObjectType: ObjectType, ObjectID: Mask(address), Changed: []string{count("submissions", c.Submissions)}})
+	})
 	return c, err
 }
 

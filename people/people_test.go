@@ -234,9 +234,14 @@ FROM forms f, (VALUES ('Bob@Example.com', 'autoresponse'), ('carol@example.com',
 	}
 
 	want := people.Counts{Submissions: 5, Files: 10, IdempotencyKeys: 5, Emails: 6, Deliveries: 5, Jobs: int64(jobs)}
-	// The preview counts the same, and changes nothing.
-	if p, err := people.Preview(ctx, b.db, b.account, "Bob@Example.com"); err != nil || p != want {
+	// The preview counts the same, changes nothing, and is a recorded
+	// lookup (it tells whether the address is in the account).
+	lookups := count(t, b, `SELECT count(*) FROM audit_log WHERE action = 'person.lookup'`)
+	if p, err := people.Preview(ctx, b.db, actor, b.account, "Bob@Example.com"); err != nil || p != want {
 		t.Errorf("Preview = %+v, %v; want %+v", p, err, want)
+	}
+	if n := count(t, b, `SELECT count(*) FROM audit_log WHERE action = 'person.lookup' AND object_id = 'b***@example.com' AND changed = '{submissions=5}'`); n != lookups+1 {
+		t.Errorf("%d masked lookups after the preview, want %d", n, lookups+1)
 	}
 	// Batches of two: three batches, each its own entry.
 	got, err := people.Erase(ctx, b.db, actor, b.account, "BOB@example.com", 2, nil)

@@ -151,7 +151,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 	switch {
 	case key == "" && req.Browser:
 		implicit = idempotency.ImplicitKey(req.IP, req.UserAgent, fp)
-	case key == "":
+	case key == "" && req.Payload.JSON:
 		implicit = idempotency.KeylessKey(fp)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -335,7 +335,11 @@ func (s *Service) Accept(ctx context.Context, req Request) (*Result, error) {
 			return res, errors.New("a submission without a key or a unique value was not written")
 		}
 		out, err := s.duplicate(ctx, res, form, sub, next, req.Browser)
-		if !errors.Is(err, errGoneFirst) || attempt > 0 {
+		if errors.Is(err, errGoneFirst) && attempt > 0 {
+			// Deleted under it twice: a retry with the same key is safe.
+			return out, idempotency.ErrInFlight
+		}
+		if !errors.Is(err, errGoneFirst) {
 			return out, err
 		}
 		// The submission holding the value was deleted between the write

@@ -170,6 +170,9 @@ type Field struct {
 // Payload is a parsed submission body: its fields in the order first sent.
 type Payload struct {
 	Fields []Field
+	// JSON says the body was JSON (what keyless_json_window looks at: a
+	// form post answered in JSON mode is not JSON).
+	JSON bool
 
 	index map[string]int // Fields by name, while parsing
 }
@@ -238,6 +241,7 @@ func Parse(contentType string, body io.Reader, lim Limits) (*Payload, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.JSON = mediaType == "application/json"
 	p.index = nil
 	for _, f := range p.Fields {
 		if err := checkText(f.Name, "field name"); err != nil {

@@ -330,13 +330,18 @@ func ExtraKeys(ctx context.Context, db database.Executor, f Filter, skip []strin
 
 // SetSpam marks the account's submission id as spam or not, recording
 // "submission.update" (changed: spam) by actor in the same transaction
-// when the mark changes. It returns ErrNotFound.
+// when the mark changes. Marked spam, it gives up its unique value (spam
+// never blocks a real person's submission, unique.go); marked not spam
+// again, it does not take it back: another submission may hold it by then.
+// It returns ErrNotFound.
 func SetSpam(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID, spam bool) (*Submission, error) {
 	var out *Submission
 	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var was bool
 		err := tx.QueryRow(ctx, `UPDATE submissions s SET spam = $3,
-	spam_reason = CASE WHEN $3 THEN coalesce(s.spam_reason, 'marked by the owner') ELSE NULL END
+	spam_reason = CASE WHEN $3 THEN coalesce(s.spam_reason, 'marked by the owner') ELSE NULL END,
+	unique_hash = CASE WHEN $3 THEN NULL ELSE s.unique_hash END,
+	unique_until = CASE WHEN $3 THEN NULL ELSE s.unique_until END
 FROM forms f, submissions old WHERE f.id = s.form_id AND old.id = s.id AND s.id = $1 AND f.account_id = $2
 RETURNING old.spam`, id, accountID, spam).Scan(&was)
 		if errors.Is(err, pgx.ErrNoRows) {

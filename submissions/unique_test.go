@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/submissions"
@@ -348,4 +349,46 @@ func TestDuplicatesCountedByKind(t *testing.T) {
 	b.form = testfactory.NewForm(ctx, t, b.db, b.account, nil)
 	send(b.request(t, "", map[string]any{"email": "d@example.com"}), submissions.OutcomeCreated)
 	send(b.request(t, "", map[string]any{"email": "d@example.com"}), submissions.OutcomeCreated)
+}
+
+// A submission marked spam by the owner gives up its value: the person's
+// real submission that follows is taken.
+func TestUniqueMarkedSpamGivesUpItsValue(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.uniqueForm(t, forms.UniqueReject, "")
+	first, err := b.svc.Accept(ctx, b.request(t, "bot", map[string]any{"email": "eve@example.com", "message": "buy now"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.Accept(ctx, b.request(t, "eve", map[string]any{"email": "eve@example.com"})); !errors.As(err, new(*submissions.DuplicateError)) {
+		t.Fatalf("before marking spam: %v, want a duplicate", err)
+	}
+	if _, err := submissions.SetSpam(ctx, b.db, audit.System, b.account, first.SubmissionID, true); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := b.svc.Accept(ctx, b.request(t, "eve-2", map[string]any{"email": "eve@example.com"})); err != nil || res.Outcome != submissions.OutcomeCreated {
+		t.Fatalf("after marking the first spam: %v %v, want created", res.Outcome, err)
+	}
+}
+
+// keyless_json_window is about JSON bodies: a urlencoded post answered in
+// JSON mode (Formspree's AJAX client) is not deduplicated by it, since two
+// people may send the same form.
+func TestKeylessWindowIsForJSONBodies(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.form = testfactory.NewForm(ctx, t, b.db, b.account, &testfactory.FormOpts{Settings: forms.Settings{KeylessJSONWindow: forms.Duration(time.Minute)}})
+	for i := range 2 {
+		p, err := submissions.Parse("application/x-www-form-urlencoded", strings.NewReader("email=f%40example.com"), submissions.DefaultLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := b.svc.Accept(ctx, submissions.Request{FormID: b.form.PublicID, Payload: p, IP: "192.0.2.1", UserAgent: "test"})
+		if err != nil || res.Outcome != submissions.OutcomeCreated {
+			t.Fatalf("urlencoded post %d in JSON mode: %v %v, want created", i, res.Outcome, err)
+		}
+	}
 }

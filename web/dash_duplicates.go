@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,11 +100,15 @@ func (d *Dashboard) mergeGroup(w http.ResponseWriter, r *http.Request) {
 		d.redirect(w, r, page, flash{Kind: flashError, Message: "Choose a group of two or more submissions to merge."})
 		return
 	}
-	ids := make([]uuid.UUID, len(raw))
-	for i, s := range raw {
-		if ids[i], err = submissions.ParseID(s); err != nil {
+	var ids []uuid.UUID
+	for _, s := range raw {
+		id, err := submissions.ParseID(s)
+		if err != nil {
 			d.error(w, r, err)
 			return
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
 		}
 	}
 	keep, err := submissions.Get(r.Context(), d.DB, user(r).AccountID, ids[0])
@@ -119,8 +124,10 @@ func (d *Dashboard) mergeGroup(w http.ResponseWriter, r *http.Request) {
 		switch _, err := submissions.Merge(r.Context(), d.DB, d.actor(r), user(r).AccountID, id, ids[0]); {
 		case err == nil:
 			merged++
-		case errors.Is(err, submissions.ErrMergeChain):
-			// Merged elsewhere meanwhile: left as it is.
+		case errors.Is(err, submissions.ErrMergeChain), errors.Is(err, submissions.ErrNotFound), errors.Is(err, submissions.ErrMergeAcrossForms):
+			// Merged or deleted meanwhile, or not this form's: left as it
+			// is, and the others merged all the same (each merge is its
+			// own transaction; the count says how many were).
 		default:
 			d.error(w, r, err)
 			return

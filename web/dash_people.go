@@ -13,8 +13,8 @@ import (
 // A person's data: the dashboard's side of GET /api/v1/people and POST
 // /api/v1/erasures (docs/ARCHITECTURE.md, "A person's data"). The address
 // travels in POST bodies, never in a URL, so it stays out of the browser's
-// history and of logs of URLs. Every user of the account for now; the
-// roles part of issue 14 limits these pages to owners and admins.
+// history and of logs of URLs. The pages are owners' and admins'
+// (web/dashboard.go).
 
 // peopleView is the data of the page: the address form, a lookup's
 // results, or an erasure's confirmation.
@@ -150,7 +150,7 @@ func (d *Dashboard) confirmErasePerson(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := people.Preview(r.Context(), d.DB, user(r).AccountID, address)
+	c, err := people.Preview(r.Context(), d.DB, d.actor(r), user(r).AccountID, address)
 	if err != nil {
 		d.error(w, r, err)
 		return
