@@ -195,6 +195,9 @@ func PossibleDuplicates(ctx context.Context, db database.Executor, accountID int
 		}
 		kinds = append(kinds, kind{"the same " + strings.Join(labels, " and "), uniqueKeySQL, []any{u.Fields, emails}})
 	}
+	// Every group's shown submissions are read at once, after the groups.
+	var shown []uuid.UUID
+	var shownOf [][]uuid.UUID
 	seen := map[string]bool{}
 	for _, k := range kinds {
 		rows, err := db.Query(ctx, fmt.Sprintf(groupsSQL, k.key), append([]any{form.ID}, k.args...)...)
@@ -211,15 +214,33 @@ func PossibleDuplicates(ctx context.Context, db database.Executor, accountID int
 				continue // the same group found both ways is shown once
 			}
 			seen[sig] = true
-			g := Group{Why: k.why, Total: len(ids)}
-			for _, id := range ids[:min(len(ids), GroupShown)] {
-				s, err := Get(ctx, db, accountID, id)
-				if err != nil {
-					return nil, err
-				}
-				g.Submissions = append(g.Submissions, s)
+			groups = append(groups, Group{Why: k.why, Total: len(ids)})
+			ids = ids[:min(len(ids), GroupShown)]
+			shown, shownOf = append(shown, ids...), append(shownOf, ids)
+		}
+	}
+	rows, err := db.Query(ctx, `SELECT `+columns+` FROM submissions s JOIN forms f ON f.id = s.form_id
+WHERE s.id = ANY($1) AND f.account_id = $2`, shown, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := map[uuid.UUID]*Submission{}
+	for rows.Next() {
+		s, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		byID[s.ID] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, ids := range shownOf {
+		for _, id := range ids {
+			if s := byID[id]; s != nil { // deleted since the groups were read: left out
+				groups[i].Submissions = append(groups[i].Submissions, s)
 			}
-			groups = append(groups, g)
 		}
 	}
 	return groups, nil
