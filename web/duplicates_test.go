@@ -62,6 +62,19 @@ func TestDashboardPossibleDuplicates(t *testing.T) {
 		t.Errorf("%d audit entries, want 2", n)
 	}
 
+	// A big group shows its oldest 20 and says how many there are.
+	big := testfactory.NewForm(ctx, t, b.db, b.acct.User.AccountID, nil)
+	if _, err := b.db.Exec(ctx, `INSERT INTO submissions (id, form_id, contract_version, data, created_at)
+SELECT gen_random_uuid(), $1, 1, '{"email":"bot@example.com","message":"same"}', now() - i * interval '1 second'
+FROM generate_series(1, 23) AS i`, big.ID); err != nil {
+		t.Fatal(err)
+	}
+	page = html.UnescapeString(br.get(t, "/forms/"+big.PublicID+"/duplicates").Body)
+	wantContains(t, "a big group", page, "23 with the same fields", "The oldest 20 are shown")
+	if n := strings.Count(page, `name="id"`); n != 20 {
+		t.Errorf("the big group's merge posts %d ids, want 20", n)
+	}
+
 	// A post naming another form's submission merges nothing.
 	a = br.post(t, "/forms/"+f.PublicID+"/duplicates/merge", url.Values{"id": {b.submit(t, b.form, `{"email":"x@example.com"}`), newer}})
 	wantStatus(t, "merge across forms", a, http.StatusNotFound)
