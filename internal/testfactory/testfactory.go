@@ -6,6 +6,7 @@ package testfactory
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,11 +64,24 @@ func MemberWithPassword(ctx context.Context, t testing.TB, db *pgxpool.Pool, acc
 	err := db.QueryRow(ctx, `WITH u AS (
 	INSERT INTO users (email, password_hash, email_verified_at) VALUES ($2, $3, now()) RETURNING id
 ) INSERT INTO memberships (account_id, user_id, role, last_used_at) SELECT $1, id, $4, now() FROM u RETURNING user_id`,
-		accountID, email, accounts.HashPassword(password), role).Scan(&u.ID)
+		accountID, email, passwordHash(password), role).Scan(&u.ID)
 	if err != nil {
 		t.Fatalf("testfactory: make a member: %v", err)
 	}
 	return u
+}
+
+// hashes keeps each password's argon2id hash: computed once per test
+// binary (64 MiB and three passes, slow under the race detector), since a
+// member's hash need not differ from another's for a test.
+var hashes sync.Map
+
+func passwordHash(password string) string {
+	if h, ok := hashes.Load(password); ok {
+		return h.(string)
+	}
+	h, _ := hashes.LoadOrStore(password, accounts.HashPassword(password))
+	return h.(string)
 }
 
 // FormOpts override a form's defaults: a contact form with a required
