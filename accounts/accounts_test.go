@@ -216,3 +216,21 @@ func TestAPIKeyScope(t *testing.T) {
 		t.Error("the database took the scope admin")
 	}
 }
+
+// A user made from a hash logs in with the password hashed; an empty hash
+// is refused.
+func TestCreateUserHashed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	u, created, err := accounts.CreateUserHashed(ctx, db, audit.System, "hashed@example.com", accounts.HashPassword("correct horse"))
+	if err != nil || !created || !u.Verified || u.Role != accounts.RoleOwner {
+		t.Fatalf("CreateUserHashed = %+v %v %v", u, created, err)
+	}
+	if _, err := accounts.CheckLogin(ctx, db, "hashed@example.com", "correct horse"); err != nil {
+		t.Errorf("log-in with the hashed password: %v", err)
+	}
+	if _, _, err := accounts.CreateUserHashed(ctx, db, audit.System, "empty@example.com", ""); err == nil {
+		t.Error("an empty hash was taken")
+	}
+}

@@ -55,7 +55,7 @@ type Session struct {
 // a user, or an error for an invalid email or a password shorter than
 // MinPasswordLength.
 func SignUp(ctx context.Context, db database.Executor, email, password, address string) (*User, error) {
-	u, created, err := createUser(ctx, db, audit.User(0, address), email, password, false)
+	u, created, err := createUser(ctx, db, audit.User(0, address), email, password, "", false)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ type Account struct {
 func NewAccount(ctx context.Context, t testing.TB, db *pgxpool.Pool) *Account {
 	t.Helper()
 	email := fmt.Sprintf("owner%d@example.com", seq.Add(1))
-	u, _, err := accounts.CreateUser(ctx, db, audit.System, email, "correct horse battery")
+	u, _, err := accounts.CreateUserHashed(ctx, db, audit.System, email, passwordHash("correct horse battery"))
 	if err != nil {
 		t.Fatalf("testfactory: create user: %v", err)
 	}
