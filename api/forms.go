@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -70,7 +71,7 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
-	limit, before, err := idPageParams(r)
+	limit, before, err := idPageParams(r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -127,12 +128,12 @@ const (
 // idPageParams reads the limit and the cursor of a list paged by internal
 // id (forms, deliveries): the page size, and the rows before the cursor or
 // nil for the first page. The limit is checked first.
-func idPageParams(r *http.Request) (int, *int64, error) {
-	limit, err := limitParam(r)
+func idPageParams(q url.Values) (int, *int64, error) {
+	limit, err := limitParam(q)
 	if err != nil {
 		return 0, nil, err
 	}
-	c := r.URL.Query().Get("cursor")
+	c := q.Get("cursor")
 	if c == "" {
 		return limit, nil, nil
 	}
@@ -150,8 +151,8 @@ func idCursor(id int64) *string {
 	return &c
 }
 
-func limitParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
+func limitParam(q url.Values) (int, error) {
+	v := q.Get("limit")
 	if v == "" {
 		return defaultLimit, nil
 	}
@@ -168,15 +169,9 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// settings stay raw in the patch (only the members named change), so
-	// they get the body's strictness here: an unknown or mistyped member
-	// is a 400, as on create.
-	if len(p.Settings) > 0 && string(p.Settings) != "null" {
-		var check forms.Settings
-		if err := strictJSON(p.Settings, "settings", &check); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	if err := checkPatchSettings(p); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	f, err := forms.Update(r.Context(), s.DB, s.Validator, s.Sealer, s.Recipients, s.actor(r), principal(r).AccountID, chi.URLParam(r, "formID"), p)
 	if err != nil {
@@ -192,4 +187,15 @@ func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkPatchSettings gives a patch's settings the body's strictness: they
+// stay raw in the patch (only the members named change), so an unknown or
+// mistyped member is a 400 here, as on create.
+func checkPatchSettings(p forms.Patch) error {
+	if len(p.Settings) > 0 && string(p.Settings) != "null" {
+		var check forms.Settings
+		return strictJSON(p.Settings, "settings", &check)
+	}
+	return nil
 }

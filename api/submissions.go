@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,10 +17,10 @@ import (
 	"github.com/intakehq/intake/submissions"
 )
 
-// filterParams reads spam, q and since for the form's submissions.
-func filterParams(r *http.Request, form *forms.Form) (submissions.Filter, error) {
+// filterParams reads spam, q and since for the form's submissions from a
+// query (or an MCP tool's arguments, put in one: api/mcp.go).
+func filterParams(q url.Values, form *forms.Form) (submissions.Filter, error) {
 	f := submissions.Filter{FormID: form.ID}
-	q := r.URL.Query()
 	if v := q.Get("spam"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -55,12 +57,12 @@ func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, err := limitParam(r)
+	limit, err := limitParam(r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	filter, err := filterParams(r, form)
+	filter, err := filterParams(r.URL.Query(), form)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -206,7 +208,7 @@ func (s *Server) exportSubmissions(format submissions.ExportFormat) http.Handler
 		if !ok {
 			return
 		}
-		filter, err := filterParams(r, form)
+		filter, err := filterParams(r.URL.Query(), form)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -262,23 +264,31 @@ func (s *Server) formStats(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	days := 30
-	if v := r.URL.Query().Get("days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 365 {
-			s.writeError(w, r, invalidParameter("days must be a whole number from 1 to 365"))
-			return
-		}
-		days = n
-	}
-	list, err := submissions.Stats(r.Context(), s.DB, form.ID, days, time.Now())
+	out, err := s.stats(r.Context(), form, r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// stats is the form's per-day counts over the days q names (30 when none).
+func (s *Server) stats(ctx context.Context, form *forms.Form, q url.Values) (statsBody, error) {
+	days := 30
+	if v := q.Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			return statsBody{}, invalidParameter("days must be a whole number from 1 to 365")
+		}
+		days = n
+	}
+	list, err := submissions.Stats(ctx, s.DB, form.ID, days, time.Now())
+	if err != nil {
+		return statsBody{}, err
 	}
 	out := statsBody{Form: form.PublicID, Days: make([]dayBody, 0, len(list))}
 	for _, d := range list {
 		out.Days = append(out.Days, dayBody{Date: d.Date.Format(time.DateOnly), Submissions: d.Submissions, Spam: d.Spam, Duplicates: d.Duplicates})
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }

@@ -172,7 +172,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, before, err := idPageParams(r)
+	limit, before, err := idPageParams(r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
