@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -42,12 +43,21 @@ func (s *Server) formBody(f *forms.Form, recipients []notify.Recipient) formBody
 
 // writeForm answers status with f as the API shows it.
 func (s *Server) writeForm(w http.ResponseWriter, r *http.Request, status int, f *forms.Form) {
-	recipients, err := notify.Recipients(r.Context(), s.DB, []int64{f.ID})
+	b, err := s.formJSON(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, status, s.formBody(f, recipients[f.ID]))
+	writeJSON(w, status, b)
+}
+
+// formJSON is f as the API (and the MCP tools) show it, with its recipients.
+func (s *Server) formJSON(ctx context.Context, f *forms.Form) (formBody, error) {
+	recipients, err := notify.Recipients(ctx, s.DB, []int64{f.ID})
+	if err != nil {
+		return formBody{}, err
+	}
+	return s.formBody(f, recipients[f.ID]), nil
 }
 
 type listBody[T any] struct {
@@ -71,17 +81,25 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
-	limit, before, err := idPageParams(r.URL.Query())
+	out, err := s.formsPage(r.Context(), principal(r).AccountID, r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := forms.List(r.Context(), s.DB, principal(r).AccountID, before, limit+1)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// formsPage is the page of the account's forms q names (limit, cursor).
+func (s *Server) formsPage(ctx context.Context, accountID int64, q url.Values) (listBody[formBody], error) {
 	out := listBody[formBody]{Data: []formBody{}}
+	limit, before, err := idPageParams(q)
+	if err != nil {
+		return out, err
+	}
+	list, err := forms.List(ctx, s.DB, accountID, before, limit+1)
+	if err != nil {
+		return out, err
+	}
 	if len(list) > limit {
 		list = list[:limit]
 		out.NextCursor = idCursor(list[limit-1].ID)
@@ -90,15 +108,14 @@ func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
 	for i, f := range list {
 		ids[i] = f.ID
 	}
-	recipients, err := notify.Recipients(r.Context(), s.DB, ids)
+	recipients, err := notify.Recipients(ctx, s.DB, ids)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return out, err
 	}
 	for _, f := range list {
 		out.Data = append(out.Data, s.formBody(f, recipients[f.ID]))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // formFor returns the account's form named by the URL, or writes the

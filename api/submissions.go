@@ -52,34 +52,40 @@ func filterParams(q url.Values, form *forms.Form) (submissions.Filter, error) {
 }
 
 func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	form, ok := s.formFor(w, r)
 	if !ok {
 		return
 	}
-	limit, err := limitParam(r.URL.Query())
+	out, err := s.submissionsPage(r.Context(), form, r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	filter, err := filterParams(r.URL.Query(), form)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// submissionsPage is the page of the form's submissions q names: limit,
+// the filters (filterParams) and cursor.
+func (s *Server) submissionsPage(ctx context.Context, form *forms.Form, q url.Values) (listBody[submissions.JSON], error) {
+	out := listBody[submissions.JSON]{Data: []submissions.JSON{}}
+	limit, err := limitParam(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return out, err
+	}
+	filter, err := filterParams(q, form)
+	if err != nil {
+		return out, err
 	}
 	p := submissions.ListParams{Filter: filter, Limit: limit}
-	if c := r.URL.Query().Get("cursor"); c != "" {
+	if c := q.Get("cursor"); c != "" {
 		if p.After, err = submissions.ParseCursor(c); err != nil {
-			s.writeError(w, r, err) // submissions.ErrBadCursor
-			return
+			return out, err // submissions.ErrBadCursor
 		}
 	}
 	list, next, err := submissions.List(ctx, s.DB, p)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return out, err
 	}
-	out := listBody[submissions.JSON]{Data: make([]submissions.JSON, 0, len(list))}
 	for _, sub := range list {
 		out.Data = append(out.Data, sub.JSON())
 	}
@@ -87,7 +93,7 @@ func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
 		c := next.String()
 		out.NextCursor = &c
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
