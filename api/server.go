@@ -96,6 +96,10 @@ func (s *Server) Handler() http.Handler {
 		s.Dashboard.Routes(r)
 	}
 
+	// /mcp: the MCP edge for agents (api/mcp.go), behind the same key
+	// authentication and limits as /api/v1; the tools check the key's scope.
+	r.With(s.authenticate, s.rateLimit).Handle("/mcp", s.mcpHandler())
+
 	r.Route("/api/v1", func(r chi.Router) {
 		// requireScope: a read_only key may only GET and HEAD (403 otherwise).
 		r.Use(s.authenticate, s.rateLimit, s.requireScope)
