@@ -97,8 +97,9 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	// /mcp: the MCP edge for agents (api/mcp.go), behind the same key
-	// authentication and limits as /api/v1; the tools check the key's scope.
-	r.With(s.authenticate, s.rateLimit).Handle("/mcp", s.mcpHandler())
+	// authentication and limits as /api/v1; the tools check the key's
+	// scope. Stateless, it has no GET stream and no session to DELETE.
+	r.With(s.authenticate, s.rateLimit).Post("/mcp", s.mcpHandler().ServeHTTP)
 
 	r.Route("/api/v1", func(r chi.Router) {
 		// requireScope: a read_only key may only GET and HEAD (403 otherwise).
