@@ -25,8 +25,8 @@ import (
 )
 
 // /mcp is the Model Context Protocol edge for agents (README, "Agents:
-// MCP"; docs/agents.md). It is one more edge over the same services as
-// /api/v1: each tool reads its arguments, calls the method the REST
+// MCP"; api/agents.md, served at /docs/agents). It is one more edge over
+// the same services as /api/v1: each tool reads its arguments, calls the method the REST
 // handler calls, and answers what the REST handler would (its JSON shape);
 // an error is a tool error carrying the problem httpedge.ProblemFor makes
 // of it. The route sits behind the API's authentication and rate limits;
@@ -155,7 +155,7 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) *mcp.Cal
 	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: string(text)}}, StructuredContent: p}
 }
 
-// The tools' arguments, named as the REST API's (docs/agents.md).
+// The tools' arguments, named as the REST API's (api/agents.md).
 type (
 	mcpFormArgs struct {
 		FormID string `json:"form_id" jsonschema:"the form's public id, such as frm_8Hq2ZkP4"`
