@@ -41,8 +41,9 @@ const mcpMaxBody = maxJSONBody + 64<<10
 // client's address. authenticate found it; mcpToken hands it to the SDK,
 // which gives it to each call in its RequestExtra.
 type mcpCaller struct {
-	p  *accounts.Principal
-	ip string
+	p         *accounts.Principal
+	ip        string
+	userAgent string // the MCP client's, stored on what submit stores
 }
 
 func (c mcpCaller) actor() audit.Actor { return audit.APIKey(c.p.KeyID, c.ip) }
@@ -66,7 +67,7 @@ func (s *Server) mcpToken(_ context.Context, _ string, r *http.Request) (*auth.T
 		return nil, auth.ErrInvalidToken
 	}
 	return &auth.TokenInfo{UserID: strconv.FormatInt(p.KeyID, 10),
-		Extra: map[string]any{"caller": mcpCaller{p: p, ip: s.clientIP(r)}}}, nil
+		Extra: map[string]any{"caller": mcpCaller{p: p, ip: s.clientIP(r), userAgent: r.UserAgent()}}}, nil
 }
 
 func callerOf(extra *mcp.RequestExtra) (mcpCaller, bool) {
@@ -472,7 +473,7 @@ func (s *Server) mcpSubmit(ctx context.Context, c mcpCaller, in mcpSubmitArgs) (
 		ContentType: ct,
 		Body:        http.MaxBytesReader(nil, io.NopCloser(bytes.NewReader(body)), s.Submissions.BodyLimit(ct)),
 		IP:          c.ip,
-		UserAgent:   "intake-mcp",
+		UserAgent:   c.userAgent,
 	})
 	defer s.countSubmission(res, start)
 	if err != nil {
