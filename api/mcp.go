@@ -465,6 +465,11 @@ func (s *Server) mcpSubmit(ctx context.Context, c mcpCaller, in mcpSubmitArgs) (
 	if err != nil {
 		return nil, malformedJSON(err.Error())
 	}
+	// A key submits to its own account's forms: another's is not found
+	// (anyone may post to /f/, but a tool acts for the key's account).
+	if _, err := forms.ForAccount(ctx, s.DB, c.p.AccountID, in.FormID); err != nil {
+		return nil, err
+	}
 	const ct = "application/json"
 	start := time.Now()
 	res, err := s.Submissions.Submit(ctx, submissions.Incoming{
