@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/submissions"
@@ -376,4 +377,17 @@ func TestMCPSubmitConcurrentRetries(t *testing.T) {
 	if replayed != 2 || len(answers) != 3 || answers[0] != answers[1] || answers[1] != answers[2] {
 		t.Errorf("replayed = %d, answers %v; want 2 replays of one answer", replayed, answers)
 	}
+}
+
+// /mcp counts unknown keys per address as /api/v1 does: past the limit
+// an address is answered 429 before its key is looked up.
+func TestMCPUnknownKeysLimited(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+	var last reply
+	for i := range api.DefaultAuthFailuresPerMinute + 1 {
+		last = b.call(t, "POST", "/mcp", body, hdr("Content-Type", "application/json", "Authorization", fmt.Sprintf("Bearer intk_guess%d", i)))
+	}
+	mustProblem(t, last, http.StatusTooManyRequests, "rate-limited")
 }
