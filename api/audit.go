@@ -37,7 +37,7 @@ const maxObjectParam = 100
 // object. Roles do not exist yet: every key of the account reads it; the
 // roles part of issue 14 limits it to owners and admins.
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
-	limit, before, err := idPageParams(r)
+	limit, before, err := idPageParams(r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return

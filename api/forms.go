@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -41,12 +43,21 @@ func (s *Server) formBody(f *forms.Form, recipients []notify.Recipient) formBody
 
 // writeForm answers status with f as the API shows it.
 func (s *Server) writeForm(w http.ResponseWriter, r *http.Request, status int, f *forms.Form) {
-	recipients, err := notify.Recipients(r.Context(), s.DB, []int64{f.ID})
+	b, err := s.formJSON(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, status, s.formBody(f, recipients[f.ID]))
+	writeJSON(w, status, b)
+}
+
+// formJSON is f as the API (and the MCP tools) show it, with its recipients.
+func (s *Server) formJSON(ctx context.Context, f *forms.Form) (formBody, error) {
+	recipients, err := notify.Recipients(ctx, s.DB, []int64{f.ID})
+	if err != nil {
+		return formBody{}, err
+	}
+	return s.formBody(f, recipients[f.ID]), nil
 }
 
 type listBody[T any] struct {
@@ -70,17 +81,25 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
-	limit, before, err := idPageParams(r)
+	out, err := s.formsPage(r.Context(), principal(r).AccountID, r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := forms.List(r.Context(), s.DB, principal(r).AccountID, before, limit+1)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// formsPage is the page of the account's forms q names (limit, cursor).
+func (s *Server) formsPage(ctx context.Context, accountID int64, q url.Values) (listBody[formBody], error) {
 	out := listBody[formBody]{Data: []formBody{}}
+	limit, before, err := idPageParams(q)
+	if err != nil {
+		return out, err
+	}
+	list, err := forms.List(ctx, s.DB, accountID, before, limit+1)
+	if err != nil {
+		return out, err
+	}
 	if len(list) > limit {
 		list = list[:limit]
 		out.NextCursor = idCursor(list[limit-1].ID)
@@ -89,15 +108,14 @@ func (s *Server) listForms(w http.ResponseWriter, r *http.Request) {
 	for i, f := range list {
 		ids[i] = f.ID
 	}
-	recipients, err := notify.Recipients(r.Context(), s.DB, ids)
+	recipients, err := notify.Recipients(ctx, s.DB, ids)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return out, err
 	}
 	for _, f := range list {
 		out.Data = append(out.Data, s.formBody(f, recipients[f.ID]))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // formFor returns the account's form named by the URL, or writes the
@@ -127,12 +145,12 @@ const (
 // idPageParams reads the limit and the cursor of a list paged by internal
 // id (forms, deliveries): the page size, and the rows before the cursor or
 // nil for the first page. The limit is checked first.
-func idPageParams(r *http.Request) (int, *int64, error) {
-	limit, err := limitParam(r)
+func idPageParams(q url.Values) (int, *int64, error) {
+	limit, err := limitParam(q)
 	if err != nil {
 		return 0, nil, err
 	}
-	c := r.URL.Query().Get("cursor")
+	c := q.Get("cursor")
 	if c == "" {
 		return limit, nil, nil
 	}
@@ -150,8 +168,8 @@ func idCursor(id int64) *string {
 	return &c
 }
 
-func limitParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
+func limitParam(q url.Values) (int, error) {
+	v := q.Get("limit")
 	if v == "" {
 		return defaultLimit, nil
 	}
@@ -168,15 +186,9 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// settings stay raw in the patch (only the members named change), so
-	// they get the body's strictness here: an unknown or mistyped member
-	// is a 400, as on create.
-	if len(p.Settings) > 0 && string(p.Settings) != "null" {
-		var check forms.Settings
-		if err := strictJSON(p.Settings, "settings", &check); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	if err := checkPatchSettings(p); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	f, err := forms.Update(r.Context(), s.DB, s.Validator, s.Sealer, s.Recipients, s.actor(r), principal(r).AccountID, chi.URLParam(r, "formID"), p)
 	if err != nil {
@@ -192,4 +204,15 @@ func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkPatchSettings gives a patch's settings the body's strictness: they
+// stay raw in the patch (only the members named change), so an unknown or
+// mistyped member is a 400 here, as on create.
+func checkPatchSettings(p forms.Patch) error {
+	if len(p.Settings) > 0 && string(p.Settings) != "null" {
+		var check forms.Settings
+		return strictJSON(p.Settings, "settings", &check)
+	}
+	return nil
 }

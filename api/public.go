@@ -72,18 +72,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Origin: strings.ToValidUTF8(r.Header.Get("Origin"), "\uFFFD"),
 	})
 	outcome := string(res.Outcome)
-	defer func() {
-		// Once the answer is written, as a client waits for it.
-		s.Metrics.Submissions.WithLabelValues(outcome).Inc()
-		s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
-		switch res.Outcome {
-		case submissions.OutcomeReplayed:
-			s.Metrics.Duplicates.WithLabelValues(res.How.String()).Inc()
-			s.Metrics.ReplayAge.Observe(res.StoredAge.Seconds())
-		case submissions.OutcomeDuplicate:
-			s.Metrics.Duplicates.WithLabelValues(res.How.String()).Inc()
-		}
-	}()
+	// Counted once the answer is written, as a client waits for it.
+	defer s.countSubmission(res, start)
 	log := httpedge.Logger(ctx).With("form", chi.URLParam(r, "formID"))
 	if err != nil {
 		s.refuse(w, r, res, err, jsonMode, log)
@@ -103,6 +93,21 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(res.Response.Body)))
 	w.WriteHeader(res.Response.Status)
 	w.Write(res.Response.Body)
+}
+
+// countSubmission counts a submission's outcome and how long it took, for
+// /f/ and the MCP tool submit alike.
+func (s *Server) countSubmission(res *submissions.Result, start time.Time) {
+	outcome := string(res.Outcome)
+	s.Metrics.Submissions.WithLabelValues(outcome).Inc()
+	s.Metrics.SubmitDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	switch res.Outcome {
+	case submissions.OutcomeReplayed:
+		s.Metrics.Duplicates.WithLabelValues(res.How.String()).Inc()
+		s.Metrics.ReplayAge.Observe(res.StoredAge.Seconds())
+	case submissions.OutcomeDuplicate:
+		s.Metrics.Duplicates.WithLabelValues(res.How.String()).Inc()
+	}
 }
 
 // refuse answers a refused submission: problem+json with Formspree's

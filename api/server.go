@@ -96,6 +96,11 @@ func (s *Server) Handler() http.Handler {
 		s.Dashboard.Routes(r)
 	}
 
+	// /mcp: the MCP edge for agents (api/mcp.go), behind the same key
+	// authentication and limits as /api/v1; the tools check the key's
+	// scope. Stateless, it has no GET stream and no session to DELETE.
+	r.With(s.authenticate, s.rateLimit).Post("/mcp", s.mcpHandler().ServeHTTP)
+
 	r.Route("/api/v1", func(r chi.Router) {
 		// requireScope: a read_only key may only GET and HEAD (403 otherwise).
 		r.Use(s.authenticate, s.rateLimit, s.requireScope)

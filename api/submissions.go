@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,10 +17,10 @@ import (
 	"github.com/intakehq/intake/submissions"
 )
 
-// filterParams reads spam, q and since for the form's submissions.
-func filterParams(r *http.Request, form *forms.Form) (submissions.Filter, error) {
+// filterParams reads spam, q and since for the form's submissions from a
+// query (or an MCP tool's arguments, put in one: api/mcp.go).
+func filterParams(q url.Values, form *forms.Form) (submissions.Filter, error) {
 	f := submissions.Filter{FormID: form.ID}
-	q := r.URL.Query()
 	if v := q.Get("spam"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -50,34 +52,40 @@ func filterParams(r *http.Request, form *forms.Form) (submissions.Filter, error)
 }
 
 func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	form, ok := s.formFor(w, r)
 	if !ok {
 		return
 	}
-	limit, err := limitParam(r)
+	out, err := s.submissionsPage(r.Context(), form, r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	filter, err := filterParams(r, form)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// submissionsPage is the page of the form's submissions q names: limit,
+// the filters (filterParams) and cursor.
+func (s *Server) submissionsPage(ctx context.Context, form *forms.Form, q url.Values) (listBody[submissions.JSON], error) {
+	out := listBody[submissions.JSON]{Data: []submissions.JSON{}}
+	limit, err := limitParam(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return out, err
+	}
+	filter, err := filterParams(q, form)
+	if err != nil {
+		return out, err
 	}
 	p := submissions.ListParams{Filter: filter, Limit: limit}
-	if c := r.URL.Query().Get("cursor"); c != "" {
+	if c := q.Get("cursor"); c != "" {
 		if p.After, err = submissions.ParseCursor(c); err != nil {
-			s.writeError(w, r, err) // submissions.ErrBadCursor
-			return
+			return out, err // submissions.ErrBadCursor
 		}
 	}
 	list, next, err := submissions.List(ctx, s.DB, p)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return out, err
 	}
-	out := listBody[submissions.JSON]{Data: make([]submissions.JSON, 0, len(list))}
 	for _, sub := range list {
 		out.Data = append(out.Data, sub.JSON())
 	}
@@ -85,7 +93,7 @@ func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
 		c := next.String()
 		out.NextCursor = &c
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
@@ -206,7 +214,7 @@ func (s *Server) exportSubmissions(format submissions.ExportFormat) http.Handler
 		if !ok {
 			return
 		}
-		filter, err := filterParams(r, form)
+		filter, err := filterParams(r.URL.Query(), form)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -262,23 +270,31 @@ func (s *Server) formStats(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	days := 30
-	if v := r.URL.Query().Get("days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 365 {
-			s.writeError(w, r, invalidParameter("days must be a whole number from 1 to 365"))
-			return
-		}
-		days = n
-	}
-	list, err := submissions.Stats(r.Context(), s.DB, form.ID, days, time.Now())
+	out, err := s.stats(r.Context(), form, r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// stats is the form's per-day counts over the days q names (30 when none).
+func (s *Server) stats(ctx context.Context, form *forms.Form, q url.Values) (statsBody, error) {
+	days := 30
+	if v := q.Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			return statsBody{}, invalidParameter("days must be a whole number from 1 to 365")
+		}
+		days = n
+	}
+	list, err := submissions.Stats(ctx, s.DB, form.ID, days, time.Now())
+	if err != nil {
+		return statsBody{}, err
 	}
 	out := statsBody{Form: form.PublicID, Days: make([]dayBody, 0, len(list))}
 	for _, d := range list {
 		out.Days = append(out.Days, dayBody{Date: d.Date.Format(time.DateOnly), Submissions: d.Submissions, Spam: d.Spam, Duplicates: d.Duplicates})
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }

@@ -3,10 +3,12 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -97,16 +99,25 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	list, err := webhooks.List(r.Context(), s.DB, form.ID)
+	out, err := s.webhooksOf(r.Context(), form.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// webhooksOf lists the form's endpoints, their secrets not shown.
+func (s *Server) webhooksOf(ctx context.Context, formID int64) (listBody[webhookBody], error) {
+	list, err := webhooks.List(ctx, s.DB, formID)
+	if err != nil {
+		return listBody[webhookBody]{}, err
 	}
 	out := listBody[webhookBody]{Data: make([]webhookBody, 0, len(list))}
 	for _, e := range list {
 		out.Data = append(out.Data, toWebhookBody(e, ""))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) endpointFor(w http.ResponseWriter, r *http.Request) (*webhooks.Endpoint, bool) {
@@ -172,17 +183,26 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, before, err := idPageParams(r)
+	out, err := s.deliveriesPage(r.Context(), e.ID, r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := webhooks.Deliveries(r.Context(), s.DB, e.ID, before, limit+1)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// deliveriesPage is the page of the endpoint's deliveries q names (limit,
+// cursor).
+func (s *Server) deliveriesPage(ctx context.Context, endpointID int64, q url.Values) (listBody[deliveryBody], error) {
+	out := listBody[deliveryBody]{Data: []deliveryBody{}}
+	limit, before, err := idPageParams(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return out, err
 	}
-	out := listBody[deliveryBody]{Data: make([]deliveryBody, 0, len(list))}
+	list, err := webhooks.Deliveries(ctx, s.DB, endpointID, before, limit+1)
+	if err != nil {
+		return out, err
+	}
 	if len(list) > limit {
 		list = list[:limit]
 		out.NextCursor = idCursor(list[limit-1].ID)
@@ -190,7 +210,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	for _, d := range list {
 		out.Data = append(out.Data, toDeliveryBody(d))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
@@ -218,20 +238,27 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 // redeliver sends a delivery once more, with the same webhook-id: 202, the
 // attempt happens in the background.
 func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	d, err := webhooks.DeliveryForAccount(ctx, s.DB, principal(r).AccountID, chi.URLParam(r, "deliveryID"))
+	d, err := s.redeliverFor(r.Context(), s.actor(r), principal(r).AccountID, chi.URLParam(r, "deliveryID"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := webhooks.Redeliver(ctx, s.DB, s.River, s.actor(r), d); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	d, err = webhooks.DeliveryForAccount(context.WithoutCancel(ctx), s.DB, principal(r).AccountID, d.PublicID)
+	writeJSON(w, http.StatusAccepted, d)
+}
+
+// redeliverFor sends the account's delivery publicID once more and answers
+// it as it is now (the API and the MCP tool redeliver).
+func (s *Server) redeliverFor(ctx context.Context, actor audit.Actor, accountID int64, publicID string) (deliveryBody, error) {
+	d, err := webhooks.DeliveryForAccount(ctx, s.DB, accountID, publicID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return deliveryBody{}, err
 	}
-	writeJSON(w, http.StatusAccepted, toDeliveryBody(d))
+	if err := webhooks.Redeliver(ctx, s.DB, s.River, actor, d); err != nil {
+		return deliveryBody{}, err
+	}
+	d, err = webhooks.DeliveryForAccount(context.WithoutCancel(ctx), s.DB, accountID, d.PublicID)
+	if err != nil {
+		return deliveryBody{}, err
+	}
+	return toDeliveryBody(d), nil
 }
