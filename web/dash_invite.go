@@ -59,22 +59,30 @@ func (d *Dashboard) inviteMode(r *http.Request, inv *accounts.Invite) (string, e
 	return "", err
 }
 
+// invitation reads the invitation of token and what its page offers the
+// visitor; on false it has answered (410 for a link that is no more).
+func (d *Dashboard) invitation(w http.ResponseWriter, r *http.Request, token string) (*accounts.Invite, string, bool) {
+	inv, err := accounts.InviteFor(r.Context(), d.DB, token)
+	if errors.Is(err, accounts.ErrBadInvite) {
+		d.badInvite(w, r)
+		return nil, "", false
+	}
+	if err == nil {
+		var mode string
+		if mode, err = d.inviteMode(r, inv); err == nil {
+			return inv, mode, true
+		}
+	}
+	d.error(w, r, err)
+	return nil, "", false
+}
+
 // invitePage shows the invitation; its button POSTs, so a mail scanner
 // that fetches the link spends nothing.
 func (d *Dashboard) invitePage(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
-	inv, err := accounts.InviteFor(r.Context(), d.DB, token)
-	if errors.Is(err, accounts.ErrBadInvite) {
-		d.badInvite(w, r)
-		return
-	}
-	if err != nil {
-		d.error(w, r, err)
-		return
-	}
-	mode, err := d.inviteMode(r, inv)
-	if err != nil {
-		d.error(w, r, err)
+	inv, mode, ok := d.invitation(w, r, token)
+	if !ok {
 		return
 	}
 	d.renderInvite(w, r, http.StatusOK, inviteView{Invite: *inv, Token: token, Mode: mode})
@@ -93,18 +101,8 @@ func (d *Dashboard) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := chi.URLParam(r, "token")
-	inv, err := accounts.InviteFor(r.Context(), d.DB, token)
-	if errors.Is(err, accounts.ErrBadInvite) {
-		d.badInvite(w, r)
-		return
-	}
-	if err != nil {
-		d.error(w, r, err)
-		return
-	}
-	mode, err := d.inviteMode(r, inv)
-	if err != nil {
-		d.error(w, r, err)
+	inv, mode, ok := d.invitation(w, r, token)
+	if !ok {
 		return
 	}
 	switch mode {
