@@ -137,28 +137,43 @@ func target(ctx context.Context, tx pgx.Tx, accountID, userID int64) (Role, erro
 
 // lockPair locks the acting user's membership and the target's in one
 // order (by user id), so two changes crossing each other wait instead of
-// deadlocking; it returns both roles ("" for the actor not a member).
-func lockPair(ctx context.Context, tx pgx.Tx, accountID, actorID, targetID int64) (actorRole, targetRole Role, err error) {
+// deadlocking. It then checks that by holds at least the role least (a
+// *RoleError), that the target is not by (ErrSelf) and is a member
+// (ErrNotFound), and returns the target's role.
+func lockPair(ctx context.Context, tx pgx.Tx, by *User, userID int64, least Role) (Role, error) {
 	rows, err := tx.Query(ctx, `SELECT user_id, role FROM memberships WHERE account_id = $1 AND user_id IN ($2, $3) ORDER BY user_id FOR UPDATE`,
-		accountID, actorID, targetID)
+		by.AccountID, by.ID, userID)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	defer rows.Close()
+	var mine, theirs Role
 	for rows.Next() {
 		var id int64
 		var role Role
 		if err := rows.Scan(&id, &role); err != nil {
-			return "", "", err
+			return "", err
 		}
-		if id == actorID {
-			actorRole = role
+		if id == by.ID {
+			mine = role
 		}
-		if id == targetID {
-			targetRole = role
+		if id == userID {
+			theirs = role
 		}
 	}
-	return actorRole, targetRole, rows.Err()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if err := Permit(mine, least, ""); err != nil {
+		return "", err
+	}
+	if userID == by.ID {
+		return "", ErrSelf
+	}
+	if theirs == "" {
+		return "", ErrNotFound
+	}
+	return theirs, nil
 }
 
 // ChangeRole sets the role of the member userID of by's account. An admin
@@ -173,19 +188,11 @@ func ChangeRole(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *Us
 		return err
 	}
 	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		mine, theirs, err := lockPair(ctx, tx, by.AccountID, by.ID, userID)
+		theirs, err := lockPair(ctx, tx, by, userID, RoleAdmin)
 		if err != nil {
 			return err
 		}
-		if err := Permit(mine, RoleAdmin, ""); err != nil {
-			return err
-		}
-		if userID == by.ID {
-			return ErrSelf
-		}
 		switch {
-		case theirs == "":
-			return ErrNotFound
 		case theirs == RoleOwner:
 			return ErrOwnerUntouchable
 		case theirs == role:
@@ -208,17 +215,11 @@ func RemoveMember(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *
 		return Leave(ctx, db, actor, by)
 	}
 	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		mine, theirs, err := lockPair(ctx, tx, by.AccountID, by.ID, userID)
+		theirs, err := lockPair(ctx, tx, by, userID, RoleAdmin)
 		if err != nil {
 			return err
 		}
-		if err := Permit(mine, RoleAdmin, ""); err != nil {
-			return err
-		}
-		switch {
-		case theirs == "":
-			return ErrNotFound
-		case theirs == RoleOwner:
+		if theirs == RoleOwner {
 			return ErrOwnerUntouchable
 		}
 		return remove(ctx, tx, actor, by.AccountID, userID)
@@ -259,18 +260,8 @@ func Leave(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *User) e
 // and records "account.transfer".
 func TransferOwnership(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, by *User, userID int64) error {
 	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		mine, theirs, err := lockPair(ctx, tx, by.AccountID, by.ID, userID)
-		if err != nil {
+		if _, err := lockPair(ctx, tx, by, userID, RoleOwner); err != nil {
 			return err
-		}
-		if err := Permit(mine, RoleOwner, ""); err != nil {
-			return err
-		}
-		if userID == by.ID {
-			return ErrSelf
-		}
-		if theirs == "" {
-			return ErrNotFound
 		}
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE memberships SET role = 'admin' WHERE account_id = $1 AND user_id = $2`, by.AccountID, by.ID)

@@ -3,7 +3,6 @@ package submissions
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -109,28 +108,9 @@ func Merge(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID i
 // "submission.unmerge" by actor in the same transaction when it was
 // merged. It returns ErrNotFound.
 func Unmerge(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID) (*Submission, error) {
-	var out *Submission
-	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var was *uuid.UUID
-		err := tx.QueryRow(ctx, `UPDATE submissions s SET merged_into = NULL
+	return change(ctx, db, actor, accountID, id, "submission.unmerge", "merged_into", `UPDATE submissions s SET merged_into = NULL
 FROM forms f, submissions old WHERE f.id = s.form_id AND old.id = s.id AND s.id = $1 AND f.account_id = $2
-RETURNING old.merged_into`, id, accountID).Scan(&was)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if was != nil {
-			if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "submission.unmerge",
-				ObjectType: "submission", ObjectID: FormatID(id), Changed: []string{"merged_into"}}); err != nil {
-				return err
-			}
-		}
-		out, err = Get(ctx, tx, accountID, id)
-		return err
-	})
-	return out, err
+RETURNING old.merged_into IS NOT NULL`)
 }
 
 // Group is a set of a form's submissions that look like one: the same

@@ -335,24 +335,32 @@ func ExtraKeys(ctx context.Context, db database.Executor, f Filter, skip []strin
 // again, it does not take it back: another submission may hold it by then.
 // It returns ErrNotFound.
 func SetSpam(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID, spam bool) (*Submission, error) {
-	var out *Submission
-	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var was bool
-		err := tx.QueryRow(ctx, `UPDATE submissions s SET spam = $3,
+	return change(ctx, db, actor, accountID, id, "submission.update", "spam", `UPDATE submissions s SET spam = $3,
 	spam_reason = CASE WHEN $3 THEN coalesce(s.spam_reason, 'marked by the owner') ELSE NULL END,
 	unique_hash = CASE WHEN $3 THEN NULL ELSE s.unique_hash END,
 	unique_until = CASE WHEN $3 THEN NULL ELSE s.unique_until END
 FROM forms f, submissions old WHERE f.id = s.form_id AND old.id = s.id AND s.id = $1 AND f.account_id = $2
-RETURNING old.spam`, id, accountID, spam).Scan(&was)
+RETURNING old.spam IS DISTINCT FROM s.spam`, spam)
+}
+
+// change runs update, a statement that changes the account's submission id
+// ($1, the account $2, then args) and returns whether the field it names
+// changed, in one transaction with the audit entry action when it did, and
+// returns the submission as it now is. It returns ErrNotFound.
+func change(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID, action, field, update string, args ...any) (*Submission, error) {
+	var out *Submission
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var changed bool
+		err := tx.QueryRow(ctx, update, append([]any{id, accountID}, args...)...).Scan(&changed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if was != spam {
-			if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "submission.update",
-				ObjectType: "submission", ObjectID: FormatID(id), Changed: []string{"spam"}}); err != nil {
+		if changed {
+			if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: action,
+				ObjectType: "submission", ObjectID: FormatID(id), Changed: []string{field}}); err != nil {
 				return err
 			}
 		}
