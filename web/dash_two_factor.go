@@ -237,81 +237,89 @@ func (d *Dashboard) enrol(w http.ResponseWriter, r *http.Request) {
 // disableTwoFactor turns two-factor log-in off after the password and a
 // code.
 func (d *Dashboard) disableTwoFactor(w http.ResponseWriter, r *http.Request) {
-	if !d.parseForm(w, r) {
-		return
-	}
-	u := sessionUser(r)
-	ip := d.clientIP(r)
-	if wait := d.throttle.attempt(u.Email, ip, time.Now()); wait > 0 {
-		d.tooManyAttempts(w, r, wait)
-		return
-	}
-	err := d.hashing(r, func() error {
-		return accounts.DisableTwoFactor(r.Context(), d.DB, d.Sealer, d.actor(r), u, r.PostFormValue("password"), r.PostFormValue("code"))
+	answered, err := d.reauthenticated(w, r, reproof{
+		unchanged: "two-factor log-in is still on.",
+		badCode:   "That code is wrong, expired or already used",
+	}, func(u *accounts.User, password, code string) error {
+		return accounts.DisableTwoFactor(r.Context(), d.DB, d.Sealer, d.actor(r), u, password, code)
 	})
-	problem := ""
 	switch {
-	case errors.Is(err, accounts.ErrBadCredentials):
-		problem = "The password is wrong: two-factor log-in is still on."
-	case errors.Is(err, accounts.ErrBadCode):
-		problem = "That code is wrong, expired or already used: two-factor log-in is still on."
+	case answered:
 	case errors.Is(err, accounts.ErrTwoFactorRequired):
-		problem = "Your account requires two-factor log-in of everyone, so it stays on."
+		d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: "Your account requires two-factor log-in of everyone, so it stays on."})
 	case errors.Is(err, accounts.ErrTwoFactorOff):
 		d.redirect(w, r, "/account", flash{Kind: flashSuccess, Message: "Two-factor log-in is off."})
-		return
 	case err != nil:
 		d.error(w, r, err)
-		return
 	default:
-		d.throttle.succeeded(u.Email, ip)
 		d.redirect(w, r, "/account", flash{Kind: flashSuccess, Message: "Two-factor log-in is off. Your recovery codes no longer work."})
-		return
 	}
-	d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: problem})
 }
 
 // newRecoveryCodes replaces the user's recovery codes after their password
 // or a code from the app, and shows the new ones, this once.
 func (d *Dashboard) newRecoveryCodes(w http.ResponseWriter, r *http.Request) {
-	if !d.parseForm(w, r) {
-		return
-	}
-	u := sessionUser(r)
-	password, code := r.PostFormValue("password"), r.PostFormValue("code")
-	if password == "" && strings.TrimSpace(code) == "" {
-		d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: "Enter your password or a code from your app to get new recovery codes."})
-		return
-	}
-	ip := d.clientIP(r)
-	if wait := d.throttle.attempt(u.Email, ip, time.Now()); wait > 0 {
-		d.tooManyAttempts(w, r, wait)
-		return
-	}
 	var codes []string
-	err := d.hashing(r, func() error {
+	answered, err := d.reauthenticated(w, r, reproof{
+		unchanged: "your recovery codes are unchanged.",
+		badCode:   "That code is wrong, expired or already used (recovery codes do not count here)",
+		either:    "Enter your password or a code from your app to get new recovery codes.",
+	}, func(u *accounts.User, password, code string) error {
 		var err error
 		codes, err = accounts.NewRecoveryCodes(r.Context(), d.DB, d.Sealer, d.actor(r), u, password, code)
 		return err
 	})
-	problem := ""
 	switch {
-	case errors.Is(err, accounts.ErrBadCredentials):
-		problem = "The password is wrong: your recovery codes are unchanged."
-	case errors.Is(err, accounts.ErrBadCode):
-		problem = "That code is wrong, expired or already used (recovery codes do not count here): your recovery codes are unchanged."
+	case answered:
 	case errors.Is(err, accounts.ErrTwoFactorOff):
 		d.redirect(w, r, "/account", flash{Kind: flashError, Message: "Two-factor log-in is off: there are no recovery codes to replace."})
-		return
 	case err != nil:
 		d.error(w, r, err)
-		return
 	default:
-		d.throttle.succeeded(u.Email, ip)
 		d.renderRecoveryCodes(w, r, codes, "/account")
-		return
 	}
-	d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: problem})
+}
+
+// reproof says how reauthenticated words its refusals on the account page.
+type reproof struct {
+	unchanged string // what stays as it was, after "The password is wrong: "
+	badCode   string // a wrong code, before ": " and unchanged
+	either    string // when set, neither a password nor a code is refused with this before any attempt
+}
+
+// reauthenticated runs change, a change to the user's two-factor log-in
+// that needs their password or a code from their app, throttled as
+// log-ins are (a success clears the count). It answers a refused proof
+// itself on the account page, in p's words, and then reports answered;
+// any other error of change is the caller's to answer.
+func (d *Dashboard) reauthenticated(w http.ResponseWriter, r *http.Request, p reproof, change func(u *accounts.User, password, code string) error) (answered bool, err error) {
+	if !d.parseForm(w, r) {
+		return true, nil
+	}
+	u := sessionUser(r)
+	password, code := r.PostFormValue("password"), r.PostFormValue("code")
+	refuse := func(problem string) (bool, error) {
+		d.renderAccount(w, r, http.StatusUnprocessableEntity, accountView{TwoFactorError: problem})
+		return true, nil
+	}
+	if p.either != "" && password == "" && strings.TrimSpace(code) == "" {
+		return refuse(p.either)
+	}
+	ip := d.clientIP(r)
+	if wait := d.throttle.attempt(u.Email, ip, time.Now()); wait > 0 {
+		d.tooManyAttempts(w, r, wait)
+		return true, nil
+	}
+	err = d.hashing(r, func() error { return change(u, password, code) })
+	switch {
+	case errors.Is(err, accounts.ErrBadCredentials):
+		return refuse("The password is wrong: " + p.unchanged)
+	case errors.Is(err, accounts.ErrBadCode):
+		return refuse(p.badCode + ": " + p.unchanged)
+	case err == nil:
+		d.throttle.succeeded(u.Email, ip)
+	}
+	return false, err
 }
 
 // requireTwoFactor sets whether the account requires two-factor log-in of
