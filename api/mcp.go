@@ -437,7 +437,10 @@ func (s *Server) addMCPTools(srv *mcp.Server) {
 		})
 	mcpTool(s, srv, &mcp.Tool{Name: "erase_person", Description: "Erase every submission of the account that carries this email address, with every copy, as POST /api/v1/erasures does. It cannot be undone."}, true,
 		func(ctx context.Context, c mcpCaller, in mcpEmailArgs) (any, error) {
-			address, problem := submissions.ParseAddress(in.Email)
+			address, problem, err := submissions.ParseAddress(ctx, s.DB, in.Email)
+			if err != nil {
+				return nil, err
+			}
 			if problem != "" {
 				return nil, &forms.ValidationError{Errors: []forms.FieldError{{Field: "email", Code: forms.CodeInvalid, Rule: "email",
 					Message: problem, Pointer: "#/email"}}}

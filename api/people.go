@@ -22,7 +22,11 @@ func (s *Server) findPerson(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalidParameter("email must be given once"))
 		return
 	}
-	address, problem := submissions.ParseAddress(q.Get("email"))
+	address, problem, err := submissions.ParseAddress(ctx, s.DB, q.Get("email"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if problem != "" {
 		s.writeError(w, r, invalidParameter(problem))
 		return
@@ -68,7 +72,11 @@ func (s *Server) erase(w http.ResponseWriter, r *http.Request) {
 	if req.Email != nil {
 		raw = *req.Email
 	}
-	address, problem := submissions.ParseAddress(raw)
+	address, problem, err := submissions.ParseAddress(r.Context(), s.DB, raw)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if problem != "" {
 		s.writeError(w, r, &forms.ValidationError{Errors: []forms.FieldError{{Field: "email", Code: forms.CodeInvalid, Rule: "email",
 			Message: problem, Pointer: "#/email"}}})

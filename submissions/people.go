@@ -29,18 +29,31 @@ var address = regexp.MustCompile(`^[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(\.[\p{L}\p{
 // ParseAddress reads the address a person's request names: trimmed,
 // at most MaxAddress bytes, UTF-8 without NUL, and of the form
 // submission_addresses finds. It returns "" and what is wrong, for the
-// edge to answer in its vocabulary.
-func ParseAddress(s string) (string, string) {
+// edge to answer in its vocabulary; err is the database's failure.
+//
+// The database has the last word: submission_addresses' letter classes
+// follow its character locale, which Go's cannot know (on C.UTF-8 "²" is
+// a Go digit but no SQL letter; on a database made with locale C no
+// letter beyond ASCII is one). An address the function would not find in
+// a submission is refused here, not looked up to answer zeros.
+func ParseAddress(ctx context.Context, db database.Executor, s string) (string, string, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
-		return "", "email is required: the address to look for"
+		return "", "email is required: the address to look for", nil
 	case len(s) > MaxAddress:
-		return "", fmt.Sprintf("email must be at most %d bytes", MaxAddress)
+		return "", fmt.Sprintf("email must be at most %d bytes", MaxAddress), nil
 	case !utf8.ValidString(s) || strings.ContainsRune(s, 0) || !address.MatchString(s):
-		return "", "email must be one email address, such as bob@example.com (letters, digits and . _ % + - before the @)"
+		return "", "email must be one email address, such as bob@example.com (letters, digits and . _ % + - before the @)", nil
 	}
-	return s, ""
+	var findable bool
+	if err := db.QueryRow(ctx, `SELECT submission_addresses(jsonb_build_object('email', $1::text), '{}') @> ARRAY[lower($1::text)]`, s).Scan(&findable); err != nil {
+		return "", "", err
+	}
+	if !findable {
+		return "", "email has characters this server's database does not read as letters or digits, so no submission could be found by it; use the address's other spelling, or ask the operator (docs/SECURITY.md, a person's data)", nil
+	}
+	return s, "", nil
 }
 
 // personWhere selects the account's ($1) submissions that carry the address

@@ -67,7 +67,11 @@ func (d *Dashboard) personAddress(w http.ResponseWriter, r *http.Request) (strin
 		return "", false
 	}
 	raw := r.PostFormValue("email")
-	address, problem := submissions.ParseAddress(raw)
+	address, problem, err := submissions.ParseAddress(r.Context(), d.DB, raw)
+	if err != nil {
+		d.error(w, r, err)
+		return "", false
+	}
 	if problem != "" {
 		if len(raw) > submissions.MaxAddress*2 {
 			raw = ""
