@@ -78,11 +78,15 @@ func callerOf(extra *mcp.RequestExtra) (mcpCaller, bool) {
 	return c, ok
 }
 
+// MCPInstructions is what an MCP client is told of the server when it
+// connects, over /mcp and over `intake mcp`'s stdio.
+const MCPInstructions = "Intake stores form submissions exactly once. Find a form with list_forms, read its contract with get_form, " +
+	"and send with submit: always pass an idempotency_key, and reuse the same key when you retry, so a retry never stores twice."
+
 // mcpServer makes the MCP server with every tool and the schema resource.
 func (s *Server) mcpServer() *mcp.Server {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "intake", Title: "Intake", Version: "1"}, &mcp.ServerOptions{
-		Instructions: "Intake stores form submissions exactly once. Find a form with list_forms, read its contract with get_form, " +
-			"and send with submit: always pass an idempotency_key, and reuse the same key when you retry, so a retry never stores twice.",
+		Instructions: MCPInstructions,
 	})
 	srv.AddReceivingMiddleware(readOnlyTools)
 	s.addMCPTools(srv)

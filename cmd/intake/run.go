@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -28,6 +29,7 @@ Usage:
   intake users plan --email E [--plan P]            show (or change) the account's plan and usage
   intake users two-factor-reset --email E           turn off a user's two-factor log-in (a lost device)
   intake apikeys create --email E [--name N]        create an API key; prints only the key
+  intake mcp --url URL                              a remote Intake's MCP tools over stdio (key: INTAKE_API_KEY)
   intake version                                    version, commit, Go version
 
 Configuration is read from the environment (DATABASE_URL, INTAKE_ADDR,
@@ -48,6 +50,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if args[0] == "version" {
 		fmt.Fprintf(stdout, "intake %s (commit %s, %s)\n", version, commitID(), runtime.Version())
 		return 0
+	}
+	if args[0] == "mcp" {
+		// A client of a remote Intake: none of the server's configuration.
+		return exit("mcp", mcpCommand(ctx, args[1:], getenv, os.Stdin, stdout, stderr), stderr)
 	}
 	cfg, err := configFromEnv(getenv)
 	if err != nil {
@@ -71,6 +77,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "intake: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+	return exit(cmd, err, stderr)
+}
+
+// exit is the exit code of the command cmd that returned err, which it
+// prints: 2 for a usage error.
+func exit(cmd string, err error, stderr io.Writer) int {
 	var uerr usageError
 	switch {
 	case err == nil:
