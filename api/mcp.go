@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,7 +90,7 @@ func (s *Server) mcpServer() *mcp.Server {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "intake", Title: "Intake", Version: "1"}, &mcp.ServerOptions{
 		Instructions: MCPInstructions,
 	})
-	srv.AddReceivingMiddleware(readOnlyTools)
+	srv.AddReceivingMiddleware(readOnlyTools, s.toolCalls)
 	s.addMCPTools(srv)
 	srv.AddResourceTemplate(&mcp.ResourceTemplate{
 		Name: "form_schema", Title: "A form's contract as JSON Schema", URITemplate: "intake://forms/{id}/schema",
@@ -119,6 +121,88 @@ func readOnlyTools(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		return &out, nil
 	}
+}
+
+// mcpToolNames are the tools' names, the values of the tool label of
+// intake_mcp_tool_calls_total; TestMCPToolNamesInMetrics holds them to the
+// tools the server lists.
+var mcpToolNames = []string{"list_forms", "get_form", "create_form", "update_form", "submit", "list_submissions", "get_submission",
+	"search_submissions", "mark_spam", "delete_submission", "merge_submissions", "list_webhooks", "list_deliveries", "redeliver",
+	"form_stats", "erase_person"}
+
+// toolCalls counts every tool call by tool and outcome, and gives the
+// SDK's own refusal of a call's arguments (their check against the tool's
+// input schema, which it answers as plain text) the validation problem
+// every other refusal carries.
+func (s *Server) toolCalls(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if method != "tools/call" {
+			return next(ctx, method, req)
+		}
+		tool := req.GetParams().(*mcp.CallToolParamsRaw).Name
+		res, err := next(ctx, method, req)
+		outcome := "ok"
+		r, _ := res.(*mcp.CallToolResult)
+		switch {
+		case err != nil || r == nil:
+			outcome = "error" // no tool ran: an unknown name, say
+		case r.IsError && r.StructuredContent == nil:
+			*r = *s.toolError(ctx, tool, argumentsError(r))
+			outcome = "refused"
+		case r.IsError:
+			outcome = "refused"
+			if p, ok := r.StructuredContent.(*httpedge.Problem); ok && p.Status >= 500 {
+				outcome = "failed"
+			}
+		}
+		if !slices.Contains(mcpToolNames, tool) {
+			tool = "other" // never a label value per made-up name
+		}
+		s.Metrics.MCPToolCalls.WithLabelValues(tool, outcome).Inc()
+		return res, err
+	}
+}
+
+// The SDK's words for arguments its schema check refused: the members
+// missing, or the member whose value is wrong.
+var (
+	schemaMissing = regexp.MustCompile(`missing propert(?:y|ies):? \[?([^\]]*)\]?`)
+	schemaMember  = regexp.MustCompile(`/properties/([A-Za-z0-9_]+)`)
+	quotedName    = regexp.MustCompile(`"([A-Za-z0-9_]+)"`)
+)
+
+// argumentsError is the validation error of arguments the SDK refused
+// before the tool ran (r's text is its message), with the fields it names.
+func argumentsError(r *mcp.CallToolResult) error {
+	msg := "the arguments do not match the tool's input schema"
+	if err := r.GetError(); err != nil {
+		msg = err.Error()
+	} else if len(r.Content) > 0 {
+		if t, ok := r.Content[0].(*mcp.TextContent); ok {
+			msg = t.Text
+		}
+	}
+	verr := &forms.ValidationError{}
+	if m := schemaMissing.FindStringSubmatch(msg); m != nil {
+		for _, q := range quotedName.FindAllStringSubmatch(m[1], -1) {
+			verr.Errors = append(verr.Errors, forms.FieldError{Field: q[1], Code: forms.CodeRequiredMissing, Rule: "required",
+				Message: q[1] + " is required", Pointer: "#/" + q[1]})
+		}
+	}
+	if len(verr.Errors) == 0 {
+		fe := forms.FieldError{Code: forms.CodeInvalid, Message: msg}
+		if m := schemaMember.FindStringSubmatchIndex(msg); m != nil {
+			fe.Field = msg[m[2]:m[3]]
+			fe.Pointer = "#/" + fe.Field
+			rest := strings.TrimPrefix(msg[m[1]:], ": ")
+			if t, ok := strings.CutPrefix(rest, "type: "); ok {
+				rest = "is of the wrong type: " + t
+			}
+			fe.Message = fe.Field + " " + rest
+		}
+		verr.Errors = append(verr.Errors, fe)
+	}
+	return verr
 }
 
 // mcpTool adds a tool whose handler h gets the caller and the arguments

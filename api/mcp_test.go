@@ -391,3 +391,85 @@ func TestMCPUnknownKeysLimited(t *testing.T) {
 	}
 	mustProblem(t, last, http.StatusTooManyRequests, "rate-limited")
 }
+
+// TestMCPArgumentsRefusedAsProblems: arguments the SDK refuses against a
+// tool's input schema, before the tool runs, come back as the validation
+// problem every other refusal is, naming the field — not the SDK's text.
+func TestMCPArgumentsRefusedAsProblems(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cs := b.mcpSession(t, b.account.APIKey)
+	for name, c := range map[string]struct {
+		tool  string
+		args  map[string]any
+		field string
+	}{
+		"a required argument missing": {"submit", map[string]any{"form_id": b.form.PublicID, "data": map[string]any{}}, "idempotency_key"},
+		"two missing":                 {"merge_submissions", map[string]any{}, "into"},
+		"a wrong type":                {"list_forms", map[string]any{"limit": "ten"}, "limit"},
+		"an object for a string":      {"get_form", map[string]any{"form_id": map[string]any{"x": 1}}, "form_id"},
+	} {
+		p := mustToolProblem(t, cs, c.tool, c.args, "validation-error")
+		errs, _ := p["errors"].([]any)
+		var fields []string
+		for _, e := range errs {
+			e, _ := e.(map[string]any)
+			fields = append(fields, fmt.Sprint(e["field"]))
+			if e["message"] == "" || e["code"] == "" {
+				t.Errorf("%s: field error %v has no message or code", name, e)
+			}
+		}
+		if !slices.Contains(fields, c.field) || p["status"] != float64(422) {
+			t.Errorf("%s: %s(%v) = %v; want a 422 validation problem naming %s", name, c.tool, c.args, p, c.field)
+		}
+	}
+	var n int
+	if err := b.db.QueryRow(context.Background(), `SELECT count(*) FROM submissions`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("stored %d submissions (%v), want none", n, err)
+	}
+}
+
+// TestMCPToolMetrics: each call is counted by tool and outcome; a made-up
+// tool name is counted as other, never as a label of its own; the help
+// names every tool the server lists.
+func TestMCPToolMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	cs := b.mcpSession(t, b.account.APIKey)
+	mustTool(t, cs, "list_forms", nil)
+	mustTool(t, cs, "list_forms", nil)
+	mustToolProblem(t, cs, "get_form", map[string]any{"form_id": "frm_nosuchform"}, "not-found")
+	mustToolProblem(t, cs, "submit", map[string]any{"form_id": b.form.PublicID, "data": map[string]any{}}, "validation-error")
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "drop_everything_" + uuid.NewString()}); err == nil {
+		t.Error("a made-up tool answered")
+	}
+	got := map[string]float64{}
+	families, err := b.api.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := ""
+	for _, mf := range families {
+		if mf.GetName() != "intake_mcp_tool_calls_total" {
+			continue
+		}
+		help = mf.GetHelp()
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, p := range m.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			got[l["tool"]+" "+l["outcome"]] = m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{"list_forms ok": 2, "get_form refused": 1, "submit refused": 1, "other error": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("intake_mcp_tool_calls_total = %v, want %v", got, want)
+	}
+	for _, name := range toolNames(t, cs) {
+		if !strings.Contains(help, name) {
+			t.Errorf("the metric's help %q does not name the tool %s", help, name)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,6 +24,7 @@ type Metrics struct {
 	Emails         *prometheus.CounterVec
 	Duplicates     *prometheus.CounterVec
 	ReplayAge      prometheus.Histogram
+	MCPToolCalls   *prometheus.CounterVec
 }
 
 // NewMetrics registers Intake's metrics, the Go runtime's and, when db is
@@ -55,8 +57,12 @@ func NewMetrics(db *pgxpool.Pool) *Metrics {
 			Help:    "How long after its submission was stored a replay came: the age of the key at replay.",
 			Buckets: []float64{.01, .05, .1, .5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400, 604800},
 		}),
+		MCPToolCalls: counter("intake_mcp_tool_calls_total",
+			"MCP tool calls (/mcp) by tool — "+strings.Join(mcpToolNames, ", ")+", or other (a name that is no tool) — and outcome: "+
+				"ok, refused (a 4xx problem, the caller's to fix: invalid arguments, not found, forbidden…), failed (a 5xx problem), error (no tool ran: a protocol error).",
+			"tool", "outcome"),
 	}
-	m.Registry.MustRegister(m.Submissions, m.SubmitDuration, m.HTTPRequests, m.Deliveries, m.DeliveryTime, m.Emails, m.Duplicates, m.ReplayAge,
+	m.Registry.MustRegister(m.Submissions, m.SubmitDuration, m.HTTPRequests, m.Deliveries, m.DeliveryTime, m.Emails, m.Duplicates, m.ReplayAge, m.MCPToolCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
 		m.Registry.MustRegister(&queueCollector{db: db})
