@@ -252,6 +252,12 @@ func TestMCPRefusals(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	testfactory.Submit(t, b.api.Submissions, b.form.PublicID, "seed", map[string]any{"email": "ada@example.com"})
+	testfactory.Submit(t, b.api.Submissions, b.form.PublicID, "seed-2", map[string]any{"email": "ada@example.com", "message": "again"})
+	var last uuid.UUID
+	if err := b.db.QueryRow(ctx, `SELECT id FROM submissions ORDER BY id DESC LIMIT 1`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	second := submissions.FormatID(last)
 	e := testfactory.Endpoint(t, b.db, b.api.Sealer, b.form, "https://hooks.example/intake", false)
 	if _, err := b.db.Exec(ctx, `INSERT INTO deliveries (public_id, endpoint_id, submission_id, message_id)
 SELECT 'dlv_mcp', $1, id, 'msg_mcp' FROM submissions LIMIT 1`, e.ID); err != nil {
@@ -260,20 +266,38 @@ SELECT 'dlv_mcp', $1, id, 'msg_mcp' FROM submissions LIMIT 1`, e.ID); err != nil
 
 	other := testfactory.NewAccount(ctx, t, b.db)
 	foreign := b.mcpSession(t, other.APIKey)
-	for name, args := range map[string]map[string]any{
-		"get_form":          {"form_id": b.form.PublicID},
-		"update_form":       {"form_id": b.form.PublicID, "name": "mine"},
-		"list_submissions":  {"form_id": b.form.PublicID},
-		"form_stats":        {"form_id": b.form.PublicID},
-		"list_webhooks":     {"form_id": b.form.PublicID},
-		"list_deliveries":   {"webhook_id": e.PublicID},
-		"redeliver":         {"delivery_id": "dlv_mcp"},
-		"submit":            {"form_id": b.form.PublicID, "idempotency_key": "x", "data": map[string]any{"email": "a@example.com"}},
-		"get_submission":    {"submission_id": b.firstSubmissionID(t)},
-		"mark_spam":         {"submission_id": b.firstSubmissionID(t)},
-		"delete_submission": {"submission_id": b.firstSubmissionID(t)},
-	} {
+	foreignCalls := map[string]map[string]any{
+		"get_form":           {"form_id": b.form.PublicID},
+		"update_form":        {"form_id": b.form.PublicID, "name": "mine"},
+		"list_submissions":   {"form_id": b.form.PublicID},
+		"form_stats":         {"form_id": b.form.PublicID},
+		"list_webhooks":      {"form_id": b.form.PublicID},
+		"list_deliveries":    {"webhook_id": e.PublicID},
+		"redeliver":          {"delivery_id": "dlv_mcp"},
+		"submit":             {"form_id": b.form.PublicID, "idempotency_key": "x", "data": map[string]any{"email": "a@example.com"}},
+		"get_submission":     {"submission_id": b.firstSubmissionID(t)},
+		"mark_spam":          {"submission_id": b.firstSubmissionID(t)},
+		"delete_submission":  {"submission_id": b.firstSubmissionID(t)},
+		"search_submissions": {"form_id": b.form.PublicID, "q": "ada"},
+		"merge_submissions":  {"submission_id": b.firstSubmissionID(t), "into": second},
+	}
+	for name, args := range foreignCalls {
 		mustToolProblem(t, foreign, name, args, "not-found")
+	}
+	// The tools that name no object act on the caller's own account only.
+	if d := mustTool(t, foreign, "erase_person", map[string]any{"email": "ada@example.com"}); fmt.Sprint(d["deleted"].(map[string]any)["submissions"]) != "0" {
+		t.Errorf("another account's erase_person = %v, want nothing erased", d)
+	}
+	if b.count(t, `SELECT count(*) FROM submissions`) != 2 {
+		t.Error("another account's erasure deleted the submissions")
+	}
+	ownOnly := []string{"list_forms", "create_form", "erase_person"}
+	// Every tool is walked here: a new tool must say how it keeps to its
+	// account (a row above, or ownOnly with a check).
+	for _, name := range toolNames(t, foreign) {
+		if _, ok := foreignCalls[name]; !ok && !slices.Contains(ownOnly, name) {
+			t.Errorf("the tool %s has no row in this test's table of another account's calls", name)
+		}
 	}
 	if _, err := foreign.ReadResource(ctx, &mcp.ReadResourceParams{URI: "intake://forms/" + b.form.PublicID + "/schema"}); err == nil {
 		t.Error("another account read the form's schema resource")
@@ -291,7 +315,7 @@ SELECT 'dlv_mcp', $1, id, 'msg_mcp' FROM submissions LIMIT 1`, e.ID); err != nil
 		t.Errorf("a read_only key is shown %v, want %v", got, mcpReadTools)
 	}
 	before := b.count(t, `SELECT count(*) FROM submissions`) + 1000*b.count(t, `SELECT count(*) FROM forms`) + 100000*b.count(t, `SELECT count(*) FROM audit_log`)
-	for name, args := range map[string]map[string]any{
+	changes := map[string]map[string]any{
 		"create_form":       {"name": "x"},
 		"update_form":       {"form_id": b.form.PublicID, "name": "x"},
 		"submit":            {"form_id": b.form.PublicID, "idempotency_key": "ro", "data": map[string]any{"email": "ro@example.com"}},
@@ -300,8 +324,14 @@ SELECT 'dlv_mcp', $1, id, 'msg_mcp' FROM submissions LIMIT 1`, e.ID); err != nil
 		"merge_submissions": {"submission_id": b.firstSubmissionID(t), "into": b.firstSubmissionID(t)},
 		"redeliver":         {"delivery_id": "dlv_mcp"},
 		"erase_person":      {"email": "ada@example.com"},
-	} {
+	}
+	for name, args := range changes {
 		mustToolProblem(t, ro, name, args, "forbidden")
+	}
+	for _, name := range mcpToolNames {
+		if _, ok := changes[name]; !ok && !slices.Contains(mcpReadTools, name) {
+			t.Errorf("the tool %s is neither a read nor in this test's table of changes a read_only key is refused", name)
+		}
 	}
 	mustTool(t, ro, "list_submissions", map[string]any{"form_id": b.form.PublicID})
 	after := b.count(t, `SELECT count(*) FROM submissions`) + 1000*b.count(t, `SELECT count(*) FROM forms`) + 100000*b.count(t, `SELECT count(*) FROM audit_log`)
