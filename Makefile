@@ -7,7 +7,7 @@ LDFLAGS      := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test test-race lint openapi-check bench load sweep chaos fuzz generate
+.PHONY: help run build test test-race lint openapi-check mcp-check bench load sweep chaos fuzz generate
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,9 @@ openapi-check: ## needs the network: Redocly lint of api/openapi.json, and an oa
 	go run $(OAPI_CODEGEN) -package client api/openapi.json >"$$dir/client.gen.go"; \
 	cd "$$dir"; go mod init example.com/openapicheck 2>/dev/null; GOFLAGS=-mod=mod go mod tidy 2>/dev/null; \
 	go vet ./... && echo "oapi-codegen client compiles"
+
+mcp-check: ## needs the npm registry: the MCP Inspector's CLI against a fresh Intake, over /mcp and over intake mcp's stdio
+	scripts/mcp-check.sh
 
 # The load targets (bench, load, sweep, chaos) share BENCH_SHELL: it builds
 # bin/intake and bin/intake-bench, picks a free port ($$port) and a fresh
