@@ -81,6 +81,7 @@ const (
 	TypeMemberConflict   = "member-conflict"
 	TypeDuplicate        = "duplicate-submission"
 	TypeMergeConflict    = "merge-conflict"
+	TypeLinkExpired      = "link-expired"
 )
 
 // Error is a failure described for whoever caused it. Packages declare

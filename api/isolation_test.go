@@ -44,29 +44,30 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 	key := decodeObject(t, b.apiCall(t, "POST", "/api/v1/apikeys", `{"name":"victim"}`).Body)["id"].(string)
 
 	ids := strings.NewReplacer("{formID}", b.form.PublicID, "{submissionID}", sub, "{webhookID}", ep.PublicID,
-		"{deliveryID}", "dlv_victim", "{keyID}", key, "/api/v1/people", "/api/v1/people?email=secret@example.com")
+		"{deliveryID}", "dlv_victim", "{fileID}", b.attachFile(t, sub), "{keyID}", key, "/api/v1/people", "/api/v1/people?email=secret@example.com")
 	// The table: every route, with the body it is sent (the intruder's
 	// attempt); "" sends none, and POST or PATCH without one sends {}. A
 	// route missing here fails the test, so a new route needs a row.
 	routes := map[string]string{
-		"GET /api/v1/apikeys":                            "",
-		"POST /api/v1/apikeys":                           `{"name":"mine"}`,
-		"DELETE /api/v1/apikeys/{keyID}":                 "",
-		"GET /api/v1/deliveries/{deliveryID}":            "",
-		"POST /api/v1/deliveries/{deliveryID}/redeliver": "",
-		"POST /api/v1/forms":                             `{"name":"Mine"}`,
-		"GET /api/v1/forms":                              "",
-		"GET /api/v1/forms/{formID}":                     "",
-		"PATCH /api/v1/forms/{formID}":                   `{"name":"pwned"}`,
-		"DELETE /api/v1/forms/{formID}":                  "",
-		"GET /api/v1/forms/{formID}/stats":               "",
-		"GET /api/v1/forms/{formID}/submissions":         "",
-		"GET /api/v1/forms/{formID}/submissions.csv":     "",
-		"GET /api/v1/forms/{formID}/submissions.ndjson":  "",
-		"POST /api/v1/forms/{formID}/webhooks":           `{"url":"https://intruder.example/"}`,
-		"GET /api/v1/forms/{formID}/webhooks":            "",
-		"PATCH /api/v1/submissions/{submissionID}":       `{"spam":true}`,
-		"DELETE /api/v1/submissions/{submissionID}":      "",
+		"GET /api/v1/apikeys":                                   "",
+		"POST /api/v1/apikeys":                                  `{"name":"mine"}`,
+		"DELETE /api/v1/apikeys/{keyID}":                        "",
+		"GET /api/v1/deliveries/{deliveryID}":                   "",
+		"POST /api/v1/deliveries/{deliveryID}/redeliver":        "",
+		"POST /api/v1/forms":                                    `{"name":"Mine"}`,
+		"GET /api/v1/forms":                                     "",
+		"GET /api/v1/submissions/{submissionID}/files/{fileID}": "",
+		"GET /api/v1/forms/{formID}":                            "",
+		"PATCH /api/v1/forms/{formID}":                          `{"name":"pwned"}`,
+		"DELETE /api/v1/forms/{formID}":                         "",
+		"GET /api/v1/forms/{formID}/stats":                      "",
+		"GET /api/v1/forms/{formID}/submissions":                "",
+		"GET /api/v1/forms/{formID}/submissions.csv":            "",
+		"GET /api/v1/forms/{formID}/submissions.ndjson":         "",
+		"POST /api/v1/forms/{formID}/webhooks":                  `{"url":"https://intruder.example/"}`,
+		"GET /api/v1/forms/{formID}/webhooks":                   "",
+		"PATCH /api/v1/submissions/{submissionID}":              `{"spam":true}`,
+		"DELETE /api/v1/submissions/{submissionID}":             "",
 		// Into a well-formed id: the victim's submission must be what is
 		// not found.
 		"POST /api/v1/submissions/{submissionID}/merge":   `{"into":"` + submissions.FormatID(uuid.New()) + `"}`,

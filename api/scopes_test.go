@@ -52,7 +52,7 @@ func TestAPIKeyScopesEveryRoute(t *testing.T) {
 	}
 	key := decodeObject(t, b.apiCall(t, "POST", "/api/v1/apikeys", `{"name":"other"}`).Body)["id"].(string)
 	ids := strings.NewReplacer("{formID}", b.form.PublicID, "{submissionID}", sub, "{webhookID}", ep.PublicID,
-		"{deliveryID}", "dlv_scoped", "{keyID}", key, "/api/v1/people", "/api/v1/people?email=ada@example.com")
+		"{deliveryID}", "dlv_scoped", "{fileID}", b.attachFile(t, sub), "{keyID}", key, "/api/v1/people", "/api/v1/people?email=ada@example.com")
 
 	routes := map[string]scopeRow{
 		"GET /api/v1/apikeys":                            {"", 200},
@@ -77,14 +77,15 @@ func TestAPIKeyScopesEveryRoute(t *testing.T) {
 		"PATCH /api/v1/submissions/{submissionID}":       {`{"spam":true}`, 200},
 		"DELETE /api/v1/submissions/{submissionID}":      {"", 204},
 		// Past the scope, a merge into nothing readable is the body's fault.
-		"POST /api/v1/submissions/{submissionID}/merge":   {`{"into":"not an id"}`, 422},
-		"DELETE /api/v1/submissions/{submissionID}/merge": {"", 200},
-		"GET /api/v1/submissions/{submissionID}":          {"", 200},
-		"DELETE /api/v1/webhooks/{webhookID}":             {"", 204},
-		"GET /api/v1/webhooks/{webhookID}":                {"", 200},
-		"PATCH /api/v1/webhooks/{webhookID}":              {`{"include_spam":true}`, 200},
-		"GET /api/v1/webhooks/{webhookID}/deliveries":     {"", 200},
-		"POST /api/v1/webhooks/{webhookID}/rotate":        {"", 200},
+		"POST /api/v1/submissions/{submissionID}/merge":         {`{"into":"not an id"}`, 422},
+		"DELETE /api/v1/submissions/{submissionID}/merge":       {"", 200},
+		"GET /api/v1/submissions/{submissionID}":                {"", 200},
+		"GET /api/v1/submissions/{submissionID}/files/{fileID}": {"", 200},
+		"DELETE /api/v1/webhooks/{webhookID}":                   {"", 204},
+		"GET /api/v1/webhooks/{webhookID}":                      {"", 200},
+		"PATCH /api/v1/webhooks/{webhookID}":                    {`{"include_spam":true}`, 200},
+		"GET /api/v1/webhooks/{webhookID}/deliveries":           {"", 200},
+		"POST /api/v1/webhooks/{webhookID}/rotate":              {"", 200},
 	}
 
 	var walked []string

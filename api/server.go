@@ -53,6 +53,12 @@ type Server struct {
 	// TrustedProxies are the load balancers whose X-Forwarded-For is
 	// believed (INTAKE_TRUSTED_PROXIES); empty: none.
 	TrustedProxies []netip.Prefix
+	// FileStore holds the files' bytes; nil reads them from Postgres
+	// (submissions.PGFiles).
+	FileStore submissions.FileStore
+	// FileLinks signs and checks the file links that work without a key
+	// (webhook payloads, emails); nil answers every such link not found.
+	FileLinks *submissions.FileLinks
 	// Dashboard, when set, adds the owners' pages (package web) to the router.
 	Dashboard interface{ Routes(chi.Router) }
 }
@@ -89,6 +95,8 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/f/{formID}", s.showForm)
 		r.Get("/f/{formID}/thanks", s.thanks)
 	})
+	// A signed file link: the link is the permission (api/files.go).
+	r.Get("/files/{submissionID}/{fileID}", s.linkedFile)
 	r.Handle("/js/*", s.Pages.Static())
 	r.Handle("/static/*", s.Pages.Static())
 
@@ -118,6 +126,7 @@ func (s *Server) Handler() http.Handler {
 		r.Delete("/submissions/{submissionID}", s.deleteSubmission)
 		r.Post("/submissions/{submissionID}/merge", s.mergeSubmission)
 		r.Delete("/submissions/{submissionID}/merge", s.unmergeSubmission)
+		r.Get("/submissions/{submissionID}/files/{fileID}", s.downloadFile)
 		r.Get("/apikeys", s.listAPIKeys)
 		r.Post("/apikeys", s.createAPIKey)
 		r.Delete("/apikeys/{keyID}", s.revokeAPIKey)

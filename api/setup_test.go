@@ -68,6 +68,9 @@ func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 		t.Fatal(err)
 	}
 	srv.Recipients = &notify.RecipientSync{River: srv.River, Links: links}
+	if srv.FileLinks, err = submissions.NewFileLinks("test secret key", ts.URL); err != nil {
+		t.Fatal(err)
+	}
 	srv.Submissions.Secrets = srv.Sealer                         // as serve wires it: CAPTCHA secrets sealed by the API open here
 	srv.Submissions.Replays = &submissions.ReplayCounter{DB: db} // flushed by the tests that read it
 	// The API's rate limit as served by default, so its headers are

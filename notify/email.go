@@ -50,8 +50,11 @@ type EmailWorker struct {
 	BaseURL string
 	// Links signs the confirmation and unsubscribe links; nil sends
 	// notifications without an unsubscribe link and no confirmation.
-	Links  *Links
-	Logger *slog.Logger
+	Links *Links
+	// FileLinks signs the links to a notification's files that are not
+	// attached; nil gives the API's routes.
+	FileLinks *submissions.FileLinks
+	Logger    *slog.Logger
 	// Observe, when set, is told each email's result.
 	Observe func(result string)
 }

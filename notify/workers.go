@@ -26,6 +26,9 @@ type Deps struct {
 	HTTPClient *http.Client // nil: webhooks.NewHTTPClient(false)
 	Sealer     *seal.Sealer // opens endpoint secrets and link tokens; nil: stored in clear
 	Links      *Links       // signs confirmation and unsubscribe links; nil: none
+	// FileLinks signs the links to files in webhook payloads and emails;
+	// nil: the API's routes.
+	FileLinks *submissions.FileLinks
 	From       string
 	BaseURL    string
 	Logger     *slog.Logger
@@ -51,8 +54,10 @@ func Workers(d Deps) *river.Workers {
 	if d.HTTPClient == nil {
 		d.HTTPClient = webhooks.NewHTTPClient(false)
 	}
-	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, Logger: d.Logger, Retry: retry.Policy{Schedule: d.Schedule}, OnDisabled: EndpointDisabled}
-	email := &EmailWorker{DB: d.DB, Mailer: d.Mailer, Sealer: d.Sealer, From: d.From, BaseURL: d.BaseURL, Links: d.Links, Logger: d.Logger}
+	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, FileLinks: d.FileLinks, Logger: d.Logger,
+		Retry: retry.Policy{Schedule: d.Schedule}, OnDisabled: EndpointDisabled}
+	email := &EmailWorker{DB: d.DB, Mailer: d.Mailer, Sealer: d.Sealer, From: d.From, BaseURL: d.BaseURL, Links: d.Links,
+		FileLinks: d.FileLinks, Logger: d.Logger}
 	if d.Observer != nil {
 		delivery.Observe = d.Observer.ObserveDelivery
 		email.Observe = d.Observer.ObserveEmail

@@ -17,6 +17,9 @@ type JSON struct {
 	Replays         int            `json:"replays"`
 	Duplicates      Duplicates     `json:"duplicates"`
 	MergedInto      *string        `json:"merged_into"`
+	// Files are the files the submission was sent with (files.go); each
+	// field's value in Data names its file too.
+	Files []FileJSON `json:"files"`
 }
 
 // JSON returns s in its client shape.
@@ -29,6 +32,12 @@ func (s *Submission) JSON() JSON {
 	}
 	if s.IdempotencyKey != "" {
 		j.IdempotencyKey = &s.IdempotencyKey
+	}
+	j.Files = make([]FileJSON, len(s.Files))
+	for i, f := range s.Files {
+		id := f.FileID(s.ID)
+		j.Files[i] = FileJSON{ID: id, Field: f.Field, Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256,
+			URL: FilePath(s.ID, id)}
 	}
 	return j
 }

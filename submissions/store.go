@@ -46,16 +46,17 @@ func nullable(s string) *string {
 
 const columns = `s.id, s.form_id, f.public_id, s.contract_version, s.data, s.spam, coalesce(s.spam_reason, ''),
 	coalesce(s.idempotency_key, ''), s.meta, s.created_at, s.replays,
-	s.duplicates_key, s.duplicates_implicit, s.duplicates_unique, s.duplicates_keyless, s.last_duplicate_at, s.merged_into`
+	s.duplicates_key, s.duplicates_implicit, s.duplicates_unique, s.duplicates_keyless, s.last_duplicate_at, s.merged_into,
+	` + filesColumn
 
 func scan(row pgx.Row) (*Submission, error) {
 	var (
 		s          Submission
-		data, meta []byte
+		data, meta, files []byte
 	)
 	err := row.Scan(&s.ID, &s.FormID, &s.FormPublicID, &s.ContractVersion, &data, &s.Spam, &s.SpamReason,
 		&s.IdempotencyKey, &meta, &s.CreatedAt, &s.Replays,
-		&s.Duplicates.Key, &s.Duplicates.Implicit, &s.Duplicates.Unique, &s.Duplicates.Keyless, &s.Duplicates.LastAt, &s.MergedInto)
+		&s.Duplicates.Key, &s.Duplicates.Implicit, &s.Duplicates.Unique, &s.Duplicates.Keyless, &s.Duplicates.LastAt, &s.MergedInto, &files)
 	s.Duplicates.Total = s.Replays
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
@@ -68,6 +69,9 @@ func scan(row pgx.Row) (*Submission, error) {
 	}
 	if err := json.Unmarshal(meta, &s.Meta); err != nil {
 		return nil, fmt.Errorf("submission %s: decode meta: %w", s.PublicID(), err)
+	}
+	if err := json.Unmarshal(files, &s.Files); err != nil {
+		return nil, fmt.Errorf("submission %s: decode files: %w", s.PublicID(), err)
 	}
 	return &s, nil
 }

@@ -41,6 +41,9 @@ type Submission struct {
 	// MergedInto is the submission this one was merged into (merge.go);
 	// nil when it was not.
 	MergedInto *uuid.UUID
+	// Files are the files it was sent with, without their bytes
+	// (files.go), ordered by field and position.
+	Files []StoredFile
 	// UniqueHash is the hash of the values the form's unique setting names
 	// (unique.go), nil when none; UniqueUntil ends the window it counts
 	// in, nil for as long as the submission is kept.

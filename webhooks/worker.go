@@ -78,7 +78,11 @@ type DeliveryWorker struct {
 	DB     *pgxpool.Pool
 	Client *http.Client // NewHTTPClient
 	Sealer *seal.Sealer // opens the endpoints' secrets
-	Logger *slog.Logger
+	// FileLinks signs the links to the submission's files that the
+	// payload carries (a receiver has no API key); nil leaves the API's
+	// routes.
+	FileLinks *submissions.FileLinks
+	Logger    *slog.Logger
 	// Retry is the wait between failed attempts; its zero value is the
 	// Standard Webhooks schedule (tests shorten it).
 	Retry retry.Policy
@@ -133,7 +137,9 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		return errors.Join(river.JobCancel(errors.New("endpoint is disabled")), err)
 	}
 
-	body, err := json.Marshal(Event{Type: "submission.created", Timestamp: sub.CreatedAt, Data: sub.JSON()})
+	data := sub.JSON()
+	data.SignFiles(w.FileLinks, sub.ID, time.Now())
+	body, err := json.Marshal(Event{Type: "submission.created", Timestamp: sub.CreatedAt, Data: data})
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		AuthLimit:      &api.AuthLimiter{PerMinute: api.DefaultAuthFailuresPerMinute},
 		TrustedProxies: cfg.TrustedProxies,
 		Sealer:         sealer,
+		FileLinks:      b.files,
 		WebhookURLs:    webhooks.URLPolicy{AllowPrivate: cfg.WebhookAllowPrivate},
 		River:          rc,
 		Recipients:     &notify.RecipientSync{River: rc, Links: links},
@@ -164,6 +165,7 @@ type backend struct {
 	pool    *pgxpool.Pool
 	sealer  *seal.Sealer
 	links   *notify.Links
+	files   *submissions.FileLinks
 	metrics *api.Metrics // nil unless asked for
 	river   *river.Client[pgx.Tx]
 	work    bool
@@ -196,13 +198,13 @@ func setUp(ctx context.Context, cfg Config, logger *slog.Logger, opts setUpOptio
 		}
 		logger.Info("migrations applied", "count", n)
 	}
-	if b.sealer, b.links, err = newKeys(ctx, b.pool, cfg); err != nil {
+	if b.sealer, b.links, b.files, err = newKeys(ctx, b.pool, cfg); err != nil {
 		return nil, err
 	}
 	if opts.metrics {
 		b.metrics = api.NewMetrics(b.pool)
 	}
-	if b.river, err = newRiver(b.pool, cfg, b.sealer, b.links, logger, b.metrics, opts.work); err != nil {
+	if b.river, err = newRiver(b.pool, cfg, b, logger, opts.work); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -254,11 +256,11 @@ func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool
 
 // newRiver makes the River client. Only processes that work jobs get
 // queues and the periodic jobs (River's elected leader enqueues those).
-func newRiver(pool *pgxpool.Pool, cfg Config, sealer *seal.Sealer, links *notify.Links, logger *slog.Logger, metrics *api.Metrics, work bool) (*river.Client[pgx.Tx], error) {
-	deps := notify.Deps{DB: pool, From: cfg.MailFrom, BaseURL: cfg.BaseURL, Logger: logger, Sealer: sealer, Links: links,
-		HTTPClient: webhooks.NewHTTPClient(cfg.WebhookAllowPrivate)}
-	if metrics != nil {
-		deps.Observer = metrics
+func newRiver(pool *pgxpool.Pool, cfg Config, keys *backend, logger *slog.Logger, work bool) (*river.Client[pgx.Tx], error) {
+	deps := notify.Deps{DB: pool, From: cfg.MailFrom, BaseURL: cfg.BaseURL, Logger: logger, Sealer: keys.sealer, Links: keys.links,
+		FileLinks: keys.files, HTTPClient: webhooks.NewHTTPClient(cfg.WebhookAllowPrivate)}
+	if keys.metrics != nil {
+		deps.Observer = keys.metrics
 	}
 	if cfg.SMTPURL != "" {
 		m, err := mail.NewSMTP(cfg.SMTPURL)
@@ -286,24 +288,28 @@ func newRiver(pool *pgxpool.Pool, cfg Config, sealer *seal.Sealer, links *notify
 	return rc, nil
 }
 
-// newKeys makes the webhook-secret sealer and the signer of confirmation
-// and unsubscribe links from INTAKE_SECRET_KEY, or from the key generated
-// once and kept in the database when it is not set; each derives its own
-// key from it.
-func newKeys(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*seal.Sealer, *notify.Links, error) {
+// newKeys makes the webhook-secret sealer, the signer of confirmation
+// and unsubscribe links and the signer of file links from
+// INTAKE_SECRET_KEY, or from the key generated once and kept in the
+// database when it is not set; each derives its own key from it.
+func newKeys(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*seal.Sealer, *notify.Links, *submissions.FileLinks, error) {
 	key := cfg.SecretKey
 	if key == "" {
 		var err error
 		if key, err = database.InstanceSecret(ctx, pool); err != nil {
-			return nil, nil, fmt.Errorf("instance secret key: %w", err)
+			return nil, nil, nil, fmt.Errorf("instance secret key: %w", err)
 		}
 	}
 	sealer, err := seal.New(key)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	links, err := notify.NewLinks(key)
-	return sealer, links, err
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	files, err := submissions.NewFileLinks(key, cfg.BaseURL)
+	return sealer, links, files, err
 }
 
 // serveDebug serves Go's profiler on addr (INTAKE_DEBUG_ADDR), apart from
