@@ -2,10 +2,12 @@ package webhooks_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/retry"
 	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -26,7 +29,8 @@ import (
 
 type bundle struct {
 	*testfactory.Workbench
-	http *http.Client
+	http  *http.Client
+	links *submissions.FileLinks
 
 	mu       sync.Mutex
 	disabled []string // the reasons OnDisabled was told, in order
@@ -42,7 +46,11 @@ func setup(t *testing.T) *bundle {
 // setupWith is setup with the worker's HTTP client.
 func setupWith(t *testing.T, client *http.Client) *bundle {
 	t.Helper()
-	b := &bundle{Workbench: testfactory.NewWorkbench(t, webhooks.Planner{}), http: client}
+	links, err := submissions.NewFileLinks("test secret key", "https://intake.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{Workbench: testfactory.NewWorkbench(t, webhooks.Planner{}), http: client, links: links}
 	b.start(t)
 	return b
 }
@@ -52,7 +60,7 @@ func (b *bundle) start(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &webhooks.DeliveryWorker{
-		DB: b.DB, Client: b.http, Sealer: b.Sealer, Logger: logger,
+		DB: b.DB, Client: b.http, Sealer: b.Sealer, FileLinks: b.links, Logger: logger,
 		Retry: retry.Policy{Schedule: []time.Duration{50 * time.Millisecond}},
 		OnDisabled: func(_ context.Context, _ pgx.Tx, _ *webhooks.Endpoint, reason string) error {
 			b.mu.Lock()
@@ -362,5 +370,45 @@ func TestTranslatedLoopbackIsNeverDelivered(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // a few retries more
 	if got := rc.Received(); len(got) != 0 {
 		t.Errorf("the loopback receiver got %d deliveries", len(got))
+	}
+}
+
+// A payload lists the submission's files, each with a signed link a
+// receiver fetches without an API key for 7 days (the link itself is
+// tested against the server in api's TestFileLinks).
+func TestPayloadFilesCarrySignedLinks(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	b.Endpoint(t, rc.URL, false)
+	testfactory.SubmitFile(t, b.Svc, b.Form.PublicID, "k", "cv@example.com", "cv", "cv.pdf", []byte("%PDF the CV"))
+	b.Settle(t)
+	got := rc.Received()
+	if len(got) != 1 {
+		t.Fatalf("%d deliveries, want 1", len(got))
+	}
+	var event struct {
+		Data struct {
+			ID    string
+			Files []submissions.FileJSON
+		}
+	}
+	if err := json.Unmarshal(got[0].Body, &event); err != nil {
+		t.Fatal(err)
+	}
+	if len(event.Data.Files) != 1 {
+		t.Fatalf("files in the payload = %+v, want one", event.Data.Files)
+	}
+	f := event.Data.Files[0]
+	u, err := url.Parse(f.URL)
+	if err != nil || f.Name != "cv.pdf" || f.Size != 11 || u.Host != "intake.example" || u.Path != "/files/"+event.Data.ID+"/"+f.ID {
+		t.Fatalf("file = %+v, want cv.pdf with a link to /files/%s/%s", f, event.Data.ID, f.ID)
+	}
+	q := u.Query()
+	if err := b.links.Check(event.Data.ID, f.ID, q.Get("expires"), q.Get("sig"), time.Now()); err != nil {
+		t.Errorf("the link does not check: %v", err)
+	}
+	if err := b.links.Check(event.Data.ID, f.ID, q.Get("expires"), q.Get("sig"), time.Now().Add(submissions.LinkTTL+time.Hour)); err == nil {
+		t.Error("the link still works after 7 days")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"mime/multipart"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,30 @@ func Submit(t testing.TB, svc *submissions.Service, formID, key string, fields m
 	res, err := svc.Accept(context.Background(), submissions.Request{
 		FormID: formID, Payload: p, Key: key, IP: "192.0.2.1",
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// SubmitFile sends a multipart submission with the email and one file
+// (name, content) in field to form formID through svc with the key.
+func SubmitFile(t testing.TB, svc *submissions.Service, formID, key, email, field, name string, content []byte) *submissions.Result {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("email", email)
+	fw, err := mw.CreateFormFile(field, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(content)
+	mw.Close()
+	p, err := submissions.Parse(mw.FormDataContentType(), &buf, submissions.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.Accept(context.Background(), submissions.Request{FormID: formID, Payload: p, Key: key, IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
