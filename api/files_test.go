@@ -189,18 +189,6 @@ func TestFileDownloadStreams(t *testing.T) {
 	}
 }
 
-// attachFile stores a file "cv.pdf" ("abc") under field cv of the
-// submission sub (a public id) and returns its file id: the route tables'
-// {fileID}.
 func (b *testBundle) attachFile(t *testing.T, sub string) string {
-	t.Helper()
-	id, err := submissions.ParseID(sub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.db.Exec(context.Background(), `INSERT INTO submission_files (submission_id, field, position, filename, content_type, size, sha256, content)
-VALUES ($1, 'cv', 0, 'cv.pdf', 'application/pdf', 3, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'abc')`, id); err != nil {
-		t.Fatal(err)
-	}
-	return (&submissions.StoredFile{Field: "cv", Position: 0}).FileID(id)
+	return testfactory.AttachFile(t, b.db, sub)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/submissions"
 )
 
@@ -196,6 +197,15 @@ type submissionView struct {
 	Fields            []dataField
 	Meta              []setting
 	MergedInto        *mergedLink // nil when not merged
+	Files             []fileLink
+}
+
+// fileLink is a file on a submission's page: a download link, and a
+// preview when it is an image a browser draws.
+type fileLink struct {
+	Name, Field, Type, URL string
+	Size                   int64
+	Image                  bool
 }
 
 // mergedLink is the submission a merged one was merged into.
@@ -236,6 +246,24 @@ func (d *Dashboard) submissionFor(r *http.Request) (*forms.Form, *submissions.Su
 	return f, s, nil
 }
 
+// submissionFile sends a submission's file: a download, or with
+// ?inline=1 an image's preview (png, jpeg, gif, webp only; anything else
+// still downloads), for the page's <img>.
+func (d *Dashboard) submissionFile(w http.ResponseWriter, r *http.Request) {
+	_, s, err := d.submissionFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	f, body, err := submissions.OpenFile(r.Context(), d.DB, submissions.PGFiles{DB: d.DB}, user(r).AccountID, s.ID, chi.URLParam(r, "file_id"))
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	defer body.Close()
+	httpedge.SendFile(w, r, httpedge.File{Name: f.Name, ContentType: f.ContentType, Size: f.Size, SHA256: f.SHA256}, body, r.URL.Query().Get("inline") == "1")
+}
+
 func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 	f, s, err := d.submissionFor(r)
 	if err != nil {
@@ -258,6 +286,12 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.MergedInto = &mergedLink{URL: list + "/" + kept.PublicID(), CreatedAt: kept.CreatedAt}
+	}
+	for _, sf := range s.Files {
+		id := sf.FileID(s.ID)
+		hf := httpedge.File{Name: sf.Name, ContentType: sf.ContentType, Size: sf.Size}
+		v.Files = append(v.Files, fileLink{Name: sf.Name, Field: sf.Field, Size: sf.Size, Type: sf.ContentType,
+			URL: v.URL + "/files/" + id, Image: hf.Inline()})
 	}
 	seen := map[string]bool{}
 	for _, fl := range f.Contract.Fields {

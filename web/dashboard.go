@@ -203,6 +203,7 @@ func (d *Dashboard) Routes(r chi.Router) {
 			viewer.Get("/forms/{form_id}/submissions", d.submissionsPage)
 			viewer.Get("/forms/{form_id}/submissions.csv", d.exportCSV)
 			viewer.Get("/forms/{form_id}/submissions/{sub_id}", d.submissionPage)
+			viewer.Get("/forms/{form_id}/submissions/{sub_id}/files/{file_id}", d.submissionFile)
 			member.Post("/forms/{form_id}/submissions/{sub_id}/spam", d.markSpam(true))
 			member.Post("/forms/{form_id}/submissions/{sub_id}/not-spam", d.markSpam(false))
 			member.Get("/forms/{form_id}/submissions/{sub_id}/delete", d.confirmDeleteSubmission)

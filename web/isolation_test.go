@@ -60,7 +60,8 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 	leaks := []string{victim.Name, victim.PublicID, b.form.PublicID, sub, "victim-secret@example.com", "confidential words",
 		"victim-hooks.example", "victim-colleague@example.com", e.PublicID, dlv, "Victim email subject", key.PublicID, key.Prefix, b.acct.User.Email, "whsec_",
 		colleague.Email, inv.Email}
-	theirs := strings.NewReplacer("{form_id}", victim.PublicID, "{sub_id}", sub, "{wh_id}", e.PublicID, "{dlv_id}", dlv,
+	fileID := testfactory.AttachFile(t, b.db, sub)
+	theirs := strings.NewReplacer("{form_id}", victim.PublicID, "{sub_id}", sub, "{file_id}", fileID, "{wh_id}", e.PublicID, "{dlv_id}", dlv,
 		"{email_id}", strconv.FormatInt(mail, 10), "{key_id}", key.PublicID,
 		"{user_id}", strconv.FormatInt(colleague.ID, 10), "{invite_id}", strconv.FormatInt(inv.ID, 10))
 
@@ -68,7 +69,7 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 	// found either.
 	intruder := testfactory.NewAccount(ctx, t, b.db)
 	mine := testfactory.NewForm(ctx, t, b.db, intruder.User.AccountID, &testfactory.FormOpts{Name: "Intruder form"})
-	mixed := strings.NewReplacer("{form_id}", mine.PublicID, "{sub_id}", sub)
+	mixed := strings.NewReplacer("{form_id}", mine.PublicID, "{sub_id}", sub, "{file_id}", fileID)
 	loggedInAsB := func() *browser {
 		br := b.browser(t)
 		br.login(t, intruder.User.Email, testPassword)
@@ -149,44 +150,45 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"POST /invites/{token}": {want: http.StatusGone},
 
 		// A's objects: not found, whatever is asked.
-		"GET /forms/{form_id}":                                {want: http.StatusNotFound},
-		"GET /forms/{form_id}/edit":                           {want: http.StatusNotFound},
-		"POST /forms/{form_id}/edit":                          {want: http.StatusNotFound, form: editor},
-		"GET /forms/{form_id}/archive":                        {want: http.StatusNotFound},
-		"POST /forms/{form_id}/archive":                       {want: http.StatusNotFound},
-		"GET /forms/{form_id}/schema.json":                    {want: http.StatusNotFound},
-		"POST /forms/{form_id}/notifications/resume":          {want: http.StatusNotFound},
-		"GET /forms/{form_id}/submissions":                    {want: http.StatusNotFound},
-		"GET /forms/{form_id}/submissions.csv":                {want: http.StatusNotFound},
-		"GET /forms/{form_id}/submissions/{sub_id}":           {want: http.StatusNotFound},
-		"POST /forms/{form_id}/submissions/{sub_id}/spam":     {want: http.StatusNotFound},
-		"POST /forms/{form_id}/submissions/{sub_id}/not-spam": {want: http.StatusNotFound},
-		"GET /forms/{form_id}/submissions/{sub_id}/delete":    {want: http.StatusNotFound},
-		"POST /forms/{form_id}/submissions/{sub_id}/delete":   {want: http.StatusNotFound},
-		"POST /forms/{form_id}/submissions/{sub_id}/unmerge":  {want: http.StatusNotFound},
-		"GET /forms/{form_id}/duplicates":                     {want: http.StatusNotFound},
-		"POST /forms/{form_id}/duplicates/merge":              {want: http.StatusNotFound},
-		"GET /forms/{form_id}/webhooks":                       {want: http.StatusNotFound},
-		"POST /forms/{form_id}/webhooks":                      {want: http.StatusNotFound, form: hook},
-		"GET /webhooks/{wh_id}":                               {want: http.StatusNotFound},
-		"POST /webhooks/{wh_id}":                              {want: http.StatusNotFound, form: hook},
-		"POST /webhooks/{wh_id}/enable":                       {want: http.StatusNotFound},
-		"POST /webhooks/{wh_id}/disable":                      {want: http.StatusNotFound},
-		"POST /webhooks/{wh_id}/secret":                       {want: http.StatusNotFound},
-		"GET /webhooks/{wh_id}/rotate":                        {want: http.StatusNotFound},
-		"POST /webhooks/{wh_id}/rotate":                       {want: http.StatusNotFound},
-		"GET /webhooks/{wh_id}/delete":                        {want: http.StatusNotFound},
-		"POST /webhooks/{wh_id}/delete":                       {want: http.StatusNotFound},
-		"GET /deliveries/{dlv_id}":                            {want: http.StatusNotFound},
-		"POST /deliveries/{dlv_id}/redeliver":                 {want: http.StatusNotFound},
-		"GET /outbox/{email_id}":                              {want: http.StatusNotFound},
-		"GET /apikeys/{key_id}/revoke":                        {want: http.StatusNotFound},
-		"POST /apikeys/{key_id}/revoke":                       {want: http.StatusNotFound},
-		"POST /account/members/invites/{invite_id}/resend":    {want: http.StatusNotFound},
-		"POST /account/members/invites/{invite_id}/revoke":    {want: http.StatusNotFound},
-		"POST /account/members/{user_id}/role":                {want: http.StatusNotFound, form: url.Values{"role": {"viewer"}}},
-		"GET /account/members/{user_id}/remove":               {want: http.StatusNotFound},
-		"POST /account/members/{user_id}/remove":              {want: http.StatusNotFound},
+		"GET /forms/{form_id}":                                      {want: http.StatusNotFound},
+		"GET /forms/{form_id}/edit":                                 {want: http.StatusNotFound},
+		"POST /forms/{form_id}/edit":                                {want: http.StatusNotFound, form: editor},
+		"GET /forms/{form_id}/archive":                              {want: http.StatusNotFound},
+		"POST /forms/{form_id}/archive":                             {want: http.StatusNotFound},
+		"GET /forms/{form_id}/schema.json":                          {want: http.StatusNotFound},
+		"POST /forms/{form_id}/notifications/resume":                {want: http.StatusNotFound},
+		"GET /forms/{form_id}/submissions":                          {want: http.StatusNotFound},
+		"GET /forms/{form_id}/submissions.csv":                      {want: http.StatusNotFound},
+		"GET /forms/{form_id}/submissions/{sub_id}":                 {want: http.StatusNotFound},
+		"GET /forms/{form_id}/submissions/{sub_id}/files/{file_id}": {want: http.StatusNotFound},
+		"POST /forms/{form_id}/submissions/{sub_id}/spam":           {want: http.StatusNotFound},
+		"POST /forms/{form_id}/submissions/{sub_id}/not-spam":       {want: http.StatusNotFound},
+		"GET /forms/{form_id}/submissions/{sub_id}/delete":          {want: http.StatusNotFound},
+		"POST /forms/{form_id}/submissions/{sub_id}/delete":         {want: http.StatusNotFound},
+		"POST /forms/{form_id}/submissions/{sub_id}/unmerge":        {want: http.StatusNotFound},
+		"GET /forms/{form_id}/duplicates":                           {want: http.StatusNotFound},
+		"POST /forms/{form_id}/duplicates/merge":                    {want: http.StatusNotFound},
+		"GET /forms/{form_id}/webhooks":                             {want: http.StatusNotFound},
+		"POST /forms/{form_id}/webhooks":                            {want: http.StatusNotFound, form: hook},
+		"GET /webhooks/{wh_id}":                                     {want: http.StatusNotFound},
+		"POST /webhooks/{wh_id}":                                    {want: http.StatusNotFound, form: hook},
+		"POST /webhooks/{wh_id}/enable":                             {want: http.StatusNotFound},
+		"POST /webhooks/{wh_id}/disable":                            {want: http.StatusNotFound},
+		"POST /webhooks/{wh_id}/secret":                             {want: http.StatusNotFound},
+		"GET /webhooks/{wh_id}/rotate":                              {want: http.StatusNotFound},
+		"POST /webhooks/{wh_id}/rotate":                             {want: http.StatusNotFound},
+		"GET /webhooks/{wh_id}/delete":                              {want: http.StatusNotFound},
+		"POST /webhooks/{wh_id}/delete":                             {want: http.StatusNotFound},
+		"GET /deliveries/{dlv_id}":                                  {want: http.StatusNotFound},
+		"POST /deliveries/{dlv_id}/redeliver":                       {want: http.StatusNotFound},
+		"GET /outbox/{email_id}":                                    {want: http.StatusNotFound},
+		"GET /apikeys/{key_id}/revoke":                              {want: http.StatusNotFound},
+		"POST /apikeys/{key_id}/revoke":                             {want: http.StatusNotFound},
+		"POST /account/members/invites/{invite_id}/resend":          {want: http.StatusNotFound},
+		"POST /account/members/invites/{invite_id}/revoke":          {want: http.StatusNotFound},
+		"POST /account/members/{user_id}/role":                      {want: http.StatusNotFound, form: url.Values{"role": {"viewer"}}},
+		"GET /account/members/{user_id}/remove":                     {want: http.StatusNotFound},
+		"POST /account/members/{user_id}/remove":                    {want: http.StatusNotFound},
 	}
 
 	// The dashboard's routes, as it mounts them.

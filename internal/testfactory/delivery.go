@@ -105,3 +105,19 @@ func Count(t testing.TB, db *pgxpool.Pool, sql string, args ...any) int {
 	}
 	return n
 }
+
+// AttachFile stores a file "cv.pdf" (the bytes "abc") under field cv of
+// the submission sub (a public id), as a multipart post would, and
+// returns its file id: the route tables' {file_id}.
+func AttachFile(t testing.TB, db *pgxpool.Pool, sub string) string {
+	t.Helper()
+	id, err := submissions.ParseID(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(context.Background(), `INSERT INTO submission_files (submission_id, field, position, filename, content_type, size, sha256, content)
+VALUES ($1, 'cv', 0, 'cv.pdf', 'application/pdf', 3, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'abc')`, id); err != nil {
+		t.Fatal(err)
+	}
+	return (&submissions.StoredFile{Field: "cv", Position: 0}).FileID(id)
+}
