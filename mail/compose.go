@@ -1,8 +1,10 @@
 package mail
 
 import (
+	"fmt"
 	"html"
 	"html/template"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +33,17 @@ type Submission struct {
 	// UnsubscribeURL is the recipient's one-click unsubscribe link (RFC
 	// 8058); "" for none.
 	UnsubscribeURL string
+	// Files are the submission's files: attached (the Message's
+	// Attachments carry them) or linked.
+	Files []FileRef
+}
+
+// FileRef is a submission's file as a notification names it.
+type FileRef struct {
+	Name     string
+	Size     int64
+	Attached bool   // in the message's attachments
+	URL      string // where to download it when not attached
 }
 
 // Notification returns the owner's email for a submission: From from, To to, Cc
@@ -77,6 +90,13 @@ func Notification(from, to string, cc []string, replyTo, subject string, s Submi
 	}
 	for _, f := range s.Fields {
 		v.Fields = append(v.Fields, row{Label: fieldLabel(f), Value: fieldValue(f.Value)})
+	}
+	for _, f := range s.Files {
+		r := fileRow{Name: oneLine(f.Name), Size: SizeText(f.Size)}
+		if !f.Attached {
+			r.URL = oneLine(f.URL)
+		}
+		v.Files = append(v.Files, r)
 	}
 	if formName != "" || s.FormID != "" {
 		form := formName
@@ -230,9 +250,25 @@ type row struct{ Label, Value string }
 type notificationView struct {
 	Title          string
 	Fields         []row
+	Files          []fileRow
 	Meta           []row
 	DashboardURL   string
 	UnsubscribeURL string
+}
+
+// fileRow is a file in a notification: attached when URL is "".
+type fileRow struct{ Name, Size, URL string }
+
+// SizeText is a file's size for people: "812 bytes", "14.2 KB", "3.1 MB".
+func SizeText(n int64) string {
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10) + " bytes"
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1000)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/1000/1000)
+	}
 }
 
 type endpointView struct {
@@ -284,6 +320,16 @@ func notificationText(v notificationView) string {
 	}
 	for _, f := range v.Fields {
 		writeTextRow(&b, f)
+	}
+	if len(v.Files) > 0 {
+		b.WriteString("\nFiles:\n")
+		for _, f := range v.Files {
+			if f.URL == "" {
+				b.WriteString("  " + f.Name + " (" + f.Size + "), attached\n")
+			} else {
+				b.WriteString("  " + f.Name + " (" + f.Size + "), too big to attach: " + f.URL + "\n")
+			}
+		}
 	}
 	if len(v.Meta) > 0 {
 		b.WriteString("\n--\n")
@@ -368,6 +414,14 @@ var (
 <tr><td style="` + tdStyle + `">(no fields)</td></tr>
 {{- end}}
 </table>
+{{- if .Files}}
+<h2 style="font-size:15px;margin:24px 0 8px;">Files</h2>
+<ul style="margin:0;padding-left:20px;">
+{{- range .Files}}
+<li>{{.Name}} ({{.Size}}){{if .URL}}, too big to attach: <a href="{{.URL}}" style="` + linkStyle + `">download</a>{{else}}, attached{{end}}</li>
+{{- end}}
+</ul>
+{{- end}}
 {{- if .Meta}}
 <table role="presentation" cellpadding="0" cellspacing="0" style="width:100%;border-collapse:collapse;margin-top:24px;font-size:12px;color:#59636e;">
 {{- range .Meta}}

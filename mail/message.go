@@ -6,10 +6,15 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"io/fs"
+	"mime"
 	"net"
 	netmail "net/mail"
 	"net/textproto"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -39,6 +44,17 @@ type Message struct {
 	// apart. Only the Outbox uses it: with no SMTP server the log is the
 	// one mailbox a person who cannot log in can read.
 	Link string
+	// Attachments are sent with the message, their bytes read as it is
+	// written (never held whole); the caller bounds their total size.
+	Attachments []Attachment
+}
+
+// Attachment is a file a message carries. Open is called each time the
+// message is written (a retry writes it again).
+type Attachment struct {
+	Name        string // as the file was named; made safe to send
+	ContentType string // believed only when it parses as a media type
+	Open        func() (io.ReadCloser, error)
 }
 
 // Mailer sends a Message; an error is a *PermanentError when retrying cannot help.
@@ -262,5 +278,59 @@ func build(m *Message) (*gomail.Msg, error) {
 		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
+	if len(m.Attachments) > 0 {
+		files := attachmentFS(m.Attachments)
+		for i, a := range m.Attachments {
+			ct := "application/octet-stream"
+			if mt, _, err := mime.ParseMediaType(a.ContentType); err == nil && strings.Count(mt, "/") == 1 {
+				ct = mt
+			}
+			name := strings.Map(func(r rune) rune {
+				if r < ' ' || r == 0x7f || r == '/' || r == '\\' || r == '"' {
+					return -1
+				}
+				return r
+			}, a.Name)
+			if strings.TrimSpace(name) == "" {
+				name = "file"
+			}
+			if err := msg.AttachFromIOFS(strconv.Itoa(i), files, gomail.WithFileName(name), gomail.WithFileContentType(gomail.ContentType(ct))); err != nil {
+				return nil, fmt.Errorf("mail: attach %q: %w", name, err)
+			}
+		}
+	}
 	return msg, nil
 }
+
+// attachmentFS serves a message's attachments to go-mail by index, which
+// opens one when it writes it: the bytes stream from their store into
+// the SMTP connection.
+type attachmentFS []Attachment
+
+func (a attachmentFS) Open(name string) (fs.File, error) {
+	i, err := strconv.Atoi(name)
+	if err != nil || i < 0 || i >= len(a) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	rc, err := a[i].Open()
+	if err != nil {
+		return nil, err
+	}
+	return attachmentFile{rc, name}, nil
+}
+
+type attachmentFile struct {
+	io.ReadCloser
+	name string
+}
+
+func (f attachmentFile) Stat() (fs.FileInfo, error) { return attachmentInfo(f.name), nil }
+
+type attachmentInfo string
+
+func (n attachmentInfo) Name() string     { return string(n) }
+func (attachmentInfo) Size() int64        { return -1 }
+func (attachmentInfo) Mode() fs.FileMode  { return 0o444 }
+func (attachmentInfo) ModTime() time.Time { return time.Time{} }
+func (attachmentInfo) IsDir() bool        { return false }
+func (attachmentInfo) Sys() any           { return nil }

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/url"
@@ -54,7 +55,9 @@ type EmailWorker struct {
 	// FileLinks signs the links to a notification's files that are not
 	// attached; nil gives the API's routes.
 	FileLinks *submissions.FileLinks
-	Logger    *slog.Logger
+	// MaxAttached bounds the files attached, in all; 0 is MaxAttached.
+	MaxAttached int64
+	Logger      *slog.Logger
 	// Observe, when set, is told each email's result.
 	Observe func(result string)
 }
@@ -301,7 +304,10 @@ func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Mes
 		if w.Links != nil {
 			view.UnsubscribeURL = w.BaseURL + "/unsubscribe?token=" + w.Links.UnsubscribeToken(form.PublicID, args.To)
 		}
-		return mail.Notification(w.From, args.To, cc, sub.Meta.ReplyTo, sub.Meta.Subject, view, id), form.AccountID, nil
+		attachments := w.files(ctx, sub, &view)
+		m := mail.Notification(w.From, args.To, cc, sub.Meta.ReplyTo, sub.Meta.Subject, view, id)
+		m.Attachments = attachments
+		return m, form.AccountID, nil
 	case TemplateAutoresponse:
 		if err := w.autoresponseSlot(ctx, form.ID, sub, args.To); err != nil {
 			return nil, 0, err
@@ -427,11 +433,47 @@ func (w *EmailWorker) view(form *forms.Form, sub *submissions.Submission) mail.S
 	return v
 }
 
+// MaxAttached is the most a notification attaches of a submission's
+// files, in all; the rest are linked (a signed link, working 7 days).
+// Mail servers commonly refuse messages over 10–25 MiB, and base64 adds a
+// third.
+const MaxAttached = 10 << 20
+
+// files attaches sub's files to its notification, in field order, while
+// they fit in MaxAttached together, and links the rest in view. The bytes
+// are read as the message is written (submissions.PGFiles).
+func (w *EmailWorker) files(ctx context.Context, sub *submissions.Submission, view *mail.Submission) []mail.Attachment {
+	var (
+		out   []mail.Attachment
+		total int64
+	)
+	store := submissions.PGFiles{DB: w.DB}
+	limit := w.MaxAttached
+	if limit <= 0 {
+		limit = MaxAttached
+	}
+	for _, f := range sub.Files {
+		ref := mail.FileRef{Name: f.Name, Size: f.Size}
+		if total+f.Size <= limit {
+			total += f.Size
+			ref.Attached = true
+			out = append(out, mail.Attachment{Name: f.Name, ContentType: f.ContentType,
+				Open: func() (io.ReadCloser, error) { return store.Open(ctx, sub.ID, &f) }})
+		} else if w.FileLinks != nil {
+			ref.URL = w.FileLinks.URL(sub.ID, f.FileID(sub.ID), time.Now())
+		} else {
+			ref.URL = w.dashboard("forms", sub.FormPublicID, "submissions", sub.PublicID(), "files", f.FileID(sub.ID))
+		}
+		view.Files = append(view.Files, ref)
+	}
+	return out
+}
+
 // emailText is how a value reads in the notification: a list joined with
-// ", ", a file said to stay attached to the submission (the email does not
-// carry it), and a null inside a list as "<nil>", as it always has.
+// ", ", a file by its name and size (the Files part says whether it is
+// attached or linked), and a null inside a list as "<nil>", as it always has.
 var emailText = submissions.TextStyle{ListSep: ", ", Null: "<nil>", File: func(f map[string]any) string {
-	return fmt.Sprintf("%v (%v bytes, attached to the submission)", f["filename"], f["size"])
+	return fmt.Sprintf("%v (%v bytes)", f["filename"], f["size"])
 }}
 
 func (w *EmailWorker) dashboard(parts ...string) string {

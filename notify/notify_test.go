@@ -40,6 +40,12 @@ func setup(t *testing.T, mailer mail.Mailer) *bundle {
 // setupPolling is setup with River's workers polling for jobs every poll.
 func setupPolling(t *testing.T, mailer mail.Mailer, poll time.Duration) *bundle {
 	t.Helper()
+	return setupDeps(t, mailer, poll, nil)
+}
+
+// setupDeps is setupPolling with change made to the workers' Deps first.
+func setupDeps(t *testing.T, mailer mail.Mailer, poll time.Duration, change func(*notify.Deps)) *bundle {
+	t.Helper()
 	b := &bundle{Workbench: testfactory.NewWorkbench(t, notify.Planner{}), poll: poll}
 	links, err := notify.NewLinks("test secret key")
 	if err != nil {
@@ -49,6 +55,9 @@ func setupPolling(t *testing.T, mailer mail.Mailer, poll time.Duration) *bundle 
 		DB: b.DB, Mailer: mailer, HTTPClient: webhooks.NewHTTPClient(true), Sealer: b.Sealer, Links: links, From: "Intake <no-reply@intake.test>",
 		BaseURL: "http://intake.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Schedule: []time.Duration{50 * time.Millisecond},
+	}
+	if change != nil {
+		change(&b.deps)
 	}
 	b.start(t)
 	b.sync = &notify.RecipientSync{River: b.Client, Links: links}

@@ -2,8 +2,15 @@ package notify_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
+	"maps"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
+	netmail "net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +19,8 @@ import (
 
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/mail"
+	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/submissions"
 )
 
 // smtpServer is a real SMTP server in-process that keeps what it receives.
@@ -121,3 +130,90 @@ func TestSMTPOneEmailPerSubmission(t *testing.T) {
 }
 
 func unfold(s string) string { return strings.NewReplacer("\r\n ", " ", "\r\n\t", " ").Replace(s) }
+
+// A notification attaches the submission's files while they fit in the
+// limit, in field order, and links the rest with a signed link; the
+// autoresponse never carries a file. Read back as MIME parts from a real
+// SMTP server.
+func TestSMTPNotificationAttachesFiles(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServer(t)
+	m, err := mail.NewSMTP("smtp://" + srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileLinks, err := submissions.NewFileLinks("test secret key", "http://intake.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setupDeps(t, m, 0, func(d *notify.Deps) { d.MaxAttached = 1000; d.FileLinks = fileLinks })
+	small := bytes.Repeat([]byte("a"), 600)
+	big := bytes.Repeat([]byte("b"), 700) // 600 + 700 > 1000: linked
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("email", "ada@example.com")
+	for _, f := range []struct {
+		field, name string
+		content     []byte
+	}{{"cv", "cv.pdf", small}, {"portfolio", "portfolio.zip", big}} {
+		w, _ := mw.CreateFormFile(f.field, f.name)
+		w.Write(f.content)
+	}
+	mw.Close()
+	p, err := submissions.Parse(mw.FormDataContentType(), &body, submissions.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Svc.Accept(t.Context(), submissions.Request{FormID: b.Form.PublicID, Payload: p, Key: "files", IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	b.Settle(t)
+	msgs, _ := srv.received()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want 1", len(msgs))
+	}
+	msg, err := netmail.ReadMessage(bytes.NewReader(msgs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attached := map[string][]byte{}
+	var text string
+	var walk func(r io.Reader, ct string)
+	walk = func(r io.Reader, ct string) {
+		mt, params, _ := mime.ParseMediaType(ct)
+		if !strings.HasPrefix(mt, "multipart/") {
+			return
+		}
+		mr := multipart.NewReader(r, params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return
+			}
+			pct := part.Header.Get("Content-Type")
+			var content io.Reader = part
+			if part.Header.Get("Content-Transfer-Encoding") == "base64" {
+				content = base64.NewDecoder(base64.StdEncoding, part)
+			} else if part.Header.Get("Content-Transfer-Encoding") == "quoted-printable" {
+				content = quotedprintable.NewReader(part)
+			}
+			_, dparams, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+			data, _ := io.ReadAll(content)
+			switch {
+			case dparams["filename"] != "":
+				attached[dparams["filename"]] = data
+			case strings.HasPrefix(pct, "text/plain"):
+				text = string(data)
+			case strings.HasPrefix(pct, "multipart/"):
+				walk(bytes.NewReader(data), pct)
+			}
+		}
+	}
+	walk(msg.Body, msg.Header.Get("Content-Type"))
+	if len(attached) != 1 || !bytes.Equal(attached["cv.pdf"], small) {
+		t.Errorf("attachments = %d %v, want cv.pdf alone with its bytes", len(attached), slices.Collect(maps.Keys(attached)))
+	}
+	if !strings.Contains(text, "cv.pdf (600 bytes), attached") || !strings.Contains(text, "portfolio.zip (700 bytes), too big to attach: http://intake.test/files/sub_") {
+		t.Errorf("the text does not say what is attached and link the rest:\n%s", text)
+	}
+}

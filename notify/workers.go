@@ -29,9 +29,12 @@ type Deps struct {
 	// FileLinks signs the links to files in webhook payloads and emails;
 	// nil: the API's routes.
 	FileLinks *submissions.FileLinks
-	From       string
-	BaseURL    string
-	Logger     *slog.Logger
+	// MaxAttached bounds the files a notification attaches, in all; 0 is
+	// MaxAttached (tests lower it).
+	MaxAttached int64
+	From        string
+	BaseURL     string
+	Logger      *slog.Logger
 	// Observer, when set, counts deliveries and emails.
 	Observer interface {
 		ObserveDelivery(result string, latency time.Duration)
@@ -57,7 +60,7 @@ func Workers(d Deps) *river.Workers {
 	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, FileLinks: d.FileLinks, Logger: d.Logger,
 		Retry: retry.Policy{Schedule: d.Schedule}, OnDisabled: EndpointDisabled}
 	email := &EmailWorker{DB: d.DB, Mailer: d.Mailer, Sealer: d.Sealer, From: d.From, BaseURL: d.BaseURL, Links: d.Links,
-		FileLinks: d.FileLinks, Logger: d.Logger}
+		FileLinks: d.FileLinks, MaxAttached: d.MaxAttached, Logger: d.Logger}
 	if d.Observer != nil {
 		delivery.Observe = d.Observer.ObserveDelivery
 		email.Observe = d.Observer.ObserveEmail
