@@ -57,7 +57,7 @@ func Workers(d Deps) *river.Workers {
 	if d.HTTPClient == nil {
 		d.HTTPClient = webhooks.NewHTTPClient(false)
 	}
-	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, FileLinks: d.FileLinks, Logger: d.Logger,
+	delivery := &webhooks.DeliveryWorker{DB: d.DB, Client: d.HTTPClient, Sealer: d.Sealer, FileLinks: d.FileLinks, BaseURL: d.BaseURL, Logger: d.Logger,
 		Retry: retry.Policy{Schedule: d.Schedule}, OnDisabled: EndpointDisabled}
 	email := &EmailWorker{DB: d.DB, Mailer: d.Mailer, Sealer: d.Sealer, From: d.From, BaseURL: d.BaseURL, Links: d.Links,
 		FileLinks: d.FileLinks, MaxAttached: d.MaxAttached, Logger: d.Logger}

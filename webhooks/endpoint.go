@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -75,6 +76,12 @@ type Endpoint struct {
 	FailingSince            *time.Time
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
+	// Format is what the endpoint is sent (format.go). A telegram
+	// endpoint posts to ChatID with the bot's token BotToken, stored
+	// sealed like a secret; its URL only names the chat.
+	Format   Format
+	BotToken string // as stored: sealed
+	ChatID   string
 }
 
 // Rotating reports whether e is in a rotation's grace period at now: the
@@ -124,6 +131,73 @@ type Input struct {
 	URL         *string `json:"url"`
 	Enabled     *bool   `json:"enabled"`
 	IncludeSpam *bool   `json:"include_spam"`
+	// Format is set when the endpoint is made ("" is standard); it does
+	// not change after.
+	Format *string `json:"format"`
+	// BotToken and ChatID are a telegram endpoint's, instead of a URL.
+	BotToken *string `json:"bot_token"`
+	ChatID   *string `json:"chat_id"`
+}
+
+var (
+	telegramToken = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$`)
+	telegramChat  = regexp.MustCompile(`^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$`)
+)
+
+// TelegramURL is a telegram endpoint's URL as stored and shown: it names
+// the chat, never the token (the delivery posts to the Bot API with it).
+func TelegramURL(chatID string) string {
+	return "https://api.telegram.org/sendMessage?chat_id=" + url.QueryEscape(chatID)
+}
+
+// formatInput checks in's format and what it needs, and for telegram sets
+// in.URL to the chat's URL: a *forms.ValidationError at each member.
+func formatInput(in *Input) (Format, error) {
+	f, err := ParseFormat(deref(in.Format))
+	if err != nil {
+		return "", err
+	}
+	verr := &forms.ValidationError{}
+	if f == FormatTelegram {
+		if in.URL != nil {
+			verr.Errors = append(verr.Errors, forms.FieldError{Field: "url", Code: forms.CodeInvalid, Rule: "excluded",
+				Message: "a telegram endpoint takes bot_token and chat_id, not a url", Pointer: "#/url"})
+		}
+		if !telegramToken.MatchString(deref(in.BotToken)) {
+			verr.Errors = append(verr.Errors, forms.FieldError{Field: "bot_token", Code: forms.CodeInvalid, Rule: "telegram_token",
+				Message: "bot_token must be the token @BotFather gave the bot, such as 123456789:AAE…", Pointer: "#/bot_token"})
+		}
+		if !telegramChat.MatchString(deref(in.ChatID)) {
+			verr.Errors = append(verr.Errors, forms.FieldError{Field: "chat_id", Code: forms.CodeInvalid, Rule: "telegram_chat",
+				Message: "chat_id must be the chat's numeric id (such as -1001234567890) or a public channel's @name", Pointer: "#/chat_id"})
+		}
+		if len(verr.Errors) > 0 {
+			return "", verr
+		}
+		u := TelegramURL(*in.ChatID)
+		in.URL = &u
+		return f, nil
+	}
+	for _, m := range []struct {
+		v    *string
+		name string
+	}{{in.BotToken, "bot_token"}, {in.ChatID, "chat_id"}} {
+		if m.v != nil {
+			verr.Errors = append(verr.Errors, forms.FieldError{Field: m.name, Code: forms.CodeInvalid, Rule: "excluded",
+				Message: m.name + " is for a telegram endpoint only", Pointer: "#/" + m.name})
+		}
+	}
+	if len(verr.Errors) > 0 {
+		return "", verr
+	}
+	return f, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // URLPolicy is what an endpoint URL must meet to be saved besides being an
@@ -159,12 +233,13 @@ const RulePublicAddress = "public_address"
 
 const endpointColumns = `e.id, e.public_id, e.form_id, f.public_id, f.account_id, e.url, e.enabled, e.include_spam,
 	e.secret, coalesce(e.previous_secret, ''), e.previous_secret_expires_at, coalesce(e.disabled_reason, ''),
-	e.failing_since, e.created_at, e.updated_at`
+	e.failing_since, e.created_at, e.updated_at, e.format, coalesce(e.bot_token, ''), coalesce(e.chat_id, '')`
 
 func scanEndpoint(row pgx.Row) (*Endpoint, error) {
 	var e Endpoint
 	err := row.Scan(&e.ID, &e.PublicID, &e.FormID, &e.FormPublicID, &e.AccountID, &e.URL, &e.Enabled, &e.IncludeSpam,
-		&e.Secret, &e.PreviousSecret, &e.PreviousSecretExpiresAt, &e.DisabledReason, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt)
+		&e.Secret, &e.PreviousSecret, &e.PreviousSecretExpiresAt, &e.DisabledReason, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt,
+		&e.Format, &e.BotToken, &e.ChatID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -183,6 +258,10 @@ func scanEndpoint(row pgx.Row) (*Endpoint, error) {
 // on one form count one after another and the limit holds; the unique
 // index on the URL key holds the other rule.
 func Create(ctx context.Context, db *pgxpool.Pool, s *seal.Sealer, p URLPolicy, actor audit.Actor, form *forms.Form, in Input) (*Endpoint, string, error) {
+	format, err := formatInput(&in)
+	if err != nil {
+		return nil, "", err
+	}
 	if in.URL == nil {
 		return nil, "", &forms.ValidationError{Errors: []forms.FieldError{{Field: "url", Code: forms.CodeInvalid, Rule: "required", Message: "url is required", Pointer: "#/url"}}}
 	}
@@ -199,8 +278,8 @@ func Create(ctx context.Context, db *pgxpool.Pool, s *seal.Sealer, p URLPolicy, 
 	const (
 		lockForm = `SELECT id FROM forms WHERE id = $1 FOR NO KEY UPDATE`
 		insert   = `
-INSERT INTO webhook_endpoints (public_id, form_id, url, enabled, include_spam, secret)
-SELECT $1, $2, $3, $4, $5, $6
+INSERT INTO webhook_endpoints (public_id, form_id, url, enabled, include_spam, secret, format, bot_token, chat_id)
+SELECT $1, $2, $3, $4, $5, $6, $8, nullif($9, ''), nullif($10, '')
 WHERE (SELECT count(*) FROM webhook_endpoints WHERE form_id = $2) < $7
 RETURNING id`
 	)
@@ -208,7 +287,10 @@ RETURNING id`
 	e := &Endpoint{PublicID: newPublicID("wh_"), FormID: form.ID, FormPublicID: form.PublicID, AccountID: form.AccountID,
 		URL: *in.URL, Enabled: enabled, IncludeSpam: spam}
 	e.Secret = s.Seal(secret, e.PublicID)
-	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	if format == FormatTelegram {
+		e.BotToken, e.ChatID = s.Seal(*in.BotToken, e.PublicID+":bot"), *in.ChatID
+	}
+	err = database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, lockForm, form.ID).Scan(&id); errors.Is(err, pgx.ErrNoRows) {
 			return forms.ErrNotFound
@@ -217,7 +299,8 @@ RETURNING id`
 		}
 		// A statement of its own, after the lock: its snapshot sees every
 		// endpoint a create that held the lock before committed.
-		err := tx.QueryRow(ctx, insert, e.PublicID, e.FormID, e.URL, e.Enabled, e.IncludeSpam, e.Secret, MaxEndpointsPerForm).Scan(&e.ID)
+		err := tx.QueryRow(ctx, insert, e.PublicID, e.FormID, e.URL, e.Enabled, e.IncludeSpam, e.Secret, MaxEndpointsPerForm,
+			format, e.BotToken, e.ChatID).Scan(&e.ID)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return ErrEndpointLimit
@@ -276,6 +359,11 @@ FROM webhook_endpoints e JOIN forms f ON f.id = e.form_id WHERE e.form_id = $1 O
 // migration 00016) comes back under the URL's unique index when it is
 // enabled or given a URL, so it is refused while it still duplicates one.
 func Update(ctx context.Context, db *pgxpool.Pool, p URLPolicy, actor audit.Actor, e *Endpoint, in Input) (*Endpoint, error) {
+	if in.Format != nil && *in.Format != string(e.Format) || in.BotToken != nil || in.ChatID != nil || in.URL != nil && e.Format == FormatTelegram {
+		return nil, &forms.ValidationError{Errors: []forms.FieldError{{Field: "format", Code: forms.CodeInvalid, Rule: "immutable",
+			Message: "an endpoint's format, and a telegram endpoint's bot and chat, are set when it is made: add a new endpoint (and delete this one) to change them",
+			Pointer: "#/format"}}}
+	}
 	if in.URL != nil {
 		if err := checkURL(*in.URL, p); err != nil {
 			return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/retry"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/submissions"
@@ -82,7 +83,13 @@ type DeliveryWorker struct {
 	// payload carries (a receiver has no API key); nil leaves the API's
 	// routes.
 	FileLinks *submissions.FileLinks
-	Logger    *slog.Logger
+	// BaseURL is Intake's address, for the dashboard's links in chat
+	// messages.
+	BaseURL string
+	// TelegramAPI is the Bot API's address; "" is https://api.telegram.org
+	// (tests point it at a receiver).
+	TelegramAPI string
+	Logger      *slog.Logger
 	// Retry is the wait between failed attempts; its zero value is the
 	// Standard Webhooks schedule (tests shorten it).
 	Retry retry.Policy
@@ -137,14 +144,12 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		return errors.Join(river.JobCancel(errors.New("endpoint is disabled")), err)
 	}
 
-	data := sub.JSON()
-	data.SignFiles(w.FileLinks, sub.ID, time.Now())
-	body, err := json.Marshal(Event{Type: "submission.created", Timestamp: sub.CreatedAt, Data: data})
+	body, err := w.Render(ctx, ep, sub)
 	if err != nil {
 		return err
 	}
 	attempt, resp := w.send(ctx, ep, d.MessageID, body)
-	o := classify(attempt, retryAfter(resp), d.Snoozes, job.Attempt, job.MaxAttempts, w.Retry.Delay(job.Attempt))
+	o := classify(attempt, retryAfter(resp, attempt.ResponseBody), d.Snoozes, job.Attempt, job.MaxAttempts, w.Retry.Delay(job.Attempt))
 	o.log(ctx, log, attempt)
 	// Record what happened even when the job's context is ending: the
 	// attempt was made.
@@ -301,6 +306,48 @@ func (w *DeliveryWorker) record(ctx context.Context, ep *Endpoint, d *Delivery, 
 
 // send makes one signed attempt. The response (if any) is returned for its
 // headers; its body is already read and closed.
+// Render is what the endpoint ep is sent for sub: the Standard Webhooks
+// event, or the chat message of ep's format made from it, its files with
+// signed links either way.
+func (w *DeliveryWorker) Render(ctx context.Context, ep *Endpoint, sub *submissions.Submission) ([]byte, error) {
+	data := sub.JSON()
+	data.SignFiles(w.FileLinks, sub.ID, time.Now())
+	ev := Event{Type: "submission.created", Timestamp: sub.CreatedAt, Data: data}
+	if ep.Format == FormatStandard || ep.Format == "" {
+		return json.Marshal(ev)
+	}
+	form, err := forms.ByPublicID(ctx, w.DB, sub.FormPublicID)
+	if err != nil {
+		return nil, err
+	}
+	m := NewMessage(form, ev, w.BaseURL)
+	switch ep.Format {
+	case FormatSlack:
+		return m.Slack()
+	case FormatDiscord:
+		return m.Discord()
+	default:
+		return m.Telegram(ep.ChatID)
+	}
+}
+
+// target is where an attempt to ep is posted: its URL, or for telegram the
+// Bot API's sendMessage with the bot's token (never logged or stored).
+func (w *DeliveryWorker) target(ep *Endpoint) (string, error) {
+	if ep.Format != FormatTelegram {
+		return ep.URL, nil
+	}
+	token, err := w.Sealer.Open(ep.BotToken, ep.PublicID+":bot")
+	if err != nil {
+		return "", fmt.Errorf("the bot's token is unusable: %w", err)
+	}
+	api := w.TelegramAPI
+	if api == "" {
+		api = "https://api.telegram.org"
+	}
+	return strings.TrimSuffix(api, "/") + "/bot" + token + "/sendMessage", nil
+}
+
 func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, body []byte) (Attempt, *http.Response) {
 	now := time.Now()
 	a := Attempt{At: now}
@@ -318,9 +365,14 @@ func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, b
 		}
 		sigs = append(sigs, sig)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	target, err := w.target(ep)
 	if err != nil {
 		a.Error = err.Error()
+		return a, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		a.Error = strings.ReplaceAll(err.Error(), target, ep.Origin())
 		return a, nil
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -333,7 +385,7 @@ func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, b
 	if err != nil {
 		// Endpoint URLs often carry a secret in their path or query (as
 		// Slack's do); Go's error names the whole URL. Keep only its origin.
-		a.Error = strings.ReplaceAll(err.Error(), ep.URL, ep.Origin())
+		a.Error = strings.ReplaceAll(err.Error(), target, ep.Origin())
 		if errors.Is(err, ErrBlockedAddress) {
 			a.Error = "refused: " + ep.Hostname() + " resolves to a private or reserved address (" + a.Error + ")"
 		}
@@ -350,12 +402,27 @@ func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, b
 	return a, resp
 }
 
-func retryAfter(resp *http.Response) time.Duration {
+func retryAfter(resp *http.Response, body string) time.Duration {
 	if resp == nil {
 		return 0
 	}
 	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
 	if v == "" {
+		// Discord says {"retry_after": 1.5} (seconds, a float) and
+		// Telegram {"parameters": {"retry_after": 3}}, in the body of
+		// their 429.
+		var b struct {
+			RetryAfter float64 `json:"retry_after"`
+			Parameters struct {
+				RetryAfter float64 `json:"retry_after"`
+			} `json:"parameters"`
+		}
+		if resp.StatusCode == http.StatusTooManyRequests && json.Unmarshal([]byte(body), &b) == nil {
+			secs := max(b.RetryAfter, b.Parameters.RetryAfter)
+			if secs > 0 && secs < 86400 {
+				return time.Duration(secs * float64(time.Second))
+			}
+		}
 		return 0
 	}
 	if n, err := strconv.Atoi(v); err == nil && n > 0 {

@@ -29,8 +29,9 @@ import (
 
 type bundle struct {
 	*testfactory.Workbench
-	http  *http.Client
-	links *submissions.FileLinks
+	http     *http.Client
+	links    *submissions.FileLinks
+	telegram string // the Bot API's address for the worker; "" Telegram's
 
 	mu       sync.Mutex
 	disabled []string // the reasons OnDisabled was told, in order
@@ -46,11 +47,17 @@ func setup(t *testing.T) *bundle {
 // setupWith is setup with the worker's HTTP client.
 func setupWith(t *testing.T, client *http.Client) *bundle {
 	t.Helper()
+	return setupTelegram(t, client, "")
+}
+
+// setupTelegram is setupWith a worker that reaches the Bot API at api.
+func setupTelegram(t *testing.T, client *http.Client, api string) *bundle {
+	t.Helper()
 	links, err := submissions.NewFileLinks("test secret key", "https://intake.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{Workbench: testfactory.NewWorkbench(t, webhooks.Planner{}), http: client, links: links}
+	b := &bundle{Workbench: testfactory.NewWorkbench(t, webhooks.Planner{}), http: client, links: links, telegram: api}
 	b.start(t)
 	return b
 }
@@ -61,6 +68,7 @@ func (b *bundle) start(t *testing.T) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &webhooks.DeliveryWorker{
 		DB: b.DB, Client: b.http, Sealer: b.Sealer, FileLinks: b.links, Logger: logger,
+		BaseURL: "https://intake.example", TelegramAPI: b.telegram,
 		Retry: retry.Policy{Schedule: []time.Duration{50 * time.Millisecond}},
 		OnDisabled: func(_ context.Context, _ pgx.Tx, _ *webhooks.Endpoint, reason string) error {
 			b.mu.Lock()
