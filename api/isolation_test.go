@@ -56,6 +56,8 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		"POST /api/v1/deliveries/{deliveryID}/redeliver":        "",
 		"POST /api/v1/forms":                                    `{"name":"Mine"}`,
 		"GET /api/v1/forms":                                     "",
+		"POST /api/v1/webhooks/{webhookID}/test":                "",
+		"GET /api/v1/forms/{formID}/sample":                     "",
 		"GET /api/v1/submissions/{submissionID}/files/{fileID}": "",
 		"GET /api/v1/forms/{formID}":                            "",
 		"PATCH /api/v1/forms/{formID}":                          `{"name":"pwned"}`,

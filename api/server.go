@@ -59,6 +59,9 @@ type Server struct {
 	// FileLinks signs and checks the file links that work without a key
 	// (webhook payloads, emails); nil answers every such link not found.
 	FileLinks *submissions.FileLinks
+	// Webhooks sends test events the way deliveries are sent; nil answers
+	// them 503.
+	Webhooks *webhooks.DeliveryWorker
 	// Dashboard, when set, adds the owners' pages (package web) to the router.
 	Dashboard interface{ Routes(chi.Router) }
 }
@@ -121,6 +124,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/forms/{formID}/submissions.csv", s.exportSubmissions(submissions.CSV))
 		r.Get("/forms/{formID}/submissions.ndjson", s.exportSubmissions(submissions.NDJSON))
 		r.Get("/forms/{formID}/stats", s.formStats)
+		r.Get("/forms/{formID}/sample", s.formSample)
 		r.Get("/submissions/{submissionID}", s.getSubmission)
 		r.Patch("/submissions/{submissionID}", s.updateSubmission)
 		r.Delete("/submissions/{submissionID}", s.deleteSubmission)
@@ -136,6 +140,7 @@ func (s *Server) Handler() http.Handler {
 		r.Patch("/webhooks/{webhookID}", s.updateWebhook)
 		r.Delete("/webhooks/{webhookID}", s.deleteWebhook)
 		r.Post("/webhooks/{webhookID}/rotate", s.rotateWebhookSecret)
+		r.Post("/webhooks/{webhookID}/test", s.testWebhook)
 		r.Get("/webhooks/{webhookID}/deliveries", s.listDeliveries)
 		r.Get("/deliveries/{deliveryID}", s.getDelivery)
 		r.Post("/deliveries/{deliveryID}/redeliver", s.redeliver)

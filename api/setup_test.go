@@ -23,6 +23,7 @@ import (
 	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/pages"
 	"github.com/intakehq/intake/submissions"
+	"github.com/intakehq/intake/webhooks"
 )
 
 // testBundle is one running Intake edge on its own database.
@@ -71,6 +72,7 @@ func setupOn(t testing.TB, ctx context.Context, db *pgxpool.Pool) *testBundle {
 	if srv.FileLinks, err = submissions.NewFileLinks("test secret key", ts.URL); err != nil {
 		t.Fatal(err)
 	}
+	srv.Webhooks = &webhooks.DeliveryWorker{DB: db, Client: webhooks.NewHTTPClient(true), Sealer: srv.Sealer, FileLinks: srv.FileLinks, BaseURL: ts.URL}
 	srv.Submissions.Secrets = srv.Sealer                         // as serve wires it: CAPTCHA secrets sealed by the API open here
 	srv.Submissions.Replays = &submissions.ReplayCounter{DB: db} // flushed by the tests that read it
 	// The API's rate limit as served by default, so its headers are

@@ -8,7 +8,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/audit"
+	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -27,13 +29,16 @@ type webhookBody struct {
 	FailingSince            *time.Time `json:"failing_since,omitempty"`
 	CreatedAt               time.Time  `json:"created_at"`
 	UpdatedAt               time.Time  `json:"updated_at"`
+	Format                  string     `json:"format"`
+	ChatID                  string     `json:"chat_id,omitempty"`
 }
 
 // toWebhookBody shows e; secret is its secret in clear, "" when it is not
 // to be shown.
 func toWebhookBody(e *webhooks.Endpoint, secret string) webhookBody {
 	b := webhookBody{ID: e.PublicID, Form: e.FormPublicID, URL: e.URL, Enabled: e.Enabled, IncludeSpam: e.IncludeSpam,
-		DisabledReason: e.DisabledReason, FailingSince: e.FailingSince, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+		DisabledReason: e.DisabledReason, FailingSince: e.FailingSince, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		Format: string(e.Format), ChatID: e.ChatID}
 	if secret != "" {
 		b.Secret = secret
 		b.PreviousSecretExpiresAt = e.PreviousSecretExpiresAt
@@ -261,4 +266,74 @@ func (s *Server) redeliverFor(ctx context.Context, actor audit.Actor, accountID 
 		return deliveryBody{}, err
 	}
 	return toDeliveryBody(d), nil
+}
+
+// testResult is the answer of POST /webhooks/{id}/test: what the receiver
+// said to one made-up event.
+type testResult struct {
+	Delivered    bool   `json:"delivered"`
+	Status       int    `json:"status"`
+	LatencyMS    int64  `json:"latency_ms"`
+	ResponseBody string `json:"response_body"`
+	Error        string `json:"error,omitempty"`
+}
+
+// TestResultOf is what a test attempt came to.
+func testResultOf(a webhooks.Attempt) testResult {
+	return testResult{Delivered: a.Error == "" && a.Status >= 200 && a.Status < 300, Status: a.Status,
+		LatencyMS: a.Latency.Milliseconds(), ResponseBody: a.ResponseBody, Error: a.Error}
+}
+
+// testWebhook sends the endpoint one made-up event in its format now and
+// answers what its receiver said (nothing is stored or counted).
+func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.endpointFor(w, r)
+	if !ok {
+		return
+	}
+	res, err := s.sendTest(r.Context(), e)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// sendTest sends e a test event (webhooks.DeliveryWorker.Test).
+func (s *Server) sendTest(ctx context.Context, e *webhooks.Endpoint) (testResult, error) {
+	if s.Webhooks == nil {
+		return testResult{}, &intake.Error{Kind: intake.Unavailable, Type: intake.TypeUnavailable, Title: "Service unavailable",
+			Detail: "This server sends no webhooks.", RetryAfter: time.Minute}
+	}
+	form, err := forms.ByPublicID(ctx, s.DB, e.FormPublicID)
+	if err != nil {
+		return testResult{}, err
+	}
+	a, err := s.Webhooks.Test(ctx, e, form)
+	if err != nil {
+		return testResult{}, err
+	}
+	return testResultOf(a), nil
+}
+
+// formSample answers one event as a receiver gets it, for no-code tools:
+// the form's latest submission that is not spam, or a made-up one when it
+// has none (Intake-Sample says which).
+func (s *Server) formSample(w http.ResponseWriter, r *http.Request) {
+	form, ok := s.formFor(w, r)
+	if !ok {
+		return
+	}
+	no := false
+	subs, _, err := submissions.List(r.Context(), s.DB, submissions.ListParams{Filter: submissions.Filter{FormID: form.ID, Spam: &no}, Limit: 1})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sub, kind := webhooks.Example(form, time.Now()), "example"
+	if len(subs) > 0 {
+		sub, kind = subs[0], "latest"
+	}
+	w.Header().Set("Intake-Sample", kind)
+	writeJSON(w, http.StatusOK, webhooks.EventOf(sub, s.FileLinks))
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
@@ -22,6 +24,9 @@ type webhooksView struct {
 	FormName    string
 	Endpoints   []endpointRow
 	URL         string // the new endpoint's URL, as typed
+	Format      string // as chosen
+	ChatID      string // telegram's, as typed (never the token)
+	Formats     []webhooks.Format
 	IncludeSpam bool
 	Error       string // about URL
 	Max         int    // how many endpoints a form may have
@@ -51,8 +56,9 @@ type webhookView struct {
 	FailingSince   time.Time
 	CreatedAt      time.Time
 	RotatingUntil  time.Time // the previous secret signs too until then; zero: no rotation under way
-	Secret         string    // set only by the reveal button's POST
-	Error          string    // about URL
+	Format         string
+	Secret         string // set only by the reveal button's POST
+	Error          string // about URL
 	Deliveries     []deliveryRow
 	FirstURL       string // the newest deliveries; "" when shown
 	NextURL        string // older deliveries; "" on the last page
@@ -110,7 +116,7 @@ func (d *Dashboard) renderWebhooks(w http.ResponseWriter, r *http.Request, statu
 		d.error(w, r, err)
 		return
 	}
-	v.FormID, v.FormName, v.Max = f.PublicID, f.Name, webhooks.MaxEndpointsPerForm
+	v.FormID, v.FormName, v.Max, v.Formats = f.PublicID, f.Name, webhooks.MaxEndpointsPerForm, webhooks.Formats
 	for _, e := range list {
 		row := endpointRow{ID: e.PublicID, URL: e.URL, Enabled: e.Enabled, IncludeSpam: e.IncludeSpam,
 			DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt}
@@ -130,9 +136,16 @@ func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	u := strings.TrimSpace(r.PostFormValue("url"))
 	spam := r.PostFormValue("include_spam") != ""
-	e, secret, err := webhooks.Create(r.Context(), d.DB, d.Sealer, d.WebhookURLs, d.actor(r), f, webhooks.Input{URL: &u, IncludeSpam: &spam})
+	format := r.PostFormValue("format")
+	in := webhooks.Input{URL: &u, IncludeSpam: &spam, Format: &format}
+	chat := strings.TrimSpace(r.PostFormValue("chat_id"))
+	if format == string(webhooks.FormatTelegram) {
+		token := strings.TrimSpace(r.PostFormValue("bot_token"))
+		in.URL, in.BotToken, in.ChatID = nil, &token, &chat
+	}
+	e, secret, err := webhooks.Create(r.Context(), d.DB, d.Sealer, d.WebhookURLs, d.actor(r), f, in)
 	if status, msg, ok := urlProblem(err); ok {
-		d.renderWebhooks(w, r, status, f, webhooksView{URL: u, IncludeSpam: spam, Error: msg})
+		d.renderWebhooks(w, r, status, f, webhooksView{URL: u, Format: format, ChatID: chat, IncludeSpam: spam, Error: msg})
 		return
 	}
 	if err != nil {
@@ -156,6 +169,13 @@ func urlProblem(err error) (int, string, bool) {
 			" webhook endpoints, and this one has that many or more. Delete one it no longer needs first.", true
 	case !errors.As(err, &verr) || len(verr.Errors) == 0:
 		return 0, "", false
+	case verr.Errors[0].Field != "url":
+		// The format and a telegram endpoint's bot and chat say their own.
+		msg := make([]string, len(verr.Errors))
+		for i, fe := range verr.Errors {
+			msg[i] = strings.ToUpper(fe.Message[:1]) + fe.Message[1:] + "."
+		}
+		return http.StatusUnprocessableEntity, strings.Join(msg, " "), true
 	case verr.Errors[0].Rule == webhooks.RulePublicAddress:
 		// "url points to 127.0.0.1, loopback …" → "This URL points to …"
 		return http.StatusUnprocessableEntity, "This URL" + strings.TrimPrefix(verr.Errors[0].Message, "url") + ".", true
@@ -218,7 +238,7 @@ func (d *Dashboard) renderWebhook(w http.ResponseWriter, r *http.Request, status
 	for _, dl := range list {
 		v.Deliveries = append(v.Deliveries, d.deliveryRow(f, dl))
 	}
-	v.FormID, v.FormName, v.ID = f.PublicID, f.Name, e.PublicID
+	v.FormID, v.FormName, v.ID, v.Format = f.PublicID, f.Name, e.PublicID, string(e.Format)
 	v.Enabled, v.IncludeSpam, v.DisabledReason, v.CreatedAt = e.Enabled, e.IncludeSpam, e.DisabledReason, e.CreatedAt
 	if e.FailingSince != nil {
 		v.FailingSince = *e.FailingSince
@@ -420,4 +440,36 @@ func (d *Dashboard) redeliver(w http.ResponseWriter, r *http.Request) {
 	}
 	d.redirect(w, r, "/deliveries/"+dl.PublicID, flash{Kind: flashSuccess,
 		Message: "Redelivery queued: it is sent within seconds, with the same webhook-id, so your receiver can tell it is a repeat."})
+}
+
+// testWebhook sends the endpoint one made-up event in its format now and
+// says what its receiver answered; nothing is stored.
+func (d *Dashboard) testWebhook(w http.ResponseWriter, r *http.Request) {
+	e, f, err := d.endpointFor(r)
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	back := "/webhooks/" + e.PublicID
+	if d.Webhooks == nil {
+		d.redirect(w, r, back, flash{Kind: flashError, Message: "This server sends no webhooks."})
+		return
+	}
+	a, err := d.Webhooks.Test(r.Context(), e, f)
+	if intake.KindOf(err) == intake.Limited {
+		d.redirect(w, r, back, flash{Kind: flashError, Message: intake.Describe(err).Detail})
+		return
+	}
+	if err != nil {
+		d.error(w, r, err)
+		return
+	}
+	switch {
+	case a.Error == "" && a.Status >= 200 && a.Status < 300:
+		d.redirect(w, r, back, flash{Kind: flashSuccess, Message: fmt.Sprintf("Test event delivered: the receiver answered %d in %d ms.", a.Status, a.Latency.Milliseconds())})
+	case a.Error != "":
+		d.redirect(w, r, back, flash{Kind: flashError, Message: "The test event was not delivered: " + a.Error})
+	default:
+		d.redirect(w, r, back, flash{Kind: flashError, Message: fmt.Sprintf("The test event was not delivered: the receiver answered %d %s", a.Status, truncate(a.ResponseBody, 200))})
+	}
 }

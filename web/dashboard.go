@@ -47,6 +47,9 @@ type Dashboard struct {
 	Sealer *seal.Sealer
 	// WebhookURLs is what an endpoint URL must meet to be saved (the API's).
 	WebhookURLs webhooks.URLPolicy
+	// Webhooks sends test events as deliveries are sent (the API's); nil
+	// sends none.
+	Webhooks *webhooks.DeliveryWorker
 	// Recipients keeps each form's notification addresses and mails their
 	// confirmation links when a form is saved; nil keeps none.
 	Recipients *notify.RecipientSync
@@ -217,6 +220,7 @@ func (d *Dashboard) Routes(r chi.Router) {
 			viewer.Get("/webhooks/{wh_id}", d.webhookPage)
 			member.Post("/webhooks/{wh_id}", d.updateWebhook)
 			member.Post("/webhooks/{wh_id}/enable", d.setWebhookEnabled(true))
+			member.Post("/webhooks/{wh_id}/test", d.testWebhook)
 			member.Post("/webhooks/{wh_id}/disable", d.setWebhookEnabled(false))
 			// A member, not only an admin: members make webhooks and rotate
 			// their secrets, and both show the secret, so refusing this

@@ -173,6 +173,7 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"GET /webhooks/{wh_id}":                                     {want: http.StatusNotFound},
 		"POST /webhooks/{wh_id}":                                    {want: http.StatusNotFound, form: hook},
 		"POST /webhooks/{wh_id}/enable":                             {want: http.StatusNotFound},
+		"POST /webhooks/{wh_id}/test":                               {want: http.StatusNotFound},
 		"POST /webhooks/{wh_id}/disable":                            {want: http.StatusNotFound},
 		"POST /webhooks/{wh_id}/secret":                             {want: http.StatusNotFound},
 		"GET /webhooks/{wh_id}/rotate":                              {want: http.StatusNotFound},

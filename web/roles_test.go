@@ -229,6 +229,7 @@ func TestRolesEveryDashboardRoute(t *testing.T) {
 		"GET /webhooks/{wh_id}":                                     {least: viewer, want: http.StatusOK},
 		"POST /webhooks/{wh_id}":                                    {least: member, want: http.StatusSeeOther, form: url.Values{"url": {"https://hooks.example/intake"}, "enabled": {"1"}}},
 		"POST /webhooks/{wh_id}/enable":                             {least: member, want: http.StatusSeeOther},
+		"POST /webhooks/{wh_id}/test":                               {least: member, want: http.StatusSeeOther},
 		"POST /webhooks/{wh_id}/disable":                            {least: member, want: http.StatusSeeOther},
 		"POST /webhooks/{wh_id}/secret":                             {least: member, want: http.StatusOK},
 		"GET /webhooks/{wh_id}/rotate":                              {least: member, want: http.StatusOK},

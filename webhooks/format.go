@@ -1,11 +1,19 @@
 package webhooks
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/tokenbucket"
 
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/submissions"
@@ -287,4 +295,96 @@ func sizeText(n int64) string {
 	default:
 		return fmt.Sprintf("%.1f MB", float64(n)/1000/1000)
 	}
+}
+
+// Example is a made-up submission to form, a value of each field's type:
+// what a test event carries, and the sample of a form that has none yet.
+func Example(form *forms.Form, now time.Time) *submissions.Submission {
+	data := map[string]any{}
+	for _, f := range form.Contract.Fields {
+		var v any
+		switch f.Type {
+		case forms.TypeEmail:
+			v = "ada@example.com"
+		case forms.TypeNumber:
+			v = json.Number("42")
+		case forms.TypeURL:
+			v = "https://example.com"
+		case forms.TypeTel:
+			v = "+44 20 7946 0958"
+		case forms.TypeDate:
+			v = now.UTC().Format("2006-01-02")
+		case forms.TypeTextarea:
+			v = "This is a test message from Intake.\nIt has two lines."
+		case forms.TypeCheckbox:
+			v = []any{"yes"}
+		case forms.TypeSelect:
+			v = "Example"
+			if len(f.Options) > 0 {
+				v = f.Options[0]
+			}
+		case forms.TypeFile:
+			continue // an example has no file to fetch
+		default:
+			v = "Example " + f.Name
+		}
+		data[f.Name] = v
+	}
+	if len(data) == 0 {
+		data["message"] = "This is a test message from Intake."
+	}
+	return &submissions.Submission{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("intake example "+form.PublicID)),
+		FormID: form.ID, FormPublicID: form.PublicID, ContractVersion: form.Contract.Version, Data: data, CreatedAt: now.UTC()}
+}
+
+// TestEventsPerMinute bounds the test events of one endpoint: each is a
+// POST, sent at once, to a URL its account chose.
+const TestEventsPerMinute = 10
+
+// ErrTestLimited: an endpoint's test events over TestEventsPerMinute.
+func errTestLimited(wait time.Duration) error {
+	return &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many test events", RetryAfter: wait,
+		Detail: fmt.Sprintf("An endpoint takes at most %d test events a minute. Try again in %d seconds.", TestEventsPerMinute, int(wait.Seconds())+1)}
+}
+
+// testLimits are the endpoints' buckets of test events, in this process.
+type testLimits struct {
+	mu sync.Mutex
+	m  map[string]*tokenbucket.Bucket
+}
+
+func (l *testLimits) take(id string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[string]*tokenbucket.Bucket{}
+	}
+	for k, b := range l.m {
+		if now.Sub(b.At) > time.Minute {
+			delete(l.m, k) // full again: nothing to keep
+		}
+	}
+	b, ok := l.m[id]
+	if !ok {
+		b = &tokenbucket.Bucket{Tokens: TestEventsPerMinute, At: now}
+		l.m[id] = b
+	}
+	return b.Take(now, TestEventsPerMinute/60.0, TestEventsPerMinute)
+}
+
+// Test sends ep one made-up event now, rendered and sent as a delivery is
+// (its format, its signature, the same guarded client), and answers what
+// the receiver said. Nothing is stored: no delivery, no job, no count. At
+// most TestEventsPerMinute an endpoint (a *intake.Error of kind Limited).
+func (w *DeliveryWorker) Test(ctx context.Context, ep *Endpoint, form *forms.Form) (Attempt, error) {
+	if wait, ok := w.tests.take(ep.PublicID, time.Now()); !ok {
+		return Attempt{}, errTestLimited(wait)
+	}
+	sub := Example(form, time.Now())
+	body, err := w.render(ctx, ep, form, sub)
+	if err != nil {
+		return Attempt{}, err
+	}
+	a, _ := w.send(ctx, ep, "msg_test_"+newPublicID(""), body)
+	return a, nil
 }

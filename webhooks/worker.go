@@ -90,6 +90,7 @@ type DeliveryWorker struct {
 	// (tests point it at a receiver).
 	TelegramAPI string
 	Logger      *slog.Logger
+	tests       testLimits // Test's limit
 	// Retry is the wait between failed attempts; its zero value is the
 	// Standard Webhooks schedule (tests shorten it).
 	Retry retry.Policy
@@ -310,15 +311,29 @@ func (w *DeliveryWorker) record(ctx context.Context, ep *Endpoint, d *Delivery, 
 // event, or the chat message of ep's format made from it, its files with
 // signed links either way.
 func (w *DeliveryWorker) Render(ctx context.Context, ep *Endpoint, sub *submissions.Submission) ([]byte, error) {
-	data := sub.JSON()
-	data.SignFiles(w.FileLinks, sub.ID, time.Now())
-	ev := Event{Type: "submission.created", Timestamp: sub.CreatedAt, Data: data}
 	if ep.Format == FormatStandard || ep.Format == "" {
-		return json.Marshal(ev)
+		return w.render(ctx, ep, nil, sub)
 	}
 	form, err := forms.ByPublicID(ctx, w.DB, sub.FormPublicID)
 	if err != nil {
 		return nil, err
+	}
+	return w.render(ctx, ep, form, sub)
+}
+
+// EventOf is the Standard Webhooks event of sub, its files' urls signed
+// links when links is not nil.
+func EventOf(sub *submissions.Submission, links *submissions.FileLinks) Event {
+	data := sub.JSON()
+	data.SignFiles(links, sub.ID, time.Now())
+	return Event{Type: "submission.created", Timestamp: sub.CreatedAt, Data: data}
+}
+
+// render is Render with the form (nil for the standard format).
+func (w *DeliveryWorker) render(_ context.Context, ep *Endpoint, form *forms.Form, sub *submissions.Submission) ([]byte, error) {
+	ev := EventOf(sub, w.FileLinks)
+	if ep.Format == FormatStandard || ep.Format == "" {
+		return json.Marshal(ev)
 	}
 	m := NewMessage(form, ev, w.BaseURL)
 	switch ep.Format {

@@ -82,6 +82,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 			Captcha: &captcha.Verifier{URLs: cfg.CaptchaVerifyURLs}, Secrets: sealer,
 			Limiter: &submissions.Limiter{PerMinute: cfg.SubmitPerMinute}},
 	}
+	// Test events are sent as deliveries are, by the same worker's code.
+	srv.Webhooks = &webhooks.DeliveryWorker{DB: pool, Client: webhooks.NewHTTPClient(cfg.WebhookAllowPrivate), Sealer: sealer,
+		FileLinks: b.files, BaseURL: cfg.BaseURL, Logger: logger}
 	dash, err := web.NewDashboard(pool, rc, val, cfg.BaseURL, logger)
 	if err != nil {
 		return fmt.Errorf("dashboard templates: %w", err)
@@ -89,6 +92,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	dash.TrustedProxies = cfg.TrustedProxies
 	dash.Sealer = sealer
 	dash.WebhookURLs = srv.WebhookURLs
+	dash.Webhooks = srv.Webhooks
 	dash.Recipients = &notify.RecipientSync{River: rc, Links: links}
 	dash.Links = links
 	srv.Dashboard = dash

@@ -1,0 +1,47 @@
+package web_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/webhooks"
+)
+
+// The dashboard makes a chat endpoint (a telegram one with its bot and
+// chat, the token refused when malformed and never shown), says what each
+// endpoint sends, and "Send a test event" reaches its receiver and says
+// what it answered.
+func TestDashboardWebhookFormatsAndTestEvent(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	tg := testfactory.NewReceiver(t)
+	b.dash.WebhookURLs = webhooks.URLPolicy{AllowPrivate: true}
+	b.dash.Webhooks = &webhooks.DeliveryWorker{DB: b.db, Client: webhooks.NewHTTPClient(true), Sealer: b.sealer, BaseURL: b.url, TelegramAPI: tg.URL}
+	br := b.loggedIn(t)
+	hooks := "/forms/" + b.form.PublicID + "/webhooks"
+	page := html.UnescapeString(br.get(t, hooks).Body)
+	wantContains(t, "the add form", page, `<option value="slack"`, `<option value="telegram"`, `name="bot_token"`, `name="chat_id"`)
+
+	bad := br.post(t, hooks, url.Values{"format": {"telegram"}, "bot_token": {"not a token"}, "chat_id": {"42"}})
+	wantStatus(t, "a malformed bot token", bad, http.StatusUnprocessableEntity)
+	wantContains(t, "its message", html.UnescapeString(bad.Body), "Bot_token must be the token @BotFather gave the bot")
+
+	a := br.post(t, hooks, url.Values{"format": {"telegram"}, "bot_token": {"123456789:AAEhBOweik9ai2o4bqAX0WJY0r0pVfzzAbC"}, "chat_id": {"42"}})
+	wantStatus(t, "a telegram endpoint", a, http.StatusSeeOther)
+	page = html.UnescapeString(br.follow(t, a).Body)
+	wantContains(t, "its page", page, "Telegram messages", "chat_id=42", "Send a test event")
+	if strings.Contains(page, "AAEhBOweik9ai2o4") {
+		t.Error("the page shows the bot's token")
+	}
+	id := strings.TrimPrefix(a.location(), "/webhooks/")
+	sent := br.post(t, "/webhooks/"+id+"/test", nil)
+	wantStatus(t, "send a test event", sent, http.StatusSeeOther)
+	wantContains(t, "its flash", html.UnescapeString(br.follow(t, sent).Body), "Test event delivered: the receiver answered 200")
+	if got := tg.Received(); len(got) != 1 || !strings.Contains(string(got[0].Body), `"parse_mode":"HTML"`) {
+		t.Errorf("the bot API got %d requests", len(got))
+	}
+}
