@@ -51,7 +51,7 @@ const columns = `s.id, s.form_id, f.public_id, s.contract_version, s.data, s.spa
 
 func scan(row pgx.Row) (*Submission, error) {
 	var (
-		s          Submission
+		s                 Submission
 		data, meta, files []byte
 	)
 	err := row.Scan(&s.ID, &s.FormID, &s.FormPublicID, &s.ContractVersion, &data, &s.Spam, &s.SpamReason,
