@@ -1,10 +1,8 @@
 package mail
 
 import (
-	"fmt"
 	"html"
 	"html/template"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -41,7 +39,7 @@ type Submission struct {
 // FileRef is a submission's file as a notification names it.
 type FileRef struct {
 	Name     string
-	Size     int64
+	Size     string // for people: "14.2 KB"
 	Attached bool   // in the message's attachments
 	URL      string // where to download it when not attached
 }
@@ -92,7 +90,7 @@ func Notification(from, to string, cc []string, replyTo, subject string, s Submi
 		v.Fields = append(v.Fields, row{Label: fieldLabel(f), Value: fieldValue(f.Value)})
 	}
 	for _, f := range s.Files {
-		r := fileRow{Name: oneLine(f.Name), Size: SizeText(f.Size)}
+		r := fileRow{Name: oneLine(f.Name), Size: oneLine(f.Size)}
 		if !f.Attached {
 			r.URL = oneLine(f.URL)
 		}
@@ -258,18 +256,6 @@ type notificationView struct {
 
 // fileRow is a file in a notification: attached when URL is "".
 type fileRow struct{ Name, Size, URL string }
-
-// SizeText is a file's size for people: "812 bytes", "14.2 KB", "3.1 MB".
-func SizeText(n int64) string {
-	switch {
-	case n < 1000:
-		return strconv.FormatInt(n, 10) + " bytes"
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f KB", float64(n)/1000)
-	default:
-		return fmt.Sprintf("%.1f MB", float64(n)/1000/1000)
-	}
-}
 
 type endpointView struct {
 	FormName, EndpointURL, Reason, DashboardURL string

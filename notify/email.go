@@ -453,7 +453,7 @@ func (w *EmailWorker) files(ctx context.Context, sub *submissions.Submission, vi
 		limit = MaxAttached
 	}
 	for _, f := range sub.Files {
-		ref := mail.FileRef{Name: f.Name, Size: f.Size}
+		ref := mail.FileRef{Name: f.Name, Size: submissions.SizeText(f.Size)}
 		if total+f.Size <= limit {
 			total += f.Size
 			ref.Attached = true

@@ -264,3 +264,18 @@ func (j *JSON) SignFiles(l *FileLinks, sub uuid.UUID, now time.Time) {
 		j.Files[i].URL = l.URL(sub, j.Files[i].ID, now)
 	}
 }
+
+// SizeText is a file's size for people: "812 bytes", "14.2 KB", "3.1 MB"
+// (decimal units, as file managers show them).
+func SizeText(n int64) string {
+	switch {
+	case n == 1:
+		return "1 byte"
+	case n < 1000:
+		return strconv.FormatInt(n, 10) + " bytes"
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1000)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/1000/1000)
+	}
+}

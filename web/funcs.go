@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"github.com/intakehq/intake/submissions"
 	"html/template"
 	"strconv"
 	"time"
@@ -15,19 +16,7 @@ var dashFuncs = template.FuncMap{
 	"plural":   plural,
 	"inc":      func(i int) int { return i + 1 },
 	"ms":       func(d time.Duration) int64 { return d.Milliseconds() },
-	"bytes":    byteSize,
-}
-
-// byteSize is a size for people: "812 bytes", "14.2 KB", "3.1 MB".
-func byteSize(n int64) string {
-	switch {
-	case n < 1000:
-		return plural(int(n), "byte", "bytes")
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f KB", float64(n)/1000)
-	default:
-		return fmt.Sprintf("%.1f MB", float64(n)/1000/1000)
-	}
+	"bytes":    submissions.SizeText,
 }
 
 // formatWhen is an exact time for people: "22 Nov 2026, 10:34 UTC".

@@ -172,7 +172,7 @@ func (m Message) Slack() ([]byte, error) {
 	if len(m.Files) > 0 {
 		var b strings.Builder
 		for _, f := range m.Files {
-			fmt.Fprintf(&b, "• <%s|%s> (%s)\n", f.URL, slackEscape(f.Name), sizeText(f.Size))
+			fmt.Fprintf(&b, "• <%s|%s> (%s)\n", f.URL, slackEscape(f.Name), submissions.SizeText(f.Size))
 		}
 		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", cut("*Files*\n"+b.String(), slackMaxSectionText)}})
 	}
@@ -216,7 +216,7 @@ func (m Message) Discord() ([]byte, error) {
 	total := utf8.RuneCountInString(embedTitle)
 	var desc strings.Builder
 	for _, f := range m.Files {
-		fmt.Fprintf(&desc, "📎 [%s](%s) (%s)\n", discordEscape(f.Name), f.URL, sizeText(f.Size))
+		fmt.Fprintf(&desc, "📎 [%s](%s) (%s)\n", discordEscape(f.Name), f.URL, submissions.SizeText(f.Size))
 	}
 	description := cut(desc.String(), discordMaxDesc)
 	total += utf8.RuneCountInString(description)
@@ -272,7 +272,7 @@ func (m Message) Telegram(chatID string) ([]byte, error) {
 		b.WriteString(line)
 	}
 	for _, f := range m.Files {
-		line := fmt.Sprintf("\n📎 <a href=\"%s\">%s</a> (%s)", html.EscapeString(f.URL), html.EscapeString(f.Name), sizeText(f.Size))
+		line := fmt.Sprintf("\n📎 <a href=\"%s\">%s</a> (%s)", html.EscapeString(f.URL), html.EscapeString(f.Name), submissions.SizeText(f.Size))
 		if utf8.RuneCountInString(b.String())+utf8.RuneCountInString(line) > telegramMaxText-100 {
 			break
 		}
@@ -283,18 +283,6 @@ func (m Message) Telegram(chatID string) ([]byte, error) {
 		"chat_id": chatID, "text": b.String(), "parse_mode": "HTML",
 		"link_preview_options": map[string]any{"is_disabled": true},
 	})
-}
-
-// sizeText is a file's size for people.
-func sizeText(n int64) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d bytes", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f KB", float64(n)/1000)
-	default:
-		return fmt.Sprintf("%.1f MB", float64(n)/1000/1000)
-	}
 }
 
 // Example is a made-up submission to form, a value of each field's type:
