@@ -80,7 +80,7 @@ func Queues() map[string]river.QueueConfig {
 	return map[string]river.QueueConfig{
 		river.QueueDefault: {MaxWorkers: 5},
 		webhooks.Queue:     {MaxWorkers: 50},
-		Queue:              {MaxWorkers: 25},
+		Queue:              {MaxWorkers: 50}, // with serve's 20 ms FetchCooldown: docs/BENCHMARKS.md, "Jobs keep pace"
 	}
 }
 

@@ -280,6 +280,11 @@ func newRiver(pool *pgxpool.Pool, cfg Config, keys *backend, logger *slog.Logger
 		// again after this (INTAKE_RESCUE_STUCK_JOBS_AFTER, 5 min by
 		// default; intake-bench -chaos shortens it to see every job finish).
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
+		// River waits FetchCooldown (100 ms by default) between fetches,
+		// each of at most a queue's free workers: 25 email workers drained
+		// at most 250 emails a second, and a 15 s load's notifications
+		// took 80 s more (docs/BENCHMARKS.md, "Jobs keep pace").
+		FetchCooldown: 20 * time.Millisecond,
 	}
 	if work {
 		rcfg.Queues = notify.Queues()
