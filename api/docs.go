@@ -60,9 +60,11 @@ table{border-collapse:collapse;margin:1rem 0;font-size:15px}
 th,td{border:1px solid #ddd;padding:.35rem .6rem;text-align:left;vertical-align:top}
 th{background:#f6f6f6}
 h1,h2,h3{line-height:1.25}
+nav{font-size:15px;border-bottom:1px solid #ddd;padding-bottom:.5rem}
 </style>
 </head>
 <body>
+<nav aria-label="Intake"><a href="/">Intake</a> · <a href="/forms">Your forms</a> · <a href="/api/openapi.json">OpenAPI description</a></nav>
 ` + body + `</body>
 </html>
 `

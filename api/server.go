@@ -87,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/api/openapi.json", s.openAPI)
 	r.Options("/api/openapi.json", openAPIPreflight)
 	r.Get("/docs/agents", s.agentDocs)
+	r.Get("/favicon.ico", s.Pages.Favicon)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 
 	// The public endpoint: any site may post to it (CORS is answered here,

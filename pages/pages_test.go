@@ -1,6 +1,8 @@
 package pages
 
 import (
+	"bytes"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -481,5 +483,25 @@ func runNode(t *testing.T, args ...string) {
 	out, err := exec.Command(node, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("node %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// /favicon.ico is an icon a browser reads: an ICO whose one 32×32 image is
+// a PNG that decodes.
+func TestFavicon(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	p.Favicon(rec, httptest.NewRequest("GET", "/favicon.ico", nil))
+	b := rec.Body.Bytes()
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "image/x-icon" || len(b) < 22 ||
+		!bytes.Equal(b[:6], []byte{0, 0, 1, 0, 1, 0}) || b[6] != 32 || b[7] != 32 {
+		t.Fatalf("favicon: %d %q, header % x", rec.Code, rec.Header().Get("Content-Type"), b[:min(len(b), 22)])
+	}
+	img, err := png.Decode(bytes.NewReader(b[22:]))
+	if err != nil || img.Bounds().Dx() != 32 {
+		t.Fatalf("the icon's image: %v %v", img, err)
 	}
 }
