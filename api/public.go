@@ -273,7 +273,26 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
 	// ?duplicate=1: the submission repeated a unique value and the form
 	// accepts repeats (submissions.OutcomeDuplicate); it changes the words,
 	// nothing else, so a visitor who adds it by hand learns nothing.
-	s.Pages.Thanks(w, r, pages.ThanksView{FormName: form.Name, BackURL: s.backURL(r), Duplicate: r.URL.Query().Get("duplicate") == "1"})
+	s.Pages.Thanks(w, r, pages.ThanksView{FormName: form.Name, BackURL: s.siteURL(r), Duplicate: r.URL.Query().Get("duplicate") == "1"})
+}
+
+// siteURL is where the thank-you page's "Back to the site" goes: the page
+// the visitor came from (backURL), or — after a post from another site,
+// whose browser sends only its origin — that site's home page, which is
+// where "back to the site" may go (not so for an error page, which must
+// go back to the form: backURL).
+func (s *Server) siteURL(r *http.Request) string {
+	if back := s.backURL(r); back != "" {
+		return back
+	}
+	u, err := url.Parse(r.Referer())
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	if base, err := url.Parse(s.BaseURL); err == nil && strings.EqualFold(base.Host, u.Host) {
+		return "" // Intake's own origin: no site to go back to
+	}
+	return u.Scheme + "://" + u.Host + "/"
 }
 
 func (s *Server) endpoint(f *forms.Form) string { return s.BaseURL + "/f/" + f.PublicID }

@@ -1202,3 +1202,26 @@ func TestMetricsCountClientMistakesAsInvalid(t *testing.T) {
 		}
 	}
 }
+
+// The thank-you page links back to the site the visitor came from: the
+// page itself when the Referer names it, the site's home when the browser
+// sent only its origin (as it does after a post from another site), and
+// nowhere for Intake's own origin or a non-web scheme.
+func TestThanksLinksBackToTheSite(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for referer, want := range map[string]string{
+		"https://site.example/contact?x=1": `href="https://site.example/contact?x=1"`,
+		"https://site.example":             `href="https://site.example/"`,
+		"https://site.example/":            `href="https://site.example/"`,
+		b.server.URL:                       "",
+		"javascript:alert(1)":              "",
+		"":                                 "",
+	} {
+		r := b.call(t, "GET", "/f/"+b.form.PublicID+"/thanks", nil, hdr("Referer", referer, "Accept", "text/html"))
+		has := strings.Contains(r.Body, "Back to the site")
+		if r.Status != http.StatusOK || want != "" && (!has || !strings.Contains(r.Body, want)) || want == "" && has {
+			t.Errorf("Referer %q: %d, link %v; want %q", referer, r.Status, has, want)
+		}
+	}
+}
