@@ -157,8 +157,8 @@ func (f Filter) where(args []any) (string, []any) {
 		// Served by submissions_search_idx (GIN over form_id and the
 		// generated tsvector of every string and number in the data, see
 		// migration 00010).
-		args = append(args, f.Query)
-		fmt.Fprintf(&b, " AND s.search @@ websearch_to_tsquery('simple', $%d)", len(args))
+		args = append(args, searchText(f.Query))
+		fmt.Fprintf(&b, " AND s.search @@ "+searchQuery, len(args))
 	}
 	if f.Since != nil {
 		args = append(args, *f.Since)
@@ -196,10 +196,10 @@ func (f Filter) rare(ctx context.Context, db database.Executor, after *Cursor, n
 		args = append(args, after.CreatedAt, after.ID)
 		where += fmt.Sprintf(" AND (s.created_at, s.id) < ($%d, $%d::uuid)", len(args)-1, len(args))
 	}
-	args = append(args, f.Query)
+	args = append(args, searchText(f.Query))
 	q := fmt.Sprintf(`SELECT count(*) FROM (
 	SELECT 1 FROM (SELECT s.search FROM submissions s WHERE %s ORDER BY s.created_at DESC, s.id DESC LIMIT %d) AS newest
-	WHERE newest.search @@ websearch_to_tsquery('simple', $%d) LIMIT %d) AS m`, where, probeRows, len(args), need)
+	WHERE newest.search @@ `+searchQuery+` LIMIT %d) AS m`, where, probeRows, len(args), need)
 	var n int
 	err := db.QueryRow(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...).Scan(&n)
 	return n < need, err
@@ -216,6 +216,19 @@ func selectFrom(where string, byWords bool) string {
 	return `WITH m AS MATERIALIZED (SELECT s.id FROM submissions s WHERE ` + where + `)
 SELECT ` + columns + ` FROM m JOIN submissions s ON s.id = m.id JOIN forms f ON f.id = s.form_id`
 }
+
+// searchQuery is the tsquery of a search (its text the parameter $%d):
+// web-search syntax ("a phrase", or, -word), each word of three
+// characters or more also matching the words it starts ("host" finds
+// "hosted"; the GIN index serves prefixes). Shorter words match whole, or
+// "a" would match nearly everything.
+const searchQuery = `regexp_replace(websearch_to_tsquery('simple', $%d)::text, '''([^'']{3,})''', '''\1'':*', 'g')::tsquery`
+
+// searchText is a search's text as searchQuery takes it: without
+// apostrophes, which split words in a search anyway, so that no word of
+// the tsquery's text carries one and its rewrite stays a valid tsquery
+// whatever a client sent.
+func searchText(q string) string { return strings.ReplaceAll(q, "'", " ") }
 
 // MaxQuery is the longest search, in characters.
 const MaxQuery = 200
