@@ -996,6 +996,8 @@ func TestDashboardAPIKeys(t *testing.T) {
 	a := br.post(t, "/apikeys", url.Values{"name": {"deploy script"}})
 	wantStatus(t, "create", a, http.StatusSeeOther)
 	first := br.follow(t, a)
+	// Where to keep it, in words for a key (not a webhook receiver's secret).
+	wantContains(t, "the key's hint", html.UnescapeString(first.Body), "never in a web page or a repository")
 	m := regexp.MustCompile(`value="(intk_[a-z2-7]+)"`).FindStringSubmatch(first.Body)
 	if m == nil {
 		t.Fatalf("the new key is not shown:\n%s", first.Body)
@@ -1083,7 +1085,7 @@ func TestDashboardOutbox(t *testing.T) {
 	}
 	a := br.get(t, "/outbox")
 	wantStatus(t, "outbox", a, http.StatusOK)
-	wantContains(t, "outbox", a.Body, "Email number 54", "Older →")
+	wantContains(t, "outbox", a.Body, "Email number 54", "Older →", "whoever runs this Intake can set one up")
 	if strings.Contains(a.Body, "Email number 4<") {
 		t.Error("the first page shows the oldest emails")
 	}
