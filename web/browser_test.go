@@ -14,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/submissions"
 )
 
 // TestBrowser drives the hosted pages and intake.js in headless Chromium
@@ -42,6 +45,7 @@ func TestBrowser(t *testing.T) {
 		{"MinFillTime", testMinFillTime},
 		{"Dashboard", testDashboard},
 		{"DashboardSnippets", testDashboardSnippets},
+		{"DashboardTimes", testDashboardTimes},
 		{"Members", testMembers},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -862,4 +866,31 @@ func TestBrowserTwoFactor(t *testing.T) {
 	tb.typeInto("#code", totpCode(t, secret, 30*time.Second))
 	tb.submitAndWait(`form[action="/login/two-factor"] button[type=submit]`)
 	tb.waitPath("/forms")
+}
+
+// testDashboardTimes: a viewer in Tokyo reads a submission's time in
+// Tokyo's time, the UTC time on hover; without JavaScript it stays UTC.
+func testDashboardTimes(t *testing.T, tb *tab) {
+	a := newApp(t)
+	f := a.newForm(t, "Times")
+	res := testfactory.Submit(t, a.api.Submissions, f.PublicID, "times", map[string]any{"email": "tz@example.com"})
+	tb.do(chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
+		return err
+	}))
+	tb.do(chromedp.Navigate(a.url("/forms/" + f.PublicID + "/submissions/" + submissions.FormatID(res.SubmissionID))))
+	tb.waitPath("/login")
+	tb.typeInto("#email", a.account.User.Email)
+	tb.typeInto("#password", "correct horse battery")
+	tb.submitAndWait(`form[action="/login"] button[type=submit]`)
+	tb.waitPath("/forms/" + f.PublicID + "/submissions/" + submissions.FormatID(res.SubmissionID))
+	got := evalJS[map[string]string](tb, `(() => { const el = document.querySelector("h1 time"); return {text: el.textContent, title: el.title, dt: el.getAttribute("datetime")}; })()`)
+	stamp, err := time.Parse(time.RFC3339, got["dt"])
+	if err != nil {
+		t.Fatalf("the time's datetime %q: %v", got["dt"], err)
+	}
+	tokyo := stamp.In(time.FixedZone("JST", 9*3600))
+	if strings.HasSuffix(got["text"], "UTC") || !strings.Contains(got["text"], tokyo.Format("15")) || !strings.HasSuffix(got["title"], "UTC") {
+		t.Errorf("the time reads %q (hover %q), want Tokyo's %s with UTC on hover", got["text"], got["title"], tokyo.Format("15:04"))
+	}
 }

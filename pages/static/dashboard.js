@@ -144,4 +144,25 @@
     sel.addEventListener("change", sync);
     sync();
   });
+
+  // Times: the server writes them in UTC ("2 Dec 2026, 10:34 UTC"). Shown
+  // in the viewer's own time zone, the UTC time kept on hover; a relative
+  // time ("5 min ago") gets the exact local time on hover.
+
+  var when = window.Intl && new Intl.DateTimeFormat(undefined, {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
+  if (when) {
+    Array.prototype.forEach.call(document.querySelectorAll("time[datetime]"), function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) return;
+      var shown = el.textContent.trim();
+      if (/ UTC$/.test(shown)) {
+        el.title = shown;
+        el.textContent = when.format(d);
+      } else if (!el.title) {
+        el.title = when.format(d);
+      }
+    });
+  }
 })();
