@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/submissions"
 )
@@ -191,4 +192,31 @@ func TestFileDownloadStreams(t *testing.T) {
 
 func (b *testBundle) attachFile(t *testing.T, sub string) string {
 	return testfactory.AttachFile(t, b.db, sub)
+}
+
+// TestFileLinksLimited: an address fetches at most FileLinkLimit's
+// PerMinute file links a minute, good or guessed; the rest are 429 with
+// Retry-After, before the signature is checked.
+func TestFileLinksLimited(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.api.FileLinkLimit = &api.FileLinkLimiter{PerMinute: 2}
+	sub := b.postFiles(t, []testFile{{Field: "cv", Name: "cv.pdf", Content: []byte("the CV")}})
+	id, _ := submissions.ParseID(sub["id"].(string))
+	path := strings.TrimPrefix(b.api.FileLinks.URL(id, sub["files"].([]any)[0].(map[string]any)["id"].(string), time.Now()), b.server.URL)
+	if r := b.call(t, "GET", path, nil, nil); r.Status != http.StatusOK || r.Body != "the CV" {
+		t.Fatalf("the first fetch = %s", r)
+	}
+	mustProblem(t, b.call(t, "GET", path[:len(path)-2]+"AA", nil, nil), http.StatusNotFound, "not-found")
+	for _, p := range []string{path, path[:len(path)-2] + "AA"} {
+		r := b.call(t, "GET", p, nil, nil)
+		mustProblem(t, r, http.StatusTooManyRequests, "rate-limited")
+		if r.Header.Get("Retry-After") == "" || r.Header.Get("RateLimit-Limit") != "2" {
+			t.Fatalf("a limited fetch's headers = %v", r.Header)
+		}
+	}
+	// The API's own route is not this limit's.
+	if r := b.call(t, "GET", sub["files"].([]any)[0].(map[string]any)["url"].(string), nil, hdr("Authorization", bearer(b.account.APIKey))); r.Status != http.StatusOK {
+		t.Fatalf("the API's download = %s", r)
+	}
 }
