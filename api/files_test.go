@@ -52,8 +52,13 @@ func TestFilesComeBack(t *testing.T) {
 		t.Fatalf("files = %v, want 2", sub["files"])
 	}
 	key := hdr("Authorization", bearer(b.account.APIKey))
+	// The field's values stay file objects and name the same id and url.
+	values, _ := sub["data"].(map[string]any)["cv"].([]any)
 	for i, want := range [][]byte{pdf, page} {
 		f := files[i].(map[string]any)
+		if v, _ := values[i].(map[string]any); v["filename"] != f["name"] || v["id"] != f["id"] || v["url"] != f["url"] || v["sha256"] != f["sha256"] {
+			t.Errorf("data.cv[%d] = %v, want the file object of %v", i, values[i], f)
+		}
 		url, _ := f["url"].(string)
 		if f["field"] != "cv" || !strings.HasPrefix(url, "/api/v1/submissions/"+sub["id"].(string)+"/files/file_") || f["size"] != float64(len(want)) {
 			t.Errorf("file %d = %v", i, f)
