@@ -225,3 +225,30 @@ func TestFileLinksLimited(t *testing.T) {
 		t.Fatalf("the API's download = %s", r)
 	}
 }
+
+// TestEventFileLinkFetches: the event a webhook's receiver gets (the
+// sample renders it with the worker's EventOf) carries each file with a
+// signed link, in files and in the field's value alike, that fetches the
+// file's bytes without a key.
+func TestEventFileLinkFetches(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.postFiles(t, []testFile{{Field: "cv", Name: "cv.pdf", Content: []byte("%PDF the CV")}})
+	r := b.call(t, "GET", "/api/v1/forms/"+b.form.PublicID+"/sample", nil, hdr("Authorization", bearer(b.account.APIKey)))
+	event := jsonBody(t, r)
+	data, _ := event["data"].(map[string]any)
+	files, _ := data["files"].([]any)
+	if r.Status != http.StatusOK || len(files) != 1 {
+		t.Fatalf("sample = %s", r)
+	}
+	link, _ := files[0].(map[string]any)["url"].(string)
+	if v, _ := data["data"].(map[string]any)["cv"].(map[string]any); v["url"] != link {
+		t.Errorf("data.cv = %v, want the url %s", v, link)
+	}
+	if !strings.HasPrefix(link, b.server.URL+"/files/") || !strings.Contains(link, "sig=") {
+		t.Fatalf("the event's file url = %q, want a signed link", link)
+	}
+	if got := b.call(t, "GET", strings.TrimPrefix(link, b.server.URL), nil, nil); got.Status != http.StatusOK || got.Body != "%PDF the CV" {
+		t.Fatalf("fetching the event's link = %s", got)
+	}
+}
