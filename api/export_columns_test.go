@@ -146,7 +146,13 @@ func TestExportDefusesHeadersAndFileNames(t *testing.T) {
 			cells = append(cells, fmt.Sprintf("%s=%s", strings.Trim(name, "'"), rec[col(name)]))
 		}
 	}
-	for _, want := range []string{"attachment='@SUM(1).pdf", `=HYPERLINK("http://evil.example","x")='-2+3`, "-count=-5"} {
+	// A file's cell gives its name and its download route in the API.
+	if !slices.ContainsFunc(cells, func(c string) bool {
+		return strings.HasPrefix(c, "attachment='@SUM(1).pdf (/api/v1/submissions/sub_") && strings.Contains(c, "/files/file_") && strings.HasSuffix(c, ")")
+	}) {
+		t.Errorf("cells %q lack the file's name and url", cells)
+	}
+	for _, want := range []string{`=HYPERLINK("http://evil.example","x")='-2+3`, "-count=-5"} {
 		if !slices.Contains(cells, want) {
 			t.Errorf("cells %q lack %q", cells, want)
 		}

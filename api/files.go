@@ -41,6 +41,9 @@ func (s *Server) downloadFile(w http.ResponseWriter, r *http.Request) {
 // linkedFile answers a signed file link: the signature is checked before
 // anything is read, so a made-up link costs no query.
 func (s *Server) linkedFile(w http.ResponseWriter, r *http.Request) {
+	if !s.limitFileLinks(w, r) {
+		return
+	}
 	subID, fileID := chi.URLParam(r, "submissionID"), chi.URLParam(r, "fileID")
 	if s.FileLinks == nil {
 		s.writeError(w, r, submissions.ErrFileNotFound)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakehq/intake/api"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/submissions"
 )
@@ -51,8 +52,13 @@ func TestFilesComeBack(t *testing.T) {
 		t.Fatalf("files = %v, want 2", sub["files"])
 	}
 	key := hdr("Authorization", bearer(b.account.APIKey))
+	// The field's values stay file objects and name the same id and url.
+	values, _ := sub["data"].(map[string]any)["cv"].([]any)
 	for i, want := range [][]byte{pdf, page} {
 		f := files[i].(map[string]any)
+		if v, _ := values[i].(map[string]any); v["filename"] != f["name"] || v["id"] != f["id"] || v["url"] != f["url"] || v["sha256"] != f["sha256"] {
+			t.Errorf("data.cv[%d] = %v, want the file object of %v", i, values[i], f)
+		}
 		url, _ := f["url"].(string)
 		if f["field"] != "cv" || !strings.HasPrefix(url, "/api/v1/submissions/"+sub["id"].(string)+"/files/file_") || f["size"] != float64(len(want)) {
 			t.Errorf("file %d = %v", i, f)
@@ -191,4 +197,58 @@ func TestFileDownloadStreams(t *testing.T) {
 
 func (b *testBundle) attachFile(t *testing.T, sub string) string {
 	return testfactory.AttachFile(t, b.db, sub)
+}
+
+// TestFileLinksLimited: an address fetches at most FileLinkLimit's
+// PerMinute file links a minute, good or guessed; the rest are 429 with
+// Retry-After, before the signature is checked.
+func TestFileLinksLimited(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.api.FileLinkLimit = &api.FileLinkLimiter{PerMinute: 2}
+	sub := b.postFiles(t, []testFile{{Field: "cv", Name: "cv.pdf", Content: []byte("the CV")}})
+	id, _ := submissions.ParseID(sub["id"].(string))
+	path := strings.TrimPrefix(b.api.FileLinks.URL(id, sub["files"].([]any)[0].(map[string]any)["id"].(string), time.Now()), b.server.URL)
+	if r := b.call(t, "GET", path, nil, nil); r.Status != http.StatusOK || r.Body != "the CV" {
+		t.Fatalf("the first fetch = %s", r)
+	}
+	mustProblem(t, b.call(t, "GET", path[:len(path)-2]+"AA", nil, nil), http.StatusNotFound, "not-found")
+	for _, p := range []string{path, path[:len(path)-2] + "AA"} {
+		r := b.call(t, "GET", p, nil, nil)
+		mustProblem(t, r, http.StatusTooManyRequests, "rate-limited")
+		if r.Header.Get("Retry-After") == "" || r.Header.Get("RateLimit-Limit") != "2" {
+			t.Fatalf("a limited fetch's headers = %v", r.Header)
+		}
+	}
+	// The API's own route is not this limit's.
+	if r := b.call(t, "GET", sub["files"].([]any)[0].(map[string]any)["url"].(string), nil, hdr("Authorization", bearer(b.account.APIKey))); r.Status != http.StatusOK {
+		t.Fatalf("the API's download = %s", r)
+	}
+}
+
+// TestEventFileLinkFetches: the event a webhook's receiver gets (the
+// sample renders it with the worker's EventOf) carries each file with a
+// signed link, in files and in the field's value alike, that fetches the
+// file's bytes without a key.
+func TestEventFileLinkFetches(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.postFiles(t, []testFile{{Field: "cv", Name: "cv.pdf", Content: []byte("%PDF the CV")}})
+	r := b.call(t, "GET", "/api/v1/forms/"+b.form.PublicID+"/sample", nil, hdr("Authorization", bearer(b.account.APIKey)))
+	event := jsonBody(t, r)
+	data, _ := event["data"].(map[string]any)
+	files, _ := data["files"].([]any)
+	if r.Status != http.StatusOK || len(files) != 1 {
+		t.Fatalf("sample = %s", r)
+	}
+	link, _ := files[0].(map[string]any)["url"].(string)
+	if v, _ := data["data"].(map[string]any)["cv"].(map[string]any); v["url"] != link {
+		t.Errorf("data.cv = %v, want the url %s", v, link)
+	}
+	if !strings.HasPrefix(link, b.server.URL+"/files/") || !strings.Contains(link, "sig=") {
+		t.Fatalf("the event's file url = %q, want a signed link", link)
+	}
+	if got := b.call(t, "GET", strings.TrimPrefix(link, b.server.URL), nil, nil); got.Status != http.StatusOK || got.Body != "%PDF the CV" {
+		t.Fatalf("fetching the event's link = %s", got)
+	}
 }

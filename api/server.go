@@ -59,6 +59,9 @@ type Server struct {
 	// FileLinks signs and checks the file links that work without a key
 	// (webhook payloads, emails); nil answers every such link not found.
 	FileLinks *submissions.FileLinks
+	// FileLinkLimit limits the signed file links per client address; nil:
+	// unlimited.
+	FileLinkLimit *FileLinkLimiter
 	// Webhooks sends test events the way deliveries are sent; nil answers
 	// them 503.
 	Webhooks *webhooks.DeliveryWorker

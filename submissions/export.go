@@ -126,12 +126,16 @@ func (e *Exporter) Write(ctx context.Context, db database.Executor, w io.Writer,
 		row := make([]string, 0, len(header))
 		write = func(sub *Submission) error {
 			row = append(row[:0], sub.PublicID(), sub.CreatedAt.Format(time.RFC3339Nano), strconv.FormatBool(sub.Spam))
+			data := sub.Data
+			if len(sub.Files) > 0 {
+				data = sub.JSON().Data // its file values carry their url
+			}
 			for _, c := range e.columns {
-				row = append(row, Text(sub.Data[c], csvText))
+				row = append(row, Text(data[c], csvText))
 			}
 			if e.other {
 				rest := map[string]any{}
-				for k, v := range sub.Data {
+				for k, v := range data {
 					if !e.named[k] {
 						rest[k] = v
 					}
@@ -202,6 +206,12 @@ func defuse(cell string) string {
 }
 
 // csvText is how a value reads in an export's cell: a list joined with
-// "; " (the comma is CSV's own separator), a file by its name, a missing
-// value empty. (csvWriter defuses it.)
-var csvText = TextStyle{ListSep: "; ", File: func(f map[string]any) string { return fmt.Sprint(f["filename"]) }}
+// "; " (the comma is CSV's own separator), a file by its name and its
+// download route in the API ("cv.pdf (/api/v1/submissions/…/files/…)"), a
+// missing value empty. (csvWriter defuses it.)
+var csvText = TextStyle{ListSep: "; ", File: func(f map[string]any) string {
+	if url, ok := f["url"].(string); ok {
+		return fmt.Sprintf("%v (%s)", f["filename"], url)
+	}
+	return fmt.Sprint(f["filename"])
+}}

@@ -65,6 +65,8 @@ type FileJSON struct {
 	ContentType string `json:"content_type"`
 	SHA256      string `json:"sha256"`
 	URL         string `json:"url"`
+
+	value map[string]any // the file's object in the JSON's Data, nil if none
 }
 
 // filesColumn reads a submission's files with it, without their bytes:
@@ -262,6 +264,9 @@ func (j *JSON) SignFiles(l *FileLinks, sub uuid.UUID, now time.Time) {
 	}
 	for i := range j.Files {
 		j.Files[i].URL = l.URL(sub, j.Files[i].ID, now)
+		if j.Files[i].value != nil {
+			j.Files[i].value["url"] = j.Files[i].URL
+		}
 	}
 }
 

@@ -398,6 +398,7 @@ func TestPayloadFilesCarrySignedLinks(t *testing.T) {
 	var event struct {
 		Data struct {
 			ID    string
+			Data  map[string]any
 			Files []submissions.FileJSON
 		}
 	}
@@ -411,6 +412,9 @@ func TestPayloadFilesCarrySignedLinks(t *testing.T) {
 	u, err := url.Parse(f.URL)
 	if err != nil || f.Name != "cv.pdf" || f.Size != 11 || u.Host != "intake.example" || u.Path != "/files/"+event.Data.ID+"/"+f.ID {
 		t.Fatalf("file = %+v, want cv.pdf with a link to /files/%s/%s", f, event.Data.ID, f.ID)
+	}
+	if v, _ := event.Data.Data["cv"].(map[string]any); v["filename"] != "cv.pdf" || v["id"] != f.ID || v["url"] != f.URL {
+		t.Errorf("data.cv = %v, want the file object with the signed link %s", v, f.URL)
 	}
 	q := u.Query()
 	if err := b.links.Check(event.Data.ID, f.ID, q.Get("expires"), q.Get("sig"), time.Now()); err != nil {

@@ -75,6 +75,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		TrustedProxies: cfg.TrustedProxies,
 		Sealer:         sealer,
 		FileLinks:      b.files,
+		FileLinkLimit:  &api.FileLinkLimiter{PerMinute: api.DefaultFileLinksPerMinute},
 		WebhookURLs:    webhooks.URLPolicy{AllowPrivate: cfg.WebhookAllowPrivate},
 		River:          rc,
 		Recipients:     &notify.RecipientSync{River: rc, Links: links},
