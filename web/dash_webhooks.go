@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -88,6 +91,9 @@ type deliveryView struct {
 	FormID       string
 	Problem      string // why a redelivery was refused
 	AttemptLog   []attemptRow
+	// Payload is what an attempt sends, rendered now (file links are
+	// signed afresh at each attempt); "" when the submission is gone.
+	Payload string
 }
 
 type attemptRow struct {
@@ -417,6 +423,7 @@ func (d *Dashboard) renderDelivery(w http.ResponseWriter, r *http.Request, statu
 	for _, a := range attempts {
 		v.AttemptLog = append(v.AttemptLog, attemptRow{At: a.At, Status: a.Status, LatencyMS: a.Latency.Milliseconds(), Body: a.ResponseBody, Error: a.Error})
 	}
+	v.Payload = d.payload(ctx, e, dl)
 	v.base = d.base(w, r, "Delivery · "+f.Name, "forms", webhookCrumbs(f, e, crumb{Label: "Delivery"})...)
 	renderPage(d, w, r, status, tmplDelivery, v)
 }
@@ -472,4 +479,26 @@ func (d *Dashboard) testWebhook(w http.ResponseWriter, r *http.Request) {
 	default:
 		d.redirect(w, r, back, flash{Kind: flashError, Message: fmt.Sprintf("The test event was not delivered: the receiver answered %d %s", a.Status, truncate(a.ResponseBody, 200))})
 	}
+}
+
+// payload is the body an attempt of dl sends to e, rendered as its worker
+// renders it, indented for reading; "" when it cannot be (the submission
+// was deleted, or this dashboard sends no webhooks).
+func (d *Dashboard) payload(ctx context.Context, e *webhooks.Endpoint, dl *webhooks.Delivery) string {
+	if d.Webhooks == nil {
+		return ""
+	}
+	sub, err := submissions.ByID(ctx, d.DB, dl.SubmissionID)
+	if err != nil {
+		return ""
+	}
+	body, err := d.Webhooks.Render(ctx, e, sub)
+	if err != nil {
+		return ""
+	}
+	var out bytes.Buffer
+	if json.Indent(&out, body, "", "  ") != nil {
+		return string(body)
+	}
+	return out.String()
 }

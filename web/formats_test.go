@@ -4,9 +4,11 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/webhooks"
 )
@@ -43,5 +45,28 @@ func TestDashboardWebhookFormatsAndTestEvent(t *testing.T) {
 	wantContains(t, "its flash", html.UnescapeString(br.follow(t, sent).Body), "Test event delivered: the receiver answered 200")
 	if got := tg.Received(); len(got) != 1 || !strings.Contains(string(got[0].Body), `"parse_mode":"HTML"`) {
 		t.Errorf("the bot API got %d requests", len(got))
+	}
+}
+
+// A delivery's page shows the payload its attempts send, in the
+// endpoint's format, and each attempt's time to the second.
+func TestDashboardDeliveryShowsPayload(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	b.dash.Webhooks = &webhooks.DeliveryWorker{DB: b.db, Client: webhooks.NewHTTPClient(true), Sealer: b.sealer, BaseURL: b.url}
+	br := b.loggedIn(t)
+	sub := b.submit(t, b.form, `{"email":"payload@example.com","message":"<hello>"}`)
+	for _, format := range []string{"standard", "slack"} {
+		e, _, err := webhooks.Create(t.Context(), b.db, b.sealer, webhooks.URLPolicy{}, audit.System, b.form,
+			webhooks.Input{URL: ptr("https://hooks.example/" + format), Format: ptr(format)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := html.UnescapeString(br.get(t, "/deliveries/"+b.delivery(t, e, sub)).Body)
+		want := map[string]string{"standard": `"type": "submission.created"`, "slack": `"blocks": [`}[format]
+		wantContains(t, format+" delivery page", page, "Payload", want, "payload@example.com")
+		if !regexp.MustCompile(`\d\d:\d\d:\d\d UTC</time>`).MatchString(page) {
+			t.Errorf("%s: an attempt's time has no seconds", format)
+		}
 	}
 }

@@ -12,11 +12,17 @@ import (
 var dashFuncs = template.FuncMap{
 	"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"when":     formatWhen,
-	"ago":      ago,
-	"plural":   plural,
-	"inc":      func(i int) int { return i + 1 },
-	"ms":       func(d time.Duration) int64 { return d.Milliseconds() },
-	"bytes":    submissions.SizeText,
+	"whenExact": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2 Jan 2006, 15:04:05 UTC")
+	},
+	"ago":    ago,
+	"plural": plural,
+	"inc":    func(i int) int { return i + 1 },
+	"ms":     func(d time.Duration) int64 { return d.Milliseconds() },
+	"bytes":  submissions.SizeText,
 }
 
 // formatWhen is an exact time for people: "22 Nov 2026, 10:34 UTC".

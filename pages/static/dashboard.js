@@ -152,6 +152,9 @@
   var when = window.Intl && new Intl.DateTimeFormat(undefined, {
     day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
   });
+  var whenSeconds = when && new Intl.DateTimeFormat(undefined, {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
+  });
   if (when) {
     Array.prototype.forEach.call(document.querySelectorAll("time[datetime]"), function (el) {
       var d = new Date(el.getAttribute("datetime"));
@@ -159,7 +162,7 @@
       var shown = el.textContent.trim();
       if (/ UTC$/.test(shown)) {
         el.title = shown;
-        el.textContent = when.format(d);
+        el.textContent = /:\d\d:\d\d UTC$/.test(shown) ? whenSeconds.format(d) : when.format(d);
       } else if (!el.title) {
         el.title = when.format(d);
       }
