@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+	"unicode"
 
 	"github.com/go-chi/chi/v5"
 
@@ -214,9 +216,29 @@ func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *fo
 		if f, ok := form.Contract.Field(fe.Field); ok {
 			label = f.Label
 		}
-		v.Errors = append(v.Errors, pages.FieldError{Field: fe.Field, Label: label, Message: fe.Message})
+		v.Errors = append(v.Errors, pages.FieldError{Field: fe.Field, Label: label, Message: forPeople(fe)})
 	}
 	s.Pages.SubmissionErrors(w, r, v)
+}
+
+// forPeople is a field's error as the page shows it, after the field's
+// label: without the field's name the API's message starts with ("email
+// must be…" reads "Email: Must be…"), and a missing or empty required
+// field asks to be filled in.
+func forPeople(fe forms.FieldError) string {
+	if fe.Code == forms.CodeRequiredMissing || fe.Code == forms.CodeRequiredEmpty {
+		return "Please fill this in."
+	}
+	msg := strings.TrimSpace(strings.TrimPrefix(fe.Message, fe.Field+" "))
+	if msg == "" {
+		return fe.Message
+	}
+	r, size := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[size:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }
 
 // showForm is GET /f/{formID}: the contract as JSON Schema for agents, the

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -349,6 +350,24 @@ func TestSubmitValidation(t *testing.T) {
 		})
 	}
 
+	t.Run("browser mode: the 422 page in plain words", func(t *testing.T) {
+		t.Parallel()
+		f := b.newForm(t, &testfactory.FormOpts{Fields: []forms.Field{
+			{Name: "email", Label: "Your email", Type: forms.TypeEmail, Required: true},
+			{Name: "topic", Label: "Topic", Type: forms.TypeText, Required: true},
+		}})
+		r := b.submit(t, f.PublicID, ctForm, "email=nope&topic=", "Accept", "text/html")
+		body := html.UnescapeString(r.Body)
+		for _, want := range []string{"<strong>Your email</strong>: Must be a valid email address.", "<strong>Topic</strong>: Please fill this in."} {
+			if !strings.Contains(body, want) {
+				t.Errorf("page lacks %q: %.1200s", want, body)
+			}
+		}
+		if strings.Contains(body, "email must be") || strings.Contains(body, "was sent empty") {
+			t.Errorf("the page speaks the API's words: %.1200s", body)
+		}
+	})
+
 	t.Run("browser mode: 422 page listing the errors", func(t *testing.T) {
 		t.Parallel()
 		f := b.newForm(t, nil)
@@ -359,7 +378,7 @@ func TestSubmitValidation(t *testing.T) {
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 			t.Errorf("Content-Type = %q, want text/html", ct)
 		}
-		for _, want := range []string{"Email", "valid email address", `href="https://site.example/contact"`} {
+		for _, want := range []string{"Email", "Must be a valid email address.", `href="https://site.example/contact"`} {
 			if !strings.Contains(r.Body, want) {
 				t.Errorf("page lacks %q: %.800s", want, r.Body)
 			}
