@@ -121,18 +121,17 @@ func drawChart(id string, days []submissions.Day) chartView {
 	c := chartView{ID: id, Title: fmt.Sprintf("Submissions over the last %d days", len(days)),
 		Width: len(days) * (barW + gap), Height: top + plotH + 1, Baseline: top + plotH}
 	var peak int64
-	var peakDay time.Time
+	var peakDay submissions.Day
 	for _, n := range days {
 		c.Submitted += n.Submissions
 		c.Spam += n.Spam
 		c.Duplicates += n.Duplicates
 		if t := n.Submissions + n.Spam + n.Duplicates; t > peak {
-			peak, peakDay = t, n.Date
+			peak, peakDay = t, n
 		}
 	}
 	for i, n := range days {
-		cd := chartDay{X: i * (barW + gap), Label: fmt.Sprintf("%s: %s, %d spam, %s absorbed", n.Date.Format("2 Jan"),
-			plural(int(n.Submissions), "submission", "submissions"), n.Spam, plural(int(n.Duplicates), "duplicate", "duplicates"))}
+		cd := chartDay{X: i * (barW + gap), Label: n.Date.Format("2 Jan") + ": " + dayCounts(n)}
 		y := top + plotH
 		for _, s := range []struct {
 			class string
@@ -150,11 +149,20 @@ func drawChart(id string, days []submissions.Day) chartView {
 	if peak == 0 {
 		c.Desc = fmt.Sprintf("No submissions in the last %d days.", len(days))
 	} else {
-		c.Desc = fmt.Sprintf("%s, %d spam and %s absorbed in the last %d days; the busiest day was %s with %d.",
+		// The busiest day in the same three numbers as each bar's label
+		// and the legend: one total would disagree with both.
+		c.Desc = fmt.Sprintf("%s, %d spam and %s absorbed in the last %d days; the busiest day was %s: %s.",
 			plural(int(c.Submitted), "submission", "submissions"), c.Spam, plural(int(c.Duplicates), "duplicate", "duplicates"),
-			len(days), peakDay.Format("2 January"), peak)
+			len(days), peakDay.Date.Format("2 January"), dayCounts(peakDay))
 	}
 	return c
+}
+
+// dayCounts is a day of the chart in words: "41 submissions, 2 spam, 0
+// duplicates absorbed".
+func dayCounts(n submissions.Day) string {
+	return fmt.Sprintf("%s, %d spam, %s absorbed", plural(int(n.Submissions), "submission", "submissions"), n.Spam,
+		plural(int(n.Duplicates), "duplicate", "duplicates"))
 }
 
 func (d *Dashboard) endpoint(f *forms.Form) string { return d.BaseURL + "/f/" + f.PublicID }

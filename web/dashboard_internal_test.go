@@ -17,6 +17,7 @@ import (
 
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testfactory"
+	"github.com/intakehq/intake/submissions"
 )
 
 // TestNewDashboardChecksTemplates checks that a broken dashboard template,
@@ -322,5 +323,19 @@ func TestDashboardErrorPageSharesBody(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("the error page lacks %q:\n%s", want, buf.String())
 		}
+	}
+}
+
+// The chart's description names the busiest day in the numbers its bar
+// and the legend show (41 submissions and 2 spam), never a total of all
+// three that neither shows.
+func TestChartBusiestDayAgreesWithItsBar(t *testing.T) {
+	day := func(d int, subs, spam, dup int64) submissions.Day {
+		return submissions.Day{Date: time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC), Submissions: subs, Spam: spam, Duplicates: dup}
+	}
+	c := drawChart("c", []submissions.Day{day(20, 30, 0, 1), day(21, 41, 2, 0), day(22, 5, 0, 0)})
+	want := "the busiest day was 21 November: 41 submissions, 2 spam, 0 duplicates absorbed."
+	if !strings.HasSuffix(c.Desc, want) || c.Days[1].Label != "21 Nov: 41 submissions, 2 spam, 0 duplicates absorbed" {
+		t.Errorf("desc %q, bar %q; want the busiest day as its bar says it", c.Desc, c.Days[1].Label)
 	}
 }
