@@ -380,23 +380,59 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, r
 // (only the first is recorded, as "form.archive" by actor, in the same
 // transaction). It returns ErrNotFound.
 func Archive(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, publicID string) error {
+	return setArchived(ctx, db, actor, accountID, publicID, true)
+}
+
+// Restore takes the account's form publicID out of the archive: its
+// endpoint takes submissions again and lists show it. Restoring a live
+// form changes nothing; a restore is recorded as "form.restore". It
+// returns ErrNotFound.
+func Restore(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, publicID string) error {
+	return setArchived(ctx, db, actor, accountID, publicID, false)
+}
+
+func setArchived(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, publicID string, archived bool) error {
 	if !ValidPublicID(publicID) {
 		return ErrNotFound
 	}
 	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var archivedBefore bool
-		err := tx.QueryRow(ctx, `UPDATE forms f SET archived_at = coalesce(f.archived_at, now()), updated_at = now()
+		var was bool
+		err := tx.QueryRow(ctx, `UPDATE forms f SET archived_at = CASE WHEN $3 THEN coalesce(f.archived_at, now()) END, updated_at = now()
 FROM forms old WHERE old.id = f.id AND f.public_id = $1 AND f.account_id = $2
-RETURNING old.archived_at IS NOT NULL`, publicID, accountID).Scan(&archivedBefore)
+RETURNING old.archived_at IS NOT NULL`, publicID, accountID, archived).Scan(&was)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound
 		}
-		if err != nil || archivedBefore {
+		if err != nil || was == archived {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "form.archive",
+		action := "form.archive"
+		if !archived {
+			action = "form.restore"
+		}
+		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: action,
 			ObjectType: "form", ObjectID: publicID, Changed: []string{"archived"}})
 	})
+}
+
+// ListArchived returns up to limit of the account's archived forms, the
+// most recently archived first.
+func ListArchived(ctx context.Context, db database.Executor, accountID int64, limit int) ([]*Form, error) {
+	rows, err := db.Query(ctx, `SELECT `+formColumns+` `+formFrom+`
+WHERE f.account_id = $1 AND f.archived_at IS NOT NULL ORDER BY f.archived_at DESC, f.id DESC LIMIT $2`, accountID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Form
+	for rows.Next() {
+		f, err := scanForm(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // changedNames names what an update changes of f: "name", "fields",

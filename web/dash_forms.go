@@ -22,7 +22,19 @@ type formsView struct {
 	base
 	Forms   []formCard
 	NextURL string // the page of older forms; "" on the last
+	// Archived are the archived forms (on the first page only), to open
+	// and restore.
+	Archived []archivedCard
 }
+
+// archivedCard is an archived form in the list.
+type archivedCard struct {
+	ID, Name   string
+	ArchivedAt time.Time
+}
+
+// archivedShown is how many archived forms the list shows.
+const archivedShown = 100
 
 // formCard is one form in the list.
 type formCard struct {
@@ -86,6 +98,16 @@ func (d *Dashboard) formsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := formsView{}
+	if before == nil {
+		archived, err := forms.ListArchived(ctx, d.DB, user(r).AccountID, archivedShown)
+		if err != nil {
+			d.error(w, r, err)
+			return
+		}
+		for _, f := range archived {
+			v.Archived = append(v.Archived, archivedCard{ID: f.PublicID, Name: f.Name, ArchivedAt: *f.ArchivedAt})
+		}
+	}
 	if len(list) > formsPerPage {
 		list = list[:formsPerPage]
 		v.NextURL = "/forms?before=" + base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[formsPerPage-1].ID, 10)))
@@ -419,7 +441,18 @@ func (d *Dashboard) archiveForm(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
-	d.redirect(w, r, "/forms", flash{Kind: flashSuccess, Message: "Form archived. Its endpoint now answers 410 Gone; its submissions are kept."})
+	d.redirect(w, r, "/forms", flash{Kind: flashSuccess, Message: "Form archived. Its endpoint now answers 410 Gone; its submissions are kept. It is under Archived forms, where you can restore it."})
+}
+
+// restoreForm takes a form out of the archive: its endpoint takes
+// submissions again.
+func (d *Dashboard) restoreForm(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "form_id")
+	if err := forms.Restore(r.Context(), d.DB, d.actor(r), user(r).AccountID, id); err != nil {
+		d.error(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/forms/"+id, flash{Kind: flashSuccess, Message: "Form restored. Its endpoint takes submissions again."})
 }
 
 // The contract and settings editor

@@ -200,6 +200,7 @@ func (d *Dashboard) Routes(r chi.Router) {
 			member.Post("/forms/{form_id}/edit", d.updateForm)
 			member.Get("/forms/{form_id}/archive", d.confirmArchiveForm)
 			member.Post("/forms/{form_id}/archive", d.archiveForm)
+			member.Post("/forms/{form_id}/restore", d.restoreForm)
 			viewer.Get("/forms/{form_id}/schema.json", d.formSchema)
 			member.Post("/forms/{form_id}/notifications/resume", d.resubscribe)
 

@@ -70,3 +70,31 @@ func TestDashboardDeliveryShowsPayload(t *testing.T) {
 		}
 	}
 }
+
+// An archived form is listed under Archived forms, its page offers no
+// snippet for its dead endpoint but a Restore button, and restoring it
+// brings its endpoint back (recorded in the audit log).
+func TestDashboardArchivedFormsRestore(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.loggedIn(t)
+	id := b.form.PublicID
+	wantStatus(t, "archive", br.post(t, "/forms/"+id+"/archive", nil), http.StatusSeeOther)
+	list := html.UnescapeString(br.get(t, "/forms").Body)
+	wantContains(t, "the forms list", list, "Archived forms", `href="/forms/`+id+`"`)
+	page := html.UnescapeString(br.get(t, "/forms/"+id).Body)
+	wantContains(t, "the archived form's page", page, "Restore the form")
+	if strings.Contains(page, "Snippets") || strings.Contains(page, `id="endpoint"`) {
+		t.Error("an archived form's page offers its dead endpoint's snippets")
+	}
+	a := br.post(t, "/forms/"+id+"/restore", nil)
+	wantStatus(t, "restore", a, http.StatusSeeOther)
+	wantContains(t, "restored", html.UnescapeString(br.follow(t, a).Body), "Form restored", "Snippets")
+	if list := br.get(t, "/forms").Body; strings.Contains(list, "Archived forms") {
+		t.Error("the restored form is still listed as archived")
+	}
+	b.submit(t, b.form, `{"email":"back@example.com"}`)
+	if n := b.count(t, `SELECT count(*) FROM audit_log WHERE action IN ('form.archive', 'form.restore')`); n != 2 {
+		t.Errorf("%d archive and restore entries in the audit log, want 2", n)
+	}
+}

@@ -154,6 +154,7 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"GET /forms/{form_id}/edit":                                 {want: http.StatusNotFound},
 		"POST /forms/{form_id}/edit":                                {want: http.StatusNotFound, form: editor},
 		"GET /forms/{form_id}/archive":                              {want: http.StatusNotFound},
+		"POST /forms/{form_id}/restore":                             {want: http.StatusNotFound},
 		"POST /forms/{form_id}/archive":                             {want: http.StatusNotFound},
 		"GET /forms/{form_id}/schema.json":                          {want: http.StatusNotFound},
 		"POST /forms/{form_id}/notifications/resume":                {want: http.StatusNotFound},

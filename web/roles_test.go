@@ -210,6 +210,7 @@ func TestRolesEveryDashboardRoute(t *testing.T) {
 		"GET /forms/{form_id}/edit":                                 {least: member, want: http.StatusOK},
 		"POST /forms/{form_id}/edit":                                {least: member, want: http.StatusSeeOther, form: editor},
 		"GET /forms/{form_id}/archive":                              {least: member, want: http.StatusOK},
+		"POST /forms/{form_id}/restore":                             {least: member, want: http.StatusSeeOther},
 		"POST /forms/{form_id}/archive":                             {least: member, want: http.StatusSeeOther},
 		"GET /forms/{form_id}/schema.json":                          {least: viewer, want: http.StatusOK},
 		"POST /forms/{form_id}/notifications/resume":                {least: member, want: http.StatusSeeOther},
