@@ -786,7 +786,16 @@ func testDashboardSnippets(t *testing.T, tb *tab) {
 		tb.do(chromedp.Navigate(site.URL + "/" + c.snippet))
 		tb.fill(c.person)
 		tb.doubleClick(`form button[type=submit]`)
-		tb.waitPath("/f/" + f.PublicID + "/thanks")
+		if c.snippet == "snippet-html" {
+			tb.waitPath("/f/" + f.PublicID + "/thanks")
+			continue
+		}
+		// intake.js with data-intake-inline: the answer in the page, which
+		// stays the customer's.
+		tb.waitVisible(`[data-intake-notice] [role=status]`)
+		if path := evalJS[string](tb, "location.pathname"); path != "/"+c.snippet {
+			t.Errorf("the intake.js snippet left the page for %s", path)
+		}
 	}
 	tb.do(chromedp.Navigate(site.URL + "/none"))
 	type fetched struct {

@@ -19,7 +19,7 @@ func (d *Dashboard) snippets(f *forms.Form) []snippet {
 			Intro: "Paste it into any page. A double click or a resubmit within the dedupe window still makes one submission.",
 			Code:  htmlSnippet(f, endpoint, "")},
 		{ID: "snippet-intakejs", Title: "HTML form with intake.js",
-			Intro: "intake.js gives each submission its own idempotency key, locks the form while it is sent and shows the answer in the page.",
+			Intro: "intake.js gives each submission its own idempotency key, locks the form while it is sent and shows the answer in the page (data-intake-inline; without it, the visitor goes to the thank-you page).",
 			Code:  htmlSnippet(f, endpoint, d.BaseURL+"/js/intake.js")},
 		{ID: "snippet-fetch", Title: "JavaScript fetch",
 			Intro: "Make one key per submission and reuse it when you retry: the retry gets the first answer back.",
@@ -57,7 +57,7 @@ func htmlSnippet(f *forms.Form, endpoint, script string) string {
 	}
 	intake := ""
 	if script != "" {
-		intake = " data-intake"
+		intake = " data-intake data-intake-inline"
 	}
 	fmt.Fprintf(&b, "<form action=\"%s\" method=\"post\"%s%s>\n", e(endpoint), enctype, intake)
 	req := func(fl forms.Field) string {

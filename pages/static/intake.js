@@ -17,7 +17,9 @@
  *     person can get a fresh token.
  *
  * Markup hooks (all optional): data-sending on a submit button (its text while
- * sending), data-success on the form (the success message), an element with
+ * sending), data-success on the form (the success message), data-intake-inline
+ * on the form (show the success message in place instead of going to the
+ * thank-you page the answer names), an element with
  * data-intake-notice inside the form (where messages go; made when missing).
  * Classes for styling: intake-notice, intake-message (--error, --success),
  * intake-field-error; the form gets aria-busy="true" and
@@ -423,7 +425,10 @@
 
   function succeed(form, st, res, data) {
     let next = "";
-    if (data && typeof data.next === "string" && data.next) {
+    if (form.hasAttribute("data-intake-inline")) {
+      // The page asked to show the answer in place: stay, whatever the
+      // server suggests.
+    } else if (data && typeof data.next === "string" && data.next) {
       next = data.next;
     } else if (!data && res.redirected) {
       next = res.url; // a backend that answered with a redirect to a page

@@ -234,7 +234,7 @@ function response(status, body, extra) {
 function page(opts = {}) {
   const session = opts.session || new Storage();
   const doc = new Document();
-  const form = h(doc, "form", { method: "post", action: opts.action || "https://intake.example/f/abcdefgh", "data-intake": "" },
+  const form = h(doc, "form", Object.assign({ method: "post", action: opts.action || "https://intake.example/f/abcdefgh", "data-intake": "" }, opts.formAttrs || {}),
     h(doc, "label", { for: "email" }, "Email"),
     h(doc, "input", { type: "email", id: "email", name: "email" }),
     h(doc, "fieldset", {},
@@ -365,6 +365,18 @@ test("success with next clears the key and goes there", async () => {
   p.win.listeners.pageshow[0]({ persisted: true });
   assert.equal(p.button().disabled, false);
   assert.equal(p.form.getAttribute("aria-busy"), null);
+});
+
+test("data-intake-inline shows the answer in place, even when it names a thank-you page", async () => {
+  const p = page({ formAttrs: { "data-intake-inline": "", "data-success": "Thanks, we got it." } });
+  p.replies.push(response(201, { ok: true, next: "https://intake.example/f/abcdefgh/thanks" }));
+  p.submit();
+  await settle();
+  assert.deepEqual(p.assigned, [], "stays on the page");
+  assert.equal(p.messages().length, 1);
+  assert.equal(p.messages()[0].textContent, "Thanks, we got it.");
+  assert.equal(p.button().disabled, false, "unlocked for a new submission");
+  assert.equal(p.session.intents, 0);
 });
 
 test("success without next shows a message, resets the form and starts a new intent", async () => {
