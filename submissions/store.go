@@ -70,8 +70,10 @@ func scan(row pgx.Row) (*Submission, error) {
 	if err := json.Unmarshal(meta, &s.Meta); err != nil {
 		return nil, fmt.Errorf("submission %s: decode meta: %w", s.PublicID(), err)
 	}
-	if err := json.Unmarshal(files, &s.Files); err != nil {
-		return nil, fmt.Errorf("submission %s: decode files: %w", s.PublicID(), err)
+	if string(files) != "[]" { // most submissions have no file: no decoding
+		if err := json.Unmarshal(files, &s.Files); err != nil {
+			return nil, fmt.Errorf("submission %s: decode files: %w", s.PublicID(), err)
+		}
 	}
 	return &s, nil
 }
