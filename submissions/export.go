@@ -16,19 +16,25 @@ import (
 	"github.com/intakehq/intake/forms"
 )
 
-// ExportFormat is CSV or NDJSON.
+// ExportFormat is CSV, NDJSON or JSON.
 type ExportFormat string
 
-// Export formats, by their file extension.
+// Export formats, by their file extension. NDJSON is one submission a
+// line, for programs that read a stream; JSONArray is one array of them, for
+// people who open the file in a tool (the dashboard's export).
 const (
-	CSV    ExportFormat = "csv"
-	NDJSON ExportFormat = "ndjson"
+	CSV       ExportFormat = "csv"
+	NDJSON    ExportFormat = "ndjson"
+	JSONArray ExportFormat = "json"
 )
 
 // ContentType is the media type of an export.
 func (f ExportFormat) ContentType() string {
-	if f == CSV {
+	switch f {
+	case CSV:
 		return "text/csv; charset=utf-8"
+	case JSONArray:
+		return "application/json"
 	}
 	return "application/x-ndjson"
 }
@@ -103,6 +109,7 @@ func PrepareExport(ctx context.Context, db database.Executor, format ExportForma
 func (e *Exporter) Write(ctx context.Context, db database.Executor, w io.Writer, every func() error) (int, error) {
 	var write func(*Submission) error
 	flush := func() error { return nil }
+	end := flush // after the last row
 	switch e.format {
 	case CSV:
 		cw := csvWriter{csv.NewWriter(w)}
@@ -153,6 +160,27 @@ func (e *Exporter) Write(ctx context.Context, db database.Executor, w io.Writer,
 			return cw.Write(row)
 		}
 		flush = func() error { cw.Flush(); return cw.Error() }
+	case JSONArray:
+		// An array, one submission a line: "[" before the first, a comma
+		// before each other, "]" after the last.
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		sep := "[\n"
+		write = func(sub *Submission) error {
+			if _, err := io.WriteString(w, sep); err != nil {
+				return err
+			}
+			sep = ","
+			return enc.Encode(sub.JSON())
+		}
+		end = func() error {
+			closing := "]\n"
+			if sep != "," { // no row: an empty array
+				closing = "[]\n"
+			}
+			_, err := io.WriteString(w, closing)
+			return err
+		}
 	default:
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -174,6 +202,9 @@ func (e *Exporter) Write(ctx context.Context, db database.Executor, w io.Writer,
 		return nil
 	})
 	if err != nil {
+		return n, err
+	}
+	if err := end(); err != nil {
 		return n, err
 	}
 	return n, flush()

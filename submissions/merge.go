@@ -109,8 +109,8 @@ func Merge(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID i
 // merged. It returns ErrNotFound.
 func Unmerge(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID) (*Submission, error) {
 	return change(ctx, db, actor, accountID, id, "submission.unmerge", "merged_into", `UPDATE submissions s SET merged_into = NULL
-FROM forms f, submissions old WHERE f.id = s.form_id AND old.id = s.id AND s.id = $1 AND f.account_id = $2
-RETURNING old.merged_into IS NOT NULL`)
+FROM forms f, submissions old WHERE f.id = s.form_id AND old.id = s.id AND s.id = ANY($1::uuid[]) AND f.account_id = $2
+RETURNING s.id, old.merged_into IS NOT NULL`)
 }
 
 // Group is a set of a form's submissions that look like one: the same

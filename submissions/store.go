@@ -47,7 +47,7 @@ func nullable(s string) *string {
 const columns = `s.id, s.form_id, f.public_id, s.contract_version, s.data, s.spam, coalesce(s.spam_reason, ''),
 	coalesce(s.idempotency_key, ''), s.meta, s.created_at, s.replays,
 	s.duplicates_key, s.duplicates_implicit, s.duplicates_unique, s.duplicates_keyless, s.last_duplicate_at, s.merged_into,
-	` + filesColumn
+	s.read_at, s.starred, ` + filesColumn
 
 func scan(row pgx.Row) (*Submission, error) {
 	var (
@@ -56,7 +56,8 @@ func scan(row pgx.Row) (*Submission, error) {
 	)
 	err := row.Scan(&s.ID, &s.FormID, &s.FormPublicID, &s.ContractVersion, &data, &s.Spam, &s.SpamReason,
 		&s.IdempotencyKey, &meta, &s.CreatedAt, &s.Replays,
-		&s.Duplicates.Key, &s.Duplicates.Implicit, &s.Duplicates.Unique, &s.Duplicates.Keyless, &s.Duplicates.LastAt, &s.MergedInto, &files)
+		&s.Duplicates.Key, &s.Duplicates.Implicit, &s.Duplicates.Unique, &s.Duplicates.Keyless, &s.Duplicates.LastAt, &s.MergedInto,
+		&s.ReadAt, &s.Starred, &files)
 	s.Duplicates.Total = s.Replays
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
@@ -138,6 +139,13 @@ type Filter struct {
 	Spam   *bool      // nil: spam and not
 	Query  string     // words that must all appear in the data ("" matches all)
 	Since  *time.Time // created at or after
+	Until  *time.Time // created before
+	// Unread selects the submissions nobody of the account opened or
+	// marked read; Starred, the starred ones (marks.go).
+	Unread, Starred bool
+	// IDs, when not nil, selects only these submissions (a selection
+	// made in the dashboard); ids of other forms select nothing.
+	IDs []uuid.UUID
 	// Merged includes the submissions merged into others (merge.go),
 	// which lists and exports leave out by default.
 	Merged bool
@@ -165,6 +173,26 @@ func (f Filter) where(args []any) (string, []any) {
 	if f.Since != nil {
 		args = append(args, *f.Since)
 		fmt.Fprintf(&b, " AND s.created_at >= $%d", len(args))
+	}
+	if f.Until != nil {
+		args = append(args, *f.Until)
+		fmt.Fprintf(&b, " AND s.created_at < $%d", len(args))
+	}
+	if f.Unread {
+		b.WriteString(" AND s.read_at IS NULL")
+	}
+	if f.Starred {
+		b.WriteString(" AND s.starred")
+	}
+	if f.IDs != nil {
+		// As text: lists and exports run in exec mode (planned with their
+		// values), where pgx sends parameters as text of no known type.
+		ids := make([]string, len(f.IDs))
+		for i, id := range f.IDs {
+			ids[i] = id.String()
+		}
+		args = append(args, ids)
+		fmt.Fprintf(&b, " AND s.id = ANY($%d::uuid[])", len(args))
 	}
 	if !f.Merged {
 		b.WriteString(" AND s.merged_into IS NULL")
@@ -354,34 +382,41 @@ func ExtraKeys(ctx context.Context, db database.Executor, f Filter, skip []strin
 // again, it does not take it back: another submission may hold it by then.
 // It returns ErrNotFound.
 func SetSpam(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID, spam bool) (*Submission, error) {
-	return change(ctx, db, actor, accountID, id, "submission.update", "spam", `UPDATE submissions s SET spam = $3,
+	return change(ctx, db, actor, accountID, id, "submission.update", "spam", setSpamSQL, spam)
+}
+
+// SetSpamAll is SetSpam for many submissions at once, in one transaction:
+// the account's among ids are marked, each change audited. It returns how
+// many of ids it found (the others were deleted meanwhile, or are not the
+// account's).
+func SetSpamAll(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, ids []uuid.UUID, spam bool) (int, error) {
+	var n int
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		found, err := changeAll(ctx, tx, actor, accountID, ids, "submission.update", "spam", setSpamSQL, spam)
+		n = len(found)
+		return err
+	})
+	return n, err
+}
+
+const setSpamSQL = `UPDATE submissions s SET spam = $3,
 	spam_reason = CASE WHEN $3 THEN coalesce(s.spam_reason, 'marked by the owner') ELSE NULL END,
 	unique_hash = CASE WHEN $3 THEN NULL ELSE s.unique_hash END,
 	unique_until = CASE WHEN $3 THEN NULL ELSE s.unique_until END
-FROM forms f, submissions old WHERE f.id = s.form_id AND old.id = s.id AND s.id = $1 AND f.account_id = $2
-RETURNING old.spam IS DISTINCT FROM s.spam`, spam)
-}
+FROM forms f, submissions old WHERE f.id = s.form_id AND old.id = s.id AND s.id = ANY($1::uuid[]) AND f.account_id = $2
+RETURNING s.id, old.spam IS DISTINCT FROM s.spam`
 
-// change runs update, a statement that changes the account's submission id
-// ($1, the account $2, then args) and returns whether the field it names
-// changed, in one transaction with the audit entry action when it did, and
-// returns the submission as it now is. It returns ErrNotFound.
+// change runs update over the account's submission id, as changeAll does,
+// and returns the submission as it now is. It returns ErrNotFound.
 func change(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID, action, field, update string, args ...any) (*Submission, error) {
 	var out *Submission
 	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var changed bool
-		err := tx.QueryRow(ctx, update, append([]any{id, accountID}, args...)...).Scan(&changed)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
+		found, err := changeAll(ctx, tx, actor, accountID, []uuid.UUID{id}, action, field, update, args...)
 		if err != nil {
 			return err
 		}
-		if changed {
-			if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: action,
-				ObjectType: "submission", ObjectID: FormatID(id), Changed: []string{field}}); err != nil {
-				return err
-			}
+		if len(found) == 0 {
+			return ErrNotFound
 		}
 		out, err = Get(ctx, tx, accountID, id)
 		return err
@@ -389,22 +424,74 @@ func change(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID 
 	return out, err
 }
 
+// changeAll runs update, a statement that changes the account's
+// submissions among ids ($1, the account $2, then args) and returns each
+// one's id and whether the field it names changed, and records the audit
+// entry action for each that did, in tx. It returns the ids found.
+func changeAll(ctx context.Context, tx pgx.Tx, actor audit.Actor, accountID int64, ids []uuid.UUID, action, field, update string, args ...any) ([]uuid.UUID, error) {
+	rows, err := tx.Query(ctx, update, append([]any{ids, accountID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		ID      uuid.UUID
+		Changed bool
+	}
+	results, err := pgx.CollectRows(rows, pgx.RowToStructByPos[result])
+	if err != nil {
+		return nil, err
+	}
+	found := make([]uuid.UUID, 0, len(results))
+	for _, r := range results {
+		found = append(found, r.ID)
+		if !r.Changed {
+			continue
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: action,
+			ObjectType: "submission", ObjectID: FormatID(r.ID), Changed: []string{field}}); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
 // Delete deletes the account's submission id and its files, recording
 // "submission.delete" by actor in the same transaction. Its idempotency
 // key stays until it expires, so a late retry is answered as before instead
 // of storing the submission again. It returns ErrNotFound.
 func Delete(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, id uuid.UUID) error {
-	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM submissions s USING forms f WHERE f.id = s.form_id AND s.id = $1 AND f.account_id = $2`, id, accountID)
+	n, err := DeleteAll(ctx, db, actor, accountID, []uuid.UUID{id})
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// DeleteAll is Delete for many submissions at once, in one transaction:
+// the account's among ids are deleted, each deletion audited. It returns
+// how many it deleted.
+func DeleteAll(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, ids []uuid.UUID) (int, error) {
+	var n int
+	err := database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `DELETE FROM submissions s USING forms f WHERE f.id = s.form_id AND s.id = ANY($1::uuid[]) AND f.account_id = $2
+RETURNING s.id`, ids, accountID)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
+		gone, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "submission.delete",
-			ObjectType: "submission", ObjectID: FormatID(id)})
+		n = len(gone)
+		for _, id := range gone {
+			if err := audit.Record(ctx, tx, audit.Entry{AccountID: accountID, Actor: actor, Action: "submission.delete",
+				ObjectType: "submission", ObjectID: FormatID(id)}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	return n, err
 }
 
 // Day is one day of a form's stats.

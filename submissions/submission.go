@@ -44,6 +44,11 @@ type Submission struct {
 	// Files are the files it was sent with, without their bytes
 	// (files.go), ordered by field and position.
 	Files []StoredFile
+	// ReadAt is when someone of the account first opened the submission
+	// or marked it read, nil while unread; Starred is the account's star
+	// (marks.go). Dashboard marks: not in its API shape.
+	ReadAt  *time.Time `json:"-"`
+	Starred bool       `json:"-"`
 	// UniqueHash is the hash of the values the form's unique setting names
 	// (unique.go), nil when none; UniqueUntil ends the window it counts
 	// in, nil for as long as the submission is kept.

@@ -76,7 +76,11 @@ type confirmView struct {
 	Action    string // the URL the confirming POST goes to
 	Button    string // e.g. "Delete submission"
 	CancelURL string
+	Hidden    []hiddenInput // posted with the button
 }
+
+// hiddenInput is an <input type="hidden">.
+type hiddenInput struct{ Name, Value string }
 
 // maxFormBody bounds a dashboard form post; the largest is a form's
 // contract with 200 fields.

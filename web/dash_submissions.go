@@ -23,29 +23,126 @@ const submissionsPerPage = 50
 // submissionsView is the data of a form's submissions table.
 type submissionsView struct {
 	base
-	FormID    string
-	FormName  string
-	Spam      bool   // the spam tab, else the inbox
-	Query     string // the search, as typed
+	FormID   string
+	FormName string
+	listQuery
+	Spam      bool // the spam tab, else the inbox (or its unread or starred part)
+	DateError string
 	Columns   []string
 	Rows      []submissionRow
 	InboxURL  string
+	UnreadURL string
+	StarURL   string
 	SpamURL   string
+	ClearURL  string // this tab without its search and dates
 	FirstURL  string // the newest page; "" when this is it
 	NextURL   string // the next (older) page; "" on the last
-	ExportURL string // CSV of the tab and search shown
+	ExportURL string // CSV of the tab, search and dates shown
+	JSONURL   string // the same as a JSON array
+	ListURL   string // the bulk actions and the selection's export post below it
+	Here      string // this page, where a bulk action comes back to
 }
 
 // submissionRow is one submission in the table.
 type submissionRow struct {
+	ID        string
 	URL       string
 	CreatedAt time.Time
 	Cells     []string // one per column
 	Replays   int
+	Unread    bool
+	Starred   bool
 }
 
 // maxCell is how many characters of a value the table shows.
 const maxCell = 80
+
+// listQuery is what a submissions list shows, as its URL says: a tab, a
+// search, and days (in the viewer's time zone, which dashboard.js adds;
+// UTC without it).
+type listQuery struct {
+	Show     string // "", "unread", "starred" or "spam"
+	Query    string
+	From, To string // days, YYYY-MM-DD, as typed
+	TZ       string // an IANA time zone name; "" is UTC
+}
+
+func parseListQuery(q url.Values) listQuery {
+	lq := listQuery{Query: submissions.CleanQuery(q.Get("q")), From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to"))}
+	switch show := q.Get("show"); {
+	case q.Get("spam") == "true":
+		lq.Show = "spam"
+	case show == "unread" || show == "starred":
+		lq.Show = show
+	}
+	if tz := q.Get("tz"); tz != "" && len(tz) <= 64 {
+		if _, err := time.LoadLocation(tz); err == nil {
+			lq.TZ = tz
+		}
+	}
+	return lq
+}
+
+// values is lq as a URL's query, with cursor when not "".
+func (lq listQuery) values(cursor string) url.Values {
+	v := url.Values{}
+	switch lq.Show {
+	case "spam":
+		v.Set("spam", "true")
+	case "unread", "starred":
+		v.Set("show", lq.Show)
+	}
+	for k, s := range map[string]string{"q": lq.Query, "from": lq.From, "to": lq.To, "cursor": cursor} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if lq.TZ != "" && (lq.From != "" || lq.To != "") {
+		v.Set("tz", lq.TZ)
+	}
+	return v
+}
+
+// link is the list at listURL showing lq.
+func (lq listQuery) link(listURL, cursor string) string {
+	if v := lq.values(cursor); len(v) > 0 {
+		return listURL + "?" + v.Encode()
+	}
+	return listURL
+}
+
+// filter is what lq selects of form formID, and what is wrong with its
+// days in words ("" when nothing); a day that is not one is left out of
+// the filter rather than guessed.
+func (lq listQuery) filter(formID int64) (submissions.Filter, string) {
+	spam := lq.Show == "spam"
+	f := submissions.Filter{FormID: formID, Spam: &spam, Query: lq.Query, Unread: lq.Show == "unread", Starred: lq.Show == "starred"}
+	loc := time.UTC
+	if lq.TZ != "" {
+		loc, _ = time.LoadLocation(lq.TZ) // checked by parseListQuery
+	}
+	day := func(what, s string) (*time.Time, string) {
+		if s == "" {
+			return nil, ""
+		}
+		t, err := time.ParseInLocation(time.DateOnly, s, loc)
+		if err != nil || t.Year() < 2000 || t.Year() > 9999 {
+			return nil, fmt.Sprintf("The %s day “%s” is not a day Intake can read: choose it in the calendar, or write it as 2026-12-31.", what, truncate(s, 40))
+		}
+		return &t, ""
+	}
+	from, bad1 := day("first", lq.From)
+	to, bad2 := day("last", lq.To)
+	if to != nil {
+		next := to.AddDate(0, 0, 1) // the last day is included
+		to = &next
+	}
+	if from != nil && to != nil && !from.Before(*to) {
+		return f, "The first day is after the last: swap them, or clear one."
+	}
+	f.Since, f.Until = from, to
+	return f, strings.TrimSpace(bad1 + " " + bad2)
+}
 
 func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -55,9 +152,9 @@ func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	spam := q.Get("spam") == "true"
-	query := submissions.CleanQuery(q.Get("q"))
-	p := submissions.ListParams{Filter: submissions.Filter{FormID: f.ID, Spam: &spam, Query: query}, Limit: submissionsPerPage}
+	lq := parseListQuery(q)
+	filter, dateError := lq.filter(f.ID)
+	p := submissions.ListParams{Filter: filter, Limit: submissionsPerPage}
 	if c := q.Get("cursor"); c != "" {
 		// A cursor that is not ours starts from the newest rather than failing.
 		p.After, _ = submissions.ParseCursor(c)
@@ -68,37 +165,24 @@ func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	listURL := "/forms/" + f.PublicID + "/submissions"
-	link := func(spam bool, query, cursor string) string {
-		v := url.Values{}
-		if spam {
-			v.Set("spam", "true")
-		}
-		if query != "" {
-			v.Set("q", query)
-		}
-		if cursor != "" {
-			v.Set("cursor", cursor)
-		}
-		if len(v) == 0 {
-			return listURL
-		}
-		return listURL + "?" + v.Encode()
-	}
+	spam := lq.Show == "spam"
+	tab := func(show string) string { t := lq; t.Show = show; return t.link(listURL, "") }
 	v := submissionsView{
-		FormID: f.PublicID, FormName: f.Name, Spam: spam, Query: query,
-		InboxURL: link(false, query, ""), SpamURL: link(true, query, ""),
+		FormID: f.PublicID, FormName: f.Name, listQuery: lq, Spam: spam, DateError: dateError,
+		InboxURL: tab(""), UnreadURL: tab("unread"), StarURL: tab("starred"), SpamURL: tab("spam"),
+		ClearURL: listQuery{Show: lq.Show}.link(listURL, ""),
+		ListURL:  listURL, Here: lq.link(listURL, q.Get("cursor")),
 	}
 	if p.After != nil {
-		v.FirstURL = link(spam, query, "")
+		v.FirstURL = lq.link(listURL, "")
 	}
 	if next != nil {
-		v.NextURL = link(spam, query, next.String())
+		v.NextURL = lq.link(listURL, next.String())
 	}
-	exp := url.Values{"spam": {fmt.Sprint(spam)}}
-	if query != "" {
-		exp.Set("q", query)
-	}
+	exp := lq.values("")
+	exp.Set("spam", fmt.Sprint(spam))
 	v.ExportURL = listURL + ".csv?" + exp.Encode()
+	v.JSONURL = listURL + ".json?" + exp.Encode()
 	fields := f.Contract.Fields[:min(len(f.Contract.Fields), 3)]
 	for _, fl := range fields {
 		v.Columns = append(v.Columns, orDefault(fl.Label, fl.Name))
@@ -110,7 +194,8 @@ func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 		v.Columns = append(v.Columns, "Why")
 	}
 	for _, s := range list {
-		row := submissionRow{URL: listURL + "/" + s.PublicID(), CreatedAt: s.CreatedAt, Replays: s.Replays}
+		row := submissionRow{ID: s.PublicID(), URL: listURL + "/" + s.PublicID(), CreatedAt: s.CreatedAt, Replays: s.Replays,
+			Unread: s.ReadAt == nil, Starred: s.Starred}
 		for _, fl := range fields {
 			row.Cells = append(row.Cells, truncate(submissions.Text(s.Data[fl.Name], pageText), maxCell))
 		}
@@ -126,12 +211,13 @@ func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	title := "Submissions"
-	if spam {
-		title = "Spam"
-	}
+	title := map[string]string{"": "Submissions", "unread": "Unread", "starred": "Starred", "spam": "Spam"}[lq.Show]
 	v.base = d.base(w, r, title+" · "+f.Name, "forms", formCrumbs(f, crumb{Label: "Submissions"})...)
-	renderPage(d, w, r, http.StatusOK, tmplSubmissions, v)
+	status := http.StatusOK
+	if dateError != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	renderPage(d, w, r, status, tmplSubmissions, v)
 }
 
 // truncate shortens s to n characters, with an ellipsis.
@@ -188,9 +274,11 @@ type submissionView struct {
 	ID         string
 	URL        string // this page; actions post below it
 	ListURL    string // the tab it is listed under
+	BulkURL    string // the list's bulk actions, which the page's marks use
 	CreatedAt  time.Time
 	Spam       bool
 	SpamReason string
+	Starred    bool
 	// CaptchaUnverified: taken without a verified CAPTCHA (the provider
 	// could not be asked and the form fails open).
 	CaptchaUnverified bool
@@ -270,10 +358,15 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 		d.error(w, r, err)
 		return
 	}
+	// Opened: read, for everyone of the account, as a shared inbox marks it.
+	if err := submissions.Opened(r.Context(), d.DB, s.ID); err != nil {
+		d.error(w, r, err)
+		return
+	}
 	list := "/forms/" + f.PublicID + "/submissions"
 	v := submissionView{
-		FormID: f.PublicID, FormName: f.Name, ID: s.PublicID(), URL: list + "/" + s.PublicID(), ListURL: list,
-		CreatedAt: s.CreatedAt, Spam: s.Spam, SpamReason: s.SpamReason,
+		FormID: f.PublicID, FormName: f.Name, ID: s.PublicID(), URL: list + "/" + s.PublicID(), ListURL: list, BulkURL: list + "/bulk",
+		CreatedAt: s.CreatedAt, Spam: s.Spam, SpamReason: s.SpamReason, Starred: s.Starred,
 		CaptchaUnverified: s.Meta.Captcha != nil && !s.Meta.Captcha.Verified,
 	}
 	if s.Spam {
@@ -399,29 +492,35 @@ func (d *Dashboard) deleteSubmission(w http.ResponseWriter, r *http.Request) {
 // exportChunkTimeout is how long the browser has to take each 1,000 rows.
 const exportChunkTimeout = time.Minute
 
-// exportCSV streams the tab and search shown as CSV, in constant memory,
-// as the API's export does (api.StreamExport, which web cannot import).
-func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
+// exportList streams the tab, search and days shown (spam=true or false;
+// without it, spam and not), as format, in constant memory.
+func (d *Dashboard) exportList(format submissions.ExportFormat) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f, err := d.formFor(r)
+		if err != nil {
+			d.error(w, r, err)
+			return
+		}
+		q := r.URL.Query()
+		filter, _ := parseListQuery(q).filter(f.ID)
+		if v := q.Get("spam"); v != "true" && v != "false" {
+			filter.Spam = nil
+		}
+		d.export(w, r, f, format, filter)
+	}
+}
+
+// export streams the submissions of f that filter selects as format, as
+// the API's export does (api.StreamExport, which web cannot import).
+func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, f *forms.Form, format submissions.ExportFormat, filter submissions.Filter) {
 	ctx := r.Context()
-	f, err := d.formFor(r)
+	exp, err := submissions.PrepareExport(ctx, d.DB, format, f, filter)
 	if err != nil {
 		d.error(w, r, err)
 		return
 	}
-	filter := submissions.Filter{FormID: f.ID}
-	q := r.URL.Query()
-	if v := q.Get("spam"); v == "true" || v == "false" {
-		spam := v == "true"
-		filter.Spam = &spam
-	}
-	filter.Query = submissions.CleanQuery(q.Get("q"))
-	exp, err := submissions.PrepareExport(ctx, d.DB, submissions.CSV, f, filter)
-	if err != nil {
-		d.error(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", submissions.CSV.ContentType())
-	w.Header().Set("Content-Disposition", `attachment; filename="`+submissions.CSV.FileName(f, time.Now())+`"`)
+	w.Header().Set("Content-Type", format.ContentType())
+	w.Header().Set("Content-Disposition", `attachment; filename="`+format.FileName(f, time.Now())+`"`)
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	n, err := exp.Write(ctx, d.DB, w, func() error {

@@ -23,6 +23,7 @@ import (
 	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/internal/seal"
 	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -205,7 +206,10 @@ func (d *Dashboard) Routes(r chi.Router) {
 			member.Post("/forms/{form_id}/notifications/resume", d.resubscribe)
 
 			viewer.Get("/forms/{form_id}/submissions", d.submissionsPage)
-			viewer.Get("/forms/{form_id}/submissions.csv", d.exportCSV)
+			viewer.Get("/forms/{form_id}/submissions.csv", d.exportList(submissions.CSV))
+			viewer.Get("/forms/{form_id}/submissions.json", d.exportList(submissions.JSONArray))
+			viewer.Post("/forms/{form_id}/submissions/export", d.exportSelected)
+			member.Post("/forms/{form_id}/submissions/bulk", d.bulkSubmissions)
 			viewer.Get("/forms/{form_id}/submissions/{sub_id}", d.submissionPage)
 			viewer.Get("/forms/{form_id}/submissions/{sub_id}/files/{file_id}", d.submissionFile)
 			member.Post("/forms/{form_id}/submissions/{sub_id}/spam", d.markSpam(true))

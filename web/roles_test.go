@@ -216,6 +216,9 @@ func TestRolesEveryDashboardRoute(t *testing.T) {
 		"POST /forms/{form_id}/notifications/resume":                {least: member, want: http.StatusSeeOther},
 		"GET /forms/{form_id}/submissions":                          {least: viewer, want: http.StatusOK},
 		"GET /forms/{form_id}/submissions.csv":                      {least: viewer, want: http.StatusOK},
+		"GET /forms/{form_id}/submissions.json":                     {least: viewer, want: http.StatusOK},
+		"POST /forms/{form_id}/submissions/export":                  {least: viewer, want: http.StatusOK, form: url.Values{"format": {"json"}, "id": {rt.ids.Replace("{sub_id}")}}},
+		"POST /forms/{form_id}/submissions/bulk":                    {least: member, want: http.StatusSeeOther, form: url.Values{"action": {"star"}, "id": {rt.ids.Replace("{sub_id}")}}},
 		"GET /forms/{form_id}/submissions/{sub_id}":                 {least: viewer, want: http.StatusOK},
 		"GET /forms/{form_id}/submissions/{sub_id}/files/{file_id}": {least: viewer, want: http.StatusOK},
 		"POST /forms/{form_id}/submissions/{sub_id}/spam":           {least: member, want: http.StatusSeeOther},
@@ -335,13 +338,14 @@ func TestRolesEveryDashboardRoute(t *testing.T) {
 	}
 
 	// The least role gets the usual answer: reads first, then changes,
-	// those that delete last, so each still finds its object.
+	// those that delete last, so each still finds its object (and the
+	// viewer who leaves the account leaves after its other requests).
 	order := func(rr roleRoute) int {
 		switch {
 		case rr.method == http.MethodGet:
 			return 0
 		case strings.HasSuffix(rr.pattern, "/delete") || strings.HasSuffix(rr.pattern, "/archive") || strings.HasSuffix(rr.pattern, "/revoke") ||
-			strings.HasSuffix(rr.pattern, "/remove"):
+			strings.HasSuffix(rr.pattern, "/remove") || strings.HasSuffix(rr.pattern, "/leave"):
 			return 2
 		}
 		return 1

@@ -145,6 +145,40 @@
     sync();
   });
 
+  // A list's selection: <input type="checkbox" data-select-all="id" hidden>
+  // ticks every box named id in its form, and shows when some are.
+
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-select-all]"), function (all) {
+    var form = all.form || all.closest("form");
+    if (!form) return;
+    var boxes = form.querySelectorAll('input[type="checkbox"][name="' + all.getAttribute("data-select-all") + '"]');
+    function sync() {
+      var n = 0;
+      Array.prototype.forEach.call(boxes, function (b) { if (b.checked) n++; });
+      all.checked = n > 0 && n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+    }
+    all.hidden = false;
+    all.addEventListener("change", function () {
+      Array.prototype.forEach.call(boxes, function (b) { b.checked = all.checked; });
+      announce(all.checked ? boxes.length + " selected." : "None selected.");
+    });
+    Array.prototype.forEach.call(boxes, function (b) { b.addEventListener("change", sync); });
+    sync();
+  });
+
+  // Days in a search are the viewer's: the form sends its time zone.
+
+  var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-time-zone]"), function (el) {
+      if (!el.value) el.value = zone;
+      Array.prototype.forEach.call(el.form.querySelectorAll("[data-time-zone-name]"), function (n) {
+        n.textContent = "(days in your time zone, " + el.value + ")";
+      });
+    });
+  }
+
   // Times: the server writes them in UTC ("2 Dec 2026, 10:34 UTC"). Shown
   // in the viewer's own time zone, the UTC time kept on hover; a relative
   // time ("5 min ago") gets the exact local time on hover.
