@@ -393,11 +393,40 @@ func (tb *tab) screenshots(name string) {
 	tb.do(chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
 	evalJS[any](tb, `window.scrollTo(0, 0)`)
 	tb.screenshot(name + "-phone")
-	if w := evalJS[[2]int](tb, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
-		tb.t.Errorf("%s is %d px wide on a %d px phone screen: it scrolls sideways", name, w[0], w[1])
+	// Against the screen's width, not innerWidth: an emulated phone widens
+	// its layout viewport to fit a page that overflows.
+	if w := evalJS[int](tb, `document.documentElement.scrollWidth`); w > phoneWidth {
+		tb.t.Errorf("%s is %d px wide on a %d px phone screen: it scrolls sideways", name, w, phoneWidth)
+	}
+	for _, p := range evalJS[[]string](tb, fmt.Sprintf(phoneProblems, phoneWidth)) {
+		tb.t.Errorf("%s on a %d px phone screen: %s", name, phoneWidth, p)
 	}
 	tb.do(chromedp.EmulateViewport(desktopWidth, desktopHeight))
 }
+
+// phoneProblems lists, in words, what breaks a page on a phone besides
+// its width: a list (table) that scrolls sideways inside the page, a link
+// or button of a list outside the screen, a dashboard header taller than
+// 120 px.
+const phoneProblems = `(() => {
+	const out = [], width = %d;
+	for (const el of document.querySelectorAll("main .table-wrap, main table")) {
+		if (el.scrollWidth > el.clientWidth + 1) {
+			out.push("a list scrolls sideways (" + el.scrollWidth + " px in " + el.clientWidth + "): " + (el.getAttribute("aria-label") || el.className || el.tagName));
+		}
+	}
+	for (const a of document.querySelectorAll("main table a, main table button, main table input")) {
+		const r = a.getBoundingClientRect();
+		if (r.width > 0 && (r.right > width + 1 || r.left < -1)) {
+			out.push("off the screen: " + (a.textContent || a.getAttribute("aria-label") || a.name).trim().slice(0, 40));
+		}
+	}
+	const h = document.querySelector(".dash-header");
+	if (h && h.getBoundingClientRect().height > 120) {
+		out.push("the header is " + Math.round(h.getBoundingClientRect().height) + " px tall");
+	}
+	return out;
+})()`
 
 // app is one running Intake on its own database, as serve wires it, with
 // room for test-only routes in front of it.

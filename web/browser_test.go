@@ -47,6 +47,7 @@ func TestBrowser(t *testing.T) {
 		{"DashboardSnippets", testDashboardSnippets},
 		{"DashboardTimes", testDashboardTimes},
 		{"Members", testMembers},
+		{"Inbox", testInbox},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -899,7 +900,7 @@ func testDashboardTimes(t *testing.T, tb *tab) {
 		t.Fatalf("the time's datetime %q: %v", got["dt"], err)
 	}
 	tokyo := stamp.In(time.FixedZone("JST", 9*3600))
-	if strings.HasSuffix(got["text"], "UTC") || !strings.Contains(got["text"], tokyo.Format("15")) || !strings.HasSuffix(got["title"], "UTC") {
+	if strings.HasSuffix(got["text"], "UTC") || !(strings.Contains(got["text"], tokyo.Format("15:04")) || strings.Contains(got["text"], tokyo.Format("03:04 PM"))) || !strings.HasSuffix(got["title"], "UTC") {
 		t.Errorf("the time reads %q (hover %q), want Tokyo's %s with UTC on hover", got["text"], got["title"], tokyo.Format("15:04"))
 	}
 }

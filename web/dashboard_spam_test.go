@@ -104,7 +104,7 @@ func TestDashboardSpamReasons(t *testing.T) {
 
 	list := "/forms/" + f.PublicID + "/submissions"
 	spamTab := html.UnescapeString(br.get(t, list+"?spam=true").Body)
-	wantContains(t, "the spam tab", spamTab, `<th scope="col">Why</th>`, "filled in 1.2 s; the form's minimum is 3 s", "<td>honeypot</td>", "blocked word casino", fast, bot, word)
+	wantContains(t, "the spam tab", spamTab, `<th scope="col">Why</th>`, "filled in 1.2 s; the form's minimum is 3 s", `<td data-label="Why">honeypot</td>`, "blocked word casino", fast, bot, word)
 	if strings.Contains(spamTab, human) {
 		t.Error("the spam tab lists a submission that is not spam")
 	}

@@ -353,7 +353,7 @@ func TestDashboardPages(t *testing.T) {
 		{"/webhooks/" + e.PublicID + "/rotate", []string{"Rotate the signing secret"}},
 		{"/webhooks/" + e.PublicID + "/delete", []string{"Delete the webhook"}},
 		{"/deliveries/" + dlv, []string{webhooks.MessageID(mustParse(t, sub), e.ID), "HTTP 500", "42 ms", "&lt;b&gt;receiver down&lt;/b&gt;", "<pre"}},
-		{"/outbox", []string{"New submission to Contact", "outbox", "owner@example.com", `aria-current="page">Email outbox`}},
+		{"/outbox", []string{"New submission to Contact", "outbox", "owner@example.com", `aria-current="page"><span class="nav-long">Email outbox</span>`}},
 		{"/outbox/" + strconv.FormatInt(mail, 10), []string{"Hello from the outbox.", "View the submission"}},
 		{"/apikeys", []string{"Create a key", b.acct.APIKey[:11] + "…", "Revoke"}},
 		{"/account", []string{"Change your password", b.acct.User.Email, "<strong>Free</strong> plan", "of 1000 used in", "<progress"}},
@@ -1011,7 +1011,7 @@ func TestDashboardAPIKeys(t *testing.T) {
 	if strings.Contains(again.Body, key) {
 		t.Fatal("the key is shown a second time")
 	}
-	wantContains(t, "list", again.Body, key[:11]+"…", "deploy script", "never", "<td>read and write</td>")
+	wantContains(t, "list", again.Body, key[:11]+"…", "deploy script", "never", "<td data-label=\"Scope\">read and write</td>")
 	if p, err := accounts.Authenticate(ctx, b.db, key); err != nil || p.Scope != accounts.ScopeReadWrite {
 		t.Errorf("a key made without a choice: %+v %v, want read_write", p, err)
 	}
@@ -1052,7 +1052,7 @@ func TestDashboardAPIKeyScopes(t *testing.T) {
 		t.Errorf("the key made read only: %+v %v", p, err)
 	}
 	list := br.get(t, "/apikeys")
-	wantContains(t, "list", list.Body, "<td>reports</td>\n<td>read only</td>", "<td>read and write</td>")
+	wantContains(t, "list", list.Body, "<td class=\"cell-main\">reports</td>\n<td data-label=\"Scope\">read only</td>", "<td data-label=\"Scope\">read and write</td>")
 
 	for _, scope := range []string{"admin", "READ_ONLY", ""} {
 		before := b.count(t, `SELECT count(*) FROM api_keys WHERE account_id = $1`, b.acct.User.AccountID)
@@ -1085,7 +1085,7 @@ func TestDashboardOutbox(t *testing.T) {
 	}
 	a := br.get(t, "/outbox")
 	wantStatus(t, "outbox", a, http.StatusOK)
-	wantContains(t, "outbox", a.Body, "Email number 54", "Older →", "whoever runs this Intake can set one up")
+	wantContains(t, "outbox", a.Body, "Email number 54", "Older →", "Whoever runs it can set one up")
 	if strings.Contains(a.Body, "Email number 4<") {
 		t.Error("the first page shows the oldest emails")
 	}

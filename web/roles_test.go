@@ -377,10 +377,11 @@ func TestRolesEveryDashboardRoute(t *testing.T) {
 
 // formAction and link find where a page's forms post and its links lead.
 var (
-	formTag    = regexp.MustCompile(`(?is)<form\b[^>]*>`)
-	attrMethod = regexp.MustCompile(`(?i)\bmethod="([^"]*)"`)
-	attrAction = regexp.MustCompile(`(?i)\baction="([^"]*)"`)
-	link       = regexp.MustCompile(`(?i)<a\b[^>]*\bhref="(/[^"]*)"`)
+	formTag        = regexp.MustCompile(`(?is)<form\b[^>]*>`)
+	attrMethod     = regexp.MustCompile(`(?i)\bmethod="([^"]*)"`)
+	attrAction     = regexp.MustCompile(`(?i)\baction="([^"]*)"`)
+	attrFormAction = regexp.MustCompile(`(?i)\bformaction="([^"]*)"`)
+	link           = regexp.MustCompile(`(?i)<a\b[^>]*\bhref="(/[^"]*)"`)
 )
 
 // TestRolesPagesOfferOnlyWhatTheRoleMay logs in as each role below the
@@ -434,6 +435,12 @@ func TestRolesPagesOfferOnlyWhatTheRoleMay(t *testing.T) {
 				}
 				if to, need, ok := target(method, action); ok && !(need == "" || role.AtLeast(need)) {
 					t.Errorf("%s as %s has a form to %s, which needs %s", path, roleName(role), to, need)
+				}
+			}
+			// A button's formaction posts its form elsewhere: the same rule.
+			for _, m := range attrFormAction.FindAllStringSubmatch(a.Body, -1) {
+				if to, need, ok := target(http.MethodPost, m[1]); ok && !(need == "" || role.AtLeast(need)) {
+					t.Errorf("%s as %s has a button to %s, which needs %s", path, roleName(role), to, need)
 				}
 			}
 			for _, m := range link.FindAllStringSubmatch(a.Body, -1) {

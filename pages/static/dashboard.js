@@ -152,15 +152,22 @@
     var form = all.form || all.closest("form");
     if (!form) return;
     var boxes = form.querySelectorAll('input[type="checkbox"][name="' + all.getAttribute("data-select-all") + '"]');
+    // The actions show once something is ticked; a hint says so before.
+    var bar = form.querySelector("[data-bulk-bar]"), hint = form.querySelector("[data-bulk-hint]");
     function sync() {
       var n = 0;
       Array.prototype.forEach.call(boxes, function (b) { if (b.checked) n++; });
       all.checked = n > 0 && n === boxes.length;
       all.indeterminate = n > 0 && n < boxes.length;
+      if (bar && hint) {
+        bar.hidden = n === 0;
+        hint.hidden = n > 0;
+      }
     }
     all.hidden = false;
     all.addEventListener("change", function () {
       Array.prototype.forEach.call(boxes, function (b) { b.checked = all.checked; });
+      sync();
       announce(all.checked ? boxes.length + " selected." : "None selected.");
     });
     Array.prototype.forEach.call(boxes, function (b) { b.addEventListener("change", sync); });
