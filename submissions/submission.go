@@ -86,6 +86,8 @@ type Meta struct {
 	FillMS *int64 `json:"fill_ms,omitempty"`
 	// Captcha is what became of the form's CAPTCHA; nil when it has none.
 	Captcha *CaptchaCheck `json:"captcha,omitempty"`
+	// Test: a test submission sent from the dashboard (Request.Test).
+	Test bool `json:"test,omitempty"`
 }
 
 // CaptchaCheck records a submission's CAPTCHA verification. A submission

@@ -480,6 +480,7 @@ func newApp(t *testing.T) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dash.Submissions = srv.Submissions
 	srv.Dashboard = dash
 	a.intake = a.record(srv.Handler())
 	a.site.Handle("/", a.intake)

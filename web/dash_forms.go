@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/notify"
@@ -204,10 +205,13 @@ func formCrumbs(f *forms.Form, more ...crumb) []crumb {
 // formView is the data of a form's page: its endpoint, snippets and links.
 type formView struct {
 	base
-	ID              string
-	Name            string
-	Endpoint        string
-	HostedURL       string
+	ID        string
+	Name      string
+	Endpoint  string
+	HostedURL string
+	// TestKey is the idempotency key of the page's "Send a test
+	// submission": a double click sends one.
+	TestKey         string
 	Archived        bool
 	ContractVersion int
 	Fields          []fieldSummary
@@ -298,7 +302,7 @@ func (d *Dashboard) formPage(w http.ResponseWriter, r *http.Request) {
 	v := formView{
 		ID: f.PublicID, Name: f.Name, Endpoint: d.endpoint(f), HostedURL: d.endpoint(f),
 		Archived: f.ArchivedAt != nil, ContractVersion: f.Contract.Version, RequireKey: s.RequireIdempotencyKey,
-		Snippets: d.snippets(f),
+		Snippets: d.snippets(f), TestKey: uuid.NewString(),
 	}
 	for _, fl := range f.Contract.Fields {
 		v.Fields = append(v.Fields, fieldSummary{Name: fl.Name, Label: fl.Label, Type: string(fl.Type), Required: fl.Required,

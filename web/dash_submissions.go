@@ -52,6 +52,7 @@ type submissionRow struct {
 	Replays   int
 	Unread    bool
 	Starred   bool
+	Test      bool // sent with the form page's "Send a test submission"
 }
 
 // maxCell is how many characters of a value the table shows.
@@ -195,7 +196,7 @@ func (d *Dashboard) submissionsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, s := range list {
 		row := submissionRow{ID: s.PublicID(), URL: listURL + "/" + s.PublicID(), CreatedAt: s.CreatedAt, Replays: s.Replays,
-			Unread: s.ReadAt == nil, Starred: s.Starred}
+			Unread: s.ReadAt == nil, Starred: s.Starred, Test: s.Meta.Test}
 		for _, fl := range fields {
 			row.Cells = append(row.Cells, truncate(submissions.Text(s.Data[fl.Name], pageText), maxCell))
 		}
@@ -422,6 +423,7 @@ func (d *Dashboard) submissionPage(w http.ResponseWriter, r *http.Request) {
 		{"Next (_next)", m.Next},
 		{"Time to fill (_fill_ms)", fillText(m.FillMS)},
 		{"CAPTCHA", captchaCheckText(m.Captcha)},
+		{"Test", map[bool]string{true: "yes: sent from the dashboard with sample values"}[m.Test]},
 		{"Contract version", fmt.Sprint(s.ContractVersion)},
 		{"Idempotency key", key},
 		{"Duplicates absorbed", duplicatesText(s.Duplicates)},

@@ -57,6 +57,9 @@ type Dashboard struct {
 	// Links checks the unsubscribe links of notifications; nil: every
 	// such link is refused.
 	Links *notify.Links
+	// Submissions takes the test submissions a member sends from a form's
+	// page, as the public endpoint takes any (the API's); nil takes none.
+	Submissions *submissions.Service
 
 	templates map[string]*template.Template // the pages, by file name
 	secure    bool
@@ -204,6 +207,7 @@ func (d *Dashboard) Routes(r chi.Router) {
 			member.Post("/forms/{form_id}/restore", d.restoreForm)
 			viewer.Get("/forms/{form_id}/schema.json", d.formSchema)
 			member.Post("/forms/{form_id}/notifications/resume", d.resubscribe)
+			member.Post("/forms/{form_id}/test", d.sendTestSubmission)
 
 			viewer.Get("/forms/{form_id}/submissions", d.submissionsPage)
 			viewer.Get("/forms/{form_id}/submissions.csv", d.exportList(submissions.CSV))

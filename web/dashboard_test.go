@@ -77,6 +77,7 @@ func setupDashboard(t *testing.T) *dashBundle {
 		t.Fatal(err)
 	}
 	dash.Links = links
+	dash.Submissions = srv.Submissions
 	dash.Recipients = &notify.RecipientSync{River: dash.River, Links: links}
 	srv.Dashboard = dash
 	ts.Config.Handler = srv.Handler()

@@ -6,10 +6,13 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/intakehq/intake/accounts"
+	"github.com/intakehq/intake/captcha"
+	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/testfactory"
 )
 
@@ -232,5 +235,61 @@ func TestDashboardDateFilter(t *testing.T) {
 		a := br.get(t, list+"?"+query)
 		wantStatus(t, query, a, http.StatusUnprocessableEntity)
 		wantContains(t, query, html.UnescapeString(a.Body), want, `aria-invalid="true"`)
+	}
+}
+
+// "Send a test submission" on a form's page: one submission with sample
+// values, through the public path (its notification email and webhook
+// jobs enqueued, its CAPTCHA not asked), marked as a test in the list and
+// on its page; a double click (the page's key twice) stores one; sample
+// values the form's rules refuse, and an archived form, are said in words
+// and store nothing.
+func TestDashboardTestSubmission(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.loggedIn(t)
+	ctx := context.Background()
+	f := testfactory.NewForm(ctx, t, b.db, b.acct.User.AccountID, &testfactory.FormOpts{Name: "Guarded",
+		Settings: forms.Settings{Captcha: forms.Captcha{Provider: captcha.Turnstile, SiteKey: "0x4AAAAAAAsite", Secret: ptr("0x4AAAAAAA-secret")}}})
+	testfactory.Endpoint(t, b.db, b.sealer, f, "https://hooks.example/intake", false)
+	page := br.get(t, "/forms/"+f.PublicID).Body
+	m := regexp.MustCompile(`name="key" value="([0-9a-f-]{36})"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the form's page has no test button with a key:\n%s", page)
+	}
+	send := url.Values{"key": {m[1]}}
+	a := br.post(t, "/forms/"+f.PublicID+"/test", send)
+	if a.Status != http.StatusSeeOther || !strings.HasPrefix(a.location(), "/forms/"+f.PublicID+"/submissions/sub_") {
+		t.Fatalf("test submission: %d to %q", a.Status, a.location())
+	}
+	wantContains(t, "the test submission's page", html.UnescapeString(br.follow(t, a).Body), "Test submission sent with sample values",
+		"yes: sent from the dashboard with sample values", "ada@example.com")
+	again := br.post(t, "/forms/"+f.PublicID+"/test", send)
+	if again.location() != a.location() {
+		t.Errorf("the same key again leads to %q, want %q", again.location(), a.location())
+	}
+	wantContains(t, "twice", html.UnescapeString(br.follow(t, again).Body), "was sent already")
+	if n := b.count(t, `SELECT count(*) FROM submissions WHERE form_id = $1 AND (meta->>'test')::boolean AND NOT spam`, f.ID); n != 1 {
+		t.Errorf("%d test submissions stored, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'webhook.deliver'`); n != 1 {
+		t.Errorf("%d webhook jobs, want 1", n)
+	}
+	wantContains(t, "the list", br.get(t, "/forms/"+f.PublicID+"/submissions").Body, `<span class="badge badge-muted">Test</span>`)
+
+	// Rules the sample cannot meet.
+	picky := testfactory.NewForm(ctx, t, b.db, b.acct.User.AccountID, &testfactory.FormOpts{Name: "Picky",
+		Fields: []forms.Field{{Name: "email", Type: forms.TypeEmail, Required: true}, {Name: "code", Type: forms.TypeText, Required: true, Rules: "len=6", Label: "Code"}}})
+	a = br.post(t, "/forms/"+picky.PublicID+"/test", url.Values{"key": {"not-a-uuid"}})
+	if a.Status != http.StatusSeeOther || a.location() != "/forms/"+picky.PublicID {
+		t.Fatalf("refused sample: %d to %q", a.Status, a.location())
+	}
+	wantContains(t, "refused sample", html.UnescapeString(br.follow(t, a).Body), "No test submission was sent: the sample values do not meet the form’s rules (", "Code", "hosted page")
+	// Archived.
+	wantStatus(t, "archive", br.post(t, "/forms/"+picky.PublicID+"/archive", nil), http.StatusSeeOther)
+	a = br.post(t, "/forms/"+picky.PublicID+"/test", nil)
+	wantContains(t, "archived", html.UnescapeString(br.follow(t, a).Body), "No test submission was sent")
+	if n := b.count(t, `SELECT count(*) FROM submissions WHERE form_id = $1`, picky.ID); n != 0 {
+		t.Errorf("%d submissions stored for the refused tests", n)
 	}
 }

@@ -158,6 +158,7 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"POST /forms/{form_id}/archive":                             {want: http.StatusNotFound},
 		"GET /forms/{form_id}/schema.json":                          {want: http.StatusNotFound},
 		"POST /forms/{form_id}/notifications/resume":                {want: http.StatusNotFound},
+		"POST /forms/{form_id}/test":                                {want: http.StatusNotFound},
 		"GET /forms/{form_id}/submissions":                          {want: http.StatusNotFound},
 		"GET /forms/{form_id}/submissions.csv":                      {want: http.StatusNotFound},
 		"GET /forms/{form_id}/submissions.json":                     {want: http.StatusNotFound},

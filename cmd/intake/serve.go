@@ -96,6 +96,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	dash.Webhooks = srv.Webhooks
 	dash.Recipients = &notify.RecipientSync{River: rc, Links: links}
 	dash.Links = links
+	dash.Submissions = srv.Submissions
 	srv.Dashboard = dash
 	httpServer := &http.Server{
 		Addr:              *addr,
