@@ -58,6 +58,9 @@ type Settings struct {
 	// Unique takes each value of some fields once (unique.go); off by
 	// default.
 	Unique Unique `json:"unique"`
+	// NotificationEmail is the owner's wording of the notification email
+	// (notifyemail.go); empty, Intake's own.
+	NotificationEmail NotificationEmail `json:"notification_email"`
 }
 
 // Bounds of SubmissionRetention, in days.

@@ -269,6 +269,7 @@ func (val *Validator) CheckInput(in Input) error {
 	val.checkFields(in.Fields, errs)
 	in.Settings.WithDefaults().check(errs)
 	in.Settings.WithDefaults().Unique.check(in.Fields, errs)
+	in.Settings.NotificationEmail.check(in.Fields, errs)
 	return errs.orNil()
 }
 

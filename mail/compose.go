@@ -34,6 +34,8 @@ type Submission struct {
 	// Files are the submission's files: attached (the Message's
 	// Attachments carry them) or linked.
 	Files []FileRef
+	// Intro is the owner's text, shown above the fields ("" for none).
+	Intro string
 }
 
 // FileRef is a submission's file as a notification names it.
@@ -74,7 +76,8 @@ func Notification(from, to string, cc []string, replyTo, subject string, s Submi
 		m.ReplyTo = r
 	}
 
-	v := notificationView{Title: newSubmissionTitle(formName), DashboardURL: oneLine(s.DashboardURL), UnsubscribeURL: oneLine(s.UnsubscribeURL)}
+	v := notificationView{Title: newSubmissionTitle(formName), DashboardURL: oneLine(s.DashboardURL), UnsubscribeURL: oneLine(s.UnsubscribeURL),
+		Intro: strings.TrimSpace(normalizeNewlines(s.Intro))}
 	if len(m.Cc) > 0 {
 		// Copies go to addresses the submitter chose: To's one-click link
 		// must not reach them (see above).
@@ -247,6 +250,7 @@ type row struct{ Label, Value string }
 
 type notificationView struct {
 	Title          string
+	Intro          string // the owner's text, above the fields
 	Fields         []row
 	Files          []fileRow
 	Meta           []row
@@ -301,6 +305,9 @@ func appendMeta(rows []row, label, value string) []row {
 func notificationText(v notificationView) string {
 	var b strings.Builder
 	b.WriteString(v.Title + "\n\n")
+	if v.Intro != "" {
+		b.WriteString(v.Intro + "\n\n")
+	}
 	if len(v.Fields) == 0 {
 		b.WriteString("(no fields)\n")
 	}
@@ -393,6 +400,9 @@ const (
 
 var (
 	notificationHTML = template.Must(template.New("notification").Parse(htmlHead + `<h1 style="font-size:18px;margin:0 0 16px;">{{.Title}}</h1>
+{{- with .Intro}}
+<p style="margin:0 0 16px;white-space:pre-wrap;">{{.}}</p>
+{{- end}}
 <table role="presentation" cellpadding="0" cellspacing="0" style="width:100%;border-collapse:collapse;">
 {{- range .Fields}}
 <tr><th style="` + thStyle + `">{{.Label}}</th><td style="` + tdStyle + `">{{.Value}}</td></tr>

@@ -294,6 +294,8 @@ func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Mes
 			return nil, 0, errNotDue
 		}
 		view := w.view(form, sub)
+		subject, intro := wording(form, sub)
+		view.Intro = intro
 		// _cc makes Intake mail addresses the submitter chose: only for
 		// forms whose owner allowed it, as the form says at send time (an
 		// owner who turns it off stops retries from copying too).
@@ -305,7 +307,7 @@ func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Mes
 			view.UnsubscribeURL = w.BaseURL + "/unsubscribe?token=" + w.Links.UnsubscribeToken(form.PublicID, args.To)
 		}
 		attachments := w.files(ctx, sub, &view)
-		m := mail.Notification(w.From, args.To, cc, sub.Meta.ReplyTo, sub.Meta.Subject, view, id)
+		m := mail.Notification(w.From, args.To, cc, sub.Meta.ReplyTo, subject, view, id)
 		m.Attachments = attachments
 		return m, form.AccountID, nil
 	case TemplateAutoresponse:
@@ -431,6 +433,42 @@ func (w *EmailWorker) view(form *forms.Form, sub *submissions.Submission) mail.S
 		}
 	}
 	return v
+}
+
+// wording is the subject and the owner's text of form's notification of
+// sub: the form's notification email with sub's values filled in (a
+// list's values joined with ", ", a file by its name and size), or else
+// the submission's _subject and no text.
+func wording(form *forms.Form, sub *submissions.Submission) (subject, intro string) {
+	ne := form.Settings.NotificationEmail
+	value := func(name string) string {
+		switch name {
+		case forms.PlaceholderForm:
+			return form.Name
+		case forms.PlaceholderID:
+			return sub.PublicID()
+		}
+		if v, ok := sub.Data[name]; ok {
+			return submissions.Text(v, emailText)
+		}
+		return ""
+	}
+	subject = sub.Meta.Subject
+	if ne.Subject != "" {
+		subject = forms.Fill(ne.Subject, value)
+	}
+	return subject, forms.Fill(ne.Body, value)
+}
+
+// Preview is form's notification of sub as its addresses get it, from
+// from (Intake's sender), for the dashboard's preview of the wording: no
+// attachment, no unsubscribe link (it names a recipient).
+func Preview(form *forms.Form, sub *submissions.Submission, baseURL, from string) *mail.Message {
+	w := &EmailWorker{BaseURL: baseURL}
+	view := w.view(form, sub)
+	subject, intro := wording(form, sub)
+	view.Intro = intro
+	return mail.Notification(from, "you@example.com", nil, sub.Meta.ReplyTo, subject, view, "")
 }
 
 // MaxAttached is the most a notification attaches of a submission's

@@ -208,6 +208,8 @@ func (d *Dashboard) Routes(r chi.Router) {
 			viewer.Get("/forms/{form_id}/schema.json", d.formSchema)
 			member.Post("/forms/{form_id}/notifications/resume", d.resubscribe)
 			member.Post("/forms/{form_id}/test", d.sendTestSubmission)
+			viewer.Get("/forms/{form_id}/email", d.notifyEmailPage)
+			member.Post("/forms/{form_id}/email", d.saveNotifyEmail)
 
 			viewer.Get("/forms/{form_id}/submissions", d.submissionsPage)
 			viewer.Get("/forms/{form_id}/submissions.csv", d.exportList(submissions.CSV))

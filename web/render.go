@@ -55,6 +55,7 @@ var (
 	tmplTransfer    = dashTemplate[transferView]{"dash_transfer.html"}
 	tmplPeople      = dashTemplate[peopleView]{"dash_people.html"}
 	tmplDuplicates  = dashTemplate[duplicatesView]{"dash_duplicates.html"}
+	tmplNotifyEmail = dashTemplate[notifyEmailView]{"dash_notify_email.html"}
 )
 
 var dashTemplates = []interface {
@@ -64,7 +65,7 @@ var dashTemplates = []interface {
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
 	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit, tmplMembers, tmplInvite, tmplTransfer, tmplPeople,
-	tmplDuplicates,
+	tmplDuplicates, tmplNotifyEmail,
 }
 
 // dashPageFiles lists the dashboard's page template files.
