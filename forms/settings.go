@@ -334,6 +334,17 @@ func (s Settings) check(errs *ValidationError) {
 	if len(s.BlockedWords)+len(s.BlockedEmails)+len(s.BlockedIPs) > MaxBlocked {
 		errs.add("blocked_words", CodeInvalid, "max", fmt.Sprintf("the block lists hold at most %d entries in all", MaxBlocked), Pointer("settings"))
 	}
+	if s.Autoresponse.Enabled {
+		// The email sent back carries only the owner's words, so both are
+		// asked for: what goes out is what they wrote (mail.Autoresponse's
+		// stand-ins are for forms saved before this check).
+		if strings.TrimSpace(s.Autoresponse.Subject) == "" {
+			errs.add("autoresponse", CodeInvalid, "required", "autoresponse.subject is required when the autoresponse is on: the subject of the email sent back to the person", Pointer("settings", "autoresponse", "subject"))
+		}
+		if strings.TrimSpace(s.Autoresponse.Body) == "" {
+			errs.add("autoresponse", CodeInvalid, "required", "autoresponse.body is required when the autoresponse is on: the text of the email sent back to the person", Pointer("settings", "autoresponse", "body"))
+		}
+	}
 	if s.HoneypotField == "" || strings.ContainsAny(s.HoneypotField, " \t\r\n") {
 		errs.add("honeypot_field", CodeInvalid, "name", "honeypot_field must be a field name without spaces", Pointer("settings", "honeypot_field"))
 	}
