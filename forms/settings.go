@@ -278,7 +278,7 @@ func (s Settings) ImplicitWindow() time.Duration {
 func (s Settings) check(errs *ValidationError) {
 	if s.RedirectURL != "" {
 		if _, err := absoluteHTTPURL(s.RedirectURL); err != nil {
-			errs.add("redirect_url", CodeInvalid, "url", "redirect_url must be an absolute http or https URL", Pointer("settings", "redirect_url"))
+			errs.add("redirect_url", CodeInvalid, "url", "redirect_url must be an absolute http or https URL, such as https://example.com/thanks", Pointer("settings", "redirect_url"))
 		}
 	}
 	for i, h := range s.AllowedRedirectHosts {
@@ -295,10 +295,10 @@ func (s Settings) check(errs *ValidationError) {
 		errs.add("idempotency_retention", CodeInvalid, "range", "idempotency_retention must be between 1h and 7d (168h)", Pointer("settings", "idempotency_retention"))
 	}
 	if w := s.ImplicitWindow(); w < 0 || w > MaxImplicitWindow {
-		errs.add("implicit_dedupe_window", CodeInvalid, "range", `implicit_dedupe_window must be between "0" (off) and 24h`, Pointer("settings", "implicit_dedupe_window"))
+		errs.add("implicit_dedupe_window", CodeInvalid, "range", "implicit_dedupe_window must be from 0 (off) to 24h", Pointer("settings", "implicit_dedupe_window"))
 	}
 	if w := time.Duration(s.KeylessJSONWindow); w < 0 || w > MaxImplicitWindow {
-		errs.add("keyless_json_window", CodeInvalid, "range", `keyless_json_window must be between "0" (off) and 24h`, Pointer("settings", "keyless_json_window"))
+		errs.add("keyless_json_window", CodeInvalid, "range", "keyless_json_window must be from 0 (off) to 24h", Pointer("settings", "keyless_json_window"))
 	}
 	if s.UnknownFields != UnknownAccept && s.UnknownFields != UnknownReject {
 		errs.add("unknown_fields", CodeInvalid, "oneof", `unknown_fields must be "accept" or "reject"`, Pointer("settings", "unknown_fields"))
@@ -314,7 +314,7 @@ func (s Settings) check(errs *ValidationError) {
 		seen[strings.ToLower(e)] = true
 	}
 	if len(s.NotifyEmails) > MaxNotifyEmails {
-		errs.add("notify_emails", CodeInvalid, "max", fmt.Sprintf("notify_emails lists at most %d addresses", MaxNotifyEmails), Pointer("settings", "notify_emails"))
+		errs.add("notify_emails", CodeInvalid, "max", fmt.Sprintf("notify_emails: at most %d addresses", MaxNotifyEmails), Pointer("settings", "notify_emails"))
 	}
 	for i, w := range s.BlockedWords {
 		if strings.TrimSpace(w) == "" || len(w) > 100 {

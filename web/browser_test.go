@@ -47,6 +47,7 @@ func TestBrowser(t *testing.T) {
 		{"DashboardSnippets", testDashboardSnippets},
 		{"DashboardTimes", testDashboardTimes},
 		{"Members", testMembers},
+		{"EditorAdvanced", testEditorAdvanced},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
