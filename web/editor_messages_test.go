@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -142,4 +143,31 @@ func TestEditorMessages(t *testing.T) {
 			t.Errorf("%d forms named Contact us, want only the valid one", n)
 		}
 	})
+}
+
+// A form saved when field names could have spaces keeps its names through
+// the editor (the owner's HTML sends them); a new one with a space is
+// refused with the name to write instead.
+func TestEditorKeepsOldFieldNames(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.loggedIn(t)
+	if _, err := b.db.Exec(context.Background(), `UPDATE form_contracts SET fields = '[{"name":"full name","type":"text","required":false,"label":"Name"}]'
+WHERE form_id = $1`, b.form.ID); err != nil {
+		t.Fatal(err)
+	}
+	edit := "/forms/" + b.form.PublicID + "/edit"
+	wantContains(t, "the editor", br.get(t, edit).Body, `name="f0.name" value="full name"`)
+	v := url.Values{
+		"name": {"Renamed"}, "field_count": {"1"}, "f0.name": {"full name"}, "f0.type": {"text"}, "f0.label": {"Name"},
+		"idempotency_retention": {"24h"}, "implicit_dedupe_window": {"10m"}, "unknown_fields": {"accept"},
+		"honeypot_field": {"_gotcha"}, "min_fill_seconds": {"0"}, "captcha.on_outage": {"fail_closed"}, "unique.on_duplicate": {"accept"},
+	}
+	wantStatus(t, "saved with its old name", br.post(t, edit, v), http.StatusSeeOther)
+	v.Set("field_count", "2")
+	v.Set("f1.name", "last name")
+	v.Set("f1.type", "text")
+	a := br.post(t, edit, v)
+	wantStatus(t, "a new name with a space", a, http.StatusUnprocessableEntity)
+	wantContains(t, "a new name with a space", html.UnescapeString(a.Body), `<a href="#f1-name">Field 2 (last name): “last name” has a space: write it last_name (`)
 }
