@@ -324,11 +324,26 @@ func TestSubmitValidation(t *testing.T) {
 		{"required field blank", ctForm, "email=+++&message=hi", "email", "REQUIRED_FIELD_EMPTY"},
 		{"message over max=500", ctJSON, `{"email":"a@example.com","message":"` + strings.Repeat("m", 501) + `"}`, "message", "TYPE_TEXT"},
 		{"a list for a single-valued field", ctJSON, `{"email":["a@example.com","b@example.com"]}`, "email", "TYPE_TEXT"},
+		// Intake's own code for a value outside the allowed ones: of a
+		// select's or checkbox's options, or of a oneof rule.
+		{"not one of a select's options", ctJSON, `{"email":"a@example.com","topic":"gold"}`, "topic", "TYPE_CHOICE"},
+		{"not one of a checkbox's options", ctForm, "email=a%40example.com&topic=sales&topics=b&topics=z", "topics", "TYPE_CHOICE"},
+		{"outside a oneof rule", ctJSON, `{"email":"a@example.com","tier":"gold"}`, "tier", "TYPE_CHOICE"},
+	}
+	choices := []forms.Field{
+		{Name: "email", Type: forms.TypeEmail, Required: true},
+		{Name: "topic", Type: forms.TypeSelect, Options: []string{"sales", "support"}},
+		{Name: "topics", Type: forms.TypeCheckbox, Options: []string{"a", "b"}},
+		{Name: "tier", Type: forms.TypeText, Rules: "oneof=free pro"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := b.newForm(t, nil)
+			opts := &testfactory.FormOpts{}
+			if tt.code == "TYPE_CHOICE" {
+				opts.Fields = choices
+			}
+			f := b.newForm(t, opts)
 			key := fmt.Sprintf("validation-%d", i)
 			r := b.submit(t, f.PublicID, tt.contentType, tt.body, "Accept", acceptJSON, "Idempotency-Key", key)
 			p := mustProblem(t, r, http.StatusUnprocessableEntity, "validation-error")

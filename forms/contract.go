@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/go-playground/locales/en"
 	ut "github.com/go-playground/universal-translator"
@@ -40,7 +41,18 @@ const (
 	MaxRulesLength = 500
 )
 
-var fieldName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-\[\] ]{0,199}$`)
+// fieldName is what a field's name may be: it becomes the name of the
+// input in the owner's HTML, a key of the submission's JSON and a column
+// of exports, so only characters that need no quoting in any of them.
+var fieldName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-\[\]]{0,199}$`)
+
+// legacyFieldName is what a name could be before spaces were refused: a
+// form saved then keeps its names (changing one would break the owner's
+// HTML), but a new field cannot have one.
+var legacyFieldName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-\[\] ]{0,199}$`)
+
+// notNameRunes are the runs of characters a field name cannot have.
+var notNameRunes = regexp.MustCompile(`[^A-Za-z0-9_.\-\[\]]+`)
 
 // Cross-field tags look at a parent struct, which a single form value does
 // not have.
@@ -51,11 +63,18 @@ var crossFieldTag = regexp.MustCompile(`(^|[,|])\s*(required_|excluded_|skip_unl
 // strings are dry-run here, because an unknown validator tag panics.
 func (val *Validator) CheckFields(fields []Field) error {
 	errs := &ValidationError{}
-	val.checkFields(fields, errs)
+	val.checkFields(fields, nil, errs)
 	return errs.orNil()
 }
 
-func (val *Validator) checkFields(fields []Field, errs *ValidationError) {
+// Messages of a field's errors start with where the field is
+// ("fields[2].name", "fields[2]") and go on with a sentence (after ": ") or
+// the rest of one, so that the dashboard can put the field's label in
+// front instead.
+
+// checkFields checks fields; kept are the names of the form's fields as
+// stored, which may keep a name of the kind legacyFieldName allows.
+func (val *Validator) checkFields(fields []Field, kept map[string]bool, errs *ValidationError) {
 	if len(fields) > MaxFields {
 		errs.add("fields", CodeInvalid, "max", fmt.Sprintf("a form has at most %d fields", MaxFields), Pointer("fields"))
 		return
@@ -64,10 +83,12 @@ func (val *Validator) checkFields(fields []Field, errs *ValidationError) {
 	for i, f := range fields {
 		at := func(member string) string { return Pointer("fields", strconv.Itoa(i), member) }
 		switch {
+		case kept[f.Name] && legacyFieldName.MatchString(f.Name):
 		case !fieldName.MatchString(f.Name):
-			errs.add(f.Name, CodeInvalid, "name", fmt.Sprintf("fields[%d].name must be 1–200 letters, digits, spaces or _ . - [ ], starting with a letter or digit", i), at("name"))
-		case seen[f.Name]:
-			errs.add(f.Name, CodeInvalid, "unique", fmt.Sprintf("fields[%d].name %q is used twice", i, f.Name), at("name"))
+			errs.add(f.Name, CodeInvalid, "name", fmt.Sprintf("fields[%d].name: %s", i, nameProblem(f.Name)), at("name"))
+		}
+		if seen[f.Name] && f.Name != "" {
+			errs.add(f.Name, CodeInvalid, "unique", fmt.Sprintf("fields[%d].name: “%s” is the name of another field too; each field needs its own", i, f.Name), at("name"))
 		}
 		seen[f.Name] = true
 		if !slices.Contains(fieldTypes, f.Type) {
@@ -78,14 +99,40 @@ func (val *Validator) checkFields(fields []Field, errs *ValidationError) {
 			errs.add(f.Name, CodeInvalid, "max", fmt.Sprintf("fields[%d].label is longer than %d characters", i, MaxNameLength), at("label"))
 		}
 		if f.Type == TypeSelect && len(f.Options) == 0 {
-			errs.add(f.Name, CodeInvalid, "options", fmt.Sprintf("fields[%d] is a select and needs options", i), at("options"))
+			errs.add(f.Name, CodeInvalid, "options", fmt.Sprintf("fields[%d] is a select and needs its options, the values a person can choose", i), at("options"))
 		}
 		if f.Rules != "" {
 			if msg := val.checkRules(f); msg != "" {
-				errs.add(f.Name, CodeInvalid, "rules", fmt.Sprintf("fields[%d].rules %q: %s", i, f.Rules, msg), at("rules"))
+				errs.add(f.Name, CodeInvalid, "rules", fmt.Sprintf("fields[%d].rules: %s", i, msg), at("rules"))
 			}
 		}
 	}
+}
+
+// nameProblem says what is wrong with a field name fieldName refuses, and
+// what to write instead when one can be made of it ("full name":
+// full_name).
+func nameProblem(name string) string {
+	const what = "a field name is letters, digits and _ . - [ ], starting with a letter or digit, since it is the input's name in your HTML and a key in the submission's JSON"
+	if name == "" {
+		return "the name is missing: " + what + ", such as email or full_name"
+	}
+	if len(name) > MaxNameLength {
+		return fmt.Sprintf("the name is longer than %d characters", MaxNameLength)
+	}
+	problem := "“" + name + "” starts with a character a name cannot start with"
+	switch {
+	case strings.ContainsFunc(name, unicode.IsSpace):
+		problem = "“" + name + "” has a space"
+	case notNameRunes.MatchString(name):
+		problem = "“" + name + "” has characters a name cannot have"
+	}
+	suggestion := strings.TrimLeft(strings.Trim(notNameRunes.ReplaceAllString(name, "_"), "_"), "_.-[]")
+	ascii := !strings.ContainsFunc(name, func(r rune) bool { return r > unicode.MaxASCII })
+	if ascii && suggestion != "" && suggestion != name && fieldName.MatchString(suggestion) {
+		return problem + ": write it " + suggestion + " (" + what + ")"
+	}
+	return problem + ": " + what
 }
 
 func typeList() string {
@@ -98,22 +145,51 @@ func typeList() string {
 
 // checkRules dry-runs f's rules on sample values of the kind the field's type
 // produces and returns what is wrong, or "".
-func (val *Validator) checkRules(f Field) (problem string) {
+func (val *Validator) checkRules(f Field) string {
 	if len(f.Rules) > MaxRulesLength {
-		return fmt.Sprintf("rules are longer than %d characters", MaxRulesLength)
+		return fmt.Sprintf("the rules are longer than %d characters", MaxRulesLength)
 	}
 	if crossFieldTag.MatchString(f.Rules) {
 		return "rules that compare with other fields (eqfield, required_if, …) are not supported; use one field's own rules"
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			problem = fmt.Sprintf("not a valid validator rule string (%v); see https://pkg.go.dev/github.com/go-playground/validator/v10 for the rules", r)
-		}
-	}()
-	for _, sample := range samples(f.Type) {
-		_ = val.v.Var(sample, f.Rules)
+	if val.panics(f.Type, f.Rules) == nil {
+		return ""
 	}
-	return ""
+	// Find the rule at fault, one by one, to name it.
+	for _, rule := range strings.FieldsFunc(f.Rules+",", func(r rune) bool { return r == ',' || r == '|' }) {
+		if rule != strings.TrimSpace(rule) {
+			return "“" + f.Rules + "” has a space next to a comma: write the rules without spaces around the commas, such as max=500,min=2"
+		}
+		r := val.panics(f.Type, rule)
+		if r == nil {
+			continue
+		}
+		name, param, hasParam := strings.Cut(rule, "=")
+		switch msg := fmt.Sprint(r); {
+		case strings.Contains(msg, "Undefined validation function"):
+			return "“" + name + "” is not a rule Intake knows. " + rulesLookLike
+		case strings.Contains(msg, "strconv.") && hasParam:
+			return "“" + rule + "” needs a number after the =, such as " + name + "=500, not “" + param + "”"
+		default:
+			return "“" + rule + "” cannot check a " + string(f.Type) + " field. " + rulesLookLike
+		}
+	}
+	// Each rule passes alone: an empty one between two commas.
+	return "“" + f.Rules + "” has an empty rule (two commas in a row, or one at an end). " + rulesLookLike
+}
+
+// rulesLookLike ends the messages of rules Intake cannot use.
+const rulesLookLike = "Rules look like max=500, min=2, oneof=a b"
+
+// panics dry-runs rules on sample values of the kind a field of type t
+// produces and returns what the validator panicked with, nil if nothing
+// (an unknown validator tag panics rather than failing).
+func (val *Validator) panics(t FieldType, rules string) (panicked any) {
+	defer func() { panicked = recover() }()
+	for _, sample := range samples(t) {
+		_ = val.v.Var(sample, rules)
+	}
+	return nil
 }
 
 func samples(t FieldType) []any {
@@ -205,7 +281,7 @@ func (val *Validator) checkValue(f Field, v Value, present bool, errs *Validatio
 		if len(f.Options) > 0 {
 			for _, t := range v.Texts {
 				if !slices.Contains(f.Options, t) {
-					errs.add(f.Name, CodeTypeText, "oneof", fmt.Sprintf("%s must be one of: %s", label, strings.Join(f.Options, ", ")), Pointer(f.Name))
+					errs.add(f.Name, CodeTypeChoice, "oneof", fmt.Sprintf("%s must be one of: %s", label, strings.Join(f.Options, ", ")), Pointer(f.Name))
 					return
 				}
 			}
@@ -254,6 +330,8 @@ func codeForTag(tag string) string {
 		return CodeTypeEmail
 	case "numeric", "number":
 		return CodeTypeNumeric
+	case "oneof":
+		return CodeTypeChoice
 	default:
 		return CodeTypeText
 	}

@@ -18,12 +18,22 @@ func TestCheckFieldsRefusesBadRulesWithoutPanicking(t *testing.T) {
 	}{
 		{"valid rules", forms.Field{Name: "age", Type: forms.TypeNumber, Rules: "gte=18,lte=130"}, ""},
 		{"oneof", forms.Field{Name: "plan", Type: forms.TypeText, Rules: "oneof=free pro"}, ""},
-		{"unknown tag", forms.Field{Name: "email", Type: forms.TypeEmail, Rules: "required,notatag"}, "not a valid validator rule"},
-		{"bad parameter", forms.Field{Name: "message", Type: forms.TypeText, Rules: "max=lots"}, "not a valid validator rule"},
+		{"unknown tag", forms.Field{Name: "email", Type: forms.TypeEmail, Rules: "required,notatag"},
+			"fields[0].rules: “notatag” is not a rule Intake knows. Rules look like max=500, min=2, oneof=a b"},
+		{"unknown tag with a parameter", forms.Field{Name: "email", Type: forms.TypeEmail, Rules: "gte=18|banana=1"}, "“banana” is not a rule Intake knows"},
+		{"bad parameter", forms.Field{Name: "message", Type: forms.TypeText, Rules: "max=lots"},
+			"fields[0].rules: “max=lots” needs a number after the =, such as max=500, not “lots”"},
+		{"space after a comma", forms.Field{Name: "message", Type: forms.TypeText, Rules: "max=5, min=2"}, "without spaces around the commas"},
+		{"two commas", forms.Field{Name: "message", Type: forms.TypeText, Rules: "min=2,,max=5"}, "has an empty rule"},
+		{"dive on text", forms.Field{Name: "message", Type: forms.TypeText, Rules: "dive"}, "“dive” cannot check a text field"},
 		{"cross-field", forms.Field{Name: "confirm", Type: forms.TypeText, Rules: "eqfield=password"}, "other fields"},
 		{"unknown type", forms.Field{Name: "x", Type: "colour"}, "type must be one of"},
-		{"select without options", forms.Field{Name: "x", Type: forms.TypeSelect}, "needs options"},
-		{"bad name", forms.Field{Name: "", Type: forms.TypeText}, "name must be"},
+		{"select without options", forms.Field{Name: "x", Type: forms.TypeSelect}, "fields[0] is a select and needs its options"},
+		{"no name", forms.Field{Name: "", Type: forms.TypeText}, "fields[0].name: the name is missing"},
+		{"a space in the name", forms.Field{Name: "full name", Type: forms.TypeText}, "fields[0].name: “full name” has a space: write it full_name"},
+		{"other characters", forms.Field{Name: "e-mail?", Type: forms.TypeText}, "“e-mail?” has characters a name cannot have: write it e-mail"},
+		{"not ASCII", forms.Field{Name: "prénom", Type: forms.TypeText}, "“prénom” has characters a name cannot have: a field name is letters"},
+		{"brackets and dots", forms.Field{Name: "topics[]", Type: forms.TypeCheckbox}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := val.CheckFields([]forms.Field{tc.field})
@@ -54,6 +64,7 @@ func TestCheckSubmission(t *testing.T) {
 		{Name: "topics", Type: forms.TypeCheckbox, Options: []string{"a", "b"}},
 		{Name: "bio", Type: forms.TypeTextarea, Rules: "max=5"},
 		{Name: "site", Type: forms.TypeURL},
+		{Name: "tier", Type: forms.TypeText, Rules: "oneof=free pro"},
 	}}
 	v := func(s ...string) forms.Value { return forms.Value{Texts: s} }
 	for _, tc := range []struct {
@@ -70,7 +81,9 @@ func TestCheckSubmission(t *testing.T) {
 		{"not a number", map[string]forms.Value{"email": v("a@example.com"), "age": v("old")}, forms.UnknownAccept, []string{forms.CodeTypeNumeric}},
 		// gte compares the number, not the string's length.
 		{"number rule by value", map[string]forms.Value{"email": v("a@example.com"), "age": v("17")}, forms.UnknownAccept, []string{forms.CodeTypeText}},
-		{"select option", map[string]forms.Value{"email": v("a@example.com"), "plan": v("gold")}, forms.UnknownAccept, []string{forms.CodeTypeText}},
+		{"select option", map[string]forms.Value{"email": v("a@example.com"), "plan": v("gold")}, forms.UnknownAccept, []string{forms.CodeTypeChoice}},
+		{"checkbox option", map[string]forms.Value{"email": v("a@example.com"), "topics": v("a", "z")}, forms.UnknownAccept, []string{forms.CodeTypeChoice}},
+		{"oneof rule", map[string]forms.Value{"email": v("a@example.com"), "tier": v("gold")}, forms.UnknownAccept, []string{forms.CodeTypeChoice}},
 		{"text rule", map[string]forms.Value{"email": v("a@example.com"), "bio": v("too long")}, forms.UnknownAccept, []string{forms.CodeTypeText}},
 		{"list for a single field", map[string]forms.Value{"email": {Texts: []string{"a@example.com"}, List: true}}, forms.UnknownAccept, []string{forms.CodeTypeText}},
 		{"unknown accepted", map[string]forms.Value{"email": v("a@example.com"), "extra": v("x")}, forms.UnknownAccept, nil},
@@ -188,5 +201,28 @@ func TestBlocked(t *testing.T) {
 		if val.CheckInput(forms.Input{Name: "x", Settings: bad}) == nil {
 			t.Errorf("invalid block list accepted: %+v", bad)
 		}
+	}
+}
+
+// A field name with a space, allowed before, is kept by a change of the
+// form that has it (the owner's HTML uses it), but a new field cannot
+// have one.
+func TestCheckChangeKeepsOldNames(t *testing.T) {
+	t.Parallel()
+	val := forms.NewValidator()
+	old := &forms.Form{Contract: forms.Contract{Version: 1, Fields: []forms.Field{{Name: "full name", Type: forms.TypeText}}}}
+	in := forms.Input{Name: "x", Fields: []forms.Field{{Name: "full name", Type: forms.TypeText}}}
+	if err := val.CheckChange(old, in); err != nil {
+		t.Errorf("keeping a stored name: %v", err)
+	}
+	in.Fields = append(in.Fields, forms.Field{Name: "last name", Type: forms.TypeText})
+	err := val.CheckChange(old, in)
+	var verr *forms.ValidationError
+	if !errors.As(err, &verr) || len(verr.Errors) != 1 || verr.Errors[0].Pointer != "#/fields/1/name" ||
+		!strings.Contains(verr.Errors[0].Message, "write it last_name") {
+		t.Errorf("a new name with a space: %v", err)
+	}
+	if err := val.CheckInput(forms.Input{Name: "x", Fields: old.Contract.Fields}); err == nil {
+		t.Error("a new form with a space in a field name was accepted")
 	}
 }

@@ -30,6 +30,10 @@ const (
 	CodeEmpty           = "EMPTY"
 	CodeUnexpected      = "UNEXPECTED_FIELD"
 	CodeInvalid         = "INVALID" // a form definition (not a submission) is wrong
+	// CodeTypeChoice is Intake's own, in Formspree's style: a value that is
+	// not one of a select's or checkbox's options, or outside a oneof rule.
+	// Formspree's client reads it as UNSPECIFIED and shows the message.
+	CodeTypeChoice = "TYPE_CHOICE"
 )
 
 // FieldError is one thing wrong with one field.

@@ -281,7 +281,7 @@ func (s Settings) ImplicitWindow() time.Duration {
 func (s Settings) check(errs *ValidationError) {
 	if s.RedirectURL != "" {
 		if _, err := absoluteHTTPURL(s.RedirectURL); err != nil {
-			errs.add("redirect_url", CodeInvalid, "url", "redirect_url must be an absolute http or https URL", Pointer("settings", "redirect_url"))
+			errs.add("redirect_url", CodeInvalid, "url", "redirect_url must be an absolute http or https URL, such as https://example.com/thanks", Pointer("settings", "redirect_url"))
 		}
 	}
 	for i, h := range s.AllowedRedirectHosts {
@@ -298,10 +298,10 @@ func (s Settings) check(errs *ValidationError) {
 		errs.add("idempotency_retention", CodeInvalid, "range", "idempotency_retention must be between 1h and 7d (168h)", Pointer("settings", "idempotency_retention"))
 	}
 	if w := s.ImplicitWindow(); w < 0 || w > MaxImplicitWindow {
-		errs.add("implicit_dedupe_window", CodeInvalid, "range", `implicit_dedupe_window must be between "0" (off) and 24h`, Pointer("settings", "implicit_dedupe_window"))
+		errs.add("implicit_dedupe_window", CodeInvalid, "range", "implicit_dedupe_window must be from 0 (off) to 24h", Pointer("settings", "implicit_dedupe_window"))
 	}
 	if w := time.Duration(s.KeylessJSONWindow); w < 0 || w > MaxImplicitWindow {
-		errs.add("keyless_json_window", CodeInvalid, "range", `keyless_json_window must be between "0" (off) and 24h`, Pointer("settings", "keyless_json_window"))
+		errs.add("keyless_json_window", CodeInvalid, "range", "keyless_json_window must be from 0 (off) to 24h", Pointer("settings", "keyless_json_window"))
 	}
 	if s.UnknownFields != UnknownAccept && s.UnknownFields != UnknownReject {
 		errs.add("unknown_fields", CodeInvalid, "oneof", `unknown_fields must be "accept" or "reject"`, Pointer("settings", "unknown_fields"))
@@ -317,7 +317,7 @@ func (s Settings) check(errs *ValidationError) {
 		seen[strings.ToLower(e)] = true
 	}
 	if len(s.NotifyEmails) > MaxNotifyEmails {
-		errs.add("notify_emails", CodeInvalid, "max", fmt.Sprintf("notify_emails lists at most %d addresses", MaxNotifyEmails), Pointer("settings", "notify_emails"))
+		errs.add("notify_emails", CodeInvalid, "max", fmt.Sprintf("notify_emails: at most %d addresses", MaxNotifyEmails), Pointer("settings", "notify_emails"))
 	}
 	for i, w := range s.BlockedWords {
 		if strings.TrimSpace(w) == "" || len(w) > 100 {
@@ -336,6 +336,17 @@ func (s Settings) check(errs *ValidationError) {
 	}
 	if len(s.BlockedWords)+len(s.BlockedEmails)+len(s.BlockedIPs) > MaxBlocked {
 		errs.add("blocked_words", CodeInvalid, "max", fmt.Sprintf("the block lists hold at most %d entries in all", MaxBlocked), Pointer("settings"))
+	}
+	if s.Autoresponse.Enabled {
+		// The email sent back carries only the owner's words, so both are
+		// asked for: what goes out is what they wrote (mail.Autoresponse's
+		// stand-ins are for forms saved before this check).
+		if strings.TrimSpace(s.Autoresponse.Subject) == "" {
+			errs.add("autoresponse", CodeInvalid, "required", "autoresponse.subject is required when the autoresponse is on: the subject of the email sent back to the person", Pointer("settings", "autoresponse", "subject"))
+		}
+		if strings.TrimSpace(s.Autoresponse.Body) == "" {
+			errs.add("autoresponse", CodeInvalid, "required", "autoresponse.body is required when the autoresponse is on: the text of the email sent back to the person", Pointer("settings", "autoresponse", "body"))
+		}
 	}
 	if s.HoneypotField == "" || strings.ContainsAny(s.HoneypotField, " \t\r\n") {
 		errs.add("honeypot_field", CodeInvalid, "name", "honeypot_field must be a field name without spaces", Pointer("settings", "honeypot_field"))

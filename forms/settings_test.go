@@ -2,7 +2,9 @@ package forms_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/intakehq/intake/captcha"
@@ -97,6 +99,42 @@ func TestSettingsSubmissionRetention(t *testing.T) {
 		}
 		if got := (forms.Settings{SubmissionRetention: tc.v}).RetentionDays(); got != tc.days {
 			t.Errorf("RetentionDays(%q) = %d, want %d", tc.v, got, tc.days)
+		}
+	}
+}
+
+// An autoresponse that is on needs its subject and its text: nothing else
+// is sent back, so an empty one would be an email of stand-in words.
+func TestSettingsAutoresponse(t *testing.T) {
+	t.Parallel()
+	val := forms.NewValidator()
+	for _, tc := range []struct {
+		name     string
+		ar       forms.Autoresponse
+		pointers []string
+	}{
+		{"off and empty", forms.Autoresponse{}, nil},
+		{"off with words", forms.Autoresponse{Subject: "Thanks", Body: "Got it"}, nil},
+		{"on with both", forms.Autoresponse{Enabled: true, Subject: "Thanks", Body: "Got it"}, nil},
+		{"on and empty", forms.Autoresponse{Enabled: true}, []string{"#/settings/autoresponse/subject", "#/settings/autoresponse/body"}},
+		{"on without a subject", forms.Autoresponse{Enabled: true, Subject: "  ", Body: "Got it"}, []string{"#/settings/autoresponse/subject"}},
+		{"on without a text", forms.Autoresponse{Enabled: true, Subject: "Thanks", Body: "\n"}, []string{"#/settings/autoresponse/body"}},
+	} {
+		err := val.CheckInput(forms.Input{Name: "x", Settings: forms.Settings{Autoresponse: tc.ar}})
+		var got []string
+		var verr *forms.ValidationError
+		if errors.As(err, &verr) {
+			for _, fe := range verr.Errors {
+				got = append(got, fe.Pointer)
+				if !strings.Contains(fe.Message, "is required when the autoresponse is on") {
+					t.Errorf("%s: message %q", tc.name, fe.Message)
+				}
+			}
+		} else if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.pointers) {
+			t.Errorf("%s: errors at %v, want %v", tc.name, got, tc.pointers)
 		}
 	}
 }

@@ -258,6 +258,22 @@ type Input struct {
 
 // CheckInput returns a *ValidationError for every problem with in, or nil.
 func (val *Validator) CheckInput(in Input) error {
+	return val.checkInput(in, nil)
+}
+
+// CheckChange is CheckInput for a change of f into in: a field f has
+// keeps a name that was allowed when it was saved (one with a space), so
+// that a form made then can still be saved. It returns a
+// *ValidationError for every problem, or nil.
+func (val *Validator) CheckChange(f *Form, in Input) error {
+	kept := map[string]bool{}
+	for _, field := range f.Contract.Fields {
+		kept[field.Name] = true
+	}
+	return val.checkInput(in, kept)
+}
+
+func (val *Validator) checkInput(in Input, kept map[string]bool) error {
 	errs := &ValidationError{}
 	switch {
 	case in.Name == "":
@@ -266,7 +282,7 @@ func (val *Validator) CheckInput(in Input) error {
 		errs.add("name", CodeInvalid, "max", fmt.Sprintf("name is longer than %d characters", MaxNameLength), Pointer("name"))
 	}
 	checkText(in, errs)
-	val.checkFields(in.Fields, errs)
+	val.checkFields(in.Fields, kept, errs)
 	in.Settings.WithDefaults().check(errs)
 	in.Settings.WithDefaults().Unique.check(in.Fields, errs)
 	in.Settings.NotificationEmail.check(in.Fields, errs)
@@ -327,7 +343,7 @@ func Update(ctx context.Context, db *pgxpool.Pool, val *Validator, box Sealer, r
 		// a secret kept for one provider is no secret for another, so a
 		// change of provider needs its secret.
 		in.Settings.Captcha.SecretSet = f.captchaSecret != "" && in.Settings.Captcha.Provider == f.Settings.Captcha.Provider
-		if err := val.CheckInput(in); err != nil {
+		if err := val.CheckChange(f, in); err != nil {
 			return err
 		}
 		secret := f.captchaSecret

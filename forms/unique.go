@@ -100,16 +100,16 @@ func (u Unique) check(fields []Field, errs *ValidationError) {
 		i := slices.IndexFunc(fields, func(f Field) bool { return f.Name == name })
 		switch {
 		case i < 0:
-			errs.add("unique", CodeInvalid, "field", fmt.Sprintf("unique.fields names %q, which is not one of the form's fields", name), p)
+			errs.add("unique", CodeInvalid, "field", fmt.Sprintf("unique.fields: %q is not one of the form's fields", name), p)
 		case fields[i].Type == TypeFile:
-			errs.add("unique", CodeInvalid, "field", fmt.Sprintf("unique.fields names %q, a file field: files cannot be compared", name), p)
+			errs.add("unique", CodeInvalid, "field", fmt.Sprintf("unique.fields: %q is a file field, and files cannot be compared", name), p)
 		case seen[name]:
-			errs.add("unique", CodeInvalid, "field", fmt.Sprintf("unique.fields names %q twice", name), p)
+			errs.add("unique", CodeInvalid, "field", fmt.Sprintf("unique.fields: %q is listed twice", name), p)
 		}
 		seen[name] = true
 	}
 	if len(u.Fields) > MaxUniqueFields {
-		errs.add("unique", CodeInvalid, "max", fmt.Sprintf("unique.fields names at most %d fields", MaxUniqueFields), Pointer("settings", "unique", "fields"))
+		errs.add("unique", CodeInvalid, "max", fmt.Sprintf("unique.fields: at most %d fields", MaxUniqueFields), Pointer("settings", "unique", "fields"))
 	}
 	if u.Window != "" {
 		d, err := ParseDuration(u.Window)

@@ -89,7 +89,7 @@ func TestVerificationEmailOverSMTP(t *testing.T) {
 	// The form lists no one, so its notifications go to the owner (a
 	// listed address would wait for its own confirmation: recipients_test.go).
 	b.Form = testfactory.NewForm(ctx, t, b.DB, u.AccountID, &testfactory.FormOpts{Settings: forms.Settings{
-		Autoresponse: forms.Autoresponse{Enabled: true, Body: "Thanks"},
+		Autoresponse: forms.Autoresponse{Enabled: true, Subject: "Thanks", Body: "Thanks"},
 	}})
 	rc := testfactory.NewReceiver(t)
 	b.Endpoint(t, rc.URL, false)

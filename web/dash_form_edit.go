@@ -32,6 +32,7 @@ type formEditView struct {
 	Errors          map[string]string // by input id, for the inputs outside the rows
 	Summary         []editError       // every error, linking to its input
 	Focus           string            // the id of the input to focus on load
+	AdvancedOpen    bool              // "Advanced" is open: an error is inside it
 	Recipients      []recipientRow    // the saved notification addresses and their states
 }
 
@@ -310,19 +311,19 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		return d
 	}
 	retention := duration(s.IdempotencyRetention, "idempotency_retention", forms.DefaultRetention,
-		"Write how long keys are kept as a duration such as 24h, 90m or 7d (between 1h and 7d).")
+		"Retry window: write a duration from 1h to 7d, such as 24h, 90m or 7d.")
 	window := duration(s.ImplicitDedupeWindow, "implicit_dedupe_window", forms.DefaultImplicitWindow,
-		"Write the window as a duration such as 10m or 1h, or 0 to turn it off.")
+		"Repeated sends: write a duration such as 10m or 1h, or 0 to keep each.")
 	keyless := forms.Duration(0) // empty: off
 	if s.KeylessJSONWindow != "" {
-		keyless = duration(s.KeylessJSONWindow, "keyless_json_window", 0, "Write the window as a duration such as 1m or 1h, or 0 to turn it off.")
+		keyless = duration(s.KeylessJSONWindow, "keyless_json_window", 0, "Repeated JSON from programs: write a duration such as 1m or 1h, or 0 to keep each.")
 	}
 	minFill, err := strconv.ParseFloat(strings.ReplaceAll(s.MinFillSeconds, ",", "."), 64)
 	if s.MinFillSeconds == "" {
 		minFill, err = 0, nil
 	}
 	if err != nil {
-		invalid("min_fill_seconds", "Write the minimum as a number of seconds, such as 3 or 2.5, or 0 to turn it off.")
+		invalid("min_fill_seconds", "Minimum time to fill in: write a number of seconds, such as 3 or 2.5, or 0 to turn it off.")
 	}
 	// The retention is typed as a number of days ("30", or "30d" as the
 	// API writes it); empty keeps submissions.
@@ -331,7 +332,7 @@ func (v formEditView) input() (forms.Input, *forms.ValidationError, []int) {
 		if _, ok := forms.ParseRetention(days + "d"); ok {
 			keep = days + "d"
 		} else {
-			invalid("submission_retention", fmt.Sprintf("Write how many days to keep submissions as a whole number from %d to %d, or leave it empty to keep them until you delete them.",
+			invalid("submission_retention", fmt.Sprintf("Days to keep submissions: write a whole number from %d to %d, or leave it empty to keep them until you delete them.",
 				forms.MinRetentionDays, forms.MaxRetentionDays))
 		}
 	}

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/intakehq/intake/forms"
 )
@@ -55,7 +56,7 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 	v.Settings.CaptchaSecretSet = f.Settings.Captcha.SecretSet
 	in, errs, rowOf := v.input()
 	var updated *forms.Form
-	err = d.Validator.CheckInput(in)
+	err = d.Validator.CheckChange(f, in)
 	if err == nil && len(errs.Errors) == 0 {
 		settings, merr := editorSettings(in.Settings)
 		if merr != nil {
@@ -72,7 +73,7 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 			// typed, say so, and let the next save go through on purpose.
 			v.UpdatedAt = f.UpdatedAt.UTC().Format(time.RFC3339Nano)
 			err = &forms.ValidationError{Errors: []forms.FieldError{{Field: "name", Code: forms.CodeInvalid, Pointer: forms.Pointer("name"),
-				Message: fmt.Sprintf("This form was changed elsewhere after you opened the editor (its fields are contract version %d now). "+
+				Message: fmt.Sprintf("This form was changed elsewhere after you opened the editor (its fields are at version %d now). "+
 					"Your changes are still below: compare them with the form's page, then save again to keep them.", f.Contract.Version)}}}
 		}
 	}
@@ -81,7 +82,7 @@ func (d *Dashboard) updateForm(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := "Changes saved."
 	if updated.Contract.Version != f.Contract.Version {
-		msg = fmt.Sprintf("Changes saved. The fields are contract version %d now; earlier submissions keep the version they were checked against.",
+		msg = fmt.Sprintf("Changes saved. The fields are at version %d now; submissions already stored keep the fields they came with.",
 			updated.Contract.Version)
 	}
 	d.redirect(w, r, "/forms/"+f.PublicID, flash{Kind: flashSuccess, Message: msg})
@@ -128,14 +129,20 @@ func (d *Dashboard) editorFailed(w http.ResponseWriter, r *http.Request, f *form
 }
 
 // placeErrors puts each error next to the input its pointer names
-// (#/fields/2/rules → the rules input of the field's row) and lists them
-// all in the summary, in the order of the page.
+// (#/fields/2/rules → the rules input of the field's row), in words that
+// name the field or setting by its label, and lists them all in the
+// summary, in the order of the page. An error inside the advanced
+// settings opens them.
 func (v *formEditView) placeErrors(errs []forms.FieldError, rowOf []int) {
 	v.Errors = map[string]string{}
 	var summary []editError
 	for _, fe := range errs {
-		target := v.place(fe, rowOf)
-		summary = append(summary, editError{Target: target, Message: humanize(fe.Message)})
+		msg := v.message(fe, rowOf)
+		target := v.place(fe.Pointer, msg, rowOf)
+		summary = append(summary, editError{Target: target, Message: msg})
+		if key := settingOf(target); key != "" && !slices.Contains(essentialKeys, key) {
+			v.AdvancedOpen = true
+		}
 	}
 	// The summary lists the errors in the order of the page: the name,
 	// the rows, then the settings.
@@ -145,8 +152,8 @@ func (v *formEditView) placeErrors(errs []forms.FieldError, rowOf []int) {
 			return 0
 		case id == "fields":
 			return 1
-		case strings.HasPrefix(id, "s-"):
-			return 2 + forms.MaxFields + slices.Index(settingKeys, strings.TrimPrefix(id, "s-"))
+		case settingOf(id) != "":
+			return 2 + forms.MaxFields + slices.Index(settingKeys, settingOf(id))
 		case strings.HasPrefix(id, "f"):
 			n, _ := strconv.Atoi(strings.TrimPrefix(strings.SplitN(id, "-", 2)[0], "f"))
 			return 2 + n
@@ -158,11 +165,24 @@ func (v *formEditView) placeErrors(errs []forms.FieldError, rowOf []int) {
 	v.Focus = "error-summary"
 }
 
-// place records fe on its input and returns that input's id ("" when the
-// pointer names none the editor has).
-func (v *formEditView) place(fe forms.FieldError, rowOf []int) string {
-	parts := strings.Split(strings.TrimPrefix(fe.Pointer, "#/"), "/")
-	msg := humanize(fe.Message)
+// settingOf is the setting whose input has the id ("s-autoresponse-subject":
+// autoresponse), "" when it is no setting's.
+func settingOf(id string) string {
+	rest, ok := strings.CutPrefix(id, "s-")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(rest, "-")
+	if !slices.Contains(settingKeys, key) {
+		return ""
+	}
+	return key
+}
+
+// place records msg on the input pointer names and returns that input's
+// id ("" when the pointer names none the editor has).
+func (v *formEditView) place(pointer, msg string, rowOf []int) string {
+	parts := strings.Split(strings.TrimPrefix(pointer, "#/"), "/")
 	add := func(m map[string]string, key string) {
 		if m[key] == "" {
 			m[key] = msg
@@ -191,10 +211,15 @@ func (v *formEditView) place(fe forms.FieldError, rowOf []int) string {
 		return fmt.Sprintf("f%d-%s", row, member)
 	case len(parts) >= 2 && parts[0] == "settings":
 		key := parts[1]
-		if slices.Contains(settingKeys, key) {
-			add(v.Errors, "s-"+key)
-			return "s-" + key
+		if !slices.Contains(settingKeys, key) {
+			break
 		}
+		// The autoresponse's subject and message have an error of their own.
+		if key == "autoresponse" && len(parts) >= 3 && (parts[2] == "subject" || parts[2] == "body") {
+			key += "-" + parts[2]
+		}
+		add(v.Errors, "s-"+key)
+		return "s-" + key
 	case len(parts) == 1 && parts[0] == "fields":
 		add(v.Errors, "fields")
 		return "fields"
@@ -205,29 +230,128 @@ func (v *formEditView) place(fe forms.FieldError, rowOf []int) string {
 
 // settingKeys are the settings the editor has an input for, in the order
 // of the page; the input of key has the id "s-"+key.
-var settingKeys = []string{"redirect_url", "allowed_redirect_hosts", "notify_emails", "allow_cc", "autoresponse", "require_idempotency_key",
-	"idempotency_retention", "implicit_dedupe_window", "keyless_json_window", "unknown_fields", "honeypot_field", "min_fill_seconds", "allowed_origins",
-	"captcha", "blocked_words", "blocked_emails", "blocked_ips", "submission_retention", "unique"}
+var settingKeys = []string{"notify_emails", "redirect_url",
+	"autoresponse", "allow_cc", "allowed_redirect_hosts",
+	"implicit_dedupe_window", "keyless_json_window", "require_idempotency_key", "idempotency_retention",
+	"unique",
+	"honeypot_field", "min_fill_seconds", "allowed_origins", "blocked_words", "blocked_emails", "blocked_ips", "captcha",
+	"unknown_fields", "submission_retention"}
 
-var (
-	fieldMessage   = regexp.MustCompile(`^fields\[\d+\](?:\.(\w+))?\s*`)
-	settingMessage = regexp.MustCompile(`^(\w+)\[(\d+)\]`)
-)
+// essentialKeys are the settings shown outside "Advanced": what every
+// contact form needs.
+var essentialKeys = []string{"notify_emails", "redirect_url"}
 
-// humanize rewords the API's messages for the page, where the error sits
-// next to its input: "fields[2].rules "x": …" becomes "Rules "x": …",
-// "notify_emails[1] …" becomes "Line 2 …".
-func humanize(msg string) string {
-	if m := fieldMessage.FindStringSubmatch(msg); m != nil {
-		rest := msg[len(m[0]):]
-		if m[1] == "" {
-			return "This field " + rest
+// settingNames name each setting in the editor's messages as its label
+// does, by the setting's JSON path: the API's messages start with the
+// path ("redirect_url must be…", "notify_emails[1] must be…"), which a
+// person making a contact form should not need to know.
+var settingNames = map[string]string{
+	"redirect_url":           "Redirect address",
+	"allowed_redirect_hosts": "Other sites people may be sent to",
+	"allowed_origins":        "Websites allowed to post",
+	"idempotency_retention":  "Retry window",
+	"implicit_dedupe_window": "Repeated sends",
+	"keyless_json_window":    "Repeated JSON from programs",
+	"unknown_fields":         "Fields the form does not list",
+	"notify_emails":          "Notification emails",
+	"autoresponse":           "Autoresponse",
+	"autoresponse.subject":   "Autoresponse subject",
+	"autoresponse.body":      "Autoresponse message",
+	"honeypot_field":         "Hidden trap field",
+	"blocked_words":          "Blocked words",
+	"blocked_emails":         "Blocked emails",
+	"blocked_ips":            "Blocked IP addresses",
+	"captcha":                "CAPTCHA",
+	"captcha.provider":       "CAPTCHA provider",
+	"captcha.site_key":       "CAPTCHA site key",
+	"captcha.secret":         "CAPTCHA secret key",
+	"captcha.on_outage":      "When the CAPTCHA provider cannot be reached",
+	"min_fill_seconds":       "Minimum time to fill in",
+	"submission_retention":   "Days to keep submissions",
+	"unique":                 "One answer per person",
+	"unique.fields":          "Fields that must not repeat",
+	"unique.window":          "How long a value counts",
+	"unique.on_duplicate":    "When someone sends the same value again",
+}
+
+// fieldMembers are a field's members as a message names them.
+var fieldMembers = map[string]string{"name": "the name", "label": "the label", "type": "the type", "rules": "the rules", "options": "the options"}
+
+// message is fe's message as the editor says it: the API's name of what
+// is wrong ("fields[1].rules: …", "redirect_url must…",
+// "notify_emails[1] must…") becomes the field's number and label or the
+// setting's label ("Field 2 (Your email): …", "Redirect address must…",
+// "Notification emails, line 2 must…"), as one sentence.
+func (v *formEditView) message(fe forms.FieldError, rowOf []int) string {
+	parts := strings.Split(strings.TrimPrefix(fe.Pointer, "#/"), "/")
+	msg := fe.Message
+	// rewrite replaces the first of prefixes msg starts with (followed by
+	// a space or a colon) by name; member names what the prefix named
+	// inside it when the sentence goes on without a colon.
+	rewrite := func(name, member string, prefixes ...string) {
+		for _, p := range prefixes {
+			rest, ok := strings.CutPrefix(msg, p)
+			switch {
+			case !ok:
+				continue
+			case strings.HasPrefix(rest, ":"):
+				msg = name + rest
+			case strings.HasPrefix(rest, " "):
+				if member != "" {
+					msg = name + ": " + member + rest
+				} else {
+					msg = name + rest
+				}
+			default:
+				continue
+			}
+			return
 		}
-		return strings.ToUpper(m[1][:1]) + m[1][1:] + " " + rest
 	}
-	if m := settingMessage.FindStringSubmatchIndex(msg); m != nil && slices.Contains(settingKeys, msg[m[2]:m[3]]) {
-		n, _ := strconv.Atoi(msg[m[4]:m[5]])
-		return "Line " + strconv.Itoa(n+1) + msg[m[1]:]
+	switch {
+	case parts[0] == "name":
+		rewrite("Form name", "", "name")
+	case parts[0] == "fields" && len(parts) >= 2:
+		i, err := strconv.Atoi(parts[1])
+		if err != nil || i < 0 || i >= len(rowOf) {
+			break
+		}
+		row := v.Fields[rowOf[i]]
+		name := "Field " + strconv.Itoa(rowOf[i]+1)
+		switch {
+		case strings.TrimSpace(row.Label) != "":
+			name += " (" + strings.TrimSpace(row.Label) + ")"
+		case row.Name != "":
+			name += " (" + row.Name + ")"
+		}
+		if len(parts) >= 3 {
+			rewrite(name, fieldMembers[parts[2]], "fields["+parts[1]+"]."+parts[2], "fields."+parts[1]+"."+parts[2])
+		}
+		rewrite(name, "", "fields["+parts[1]+"]")
+	case parts[0] == "settings" && len(parts) >= 2:
+		path, line := parts[1], ""
+		if len(parts) >= 3 {
+			if n, err := strconv.Atoi(parts[2]); err == nil {
+				line = ", line " + strconv.Itoa(n+1)
+			} else {
+				path += "." + parts[2]
+			}
+		}
+		name, ok := settingNames[path]
+		if !ok {
+			break
+		}
+		dotted := "settings." + strings.Join(parts[1:], ".")
+		bracketed := path
+		if line != "" {
+			bracketed += "[" + parts[2] + "]"
+		}
+		rewrite(name+line, "", bracketed, dotted, path)
+	}
+	first, size := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(first)) + msg[size:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
 	}
 	return msg
 }

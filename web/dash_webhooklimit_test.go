@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/audit"
+	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/webhooks"
 )
 
@@ -86,4 +87,40 @@ VALUES ('wh_legacydup', $1, 'https://HOOKS.example/intake', false, false, 'whsec
 	if n := b.count(t, `SELECT count(*) FROM webhook_endpoints WHERE enabled AND NOT legacy_duplicate`); n != 1 {
 		t.Errorf("the former duplicate is not enabled under the index")
 	}
+}
+
+// A webhook to this machine or the private network is refused on the
+// page the owner was on, when added and when its URL is changed, saying
+// which address and why; a dashboard that allows private addresses
+// (INTAKE_WEBHOOK_ALLOW_PRIVATE, as tests with loopback receivers set it)
+// takes it.
+func TestDashboardWebhookPrivateAddress(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.loggedIn(t)
+	hooks := "/forms/" + b.form.PublicID + "/webhooks"
+	add := func(u string) answer { return br.post(t, hooks, url.Values{"url": {u}}) }
+	refused := func(name string, a answer, typed, says string) {
+		t.Helper()
+		wantStatus(t, name, a, http.StatusUnprocessableEntity)
+		wantContains(t, name, html.UnescapeString(a.Body), `id="wh-url-error"`, `aria-invalid="true"`, `value="`+typed+`"`, says)
+	}
+	receiver := testfactory.NewReceiver(t) // on 127.0.0.1
+	refused("loopback", add(receiver.URL+"/hook"), receiver.URL+"/hook",
+		"This URL points to 127.0.0.1, loopback (127.0.0.0/8): webhooks are sent only to public addresses.")
+	refused("localhost", add("http://localhost:3000/hook"), "http://localhost:3000/hook",
+		"This URL points to localhost, this machine: webhooks are sent only to public addresses.")
+	refused("private", add("http://192.168.1.20/hook"), "http://192.168.1.20/hook", "This URL points to 192.168.1.20, private (192.168.0.0/16)")
+
+	a := add("https://hooks.example/intake")
+	wantStatus(t, "public", a, http.StatusSeeOther)
+	endpoint := a.location()
+	refused("changed to private", br.post(t, endpoint, url.Values{"url": {"http://10.0.0.8/hook"}, "enabled": {"1"}}), "http://10.0.0.8/hook",
+		"This URL points to 10.0.0.8, private (10.0.0.0/8)")
+	if n := b.count(t, `SELECT count(*) FROM webhook_endpoints WHERE url <> 'https://hooks.example/intake'`); n != 0 {
+		t.Errorf("%d private endpoints stored", n)
+	}
+
+	b.dash.WebhookURLs = webhooks.URLPolicy{AllowPrivate: true}
+	wantStatus(t, "loopback allowed", add(receiver.URL+"/hook"), http.StatusSeeOther)
 }

@@ -73,21 +73,6 @@ func TestNewDashboardChecksTemplates(t *testing.T) {
 	}
 }
 
-func TestHumanize(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		`fields[2].rules "x": not a valid validator rule string`: `Rules "x": not a valid validator rule string`,
-		`fields[0].name "email" is used twice`:                   `Name "email" is used twice`,
-		`fields[3] is a select and needs options`:                `This field is a select and needs options`,
-		`notify_emails[1] must be one plain email address`:       `Line 2 must be one plain email address`,
-		`redirect_url must be an absolute http or https URL`:     `redirect_url must be an absolute http or https URL`,
-	} {
-		if got := humanize(in); got != want {
-			t.Errorf("humanize(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestLocalPath(t *testing.T) {
 	t.Parallel()
 	for next, want := range map[string]bool{

@@ -31,7 +31,7 @@ func TestDashboardSpamSettings(t *testing.T) {
 	a := br.post(t, "/forms/new", editor)
 	wantStatus(t, "no secret, a bad minimum", a, http.StatusUnprocessableEntity)
 	wantContains(t, "no secret, a bad minimum", a.Body, `id="s-captcha-error"`, `href="#s-captcha"`, `id="s-min_fill_seconds-error"`,
-		"captcha.secret is required", `value="soon"`, `<option value="turnstile" selected>`, `id="s-allow_cc" name="allow_cc" value="1" aria-describedby="s-allow_cc-hint" checked`)
+		"CAPTCHA secret key is required with a provider", `value="soon"`, `<option value="turnstile" selected>`, `id="s-allow_cc" name="allow_cc" value="1" aria-describedby="s-allow_cc-hint" checked`)
 
 	ok := cloneValues(editor)
 	ok.Set("captcha.secret", secret)
@@ -61,7 +61,7 @@ func TestDashboardSpamSettings(t *testing.T) {
 		t.Fatal("the editor shows the secret")
 	}
 	wantContains(t, "the editor", html.UnescapeString(edit), "Set. It is never shown again", `type="password" id="s-captcha-secret" name="captcha.secret" value=""`,
-		`value="2.5"`, "Minimum time to fill the form, in seconds", "Let <code>_cc</code> copy the notification", "When the provider cannot be reached")
+		`value="2.5"`, "Minimum time to fill in, in seconds", "Let the sender copy the notification to others (<code>_cc</code>)", "When the provider cannot be reached")
 	keep := cloneValues(ok)
 	keep.Set("captcha.secret", "")
 	keep.Set("captcha.on_outage", "fail_closed")

@@ -696,7 +696,7 @@ func TestDashboardFormEditor(t *testing.T) {
 	if errAt < 0 || inputAt < 0 || errAt > inputAt || inputAt-errAt > 600 {
 		t.Errorf("the rule error is not next to the rules input (error at %d, input at %d)", errAt, inputAt)
 	}
-	wantContains(t, "invalid rule", a.Body, `role="alert"`, `href="#f1-rules"`, `aria-describedby="f1-rules-error"`, "bogus",
+	wantContains(t, "invalid rule", a.Body, `role="alert"`, `href="#f1-rules"`, `aria-describedby="f1-rules-hint f1-rules-error"`, "bogus",
 		`value="Job application"`, `>hr@example.com</textarea>`, ">Engineer\nDesigner</textarea>", `<option value="reject" selected>`)
 	if n := b.count(t, `SELECT count(*) FROM forms`); n != forms0 {
 		t.Fatal("an invalid form was created")
@@ -732,7 +732,7 @@ func TestDashboardFormEditor(t *testing.T) {
 	bad.Set("notify_emails", "hr@example.com\nnot-an-address")
 	a = br.post(t, "/forms/new", bad)
 	wantStatus(t, "bad settings", a, http.StatusUnprocessableEntity)
-	wantContains(t, "bad settings", a.Body, `id="s-idempotency_retention-error"`, `id="s-notify_emails-error">Line 2`, "There are 2 problems")
+	wantContains(t, "bad settings", a.Body, `id="s-idempotency_retention-error"`, `id="s-notify_emails-error">Notification emails, line 2 must be one plain email address such as ops@example.com.`, "There are 2 problems")
 
 	// Valid: created, with its contract and settings.
 	ok := cloneValues(editor)
@@ -772,7 +772,7 @@ func TestDashboardFormEditor(t *testing.T) {
 	blocks.Set("blocked_ips", "not an address")
 	a = br.post(t, "/forms/"+id+"/edit", blocks)
 	wantStatus(t, "bad block list", a, http.StatusUnprocessableEntity)
-	wantContains(t, "bad block list", a.Body, `id="s-blocked_ips-error">Line 1`, `href="#s-blocked_ips"`, ">casino\ncrypto giveaway</textarea>")
+	wantContains(t, "bad block list", a.Body, `id="s-blocked_ips-error">Blocked IP addresses, line 1 must be an address (203.0.113.7) or a CIDR range (203.0.113.0/24).`, `href="#s-blocked_ips"`, ">casino\ncrypto giveaway</textarea>")
 	blocks.Set("blocked_ips", "203.0.113.0/24")
 	wantStatus(t, "block lists", br.post(t, "/forms/"+id+"/edit", blocks), http.StatusSeeOther)
 	f, _ = forms.ForAccount(context.Background(), b.db, b.acct.User.AccountID, id)

@@ -31,7 +31,7 @@ func TestDashboardRetention(t *testing.T) {
 		a := br.post(t, "/forms/new", v)
 		wantStatus(t, "retention "+bad, a, http.StatusUnprocessableEntity)
 		wantContains(t, "retention "+bad, html.UnescapeString(a.Body), `id="s-submission_retention-error"`, `href="#s-submission_retention"`,
-			"Write how many days to keep submissions as a whole number from 1 to 3650", `value="`+bad+`"`, `aria-invalid="true"`)
+			"Days to keep submissions: write a whole number from 1 to 3650, or leave it empty to keep them until you delete them.", `value="`+bad+`"`, `aria-invalid="true"`)
 	}
 	if n := b.count(t, `SELECT count(*) FROM forms WHERE name = 'Kept'`); n != 0 {
 		t.Fatalf("%d forms stored with a bad retention", n)
@@ -56,7 +56,7 @@ func TestDashboardRetention(t *testing.T) {
 		t.Fatalf("saved submission_retention = %q, want 30d", f.Settings.SubmissionRetention)
 	}
 	wantContains(t, "the editor", html.UnescapeString(br.get(t, "/forms/"+id+"/edit").Body),
-		"Delete submissions after this many days", `name="submission_retention" value="30"`)
+		"Days to keep submissions", `name="submission_retention" value="30"`)
 
 	// The page counts what the next run deletes: those older than 30 days
 	// at the next run (03:00 UTC), not those of other forms.

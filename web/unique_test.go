@@ -26,8 +26,8 @@ func TestDashboardUniqueSetting(t *testing.T) {
 		"captcha.on_outage": {"fail_closed"}, "min_fill_seconds": {"0"},
 	}
 	for bad, want := range map[string]string{
-		"phone":        `unique.fields names "phone", which is not one of the form's fields`,
-		"email, email": `unique.fields names "email" twice`,
+		"phone":        `Fields that must not repeat: "phone" is not one of the form's fields.`,
+		"email, email": `Fields that must not repeat: "email" is listed twice.`,
 	} {
 		v := cloneValues(editor)
 		v.Set("unique.fields", bad)
@@ -40,7 +40,7 @@ func TestDashboardUniqueSetting(t *testing.T) {
 	v.Set("unique.fields", "email")
 	a := br.post(t, "/forms/new", v)
 	wantStatus(t, "unique window soon", a, http.StatusUnprocessableEntity)
-	wantContains(t, "unique window soon", html.UnescapeString(a.Body), `unique.window must be`)
+	wantContains(t, "unique window soon", html.UnescapeString(a.Body), `How long a value counts must be "" (as long as the submission is kept) or a duration from 1h to`)
 	if n := b.count(t, `SELECT count(*) FROM forms WHERE name = 'RSVP'`); n != 0 {
 		t.Fatalf("%d forms stored with a bad unique setting", n)
 	}
