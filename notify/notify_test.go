@@ -366,3 +366,42 @@ SELECT $1, e, true, 'confirmed' FROM unnest($2::text[]) e`, b.Form.ID, b.Form.Se
 		t.Errorf("emails:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A form's notification email wording is what its addresses get: the
+// subject and the text above the fields filled with the submission's
+// values (and the form's name and the submission's id), the table of
+// every field still there. The _subject a submission sends gives way to
+// the owner's subject.
+func TestNotificationEmailWording(t *testing.T) {
+	t.Parallel()
+	m := &ccRefusingMailer{}
+	b := setup(t, m)
+	b.Form = testfactory.NewForm(context.Background(), t, b.DB, b.Account.User.AccountID, &testfactory.FormOpts{Name: "Leads",
+		Settings: forms.Settings{NotificationEmail: forms.NotificationEmail{Subject: "Lead from {{ email }} via {{_form}}",
+			Body: "Call them back: {{message}}\nRef {{_id}}"}},
+	})
+	fields := testfactory.Contact(7)
+	fields["_subject"] = "Ignored subject"
+	res := b.Submit(t, "k", fields)
+	b.Settle(t)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.sent) != 1 {
+		t.Fatalf("sent %d messages, want the owner's notification", len(m.sent))
+	}
+	msg := m.sent[0]
+	if msg.Subject != "Lead from p7@example.com via Leads" {
+		t.Errorf("subject %q", msg.Subject)
+	}
+	id := submissions.FormatID(res.SubmissionID)
+	for _, body := range []string{msg.Text, msg.HTML} {
+		for _, want := range []string{"Call them back: hello", "Ref " + id, "p7@example.com"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the notification lacks %q:\n%s", want, body)
+			}
+		}
+	}
+	if !strings.Contains(msg.Text, "Email: p7@example.com") {
+		t.Errorf("the table of fields is gone:\n%s", msg.Text)
+	}
+}

@@ -52,7 +52,7 @@ func (d *Dashboard) saveNotifyEmail(w http.ResponseWriter, r *http.Request) {
 	in := forms.Input{Name: f.Name, Fields: f.Contract.Fields, Settings: f.Settings}
 	in.Settings.NotificationEmail = ne
 	in.Settings.Captcha.Secret = nil
-	err = d.Validator.CheckInput(in)
+	err = d.Validator.CheckChange(f, in)
 	if err == nil && r.PostFormValue("op") == "save" {
 		raw, merr := json.Marshal(map[string]forms.NotificationEmail{"notification_email": ne})
 		if merr != nil {

@@ -293,3 +293,44 @@ func TestDashboardTestSubmission(t *testing.T) {
 		t.Errorf("%d submissions stored for the refused tests", n)
 	}
 }
+
+// The notification email page: the saved wording and its preview with the
+// latest submission's values; a preview of unsaved wording changes
+// nothing; a placeholder that names no field is said next to its input
+// (422) and nothing is saved; a save changes the form's settings, audited
+// as form.update.
+func TestDashboardNotificationEmail(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.loggedIn(t)
+	f := b.form
+	page := "/forms/" + f.PublicID + "/email"
+	a := br.get(t, page)
+	wantStatus(t, "page", a, http.StatusOK)
+	wantContains(t, "page before any submission", html.UnescapeString(a.Body), "made-up values", "New submission to Contact", "{{email}}", "{{_form}}")
+	b.submit(t, f, `{"email":"grace@example.com","message":"Please call"}`)
+
+	a = br.post(t, page, url.Values{"op": {"preview"}, "subject": {"Lead: {{email}}"}, "body": {"They wrote: {{message}}"}})
+	wantStatus(t, "preview", a, http.StatusOK)
+	wantContains(t, "preview", html.UnescapeString(a.Body), "the values of your latest submission", `<dd id="preview-subject">Lead: grace@example.com</dd>`,
+		"They wrote: Please call", "not saved yet")
+	if n := b.count(t, `SELECT count(*) FROM forms WHERE id = $1 AND settings->'notification_email'->>'subject' <> ''`, f.ID); n != 0 {
+		t.Error("a preview saved the wording")
+	}
+
+	a = br.post(t, page, url.Values{"op": {"save"}, "subject": {"Lead: {{emial}}"}, "body": {""}})
+	wantStatus(t, "a typo", a, http.StatusUnprocessableEntity)
+	wantContains(t, "a typo", html.UnescapeString(a.Body), "uses {{emial}}, which is not a field of this form", `id="ne-subject-error"`, `aria-invalid="true"`, `value="Lead: {{emial}}"`)
+
+	a = br.post(t, page, url.Values{"op": {"save"}, "subject": {"Lead: {{email}}"}, "body": {"They wrote:\r\n{{message}}"}})
+	if a.Status != http.StatusSeeOther || a.location() != page {
+		t.Fatalf("save: %d to %q", a.Status, a.location())
+	}
+	wantContains(t, "after saving", html.UnescapeString(br.follow(t, a).Body), "Saved", `value="Lead: {{email}}"`, "They wrote:\nPlease call")
+	if n := b.count(t, `SELECT count(*) FROM forms WHERE id = $1 AND settings->'notification_email' = '{"subject":"Lead: {{email}}","body":"They wrote:\n{{message}}"}'::jsonb`, f.ID); n != 1 {
+		t.Error("the wording was not saved as typed")
+	}
+	if n := b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'form.update' AND 'settings.notification_email' = ANY(changed)`); n != 1 {
+		t.Errorf("%d form.update entries naming the notification email", n)
+	}
+}
