@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -210,7 +211,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *httpedge.P
 
 // validationPage renders the 422 page listing what to fix.
 func (s *Server) validationPage(w http.ResponseWriter, r *http.Request, form *forms.Form, verr *forms.ValidationError) {
-	v := pages.ErrorsView{FormName: form.Name, BackURL: s.backURL(r)}
+	v := pages.ErrorsView{Brand: brandOf(form), FormName: form.Name, BackURL: s.backURL(r)}
 	for _, fe := range verr.Errors {
 		label := ""
 		if f, ok := form.Contract.Field(fe.Field); ok {
@@ -269,7 +270,7 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request) {
 		writeJSONBody(w, http.StatusOK, form.JSONSchema(endpoint))
 		return
 	}
-	v := pages.FormView{FormID: form.PublicID, Name: form.Name, Action: endpoint, HoneypotField: form.Settings.HoneypotField}
+	v := pages.FormView{Brand: brandOf(form), FormID: form.PublicID, Name: form.Name, Action: endpoint, HoneypotField: form.Settings.HoneypotField}
 	if c := form.Settings.Captcha; c.Provider != "" && c.SiteKey != "" {
 		v.Captcha = pages.CaptchaWidget{Provider: string(c.Provider), SiteKey: c.SiteKey}
 	}
@@ -295,7 +296,32 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
 	// ?duplicate=1: the submission repeated a unique value and the form
 	// accepts repeats (submissions.OutcomeDuplicate); it changes the words,
 	// nothing else, so a visitor who adds it by hand learns nothing.
-	s.Pages.Thanks(w, r, pages.ThanksView{FormName: form.Name, BackURL: s.siteURL(r), Duplicate: r.URL.Query().Get("duplicate") == "1"})
+	s.Pages.Thanks(w, r, pages.ThanksView{Brand: brandOf(form), FormName: form.Name, BackURL: s.siteURL(r), Duplicate: r.URL.Query().Get("duplicate") == "1"})
+}
+
+// brandOf is form's look on its hosted pages; its colour's stylesheet is
+// named by the colour, so a changed colour is a new URL past any cache.
+func brandOf(form *forms.Form) pages.Brand {
+	b := form.Settings.Branding
+	out := pages.Brand{LogoURL: b.LogoURL, Intro: b.Intro, ThankYou: b.ThankYou}
+	if b.ColorCSS() != "" {
+		out.StyleURL = "/f/" + form.PublicID + "/style.css?v=" + strings.TrimPrefix(strings.ToLower(b.Color), "#")
+	}
+	return out
+}
+
+// brandStyle answers the stylesheet of a form's colour (forms.Branding),
+// empty for a form without one; public, as the hosted pages that link it.
+func (s *Server) brandStyle(w http.ResponseWriter, r *http.Request) {
+	form, err := forms.ByPublicID(r.Context(), s.DB, chi.URLParam(r, "formID"))
+	if err != nil {
+		s.errorPage(w, r, problemLogged(r, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = io.WriteString(w, form.Settings.Branding.ColorCSS())
 }
 
 // siteURL is where the thank-you page's "Back to the site" goes: the page

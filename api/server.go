@@ -101,6 +101,7 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/f/{formID}", s.submit)
 		r.Get("/f/{formID}", s.showForm)
 		r.Get("/f/{formID}/thanks", s.thanks)
+		r.Get("/f/{formID}/style.css", s.brandStyle)
 	})
 	// A signed file link: the link is the permission (api/files.go).
 	r.Get("/files/{submissionID}/{fileID}", s.linkedFile)

@@ -61,6 +61,9 @@ type Settings struct {
 	// NotificationEmail is the owner's wording of the notification email
 	// (notifyemail.go); empty, Intake's own.
 	NotificationEmail NotificationEmail `json:"notification_email"`
+	// Branding is how the hosted pages look (branding.go); empty,
+	// Intake's own.
+	Branding Branding `json:"branding"`
 }
 
 // Bounds of SubmissionRetention, in days.

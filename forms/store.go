@@ -286,6 +286,7 @@ func (val *Validator) checkInput(in Input, kept map[string]bool) error {
 	in.Settings.WithDefaults().check(errs)
 	in.Settings.WithDefaults().Unique.check(in.Fields, errs)
 	in.Settings.NotificationEmail.check(in.Fields, errs)
+	in.Settings.Branding.check(errs)
 	return errs.orNil()
 }
 

@@ -236,8 +236,17 @@ func (p *Pages) IntakeJSPath() string {
 	return p.assets[intakeJS].path
 }
 
+// Brand is a form's look on its hosted pages (the form's branding
+// setting): a logo above the title, a line under the hosted form's title,
+// the thank-you page's message, and the URL of the stylesheet of its
+// colour. Each empty keeps Intake's own.
+type Brand struct {
+	LogoURL, Intro, ThankYou, StyleURL string
+}
+
 // ThanksView is the data of the hosted thank-you page.
 type ThanksView struct {
+	Brand
 	FormName string // may be empty
 	BackURL  string // where "back to the site" goes; may be empty (then no link)
 	// Duplicate says the entry repeated one already received (a form's
@@ -254,6 +263,7 @@ type FieldError struct {
 
 // ErrorsView is the data of the 422 page that lists a submission's field errors.
 type ErrorsView struct {
+	Brand
 	FormName string
 	Errors   []FieldError
 	// BackURL is the page the user came from (Referer); when empty the page
@@ -271,6 +281,7 @@ type ErrorView struct {
 
 // FormView is the data of the hosted form page.
 type FormView struct {
+	Brand
 	FormID string
 	Name   string
 	Action string // absolute or relative URL the form posts to (POST /f/{id})
@@ -338,6 +349,7 @@ func (p *Pages) Error(w http.ResponseWriter, r *http.Request, status int, v Erro
 // formPage is the data of form.html: FormView resolved into what the
 // template draws.
 type formPage struct {
+	Brand
 	Title    string
 	Action   string
 	Enctype  string
@@ -373,6 +385,7 @@ type formOption struct {
 // HostedForm renders the form's contract as an accessible HTML form (200) that posts to v.Action and uses intake.js.
 func (p *Pages) HostedForm(w http.ResponseWriter, r *http.Request, v FormView) {
 	page := formPage{
+		Brand:    v.Brand,
 		Title:    v.Name,
 		Action:   v.Action,
 		Enctype:  "application/x-www-form-urlencoded",

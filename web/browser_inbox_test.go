@@ -138,3 +138,29 @@ VALUES ($1, 'notification', $2, 'a-rather-long-owner-address@example.com', 'New 
 		tb.screenshots(page.name)
 	}
 }
+
+// testBranding: a form's colour reaches the hosted form's button in
+// Chromium (its stylesheet loads and wins over Intake's), with its logo
+// and line under the title; screenshots at both sizes.
+func testBranding(t *testing.T, tb *tab) {
+	a := newApp(t)
+	f := a.newForm(t, "Branded")
+	raw := `{"branding":{"color":"#0f766e","intro":"We answer within a day.","logo_url":"` + a.url("/favicon.ico") + `"}}`
+	// The logo is Intake's own favicon, over plain http in the test: the
+	// check that asks for https is the editor's, not the page's.
+	if _, err := a.db.Exec(context.Background(), `UPDATE forms SET settings = settings || $2::jsonb WHERE id = $1`, f.ID, raw); err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(a.url("/f/" + f.PublicID)))
+	tb.waitVisible(sendButton)
+	got := evalJS[map[string]any](tb, `(() => {
+		const b = getComputedStyle(document.querySelector(`+jsString(sendButton)+`));
+		const logo = document.querySelector(".brand-logo");
+		return {bg: b.backgroundColor, color: b.color, intro: document.getElementById("form-intro").textContent,
+			logo: logo && logo.complete && logo.naturalWidth > 0};
+	})()`)
+	if got["bg"] != "rgb(15, 118, 110)" || got["color"] != "rgb(255, 255, 255)" || got["intro"] != "We answer within a day." || got["logo"] != true {
+		t.Errorf("the branded hosted form: %v", got)
+	}
+	tb.screenshots("hosted-form-branded")
+}

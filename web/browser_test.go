@@ -48,6 +48,7 @@ func TestBrowser(t *testing.T) {
 		{"DashboardTimes", testDashboardTimes},
 		{"Members", testMembers},
 		{"Inbox", testInbox},
+		{"Branding", testBranding},
 		{"EditorAdvanced", testEditorAdvanced},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

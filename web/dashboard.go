@@ -210,6 +210,8 @@ func (d *Dashboard) Routes(r chi.Router) {
 			member.Post("/forms/{form_id}/test", d.sendTestSubmission)
 			viewer.Get("/forms/{form_id}/email", d.notifyEmailPage)
 			member.Post("/forms/{form_id}/email", d.saveNotifyEmail)
+			viewer.Get("/forms/{form_id}/look", d.brandingPage)
+			member.Post("/forms/{form_id}/look", d.saveBranding)
 
 			viewer.Get("/forms/{form_id}/submissions", d.submissionsPage)
 			viewer.Get("/forms/{form_id}/submissions.csv", d.exportList(submissions.CSV))

@@ -334,3 +334,54 @@ func TestDashboardNotificationEmail(t *testing.T) {
 		t.Errorf("%d form.update entries naming the notification email", n)
 	}
 }
+
+// The look of the hosted pages: saved from its page (bad values each said
+// next to their input, 422, nothing saved), then the hosted form, its
+// thank-you page and its 422 page carry the logo, the words and the
+// colour's stylesheet, which answers the colour as CSS.
+func TestDashboardBranding(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	br := b.loggedIn(t)
+	f := b.form
+	page := "/forms/" + f.PublicID + "/look"
+	wantStatus(t, "page", br.get(t, page), http.StatusOK)
+	if body := br.get(t, "/f/"+f.PublicID).Body; strings.Contains(body, "style.css") || strings.Contains(body, "brand-logo") {
+		t.Error("a form without branding links a stylesheet or a logo")
+	}
+
+	a := br.post(t, page, url.Values{"logo_url": {"javascript:alert(1)"}, "color": {"red"}, "intro": {"Hi"}, "thank_you": {strings.Repeat("x", 1001)}})
+	wantStatus(t, "bad values", a, http.StatusUnprocessableEntity)
+	wantContains(t, "bad values", html.UnescapeString(a.Body), "The logo must be an https address", "The colour must be written as #",
+		"The thank-you message is longer than 1000 characters", `id="b-color-error"`, `value="red"`)
+	if n := b.count(t, `SELECT count(*) FROM forms WHERE id = $1 AND settings->'branding'->>'intro' = 'Hi'`, f.ID); n != 0 {
+		t.Error("refused branding was saved")
+	}
+
+	a = br.post(t, page, url.Values{"logo_url": {"https://cdn.example.com/logo.png"}, "color": {"#0F766E"},
+		"intro": {"We answer within a day."}, "thank_you": {"Thanks, <b>we</b> will call you."}})
+	if a.Status != http.StatusSeeOther || a.location() != page {
+		t.Fatalf("save: %d to %q", a.Status, a.location())
+	}
+	hosted := br.get(t, "/f/"+f.PublicID).Body
+	wantContains(t, "the hosted form", hosted, `<img class="brand-logo" src="https://cdn.example.com/logo.png" alt="">`,
+		`<p class="lead prewrap" id="form-intro">We answer within a day.</p>`, `<link rel="stylesheet" href="/f/`+f.PublicID+`/style.css?v=0f766e">`)
+	thanks := br.get(t, "/f/"+f.PublicID+"/thanks").Body
+	wantContains(t, "the thank-you page", thanks, `id="thank-you">Thanks, &lt;b&gt;we&lt;/b&gt; will call you.</p>`, "brand-logo", "style.css?v=0f766e")
+	req, _ := http.NewRequest("POST", b.url+"/f/"+f.PublicID, strings.NewReader("email=not-an-address"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	a = br.do(t, req)
+	wantStatus(t, "the 422 page", a, http.StatusUnprocessableEntity)
+	wantContains(t, "the 422 page", a.Body, "brand-logo", "style.css?v=0f766e")
+
+	a = br.get(t, "/f/"+f.PublicID+"/style.css?v=0f766e")
+	wantStatus(t, "stylesheet", a, http.StatusOK)
+	if a.Header.Get("Content-Type") != "text/css; charset=utf-8" || !strings.Contains(a.Body, "--accent: #0f766e;") {
+		t.Errorf("stylesheet %v:\n%s", a.Header, a.Body)
+	}
+	wantStatus(t, "stylesheet of no form", br.get(t, "/f/nosuchform/style.css"), http.StatusNotFound)
+	if n := b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'form.update' AND 'settings.branding' = ANY(changed)`); n != 1 {
+		t.Errorf("%d form.update entries naming the branding", n)
+	}
+}

@@ -160,6 +160,8 @@ func TestTenantIsolationEveryDashboardRoute(t *testing.T) {
 		"POST /forms/{form_id}/notifications/resume":                {want: http.StatusNotFound},
 		"POST /forms/{form_id}/test":                                {want: http.StatusNotFound},
 		"GET /forms/{form_id}/email":                                {want: http.StatusNotFound},
+		"GET /forms/{form_id}/look":                                 {want: http.StatusNotFound},
+		"POST /forms/{form_id}/look":                                {want: http.StatusNotFound, form: url.Values{"thank_you": {"pwned"}}},
 		"POST /forms/{form_id}/email":                               {want: http.StatusNotFound, form: url.Values{"op": {"save"}, "subject": {"pwned"}}},
 		"GET /forms/{form_id}/submissions":                          {want: http.StatusNotFound},
 		"GET /forms/{form_id}/submissions.csv":                      {want: http.StatusNotFound},

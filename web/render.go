@@ -56,6 +56,7 @@ var (
 	tmplPeople      = dashTemplate[peopleView]{"dash_people.html"}
 	tmplDuplicates  = dashTemplate[duplicatesView]{"dash_duplicates.html"}
 	tmplNotifyEmail = dashTemplate[notifyEmailView]{"dash_notify_email.html"}
+	tmplBranding    = dashTemplate[brandingView]{"dash_branding.html"}
 )
 
 var dashTemplates = []interface {
@@ -65,7 +66,7 @@ var dashTemplates = []interface {
 	tmplLogin, tmplSignup, tmplAccount, tmplAPIKeys, tmplForms, tmplFormEdit, tmplForm, tmplSubmissions,
 	tmplSubmission, tmplWebhooks, tmplWebhook, tmplDelivery, tmplOutbox, tmplEmail, tmplConfirm, tmplLink, tmplError,
 	tmplVerify, tmplForgot, tmplReset, tmplTwoFactor, tmplAudit, tmplMembers, tmplInvite, tmplTransfer, tmplPeople,
-	tmplDuplicates, tmplNotifyEmail,
+	tmplDuplicates, tmplNotifyEmail, tmplBranding,
 }
 
 // dashPageFiles lists the dashboard's page template files.

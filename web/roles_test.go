@@ -216,6 +216,8 @@ func TestRolesEveryDashboardRoute(t *testing.T) {
 		"POST /forms/{form_id}/notifications/resume":                {least: member, want: http.StatusSeeOther},
 		"POST /forms/{form_id}/test":                                {least: member, want: http.StatusSeeOther},
 		"GET /forms/{form_id}/email":                                {least: viewer, want: http.StatusOK},
+		"GET /forms/{form_id}/look":                                 {least: viewer, want: http.StatusOK},
+		"POST /forms/{form_id}/look":                                {least: member, want: http.StatusSeeOther, form: url.Values{"color": {"#0f766e"}}},
 		"POST /forms/{form_id}/email":                               {least: member, want: http.StatusOK, form: url.Values{"op": {"preview"}, "subject": {"{{email}}"}}},
 		"GET /forms/{form_id}/submissions":                          {least: viewer, want: http.StatusOK},
 		"GET /forms/{form_id}/submissions.csv":                      {least: viewer, want: http.StatusOK},
