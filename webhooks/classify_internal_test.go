@@ -22,6 +22,8 @@ func TestClassifyAttempt(t *testing.T) {
 	}{
 		{"2xx", Attempt{Status: 204}, 0, 0, 1, 10, verdictDelivered, resultDelivered, "", 0},
 		{"410", Attempt{Status: 410}, 0, 0, 1, 10, verdictDisable, resultGone, "the endpoint answered 410 Gone", 0},
+		{"private address", Attempt{Error: "refused: x resolves to a private or reserved address", Blocked: true}, 0, 0, 1, 10, verdictDisable, resultFailed,
+			"refused: x resolves to a private or reserved address", 0},
 		{"429 with Retry-After", Attempt{Status: 429}, 30 * time.Second, 0, 1, 10, verdictSnooze, resultThrottled, "", 30 * time.Second},
 		{"503 waits at most MaxSnooze", Attempt{Status: 503}, 5 * time.Hour, 3, 1, 10, verdictSnooze, resultThrottled, "", MaxSnooze},
 		{"429 out of snoozes", Attempt{Status: 429}, time.Second, MaxSnoozes, 1, 10, verdictRetry, resultFailed, "the endpoint answered 429", time.Minute},

@@ -51,6 +51,9 @@ type Attempt struct {
 	Latency      time.Duration
 	ResponseBody string // the first 4 KiB
 	Error        string
+	// Blocked: the endpoint's name resolved to a private or reserved
+	// address, which the client refuses (dial.go).
+	Blocked bool `json:"-"`
 }
 
 // MaxResponseBody is how much of an answer an attempt keeps.

@@ -195,7 +195,7 @@ type outcome struct {
 }
 
 // classify decides, from an attempt alone, what it means: delivered on a
-// 2xx; disable on 410 Gone; snooze on a 429 or 503 with Retry-After while
+// 2xx; disable on 410 Gone or an address the client refuses; snooze on a 429 or 503 with Retry-After while
 // the delivery has snoozes left; else a failure, retried until its job's
 // last attempt, which retryWait later. Whether a failure ends a five-day
 // run (and disables the endpoint) is known only when it is recorded
@@ -207,6 +207,11 @@ func classify(a Attempt, retryAfter time.Duration, snoozes, attempt, maxAttempts
 	case a.Status == http.StatusGone:
 		reason := "the endpoint answered 410 Gone"
 		return outcome{verdict: verdictDisable, result: resultGone, failure: errors.New(reason), reason: reason}
+	case a.Blocked:
+		// Not retried for days: a name that leads into a private network
+		// is a mistake (or an attempt), and the owner is told at once.
+		reason := "its address leads to a private or reserved network, which Intake does not send to; give it a public address"
+		return outcome{verdict: verdictDisable, result: resultFailed, failure: errors.New(a.Error), reason: reason}
 	case (a.Status == http.StatusTooManyRequests || a.Status == http.StatusServiceUnavailable) &&
 		retryAfter > 0 && snoozes < MaxSnoozes:
 		return outcome{verdict: verdictSnooze, result: resultThrottled, wait: min(retryAfter, MaxSnooze)}
@@ -403,6 +408,7 @@ func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, b
 		a.Error = strings.ReplaceAll(err.Error(), target, ep.Origin())
 		if errors.Is(err, ErrBlockedAddress) {
 			a.Error = "refused: " + ep.Hostname() + " resolves to a private or reserved address (" + a.Error + ")"
+			a.Blocked = true
 		}
 		return a, nil
 	}

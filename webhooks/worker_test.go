@@ -424,3 +424,31 @@ func TestPayloadFilesCarrySignedLinks(t *testing.T) {
 		t.Error("the link still works after 7 days")
 	}
 }
+
+// An endpoint whose name resolves into a private network (saved by a
+// policy that allowed it, or a name rebound since) is disabled at its
+// first attempt, the owner told why, rather than retried for days.
+func TestPrivateAddressDisablesAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, webhooks.NewHTTPClient(false))
+	rc := testfactory.NewReceiver(t)
+	u, err := url.Parse(rc.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := b.Endpoint(t, "http://localhost:"+u.Port()+"/hook", false)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
+	got, _ := webhooks.ByID(context.Background(), b.DB, ep.ID)
+	if got.Enabled || len(rc.Received()) != 0 {
+		t.Errorf("enabled=%v after %d requests reached the receiver: want disabled, none", got.Enabled, len(rc.Received()))
+	}
+	if n := b.Count(t, `SELECT count(*) FROM delivery_attempts`); n != 1 {
+		t.Errorf("%d attempts, want 1", n)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.disabled) != 1 || !strings.Contains(b.disabled[0], "private or reserved network") {
+		t.Errorf("disabled for %q", b.disabled)
+	}
+}
