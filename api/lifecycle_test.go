@@ -345,3 +345,21 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("a submission = %s", r)
 	}
 }
+
+// Drain (serve's SIGTERM) turns /readyz 503, as described, while the rest
+// still answers.
+func TestReadyzDraining(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	wantStatus := func(path string, want int) {
+		t.Helper()
+		resp := b.do(t, "GET", path, "", nil)
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	wantStatus("/readyz", http.StatusOK)
+	b.api.Drain()
+	wantStatus("/readyz", http.StatusServiceUnavailable)
+	wantStatus("/healthz", http.StatusOK)
+}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -67,6 +68,8 @@ type Server struct {
 	Webhooks *webhooks.DeliveryWorker
 	// Dashboard, when set, adds the owners' pages (package web) to the router.
 	Dashboard interface{ Routes(chi.Router) }
+
+	draining atomic.Bool // Drain was called: /readyz answers 503
 }
 
 // Handler returns the router with every route of the edge.
@@ -182,7 +185,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// Drain makes /readyz answer 503 from now on: the server is shutting
+// down and a balancer should send it nothing new, while it still answers
+// what comes (serve's INTAKE_SHUTDOWN_DELAY).
+func (s *Server) Drain() { s.draining.Store(true) }
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.DB.Ping(ctx); err != nil {

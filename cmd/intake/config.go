@@ -34,6 +34,10 @@ type Config struct {
 	// RescueStuckJobsAfter is how long a job whose process died mid-run
 	// (SIGKILL, a lost machine) waits before River runs it again.
 	RescueStuckJobsAfter time.Duration
+	// ShutdownDelay is how long serve keeps serving after SIGTERM while
+	// /readyz answers 503, so that a balancer takes it out of rotation
+	// before it stops accepting (0: stop at once).
+	ShutdownDelay time.Duration
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a
 	// listener of its own: keep it on loopback.
 	DebugAddr string
@@ -101,6 +105,13 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		"requests per minute per API key (0 turns the limit off)")
 	c.SubmitPerMinute = rate("INTAKE_SUBMIT_RATE_LIMIT", submissions.DefaultSubmitPerMinute,
 		"submissions per minute per client address and form, ten times that per address over all forms (0 turns both off)")
+	if v := get("INTAKE_SHUTDOWN_DELAY", "0s"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			errs = append(errs, fmt.Errorf("INTAKE_SHUTDOWN_DELAY=%q: want a duration from 0s to 1m, such as 2s", v))
+		}
+		c.ShutdownDelay = d
+	}
 	c.RescueStuckJobsAfter = DefaultRescueStuckJobsAfter
 	if v := get("INTAKE_RESCUE_STUCK_JOBS_AFTER", ""); v != "" {
 		d, err := time.ParseDuration(v)

@@ -127,8 +127,15 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 		return err
 	case <-ctx.Done():
 	}
-	// SIGTERM: stop accepting and drain HTTP, then let running jobs finish,
-	// then close the pool (deferred).
+	// SIGTERM: /readyz answers 503 at once, so a balancer stops sending
+	// here; after INTAKE_SHUTDOWN_DELAY (its health check's time to
+	// notice), stop accepting and drain HTTP, then let running jobs
+	// finish, then close the pool (deferred).
+	srv.Drain()
+	if cfg.ShutdownDelay > 0 {
+		logger.Info("shutting down: /readyz answers 503; still serving for INTAKE_SHUTDOWN_DELAY", "delay", cfg.ShutdownDelay)
+		time.Sleep(cfg.ShutdownDelay)
+	}
 	logger.Info("shutting down: draining HTTP")
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	defer cancel()

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -58,5 +59,48 @@ func TestServeAndWorkerSetUp(t *testing.T) {
 	}
 	if !strings.Contains(workerLog.String(), "stopping workers") || strings.Contains(serveLog.String(), "stopping workers") {
 		t.Errorf("only the process that works jobs stops workers; worker:\n%s\nserve:\n%s", workerLog.String(), serveLog.String())
+	}
+}
+
+// SIGTERM turns /readyz 503 at once; with INTAKE_SHUTDOWN_DELAY serve
+// still answers everything else meanwhile (a balancer's health check takes
+// it out of rotation first), then stops.
+func TestShutdownDelayDrainsReadiness(t *testing.T) {
+	t.Parallel()
+	bin := testbin.Intake(t)
+	_, dbURL := testdb.New(t)
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--workers=false")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL=http://"+addr, "INTAKE_SHUTDOWN_DELAY=3s")
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitReady(t, "http://"+addr+"/readyz")
+	sent := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	status := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	eventually(t, 2*time.Second, "/readyz to answer 503 after SIGTERM", func() bool { return status("/readyz") == http.StatusServiceUnavailable })
+	if s := status("/healthz"); s != http.StatusOK {
+		t.Errorf("during the delay /healthz = %d, want 200: still serving", s)
+	}
+	select {
+	case err := <-exited:
+		if took := time.Since(sent); err != nil || took < 3*time.Second {
+			t.Errorf("serve ended after %s (%v), want after the 3 s delay; log:\n%s", took, err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not stop; log:\n%s", logs.String())
 	}
 }
