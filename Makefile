@@ -7,7 +7,7 @@ LDFLAGS      := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test test-race lint openapi-check mcp-check bench load sweep chaos fuzz generate
+.PHONY: help run build test test-race lint openapi-check mcp-check bench load sweep chaos cluster fuzz generate
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -93,6 +93,14 @@ chaos: ## ~2.5 min: load while intake is SIGKILLed 3 times, Postgres restarts (P
 	@$(BENCH_SHELL); \
 	$(BENCH) -chaos -intake bin/intake -intake-log bin/chaos-serve.log -duration 40s -concurrency 16 \
 		-kills 3 -stall 10s -pg-restart '$(PG_RESTART)'
+
+# make cluster restarts the Postgres server with PG_RESTART as chaos does
+# (PG_RESTART= skips it).
+cluster: SHELL := /bin/bash
+cluster: ## ~2 min: HAProxy in front of 3 intake serve and 1 intake worker; load through it while a node is SIGKILLed, all three restart one by one (no request may fail) and Postgres restarts; fails on a bad verdict
+	@$(BENCH_SHELL); \
+	$(BENCH) -chaos -cluster 3 -intake bin/intake -intake-log bin/cluster.log -duration 40s -concurrency 16 \
+		-kills 1 -stall 10s -pg-restart '$(PG_RESTART)'
 
 FUZZTIME ?= 10s
 fuzz: ## run each fuzz target for FUZZTIME (default 10s); seed corpora in testdata/fuzz

@@ -237,6 +237,10 @@ var settingKeys = []string{"notify_emails", "redirect_url",
 	"honeypot_field", "min_fill_seconds", "allowed_origins", "blocked_words", "blocked_emails", "blocked_ips", "captcha",
 	"unknown_fields", "submission_retention"}
 
+// settingPages are the settings a form's page of their own edits, by
+// the path below the form's (the editor leaves them as they are).
+var settingPages = map[string]string{"notification_email": "/email", "branding": "/look"}
+
 // essentialKeys are the settings shown outside "Advanced": what every
 // contact form needs.
 var essentialKeys = []string{"notify_emails", "redirect_url"}

@@ -21,8 +21,12 @@ type bench struct {
 	out      io.Writer
 	pool     *pgxpool.Pool
 	target   *target
-	serve    *process  // intake serve, with -intake
-	worker   *process  // intake worker, with -separate-worker
+	nodes    []*process // intake serve, with -intake: one, or -cluster of them
+	worker   *process   // intake worker, with -separate-worker or -cluster
+	balancer *process   // HAProxy in front of the nodes, with -cluster
+	// rolled is when the rolling restart of the cluster ran (-cluster
+	// -chaos): no request may fail then.
+	rolled   [2]time.Time
 	receiver *receiver // with -webhooks (and -chaos)
 	log      *os.File  // the supervised processes' output
 
@@ -104,16 +108,20 @@ func (b *bench) startIntake(ctx context.Context) error {
 	}
 	b.log = f
 	env, settings := b.intakeEnv()
+	if cfg.Cluster > 0 {
+		return b.startCluster(ctx, env, settings, path)
+	}
 	serveArgs := []string{"serve"}
 	if cfg.SeparateWorker {
 		serveArgs = append(serveArgs, "--workers=false")
 	}
-	b.serve = &process{name: "intake serve", bin: cfg.Intake, args: serveArgs, env: env, log: f, ready: cfg.URL + "/readyz"}
-	if err := b.serve.start(ctx, max(cfg.Wait, restartWait)); err != nil {
+	serve := &process{name: "intake serve", bin: cfg.Intake, args: serveArgs, env: env, log: f, ready: cfg.URL + "/readyz"}
+	b.nodes = []*process{serve}
+	if err := serve.start(ctx, max(cfg.Wait, restartWait)); err != nil {
 		return err
 	}
 	fmt.Fprintf(b.out, "started %s (pid %d) at %s with %s; its output in %s\n",
-		strings.Join(append([]string{cfg.Intake}, serveArgs...), " "), b.serve.pid(), cfg.URL, settings, path)
+		strings.Join(append([]string{cfg.Intake}, serveArgs...), " "), serve.pid(), cfg.URL, settings, path)
 	if !cfg.SeparateWorker {
 		return nil
 	}
@@ -153,7 +161,7 @@ func (b *bench) intakeEnv() (env []string, settings string) {
 // close stops what the bench started: Intake first (with SIGTERM, so its
 // jobs end cleanly), then the receiver, the pool and the log.
 func (b *bench) close() {
-	for _, p := range []*process{b.worker, b.serve} {
+	for _, p := range append([]*process{b.balancer, b.worker}, b.nodes...) {
 		if p == nil {
 			continue
 		}
@@ -208,6 +216,7 @@ func (b *bench) load(ctx context.Context) (bool, error) {
 		v.CheckWebhooks(b.receiver.snapshot())
 	}
 	v.Crashes = b.crashes()
+	v.RollingFailures, v.RollingTook, v.Rolled = b.rollingFailures(res)
 
 	if cfg.Ceiling {
 		b.settle(ctx)
@@ -232,13 +241,35 @@ func describeRetry(cfg Config) string {
 	return fmt.Sprintf(", clients retry for up to %s", cfg.RetryFor)
 }
 
+// processes are the processes the bench supervises: the nodes, the
+// worker, the balancer.
+func (b *bench) processes() []*process {
+	var all []*process
+	for _, p := range append(append([]*process{}, b.nodes...), b.worker, b.balancer) {
+		if p != nil {
+			all = append(all, p)
+		}
+	}
+	return all
+}
+
+// jobRunner is the process that works River's jobs: the worker, or the
+// only node.
+func (b *bench) jobRunner() *process {
+	if b.worker != nil {
+		return b.worker
+	}
+	if len(b.nodes) > 0 {
+		return b.nodes[0]
+	}
+	return nil
+}
+
 // crashes are the supervised processes' exits nobody asked for.
 func (b *bench) crashes() []string {
 	var all []string
-	for _, p := range []*process{b.serve, b.worker} {
-		if p != nil {
-			all = append(all, p.unplannedExits()...)
-		}
+	for _, p := range b.processes() {
+		all = append(all, p.unplannedExits()...)
 	}
 	return all
 }
@@ -247,12 +278,10 @@ func (b *bench) crashes() []string {
 // it) or of -intake-pid.
 func (b *bench) printMemory() {
 	switch {
-	case b.serve != nil:
+	case len(b.nodes) > 0:
 		fmt.Fprintln(b.out)
-		for _, p := range []*process{b.serve, b.worker} {
-			if p != nil {
-				fmt.Fprintf(b.out, "memory: %s peak RSS (VmHWM) %s\n", p.name, describePeaks(p.peakRSSes()))
-			}
+		for _, p := range b.processes() {
+			fmt.Fprintf(b.out, "memory: %s peak RSS (VmHWM) %s\n", p.name, describePeaks(p.peakRSSes()))
 		}
 	case b.cfg.IntakePID != 0:
 		peak, err := peakRSS(b.cfg.IntakePID)

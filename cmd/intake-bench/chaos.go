@@ -25,6 +25,11 @@ const (
 	firstKillAt = 0.15
 	lastKillAt  = 0.45
 	pgRestartAt = 0.60
+
+	// With -cluster: the kills end earlier, and the rolling restart
+	// follows, before Postgres restarts.
+	clusterLastKillAt = 0.25
+	rollingAt         = 0.30
 )
 
 // Bounds on the faults' own steps.
@@ -49,12 +54,19 @@ func (b *bench) chaosPlan() []fault {
 			fault{at: share(stallAt), do: b.stallReceiver},
 			fault{at: share(stallAt) + b.cfg.Stall, do: b.releaseReceiver})
 	}
+	first, last := firstKillAt, lastKillAt
+	if b.cfg.Cluster > 0 {
+		// The kills first, then the rolling restart, each on its own.
+		last = clusterLastKillAt
+		plan = append(plan, fault{at: share(rollingAt), do: b.rollingRestart})
+	}
 	for i := range b.cfg.Kills {
-		at := share(firstKillAt)
+		at := share(first)
 		if b.cfg.Kills > 1 {
-			at += time.Duration(float64(i) / float64(b.cfg.Kills-1) * float64(share(lastKillAt-firstKillAt)))
+			at += time.Duration(float64(i) / float64(b.cfg.Kills-1) * float64(share(last-first)))
 		}
-		plan = append(plan, fault{at: at, do: b.killIntake})
+		node := b.nodes[i%len(b.nodes)]
+		plan = append(plan, fault{at: at, do: func(ctx context.Context) (string, error) { return b.killNode(ctx, node) }})
 	}
 	if b.cfg.PGRestart != "" {
 		plan = append(plan, fault{at: share(pgRestartAt), do: b.restartPostgres})
@@ -96,19 +108,42 @@ func (b *bench) releaseReceiver(context.Context) (string, error) {
 	return fmt.Sprintf("webhook receiver released: answered the %d deliveries it held", n), nil
 }
 
-// killIntake SIGKILLs Intake and starts it again at once, as a supervisor
-// would.
-func (b *bench) killIntake(ctx context.Context) (string, error) {
-	pid, peak, err := b.serve.kill()
+// killNode SIGKILLs an intake serve and starts it again at once, as a
+// supervisor would.
+func (b *bench) killNode(ctx context.Context, node *process) (string, error) {
+	pid, peak, err := node.kill()
 	if err != nil {
 		return "", err
 	}
 	start := time.Now()
-	if err := b.serve.start(ctx, restartWait); err != nil {
+	if err := node.start(ctx, restartWait); err != nil {
 		return "", fmt.Errorf("restart after SIGKILL of pid %d: %w", pid, err)
 	}
-	return fmt.Sprintf("SIGKILL intake serve pid %d (peak RSS %s); pid %d ready after %s",
-		pid, mib(peak), b.serve.pid(), since(start)), nil
+	return fmt.Sprintf("SIGKILL %s pid %d (peak RSS %s); pid %d ready after %s",
+		node.name, pid, mib(peak), node.pid(), since(start)), nil
+}
+
+// rollingRestart restarts every node in turn as a deploy does: SIGTERM
+// (its /readyz turns 503, the balancer takes it out, it drains), then
+// start it again and wait until it is ready before the next. No request
+// may fail meanwhile: the verdict counts those that did.
+func (b *bench) rollingRestart(ctx context.Context) (string, error) {
+	b.rolled[0] = time.Now()
+	defer func() { b.rolled[1] = time.Now() }()
+	var steps []string
+	for _, node := range b.nodes {
+		start := time.Now()
+		pid := node.pid()
+		if err := node.stop(stopGrace); err != nil {
+			return "", err
+		}
+		stopped := since(start)
+		if err := node.start(ctx, restartWait); err != nil {
+			return "", fmt.Errorf("rolling restart: %w", err)
+		}
+		steps = append(steps, fmt.Sprintf("%s pid %d → %d (stopped in %s, ready after %s)", node.name, pid, node.pid(), stopped, since(start)))
+	}
+	return "rolling restart: " + strings.Join(steps, "; "), nil
 }
 
 // restartPostgres runs -pg-restart and waits for Intake to find the

@@ -85,8 +85,8 @@ func (b *bench) drain(ctx context.Context, runID string) {
 			fmt.Fprintf(b.out, "drain: cannot read the jobs (yet): %v\n", err)
 		}
 		lastErr = err
-		if b.serve != nil && !b.serve.running() {
-			fmt.Fprintf(b.out, "drain: intake serve is not running, so nothing works the jobs: stopped waiting (see its log %s)\n", b.serve.log.Name())
+		if p := b.jobRunner(); p != nil && !p.running() {
+			fmt.Fprintf(b.out, "drain: %s is not running, so nothing works the jobs: stopped waiting (see its log %s)\n", p.name, p.log.Name())
 			return
 		}
 		if time.Since(start) > b.cfg.Drain {

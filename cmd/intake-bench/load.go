@@ -52,6 +52,9 @@ type loadResult struct {
 	limited  bool // a 429 was seen: Intake's submit rate limit is on
 	retries  int  // requests that repeated a failed one (-retry-for)
 	gaveUp   int  // sends that ended without a success after their retries
+	// failedAt is when each request that was not accepted got its answer
+	// (or none): whether it came during a fault.
+	failedAt []time.Time
 }
 
 func (r *loadResult) requests() int {
@@ -87,6 +90,7 @@ type loader struct {
 	latency  [numClasses][]time.Duration
 	retries  int
 	gaveUp   int
+	failedAt []time.Time
 }
 
 // drive sends the load and returns what it saw. It stops starting intents at
@@ -124,7 +128,7 @@ func drive(ctx context.Context, cfg Config, formID string) (*loadResult, error) 
 	}
 	wg.Wait()
 	res := &loadResult{runID: l.runID, intents: l.intents, elapsed: time.Since(start), statuses: l.statuses, latency: l.latency,
-		retries: l.retries, gaveUp: l.gaveUp}
+		retries: l.retries, gaveUp: l.gaveUp, failedAt: l.failedAt}
 	res.limited = l.statuses["429"] > 0
 	return res, ctx.Err()
 }
@@ -356,6 +360,9 @@ func (l *loader) attempt(ctx context.Context, in *intent, bodyKey bool, class in
 	l.mu.Lock()
 	l.statuses[status]++
 	l.latency[class] = append(l.latency[class], d)
+	if !ok {
+		l.failedAt = append(l.failedAt, time.Now())
+	}
 	l.mu.Unlock()
 	return ok, retry, after
 }

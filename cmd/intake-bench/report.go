@@ -93,6 +93,9 @@ func printVerdict(out io.Writer, v *Verdict) {
 	if v.Crashes != nil || v.Drained {
 		problem(out, "intake exits nobody asked for", v.Crashes)
 	}
+	if v.Rolled {
+		fmt.Fprintf(out, "  rolling restart of every node (%s): %d requests failed meanwhile\n", v.RollingTook.Round(100*time.Millisecond), v.RollingFailures)
+	}
 }
 
 // promises lists what a good verdict has shown.

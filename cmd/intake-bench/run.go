@@ -36,6 +36,8 @@ type Config struct {
 	IntakeLog      string   // where the supervised Intake's output goes
 	IntakePID      int      // an Intake started elsewhere, for its peak RSS
 	SeparateWorker bool     // supervised: River's workers in their own intake worker, never killed
+	Cluster        int      // supervised: this many intake serve behind HAProxy at URL, and one worker
+	HAProxy        string   // the haproxy binary, with Cluster
 
 	Webhooks bool          // register a loopback receiver and check every delivery
 	Drain    time.Duration // wait this long for River to finish the run's jobs
@@ -126,6 +128,8 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.IntakePID, "intake-pid", 0, "pid of an Intake started elsewhere (on this machine): its peak RSS is in the report")
 	fs.BoolVar(&c.SeparateWorker, "separate-worker", false, "with -intake: run River's workers in their own \"intake worker\", which chaos never kills (serve runs --workers=false)")
 
+	fs.IntVar(&c.Cluster, "cluster", 0, "with -intake: start this many \"intake serve --workers=false\" on the ports after -url's, one \"intake worker\" and HAProxy at -url in front of them; with -chaos, the SIGKILLs go to the nodes in turn and a rolling restart of every node follows, during which no request may fail")
+	fs.StringVar(&c.HAProxy, "haproxy", "haproxy", "with -cluster: the HAProxy binary (Debian: apt-get install haproxy)")
 	fs.BoolVar(&c.Webhooks, "webhooks", false, "register a loopback receiver as the form's webhook endpoint (Intake needs INTAKE_WEBHOOK_ALLOW_PRIVATE=true), wait for River after the load and check every delivery")
 	fs.DurationVar(&c.Drain, "drain", 3*time.Minute, "with -webhooks or -chaos: wait up to this long for River to finish the run's jobs")
 
@@ -193,7 +197,13 @@ func (c *Config) validate(set map[string]bool) error {
 	if c.Intake != "" && c.IntakePID != 0 {
 		errs = append(errs, errors.New("-intake starts Intake, -intake-pid names one started elsewhere: give one of them"))
 	}
-	for _, name := range []string{"intake-env", "intake-log", "separate-worker"} {
+	if c.Cluster < 0 || c.Cluster > 9 {
+		errs = append(errs, errors.New("-cluster: want 0 (none) to 9 nodes"))
+	}
+	if c.Cluster > 0 {
+		c.SeparateWorker = true
+	}
+	for _, name := range []string{"intake-env", "intake-log", "separate-worker", "cluster"} {
 		if set[name] && c.Intake == "" {
 			errs = append(errs, fmt.Errorf("-%s: only with -intake", name))
 		}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -36,6 +37,11 @@ type Verdict struct {
 	Webhooks *WebhookVerdict
 	// Crashes are exits of a supervised Intake nobody asked for (must be none).
 	Crashes []string
+	// Rolled says a rolling restart of the cluster ran; RollingFailures
+	// counts the requests that failed meanwhile (must be none).
+	Rolled          bool
+	RollingFailures int
+	RollingTook     time.Duration
 
 	spam map[string]bool // each stored token: whether it was stored as spam
 }
@@ -72,7 +78,7 @@ func (v *Verdict) Good() bool {
 	return len(v.Missing) == 0 && len(v.Duplicated) == 0 && len(v.Unknown) == 0 &&
 		len(v.Inconsistent) == 0 && len(v.JobsWrong) == 0 &&
 		(!v.Drained || len(v.JobsOpen) == 0) &&
-		(v.Webhooks == nil || v.Webhooks.Good()) && len(v.Crashes) == 0
+		(v.Webhooks == nil || v.Webhooks.Good()) && len(v.Crashes) == 0 && v.RollingFailures == 0
 }
 
 // The run's submissions with their River jobs. An intent's token is the

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// clusterShutdownDelay is each node's INTAKE_SHUTDOWN_DELAY: above the
+// balancer's time to see /readyz turn 503 (inter 200ms, fall 1), so that
+// a node stops accepting only once no new request is sent to it.
+const clusterShutdownDelay = "1s"
+
+// haproxyConfig is the balancer's configuration: round robin over the
+// nodes, each checked on /readyz five times a second; a request that found
+// no connection, or no answer, is sent again to another node (retry-on,
+// redispatch) — safe for Intake, where a repeat of a submission is
+// answered as its first.
+var haproxyConfig = template.Must(template.New("haproxy").Parse(`# written by intake-bench -cluster
+global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 30s
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout
+
+frontend intake
+    bind {{.Listen}}
+    default_backend nodes
+
+backend nodes
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server inter 200ms fastinter 100ms downinter 200ms fall 1 rise 1
+{{- range $i, $addr := .Nodes}}
+    server node{{$i}} {{$addr}} check
+{{- end}}
+`))
+
+// startCluster starts -cluster nodes (intake serve --workers=false) on the
+// ports after -url's, one intake worker, and HAProxy at -url in front of
+// the nodes, and waits until the balancer answers /readyz.
+func (b *bench) startCluster(ctx context.Context, env []string, settings, logPath string) error {
+	cfg := b.cfg
+	u, _ := url.Parse(cfg.URL) // validated
+	port, _ := strconv.Atoi(u.Port())
+	var addrs []string
+	for i := 1; i <= cfg.Cluster; i++ {
+		addr := net.JoinHostPort(u.Hostname(), strconv.Itoa(port+i))
+		addrs = append(addrs, addr)
+		node := &process{name: fmt.Sprintf("intake serve #%d", i), bin: cfg.Intake, args: []string{"serve", "--workers=false"},
+			env: append(slices.Clone(env), "INTAKE_ADDR="+addr, "INTAKE_SHUTDOWN_DELAY="+clusterShutdownDelay),
+			log: b.log, ready: "http://" + addr + "/readyz"}
+		// One after another: the first applies the migrations.
+		if err := node.start(ctx, max(cfg.Wait, restartWait)); err != nil {
+			return err
+		}
+		b.nodes = append(b.nodes, node)
+	}
+	b.worker = &process{name: "intake worker", bin: cfg.Intake, args: []string{"worker"}, env: env, log: b.log}
+	if err := b.worker.start(ctx, 0); err != nil {
+		return err
+	}
+	var conf strings.Builder
+	if err := haproxyConfig.Execute(&conf, struct {
+		Listen string
+		Nodes  []string
+	}{u.Host, addrs}); err != nil {
+		return err
+	}
+	confPath := filepath.Join(filepath.Dir(logPath), fmt.Sprintf("intake-bench-%d-haproxy.cfg", os.Getpid()))
+	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
+		return fmt.Errorf("haproxy configuration: %w", err)
+	}
+	b.balancer = &process{name: "haproxy", bin: cfg.HAProxy, args: []string{"-db", "-f", confPath}, env: os.Environ(), log: b.log, ready: cfg.URL + "/readyz"}
+	if err := b.balancer.start(ctx, restartWait); err != nil {
+		return fmt.Errorf("%w (is HAProxy installed? apt-get install haproxy; or name it with -haproxy)", err)
+	}
+	fmt.Fprintf(b.out, "started a cluster: %d × %s serve --workers=false at %s (INTAKE_SHUTDOWN_DELAY=%s), %[2]s worker, %s at %s (%s) with %s; their output in %s\n",
+		cfg.Cluster, cfg.Intake, strings.Join(addrs, ", "), clusterShutdownDelay, cfg.HAProxy, cfg.URL, confPath, settings, logPath)
+	return nil
+}
+
+// rollingFailures are the requests that failed while the cluster's rolling
+// restart ran, and its span; ok is false when none ran.
+func (b *bench) rollingFailures(res *loadResult) (n int, took time.Duration, ok bool) {
+	from, to := b.rolled[0], b.rolled[1]
+	if from.IsZero() || to.IsZero() {
+		return 0, 0, false
+	}
+	for _, at := range res.failedAt {
+		if !at.Before(from) && !at.After(to) {
+			n++
+		}
+	}
+	return n, to.Sub(from), true
+}
