@@ -135,6 +135,36 @@ func TestChaos(t *testing.T) {
 	}
 }
 
+// TestCluster runs the cluster briefly: two intake serve behind HAProxy
+// and a worker; one node is SIGKILLed, then both restart one after the
+// other while the load goes on, and not one request may fail meanwhile.
+// It needs HAProxy (.ci/run installs it) and fails without it.
+func TestCluster(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		t.Fatal("haproxy is not installed (apt-get install haproxy): the cluster test needs it")
+	}
+	bin := testbin.Intake(t)
+	_, dbURL := testdb.New(t)
+	logPath := filepath.Join(t.TempDir(), "intake.log")
+	var stdout, stderr bytes.Buffer
+	code := Run(context.Background(), []string{
+		"-chaos", "-cluster", "2", "-intake", bin, "-intake-log", logPath, "-url", "http://" + freeAddr(t),
+		"-database-url", dbURL, "-duration", "10s", "-concurrency", "8", "-kills", "1", "-stall", "0", "-drain", "30s",
+	}, &stdout, &stderr)
+	out := stdout.String()
+	if code != 0 || !strings.Contains(out, "VERDICT: GOOD") {
+		logs, _ := os.ReadFile(logPath)
+		t.Fatalf("exit %d, want 0 and a good verdict\nstdout:\n%s\nstderr:\n%s\nlogs:\n%s", code, out, stderr.String(), logs)
+	}
+	for _, want := range []string{"started a cluster: 2 × ", "SIGKILL intake serve #1 pid", "rolling restart: intake serve #1 pid",
+		"intake serve #2 pid", "0 requests failed meanwhile", "every job completed", "memory: haproxy peak RSS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 // TestSweep runs a two-step sweep with the ceiling and expects the table,
 // a good verdict and a plot.
 func TestSweep(t *testing.T) {
@@ -169,7 +199,7 @@ func TestUsage(t *testing.T) {
 		{"-concurrency", "0"}, {"-browser", "2"}, {"-url", "localhost"}, {"extra"}, {"-payload", "5000"},
 		{"-chaos"}, {"-kills", "2"}, {"-step", "1s"}, {"-sweep", "1,x"}, {"-sweep", "1,2", "-chaos", "-intake", "bin/intake"},
 		{"-intake", "bin/intake", "-intake-pid", "1"}, {"-intake-env", "X=1"}, {"-webhooks", "-form", "abc"},
-		{"-intake", "bin/intake", "-url", "http://localhost"}, {"-chaos", "-intake", "bin/intake", "-count", "10"},
+		{"-intake", "bin/intake", "-url", "http://localhost"}, {"-cluster", "3"}, {"-cluster", "12", "-intake", "bin/intake"}, {"-chaos", "-intake", "bin/intake", "-count", "10"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := Run(context.Background(), args, &out, &errOut); code != 2 {
