@@ -26,9 +26,13 @@ import (
 // knownKeyMemory) is still looked up from an address over the limit: a
 // valid key is not guessing, and a person behind the same NAT as a
 // guesser keeps working. Any other key from that address is answered 429
-// without a lookup. Per process, like the other limits.
+// without a lookup. Kept across the serve nodes by Share, like the other
+// limits.
 type AuthLimiter struct {
 	PerMinute int
+	// Share divides the limit among the live serve nodes (each keeps its
+	// share); nil: this process alone.
+	Share *tokenbucket.Share
 
 	clock func() time.Time // nil: time.Now; tests freeze it
 
@@ -55,7 +59,10 @@ func (l *AuthLimiter) now() time.Time {
 	return time.Now()
 }
 
-func (l *AuthLimiter) perSecond() float64 { return float64(l.PerMinute) / 60 }
+func (l *AuthLimiter) perSecond() float64 { return float64(l.per()) / 60 }
+
+// per is this node's share of PerMinute.
+func (l *AuthLimiter) per() int { return l.Share.Of(l.PerMinute) }
 
 // sweepLocked forgets full buckets and keys not seen for knownKeyMemory.
 func (l *AuthLimiter) sweepLocked(now time.Time) {
@@ -91,7 +98,7 @@ func (l *AuthLimiter) check(ip, key string) (ok, took bool, wait, reset int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
-	untilToken, untilFull, taken := l.addresses.Take(ip, now, l.PerMinute)
+	untilToken, untilFull, taken := l.addresses.Take(ip, now, l.per())
 	if taken {
 		return true, true, 0, 0
 	}
@@ -111,7 +118,7 @@ func (l *AuthLimiter) giveBack(ip string) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.addresses.Put(ip, now, l.PerMinute)
+	l.addresses.Put(ip, now, l.per())
 }
 
 // succeeded remembers a key that authenticated.
@@ -129,7 +136,7 @@ func (l *AuthLimiter) succeeded(key string) {
 // limited sets the RateLimit headers of this limit (setRateLimitHeaders)
 // and returns the 429 of an address over it.
 func (l *AuthLimiter) limited(w http.ResponseWriter, wait, reset int) error {
-	setRateLimitHeaders(w.Header(), l.PerMinute, 0, reset)
+	setRateLimitHeaders(w.Header(), l.per(), 0, reset)
 	return &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many failed API keys",
 		Detail: "Your address sent more than " + strconv.Itoa(l.PerMinute) + " unknown or revoked API keys in a minute. Wait " + strconv.Itoa(wait) +
 			" seconds and send a valid key (Authorization: Bearer <key>); a key that works is never counted.",

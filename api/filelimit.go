@@ -16,10 +16,13 @@ import (
 // bursts of up to PerMinute; an IPv6 /64 counts as one address (see
 // tokenbucket.AddressKey). Every request counts, a good link or a guessed
 // one, and the token is taken before the signature is checked: an address
-// over the limit costs neither a query nor a read of a file. Per process,
-// like the other limits.
+// over the limit costs neither a query nor a read of a file. Kept across
+// the serve nodes by Share, like the other limits.
 type FileLinkLimiter struct {
 	PerMinute int
+	// Share divides the limit among the live serve nodes (each keeps its
+	// share); nil: this process alone.
+	Share *tokenbucket.Share
 
 	clock func() time.Time // nil: time.Now
 
@@ -48,7 +51,7 @@ func (l *FileLinkLimiter) allow(ip string) (ok bool, wait, reset int) {
 		l.addresses.Sweep(now, 2*time.Minute)
 		l.sweep = now
 	}
-	untilToken, untilFull, ok := l.addresses.Take(ip, now, l.PerMinute)
+	untilToken, untilFull, ok := l.addresses.Take(ip, now, l.Share.Of(l.PerMinute))
 	if ok {
 		return true, 0, 0
 	}
@@ -63,7 +66,7 @@ func (s *Server) limitFileLinks(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	per := s.FileLinkLimit.PerMinute
-	setRateLimitHeaders(w.Header(), per, 0, reset)
+	setRateLimitHeaders(w.Header(), s.FileLinkLimit.Share.Of(per), 0, reset)
 	s.writeError(w, r, &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many requests",
 		Detail:     "This address has fetched more than " + strconv.Itoa(per) + " file links in a minute. Retry after Retry-After seconds.",
 		RetryAfter: time.Duration(wait) * time.Second})

@@ -10,13 +10,17 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/tokenbucket"
 )
 
 // RateLimiter is a token bucket per API key: PerMinute requests a minute on
-// average, in bursts of up to PerMinute. It is per process; behind N
-// replicas a key gets up to N times as much.
+// average, in bursts of up to PerMinute, kept across the serve nodes by
+// Share.
 type RateLimiter struct {
 	PerMinute int
+	// Share divides the limit among the live serve nodes (each keeps its
+	// share); nil: this process alone.
+	Share *tokenbucket.Share
 
 	mu      sync.Mutex
 	buckets map[int64]*bucket
@@ -25,6 +29,7 @@ type RateLimiter struct {
 
 type bucket struct {
 	lim  *rate.Limiter
+	per  int // the share of PerMinute it was made with
 	seen time.Time
 }
 
@@ -51,16 +56,21 @@ func (l *RateLimiter) allow(key int64, now time.Time) (ok bool, remaining, reset
 		}
 		l.sweep = now
 	}
+	per := l.Share.Of(l.PerMinute)
 	b, found := l.buckets[key]
 	if !found {
-		b = &bucket{lim: rate.NewLimiter(rate.Limit(float64(l.PerMinute)/60), l.PerMinute)}
+		b = &bucket{lim: rate.NewLimiter(rate.Limit(float64(per)/60), per), per: per}
 		l.buckets[key] = b
+	} else if b.per != per { // the cluster grew or shrank
+		b.lim.SetLimitAt(now, rate.Limit(float64(per)/60))
+		b.lim.SetBurstAt(now, per)
+		b.per = per
 	}
 	b.seen = now
 	ok = b.lim.AllowN(now, 1)
 	tokens := b.lim.TokensAt(now)
-	perSecond := float64(l.PerMinute) / 60
-	reset = int(math.Ceil((float64(l.PerMinute) - tokens) / perSecond))
+	perSecond := float64(per) / 60
+	reset = int(math.Ceil((float64(per) - tokens) / perSecond))
 	if ok {
 		return true, int(math.Floor(tokens)), reset, 0
 	}
@@ -75,7 +85,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok, remaining, reset, wait := s.RateLimit.allow(principal(r).KeyID, time.Now())
-		setRateLimitHeaders(w.Header(), s.RateLimit.PerMinute, remaining, reset)
+		setRateLimitHeaders(w.Header(), s.RateLimit.Share.Of(s.RateLimit.PerMinute), remaining, reset)
 		if !ok {
 			s.writeError(w, r, &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many requests",
 				Detail:     "This API key is over its rate limit of " + strconv.Itoa(s.RateLimit.PerMinute) + " requests a minute. Retry after Retry-After seconds.",

@@ -26,7 +26,8 @@ import (
 // bucket is asked only once a request is known not to be one, and the
 // coarse bucket's token is given back when the answer turns out to be a
 // replay. A client that only retries a submission already taken is never
-// counted. Per process.
+// counted. With Share, each serve node of a cluster keeps its share of
+// both limits, so that together they keep them.
 type Limiter struct {
 	PerMinute int
 	// PerAddress is the coarse limit, a minute; 0 means AddressFactor ×
@@ -36,6 +37,9 @@ type Limiter struct {
 	// Clock is the limiter's clock; nil: time.Now. Tests freeze it, so no
 	// token comes back while a slow test runs.
 	Clock func() time.Time
+	// Share divides the limits among the live serve nodes; nil: this
+	// process alone.
+	Share *tokenbucket.Share
 
 	mu        sync.Mutex
 	buckets   map[submitKey]*formBucket
@@ -43,10 +47,12 @@ type Limiter struct {
 	sweep     time.Time
 }
 
-// formBucket is an (address, form)'s bucket, and when it was last asked.
+// formBucket is an (address, form)'s bucket, when it was last asked, and
+// the share of PerMinute it was made with.
 type formBucket struct {
 	lim  *rate.Limiter
 	seen time.Time
+	per  int
 }
 
 type submitKey struct {
@@ -100,9 +106,9 @@ func (l *Limiter) now() time.Time {
 
 func (l *Limiter) perAddress() int {
 	if l.PerAddress > 0 {
-		return l.PerAddress
+		return l.Share.Of(l.PerAddress)
 	}
-	return AddressFactor * l.PerMinute
+	return l.Share.Of(AddressFactor * l.PerMinute)
 }
 
 // sweepLocked forgets buckets idle long enough to be full again: they
@@ -160,15 +166,20 @@ func (l *Limiter) take(ip string, form int64, now time.Time) error {
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
 	k := submitKey{tokenbucket.AddressKey(ip), form}
+	per := l.Share.Of(l.PerMinute)
 	b, ok := l.buckets[k]
 	if !ok {
-		b = &formBucket{lim: rate.NewLimiter(rate.Limit(float64(l.PerMinute)/60), l.PerMinute)}
+		b = &formBucket{lim: rate.NewLimiter(rate.Limit(float64(per)/60), per), per: per}
 		l.buckets[k] = b
+	} else if b.per != per { // the cluster grew or shrank
+		b.lim.SetLimitAt(now, rate.Limit(float64(per)/60))
+		b.lim.SetBurstAt(now, per)
+		b.per = per
 	}
 	b.seen = now
 	if b.lim.AllowN(now, 1) {
 		return nil
 	}
-	wait := (1 - b.lim.TokensAt(now)) / (float64(l.PerMinute) / 60)
+	wait := (1 - b.lim.TokensAt(now)) / (float64(per) / 60)
 	return &LimitedError{retryAfter: max(1, int(math.Ceil(wait)))}
 }

@@ -1,8 +1,11 @@
 package submissions
 
 import (
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/intakehq/intake/internal/tokenbucket"
 )
 
 func TestSubmitLimitCountsIPv6ByPrefix(t *testing.T) {
@@ -67,5 +70,66 @@ func TestSubmitLimitPerAddressBucket(t *testing.T) {
 		if err := l.takeAddress("192.0.2.1", now); err != nil {
 			t.Fatalf("with the limit off: %v", err)
 		}
+	}
+}
+
+// Three nodes sharing the limits (tokenbucket.Share) let one address
+// through no more than the limit between them, per form and over all
+// forms; when two of them stop, the one left takes the whole limit again
+// (its bucket holds what it had, then fills to the whole limit).
+func TestSubmitLimitSharedByNodes(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	share := &tokenbucket.Share{}
+	share.Set(3)
+	nodes := []*Limiter{{PerMinute: 30, Share: share}, {PerMinute: 30, Share: share}, {PerMinute: 30, Share: share}}
+	taken := 0
+	for i := range 90 { // a balancer's round robin
+		if nodes[i%3].take("192.0.2.7", 1, now) == nil {
+			taken++
+		}
+	}
+	if taken != 30 {
+		t.Errorf("three nodes took %d submissions of one address to one form, want the limit, 30", taken)
+	}
+	addressTaken := 0
+	for i := range 3 * 300 {
+		if nodes[i%3].takeAddress("192.0.2.8", now) == nil {
+			addressTaken++
+		}
+	}
+	if addressTaken != 300 {
+		t.Errorf("three nodes took %d requests of one address, want its limit, 300", addressTaken)
+	}
+	share.Set(1)
+	_ = nodes[0].take("192.0.2.7", 1, now.Add(time.Minute)) // the bucket learns the new share
+	later := now.Add(2 * time.Minute)
+	taken = 0
+	for range 40 {
+		if nodes[0].take("192.0.2.7", 1, later) == nil {
+			taken++
+		}
+	}
+	if taken != 30 {
+		t.Errorf("one node left took %d, want the whole limit, 30", taken)
+	}
+}
+
+// What keeping the limit across nodes costs a request: the share is read
+// from an atomic, no round trip.
+func BenchmarkLimiterTake(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		share *tokenbucket.Share
+	}{{"alone", nil}, {"shared by 3 nodes", func() *tokenbucket.Share { s := &tokenbucket.Share{}; s.Set(3); return s }()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			l := &Limiter{PerMinute: 1 << 30, Share: tc.share}
+			now := time.Now()
+			for i := 0; b.Loop(); i++ {
+				ip := "192.0.2." + strconv.Itoa(i%200)
+				_ = l.takeAddress(ip, now)
+				_ = l.take(ip, int64(i%7), now)
+			}
+		})
 	}
 }

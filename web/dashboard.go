@@ -22,6 +22,7 @@ import (
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/httpedge"
 	"github.com/intakehq/intake/internal/seal"
+	"github.com/intakehq/intake/internal/tokenbucket"
 	"github.com/intakehq/intake/notify"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
@@ -73,6 +74,12 @@ type Dashboard struct {
 	// replica can derive; this one is per process, and a logged-out flash
 	// that lands on another replica is merely not shown.
 	flashKey []byte
+}
+
+// ShareLimits divides the dashboard's per-client limits (failed log-ins,
+// reset requests) among the live serve nodes, as the API's are.
+func (d *Dashboard) ShareLimits(s *tokenbucket.Share) {
+	d.throttle.share, d.resets.share = s, s
 }
 
 // Cookie names.

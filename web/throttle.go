@@ -17,12 +17,13 @@ import (
 // perPair tries an account from each address they hold, each a full
 // argon2id check, against a password of at least 8 characters.
 //
-// It is per process: behind N replicas an attacker gets up to N times the
-// attempts, still far too few to guess a password.
+// Behind N serve nodes each keeps its share of the limits (share), so
+// that together they keep them.
 type loginThrottle struct {
 	window  time.Duration
 	perPair int // failures of one account email from one address
 	perIP   int // failures from one address, over every account
+	share   *tokenbucket.Share
 
 	mu    sync.Mutex
 	fails map[string][]time.Time // by pairKey or "ip:<address>", oldest first
@@ -55,9 +56,9 @@ func (t *loginThrottle) wait(email, ip string, now time.Time) time.Duration {
 }
 
 func (t *loginThrottle) waitLocked(email, ip string, now time.Time) time.Duration {
-	w := t.keyWait("ip:"+tokenbucket.AddressKey(ip), t.perIP, now)
+	w := t.keyWait("ip:"+tokenbucket.AddressKey(ip), t.share.Of(t.perIP), now)
 	if email != "" {
-		w = max(w, t.keyWait(pairKey(email, ip), t.perPair, now))
+		w = max(w, t.keyWait(pairKey(email, ip), t.share.Of(t.perPair), now))
 	}
 	return w
 }
@@ -115,9 +116,9 @@ func (t *loginThrottle) addLocked(email, ip string, now time.Time) {
 		}
 		t.swept = now
 	}
-	t.add("ip:"+tokenbucket.AddressKey(ip), t.perIP, now)
+	t.add("ip:"+tokenbucket.AddressKey(ip), t.share.Of(t.perIP), now)
 	if email != "" {
-		t.add(pairKey(email, ip), t.perPair, now)
+		t.add(pairKey(email, ip), t.share.Of(t.perPair), now)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +23,7 @@ import (
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/seal"
+	"github.com/intakehq/intake/internal/tokenbucket"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/migrations"
 	"github.com/intakehq/intake/notify"
@@ -83,6 +86,17 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 			Captcha: &captcha.Verifier{URLs: cfg.CaptchaVerifyURLs}, Secrets: sealer,
 			Limiter: &submissions.Limiter{PerMinute: cfg.SubmitPerMinute}},
 	}
+	// The per-client limits are kept across the cluster: each node keeps
+	// its share, the limit divided by the live nodes (database.Heartbeat).
+	share := &tokenbucket.Share{}
+	srv.RateLimit.Share, srv.AuthLimit.Share, srv.FileLinkLimit.Share, srv.Submissions.Limiter.Share = share, share, share, share
+	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	beatDone := make(chan struct{})
+	go func() {
+		database.Heartbeat(beatCtx, pool, nodeID(), share, logger)
+		close(beatDone)
+	}()
+	defer func() { stopBeat(); <-beatDone }()
 	// Test events are sent as deliveries are, by the same worker's code.
 	srv.Webhooks = &webhooks.DeliveryWorker{DB: pool, Client: webhooks.NewHTTPClient(cfg.WebhookAllowPrivate), Sealer: sealer,
 		FileLinks: b.files, BaseURL: cfg.BaseURL, Logger: logger}
@@ -97,6 +111,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	dash.Recipients = &notify.RecipientSync{River: rc, Links: links}
 	dash.Links = links
 	dash.Submissions = srv.Submissions
+	dash.ShareLimits(share)
 	srv.Dashboard = dash
 	httpServer := &http.Server{
 		Addr:              *addr,
@@ -342,4 +357,13 @@ func serveDebug(addr string, logger *slog.Logger) {
 	if err := srv.ListenAndServe(); err != nil {
 		logger.Error("profiler stopped", "err", err)
 	}
+}
+
+// nodeID names this serve process in serve_nodes: host, process id and a
+// random part, so a restarted process is a new node.
+func nodeID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
 }

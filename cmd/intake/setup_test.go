@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/internal/testbin"
 	"github.com/intakehq/intake/internal/testdb"
+	"github.com/intakehq/intake/internal/testfactory"
 )
 
 // TestServeAndWorkerSetUp runs `intake worker` and `intake serve
@@ -102,5 +106,56 @@ func TestShutdownDelayDrainsReadiness(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not stop; log:\n%s", logs.String())
+	}
+}
+
+// Two serve nodes on one database keep the per-address limit between
+// them: with INTAKE_SUBMIT_RATE_LIMIT=10, one address posting to both in
+// turn gets 10 submissions taken in all (each node its share, 5), not 20.
+func TestSubmitLimitAcrossNodes(t *testing.T) {
+	t.Parallel()
+	bin := testbin.Intake(t)
+	db, dbURL := testdb.New(t)
+	ctx := context.Background()
+	acct := testfactory.NewAccount(ctx, t, db)
+	form := testfactory.NewForm(ctx, t, db, acct.User.AccountID, nil)
+	var addrs []string
+	for range 2 {
+		addr := freeAddr(t)
+		addrs = append(addrs, addr)
+		cmd := exec.Command(bin, "serve", "--workers=false", "--migrate=false")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL=http://"+addr, "INTAKE_SUBMIT_RATE_LIMIT=10")
+		logs := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		waitReady(t, "http://"+addr+"/readyz")
+	}
+	// Both have counted both once a beat has passed after the second row.
+	eventually(t, 10*time.Second, "two live serve nodes", func() bool {
+		return testfactory.Count(t, db, `SELECT count(*) FROM serve_nodes WHERE seen_at > now() - interval '10 seconds'`) == 2
+	})
+	time.Sleep(database.NodeBeat + 500*time.Millisecond)
+	taken, limited := 0, 0
+	for i := range 30 {
+		body := fmt.Sprintf(`{"email":"n%d@example.com","message":"across nodes"}`, i)
+		resp, err := http.Post("http://"+addrs[i%2]+"/f/"+form.PublicID, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusCreated:
+			taken++
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("submission %d: %d", i, resp.StatusCode)
+		}
+	}
+	if taken != 10 || limited != 20 {
+		t.Errorf("two nodes took %d and refused %d of one address's 30 submissions, want 10 and 20", taken, limited)
 	}
 }

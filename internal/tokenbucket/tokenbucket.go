@@ -8,6 +8,7 @@ package tokenbucket
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"time"
 )
 
@@ -96,4 +97,32 @@ func AddressKey(ip string) string {
 		return netip.PrefixFrom(a, 64).Masked().String()
 	}
 	return a.String()
+}
+
+// Share is this process's share of the limits kept across a cluster of
+// serve nodes: each limit divided by the nodes alive (database.Heartbeat
+// counts them), rounded down but at least 1. With a balancer that spreads
+// a client's requests over the nodes, the nodes together let a client
+// through at most the limit, with no round trip per request; a balancer
+// that keeps a client on one node gives it less (its node's share). The
+// zero value, and nil, count one node: the whole limit.
+type Share struct{ nodes atomic.Int64 }
+
+// Set records that n nodes are alive.
+func (s *Share) Set(n int) { s.nodes.Store(int64(max(1, n))) }
+
+// Nodes is how many nodes the limits are shared by.
+func (s *Share) Nodes() int {
+	if s == nil {
+		return 1
+	}
+	return max(1, int(s.nodes.Load()))
+}
+
+// Of is this node's share of perMinute.
+func (s *Share) Of(perMinute int) int {
+	if perMinute <= 0 {
+		return perMinute
+	}
+	return max(1, perMinute/s.Nodes())
 }
