@@ -105,7 +105,16 @@ func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error
 	// with others (one statement, not a transaction of our own per email).
 	// Should Intake stop in between, the job runs again, finds the row sent
 	// and ends above without sending.
-	_, err = w.DB.Exec(context.WithoutCancel(ctx), recordSendSQL, msg.MessageID, o.state, o.errorText())
+	// A message the server took is recorded patiently: a lost record would
+	// send it again on the job's next attempt.
+	limit := 10 * time.Second
+	if sendErr == nil {
+		limit = retry.RecordWait
+	}
+	err = retry.Record(ctx, limit, func(rec context.Context) error {
+		_, err := w.DB.Exec(rec, recordSendSQL, msg.MessageID, o.state, o.errorText())
+		return err
+	}, func(err error) { log.WarnContext(ctx, "email sent, but its record failed: trying again", "err", err) })
 	return o.jobError(err)
 }
 

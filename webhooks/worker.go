@@ -136,8 +136,10 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		return err
 	}
 	log := w.logger().With("endpoint", ep.PublicID, "delivery", d.PublicID, "webhook_id", d.MessageID, "attempt", job.Attempt)
-	if d.State == StateDelivered && job.Args.Redelivery < d.Redeliveries {
-		// A redelivery asked for later already got it through.
+	if d.State == StateDelivered && job.Args.Redelivery <= d.Redeliveries {
+		// This job got it through already — its process died, or lost
+		// the database, after recording the 2xx and before River heard
+		// the job was done — or a redelivery asked for later did.
 		return nil
 	}
 	if !ep.Enabled {
@@ -154,9 +156,7 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	o.log(ctx, log, attempt)
 	// Record what happened even when the job's context is ending: the
 	// attempt was made.
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	o, err = w.record(rec, ep, d, attempt, o)
+	o, err = w.recordPatiently(ctx, ep, d, attempt, o)
 	if o.verdict == verdictDisable && o.result == resultFailed && err == nil {
 		log.WarnContext(ctx, "webhook endpoint failing for five days: disabling it")
 	}
@@ -164,6 +164,27 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		w.Observe(o.result, attempt.Latency)
 	}
 	return o.jobError(err)
+}
+
+// recordPatiently records the attempt, even when the job's context is
+// ending (the attempt was made). A delivered one is tried again for up to
+// retry.RecordWait while the database fails: a lost record would send the
+// event again on the job's next attempt.
+func (w *DeliveryWorker) recordPatiently(ctx context.Context, ep *Endpoint, d *Delivery, a Attempt, o outcome) (outcome, error) {
+	if o.verdict != verdictDelivered {
+		rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return w.record(rec, ep, d, a, o)
+	}
+	got := o
+	err := retry.Record(ctx, retry.RecordWait, func(rec context.Context) error {
+		var err error
+		got, err = w.record(rec, ep, d, a, o)
+		return err
+	}, func(err error) {
+		w.logger().WarnContext(ctx, "webhook delivered, but its record failed: trying again", "delivery", d.PublicID, "err", err)
+	})
+	return got, err
 }
 
 // A verdict is what an attempt's outcome does to its job and delivery.

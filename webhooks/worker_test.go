@@ -452,3 +452,29 @@ func TestPrivateAddressDisablesAtOnce(t *testing.T) {
 		t.Errorf("disabled for %q", b.disabled)
 	}
 }
+
+// A job run again after its delivery was recorded — its process died, or
+// lost the database, between recording the 2xx and River's completion,
+// and River's rescuer ran it again — does not send the event twice.
+func TestRerunAfterRecordedDeliverySendsNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	b.Endpoint(t, rc.URL, false)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
+	if n := len(rc.Received()); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+	if _, err := b.DB.Exec(context.Background(), `UPDATE river_job SET state = 'available', finalized_at = NULL, scheduled_at = now()
+WHERE kind = 'webhook.deliver'`); err != nil {
+		t.Fatal(err)
+	}
+	b.Settle(t)
+	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'webhook.deliver' AND state = 'completed'`); n != 1 {
+		t.Fatalf("the rerun job did not complete (%d completed)", n)
+	}
+	if n := len(rc.Received()); n != 1 {
+		t.Errorf("%d requests after the rerun, want still 1", n)
+	}
+}

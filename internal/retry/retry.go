@@ -5,6 +5,7 @@
 package retry
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 
@@ -41,4 +42,35 @@ func (p Policy) Delay(attempt int) time.Duration {
 // failed attempt is tried again.
 func (p Policy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.Delay(job.Attempt))
+}
+
+// RecordWait is how long a worker keeps trying to record an outcome that
+// already happened — a webhook answered 2xx, an email the server took —
+// while the database cannot take it (a restart takes seconds): a record
+// lost would make the job's next attempt send it again.
+const RecordWait = 30 * time.Second
+
+// Record runs record until it succeeds, ctx ends or limit passes (from
+// now, whatever ctx's own deadline: the outcome is real even when the job
+// is being stopped), backing off from 100 ms to 2 s; failed is told of
+// each failure but the last. It returns record's last error.
+func Record(ctx context.Context, limit time.Duration, record func(context.Context) error, failed func(error)) error {
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
+	defer cancel()
+	backoff := 100 * time.Millisecond
+	for {
+		err := record(rec)
+		if err == nil || rec.Err() != nil {
+			return err
+		}
+		if failed != nil {
+			failed(err)
+		}
+		select {
+		case <-rec.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }

@@ -1,6 +1,8 @@
 package retry_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -40,5 +42,26 @@ func TestPolicyFollowsScheduleWithJitter(t *testing.T) {
 	next := retry.Policy{}.NextRetry(&rivertype.JobRow{Attempt: 2})
 	if wait := next.Sub(before); wait < 270*time.Second || wait > 331*time.Second {
 		t.Errorf("NextRetry after attempt 2 is %s away, want about 5 min", wait)
+	}
+}
+
+// Record tries again while the record fails, until it succeeds, and stops
+// at its limit with the last error.
+func TestRecord(t *testing.T) {
+	t.Parallel()
+	calls, told := 0, 0
+	err := retry.Record(context.Background(), 5*time.Second, func(context.Context) error {
+		if calls++; calls < 3 {
+			return errors.New("database restarting")
+		}
+		return nil
+	}, func(error) { told++ })
+	if err != nil || calls != 3 || told != 2 {
+		t.Errorf("err %v after %d calls, %d told; want nil after 3, 2 told", err, calls, told)
+	}
+	start := time.Now()
+	err = retry.Record(context.Background(), 300*time.Millisecond, func(context.Context) error { return errors.New("down") }, nil)
+	if err == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("a record that never succeeds: %v after %s", err, time.Since(start))
 	}
 }
