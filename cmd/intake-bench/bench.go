@@ -147,7 +147,7 @@ func (b *bench) intakeEnv() (env []string, settings string) {
 		own = append(own, "INTAKE_RESCUE_STUCK_JOBS_AFTER="+chaosRescueAfter)
 	}
 	own = append(own, cfg.IntakeEnv...)
-	b.rescueAfter = "5m (Intake's default)"
+	b.rescueAfter = "2m (Intake's default)"
 	for _, kv := range own {
 		if v, ok := strings.CutPrefix(kv, "INTAKE_RESCUE_STUCK_JOBS_AFTER="); ok {
 			b.rescueAfter = v

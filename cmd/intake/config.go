@@ -56,7 +56,12 @@ var captchaURLEnv = map[captcha.Provider]string{
 
 // DefaultRescueStuckJobsAfter is River's wait before it reruns a job whose
 // process died: River's own default of an hour would hold a webhook that long.
-const DefaultRescueStuckJobsAfter = 5 * time.Minute
+//
+// Two minutes: above River's one-minute job timeout (a job still running
+// on a live process is cancelled by then, so none is run twice by the
+// rescue), and short, so a crash holds a webhook or an email two minutes,
+// not five.
+const DefaultRescueStuckJobsAfter = 2 * time.Minute
 
 // minRescueStuckJobsAfter is River's default job timeout: River rescues no
 // job before its timeout has passed, so a shorter setting would not mean
