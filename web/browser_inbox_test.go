@@ -132,6 +132,9 @@ VALUES ($1, 'notification', $2, 'a-rather-long-owner-address@example.com', 'New 
 		{"/forms/" + f.PublicID + "/webhooks", "dash-webhooks"},
 		{"/audit", "dash-audit"},
 		{"/forms/" + f.PublicID, "dash-form-fields"},
+		{"/forms/" + f.PublicID + "/email", "dash-notification-email"},
+		{"/forms/" + f.PublicID + "/look", "dash-look"},
+		{list + "/" + ids[0], "dash-submission-marks"},
 	} {
 		tb.do(chromedp.Navigate(a.url(page.path)))
 		tb.waitVisible("main h1")
