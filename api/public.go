@@ -311,9 +311,10 @@ func brandOf(form *forms.Form) pages.Brand {
 }
 
 // brandStyle answers the stylesheet of a form's colour (forms.Branding),
-// empty for a form without one; public, as the hosted pages that link it.
+// empty for a form without one; public, as the hosted pages that link it,
+// and limited as the hosted form is (publicForm).
 func (s *Server) brandStyle(w http.ResponseWriter, r *http.Request) {
-	form, err := forms.ByPublicID(r.Context(), s.DB, chi.URLParam(r, "formID"))
+	form, err := s.publicForm(r)
 	if err != nil {
 		s.errorPage(w, r, problemLogged(r, err))
 		return

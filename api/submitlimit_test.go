@@ -127,6 +127,11 @@ func TestSubmitLimitPerAddress(t *testing.T) {
 			http.StatusTooManyRequests, "rate-limited")
 		mustProblem(t, b.call(t, "GET", path, nil, hdr("Accept", "application/json", "X-Forwarded-For", flooder)),
 			http.StatusTooManyRequests, "rate-limited")
+		// The form's colour stylesheet is read as its page is (an asset:
+		// its refusal is the error page, not problem+json).
+		if r := b.call(t, "GET", path+"/style.css", nil, hdr("X-Forwarded-For", flooder)); r.Status != http.StatusTooManyRequests {
+			t.Errorf("GET %s/style.css from the flooder = %d, want 429", path, r.Status)
+		}
 	}
 	b.api.DB, b.api.Submissions.DB = b.db, b.db
 

@@ -6,6 +6,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The IANA time zones, in the binary: the dashboard's date filter
+	// reads the viewer's zone by name, and a minimal image may have no
+	// /usr/share/zoneinfo (the zone would fall back to UTC unsaid).
+	_ "time/tzdata"
 )
 
 func main() {

@@ -30,16 +30,8 @@ func TestServeAndWorkerSetUp(t *testing.T) {
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL=http://"+addr)
 
 	start := func(args ...string) (*lockedBuffer, func() error) {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = env
-		logs := &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		t.Cleanup(func() { cmd.Process.Kill() })
+		p := startIntake(t, bin, env, args...)
+		cmd, logs, exited := p.cmd, p.logs, p.exited
 		return logs, func() error {
 			cmd.Process.Signal(syscall.SIGTERM)
 			select {
@@ -74,16 +66,9 @@ func TestShutdownDelayDrainsReadiness(t *testing.T) {
 	bin := testbin.Intake(t)
 	_, dbURL := testdb.New(t)
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--workers=false")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL=http://"+addr, "INTAKE_SHUTDOWN_DELAY=3s")
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	p := startIntake(t, bin, append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL=http://"+addr,
+		"INTAKE_SHUTDOWN_DELAY=3s"), "serve", "--workers=false")
+	cmd, logs, exited := p.cmd, p.logs, p.exited
 	waitReady(t, "http://"+addr+"/readyz")
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -123,14 +108,8 @@ func TestSubmitLimitAcrossNodes(t *testing.T) {
 	for range 2 {
 		addr := freeAddr(t)
 		addrs = append(addrs, addr)
-		cmd := exec.Command(bin, "serve", "--workers=false", "--migrate=false")
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL=http://"+addr, "INTAKE_SUBMIT_RATE_LIMIT=10")
-		logs := &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		startIntake(t, bin, append(os.Environ(), "DATABASE_URL="+dbURL, "INTAKE_ADDR="+addr, "INTAKE_BASE_URL=http://"+addr,
+			"INTAKE_SUBMIT_RATE_LIMIT=10"), "serve", "--workers=false", "--migrate=false")
 		waitReady(t, "http://"+addr+"/readyz")
 	}
 	// Both have counted both once a beat has passed after the second row.
@@ -158,4 +137,28 @@ func TestSubmitLimitAcrossNodes(t *testing.T) {
 	if taken != 10 || limited != 20 {
 		t.Errorf("two nodes took %d and refused %d of one address's 30 submissions, want 10 and 20", taken, limited)
 	}
+}
+
+// started is an intake command a test started: its output, and its end.
+type started struct {
+	cmd    *exec.Cmd
+	logs   *lockedBuffer
+	exited <-chan error // Wait's answer, once it ends
+}
+
+// startIntake starts the binary with args and env, killed when the test
+// ends.
+func startIntake(t *testing.T, bin string, env []string, args ...string) started {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return started{cmd: cmd, logs: logs, exited: exited}
 }
