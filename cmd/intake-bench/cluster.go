@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -52,25 +51,35 @@ backend nodes
 {{- end}}
 `))
 
-// startCluster starts -cluster nodes (intake serve --workers=false) on the
-// ports after -url's, one intake worker, and HAProxy at -url in front of
+// startCluster starts -cluster nodes (intake serve --workers=false) on
+// free ports, one intake worker, and HAProxy at -url in front of
 // the nodes, and waits until the balancer answers /readyz.
 func (b *bench) startCluster(ctx context.Context, env []string, settings, logPath string) error {
 	cfg := b.cfg
 	u, _ := url.Parse(cfg.URL) // validated
-	port, _ := strconv.Atoi(u.Port())
 	var addrs []string
 	for i := 1; i <= cfg.Cluster; i++ {
-		addr := net.JoinHostPort(u.Hostname(), strconv.Itoa(port+i))
-		addrs = append(addrs, addr)
-		node := &process{name: fmt.Sprintf("intake serve #%d", i), bin: cfg.Intake, args: []string{"serve", "--workers=false"},
-			env: append(slices.Clone(env), "INTAKE_ADDR="+addr, "INTAKE_SHUTDOWN_DELAY="+clusterShutdownDelay),
-			log: b.log, ready: "http://" + addr + "/readyz"}
-		// One after another: the first applies the migrations.
-		if err := node.start(ctx, max(cfg.Wait, restartWait)); err != nil {
+		// One after another: the first applies the migrations. Each on a
+		// port free a moment ago; should another process take it first,
+		// the node cannot bind and is started again on another.
+		var err error
+		for try := 0; try < 3; try++ {
+			var addr string
+			if addr, err = freeHostPort(u.Hostname()); err != nil {
+				return err
+			}
+			node := &process{name: fmt.Sprintf("intake serve #%d", i), bin: cfg.Intake, args: []string{"serve", "--workers=false"},
+				env: append(slices.Clone(env), "INTAKE_ADDR="+addr, "INTAKE_SHUTDOWN_DELAY="+clusterShutdownDelay),
+				log: b.log, ready: "http://" + addr + "/readyz"}
+			if err = node.start(ctx, max(cfg.Wait, restartWait)); err == nil {
+				addrs = append(addrs, addr)
+				b.nodes = append(b.nodes, node)
+				break
+			}
+		}
+		if err != nil {
 			return err
 		}
-		b.nodes = append(b.nodes, node)
 	}
 	b.worker = &process{name: "intake worker", bin: cfg.Intake, args: []string{"worker"}, env: env, log: b.log}
 	if err := b.worker.start(ctx, 0); err != nil {
@@ -94,6 +103,16 @@ func (b *bench) startCluster(ctx context.Context, env []string, settings, logPat
 	fmt.Fprintf(b.out, "started a cluster: %d × %s serve --workers=false at %s (INTAKE_SHUTDOWN_DELAY=%s), %[2]s worker, %s at %s (%s) with %s; their output in %s\n",
 		cfg.Cluster, cfg.Intake, strings.Join(addrs, ", "), clusterShutdownDelay, cfg.HAProxy, cfg.URL, confPath, settings, logPath)
 	return nil
+}
+
+// freeHostPort is host with a port nothing listens on now.
+func freeHostPort(host string) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("a free port for a node: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // rollingFailures are the requests that failed while the cluster's rolling

@@ -128,7 +128,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.IntakePID, "intake-pid", 0, "pid of an Intake started elsewhere (on this machine): its peak RSS is in the report")
 	fs.BoolVar(&c.SeparateWorker, "separate-worker", false, "with -intake: run River's workers in their own \"intake worker\", which chaos never kills (serve runs --workers=false)")
 
-	fs.IntVar(&c.Cluster, "cluster", 0, "with -intake: start this many \"intake serve --workers=false\" on the ports after -url's, one \"intake worker\" and HAProxy at -url in front of them; with -chaos, the SIGKILLs go to the nodes in turn and a rolling restart of every node follows, during which no request may fail")
+	fs.IntVar(&c.Cluster, "cluster", 0, "with -intake: start this many \"intake serve --workers=false\" on free ports, one \"intake worker\" and HAProxy at -url in front of them; with -chaos, the SIGKILLs go to the nodes in turn and a rolling restart of every node follows, during which no request may fail")
 	fs.StringVar(&c.HAProxy, "haproxy", "haproxy", "with -cluster: the HAProxy binary (Debian: apt-get install haproxy)")
 	fs.BoolVar(&c.Webhooks, "webhooks", false, "register a loopback receiver as the form's webhook endpoint (Intake needs INTAKE_WEBHOOK_ALLOW_PRIVATE=true), wait for River after the load and check every delivery")
 	fs.DurationVar(&c.Drain, "drain", 3*time.Minute, "with -webhooks or -chaos: wait up to this long for River to finish the run's jobs")
