@@ -24,6 +24,8 @@ type bench struct {
 	nodes    []*process // intake serve, with -intake: one, or -cluster of them
 	worker   *process   // intake worker, with -separate-worker or -cluster
 	balancer *process   // HAProxy in front of the nodes, with -cluster
+	// balancerSocket is HAProxy's stats socket, with -cluster.
+	balancerSocket string
 	// rolled is when the rolling restart of the cluster ran (-cluster
 	// -chaos): no request may fail then.
 	rolled   [2]time.Time

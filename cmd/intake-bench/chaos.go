@@ -125,13 +125,14 @@ func (b *bench) killNode(ctx context.Context, node *process) (string, error) {
 
 // rollingRestart restarts every node in turn as a deploy does: SIGTERM
 // (its /readyz turns 503, the balancer takes it out, it drains), then
-// start it again and wait until it is ready before the next. No request
+// start it again and wait until it is ready and the balancer sends to it
+// again before the next. No request
 // may fail meanwhile: the verdict counts those that did.
 func (b *bench) rollingRestart(ctx context.Context) (string, error) {
 	b.rolled[0] = time.Now()
 	defer func() { b.rolled[1] = time.Now() }()
 	var steps []string
-	for _, node := range b.nodes {
+	for i, node := range b.nodes {
 		start := time.Now()
 		pid := node.pid()
 		if err := node.stop(stopGrace); err != nil {
@@ -139,6 +140,9 @@ func (b *bench) rollingRestart(ctx context.Context) (string, error) {
 		}
 		stopped := since(start)
 		if err := node.start(ctx, restartWait); err != nil {
+			return "", fmt.Errorf("rolling restart: %w", err)
+		}
+		if err := b.balancerSees(ctx, i); err != nil {
 			return "", fmt.Errorf("rolling restart: %w", err)
 		}
 		steps = append(steps, fmt.Sprintf("%s pid %d → %d (stopped in %s, ready after %s)", node.name, pid, node.pid(), stopped, since(start)))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net"
 	"net/url"
@@ -26,6 +27,7 @@ const clusterShutdownDelay = "1s"
 var haproxyConfig = template.Must(template.New("haproxy").Parse(`# written by intake-bench -cluster
 global
     maxconn 4096
+    stats socket {{.Socket}} mode 600 level user
 
 defaults
     mode http
@@ -86,13 +88,14 @@ func (b *bench) startCluster(ctx context.Context, env []string, settings, logPat
 		return err
 	}
 	var conf strings.Builder
+	confPath := filepath.Join(filepath.Dir(logPath), fmt.Sprintf("intake-bench-%d-haproxy.cfg", os.Getpid()))
+	b.balancerSocket = strings.TrimSuffix(confPath, ".cfg") + ".sock"
 	if err := haproxyConfig.Execute(&conf, struct {
-		Listen string
-		Nodes  []string
-	}{u.Host, addrs}); err != nil {
+		Listen, Socket string
+		Nodes          []string
+	}{u.Host, b.balancerSocket, addrs}); err != nil {
 		return err
 	}
-	confPath := filepath.Join(filepath.Dir(logPath), fmt.Sprintf("intake-bench-%d-haproxy.cfg", os.Getpid()))
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
 		return fmt.Errorf("haproxy configuration: %w", err)
 	}
@@ -103,6 +106,59 @@ func (b *bench) startCluster(ctx context.Context, env []string, settings, logPat
 	fmt.Fprintf(b.out, "started a cluster: %d × %s serve --workers=false at %s (INTAKE_SHUTDOWN_DELAY=%s), %[2]s worker, %s at %s (%s) with %s; their output in %s\n",
 		cfg.Cluster, cfg.Intake, strings.Join(addrs, ", "), clusterShutdownDelay, cfg.HAProxy, cfg.URL, confPath, settings, logPath)
 	return nil
+}
+
+// balancerSees waits until the balancer has marked node i UP again: a
+// node ready by its own /readyz still gets no request until the
+// balancer's next check, and stopping the next node before then would
+// leave none in a two-node cluster. It asks HAProxy's stats socket.
+func (b *bench) balancerSees(ctx context.Context, i int) error {
+	if b.balancer == nil {
+		return nil
+	}
+	name := fmt.Sprintf("node%d", i)
+	ctx, cancel := context.WithTimeout(ctx, restartWait)
+	defer cancel()
+	for {
+		status, err := haproxyStatus(b.balancerSocket, name)
+		if err == nil && strings.HasPrefix(status, "UP") {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the balancer did not mark %s UP within %s (last status %q, %v)", name, restartWait, status, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// haproxyStatus is the status column ("UP", "DOWN", "UP 1/2", …) of
+// server in HAProxy's "show stat" CSV, read from its stats socket.
+func haproxyStatus(socket, server string) (string, error) {
+	conn, err := net.DialTimeout("unix", socket, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte("show stat\n")); err != nil {
+		return "", err
+	}
+	rows, err := csv.NewReader(conn).ReadAll()
+	if err != nil {
+		return "", err
+	}
+	col := -1
+	for _, row := range rows {
+		if len(row) > 0 && strings.HasPrefix(row[0], "# ") {
+			col = slices.Index(row, "status")
+			continue
+		}
+		if col >= 0 && len(row) > col && len(row) > 1 && row[1] == server {
+			return row[col], nil
+		}
+	}
+	return "", fmt.Errorf("no server %s in the balancer's stats", server)
 }
 
 // freeHostPort is host with a port nothing listens on now.
