@@ -199,7 +199,9 @@ func (b *bench) load(ctx context.Context) (bool, error) {
 	} else {
 		faults <- nil
 	}
+	cpuBefore := b.sampleCPU()
 	res, err := drive(ctx, cfg, b.target.publicID)
+	loadEnd := time.Now()
 	faultErr := <-faults
 	if err != nil {
 		return false, err
@@ -220,13 +222,24 @@ func (b *bench) load(ctx context.Context) (bool, error) {
 	v.Crashes = b.crashes()
 	v.RollingFailures, v.RollingTook, v.Rolled = b.rollingFailures(res)
 
-	if cfg.Ceiling {
-		b.settle(ctx)
-		c, err := ceiling(ctx, b.pool, b.target, cfg, res.runID)
-		if err != nil {
-			return false, fmt.Errorf("ceiling: %w", err)
+	if cfg.Ceiling || cfg.CeilingMinimal {
+		rates := ratesOf(res, v, b.settle(ctx), loadEnd)
+		printSustained(b.out, rates)
+		printCPU(b.out, cpuBefore, b.sampleCPU(), v.Submissions)
+		if cfg.Ceiling {
+			c, err := ceiling(ctx, b.pool, b.target, cfg, res.runID)
+			if err != nil {
+				return false, fmt.Errorf("ceiling: %w", err)
+			}
+			printCeiling(b.out, rates, c)
 		}
-		printCeiling(b.out, res, v, c)
+		if cfg.CeilingMinimal {
+			m, err := minimalCeiling(ctx, cfg.DatabaseURL, cfg.Concurrency, cfg.Duration)
+			if err != nil {
+				return false, fmt.Errorf("minimal ceiling: %w", err)
+			}
+			printMinimal(b.out, rates, m)
+		}
 	}
 	b.printMemory()
 	printVerdict(b.out, v)
@@ -326,7 +339,9 @@ const settleFor = 4 * time.Minute
 // every job the load made: the ceiling, or the next sweep step, must not
 // share the database with the email backlog of the run before it, which
 // would lower its rate (and flatter Intake's ratio to it).
-func (b *bench) settle(ctx context.Context) {
+//
+// It returns when it found no open job (or gave up: then the time it did).
+func (b *bench) settle(ctx context.Context) time.Time {
 	const q = `SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable') AND queue <> $1`
 	start, moved := time.Now(), time.Now()
 	said, last := false, -1
@@ -336,7 +351,7 @@ func (b *bench) settle(ctx context.Context) {
 			if said {
 				fmt.Fprintf(b.out, "settled after %s\n", time.Since(start).Round(100*time.Millisecond))
 			}
-			return
+			return time.Now()
 		}
 		if !said {
 			fmt.Fprintf(b.out, "waiting for Intake's workers to finish the run's %d open jobs (at most %s) before measuring on\n", open, settleFor)
@@ -347,11 +362,11 @@ func (b *bench) settle(ctx context.Context) {
 		}
 		if time.Since(moved) > 3*time.Second {
 			fmt.Fprintf(b.out, "%d open jobs, none worked for 3 s (intake serve --workers=false?); measuring on\n", open)
-			return
+			return time.Now()
 		}
 		if time.Since(start) > settleFor || ctx.Err() != nil {
 			fmt.Fprintf(b.out, "still %d open jobs after %s; measuring anyway\n", open, settleFor)
-			return
+			return time.Now()
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

@@ -20,14 +20,15 @@ import (
 )
 
 // TestBenchGoodVerdict runs the whole command for a few seconds against
-// the built intake binary, the ceiling included, and expects a good
-// verdict, the ratio line and no scratch rows left behind.
+// the built intake binary, both ceilings included, and expects a good
+// verdict, the rates and ratio lines and no scratch rows or database left
+// behind.
 func TestBenchGoodVerdict(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var stdout, stderr bytes.Buffer
 	code := Run(context.Background(), []string{
-		"-url", b.base, "-database-url", b.dbURL, "-wait", "10s", "-duration", "3s", "-concurrency", "16", "-ceiling",
+		"-url", b.base, "-database-url", b.dbURL, "-wait", "10s", "-duration", "3s", "-concurrency", "16", "-ceiling", "-ceiling-minimal",
 		"-intake-pid", strconv.Itoa(b.pid),
 	}, &stdout, &stderr)
 	out := stdout.String()
@@ -35,7 +36,7 @@ func TestBenchGoodVerdict(t *testing.T) {
 		t.Fatalf("exit %d, want 0 and a good verdict\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
 	}
 	for _, want := range []string{"requests  ", "intents   ", "p99", "replay (later)", "201 ×", "× the naive SQL ceiling of ",
-		fmt.Sprintf("memory: intake (pid %d) peak RSS (VmHWM) ", b.pid)} {
+		"/s sustained (", "× the minimal ceiling of ", "CPU per submission, the load and every job it caused: intake ", fmt.Sprintf("memory: intake (pid %d) peak RSS (VmHWM) ", b.pid)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
@@ -45,6 +46,11 @@ func TestBenchGoodVerdict(t *testing.T) {
 		(SELECT count(*) FROM forms WHERE name LIKE 'intake-bench ceiling%')`, ceilingQueue).Scan(&jobs, &scratch)
 	if err != nil || jobs != 0 || scratch != 0 {
 		t.Errorf("after the ceiling: %d scratch jobs, %d scratch forms (%v), want none", jobs, scratch, err)
+	}
+	err = b.db.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE $1`,
+		fmt.Sprintf("intake_bench_minimal_%d_%%", os.Getpid())).Scan(&scratch)
+	if err != nil || scratch != 0 {
+		t.Errorf("after the minimal ceiling: %d scratch databases (%v), want none", scratch, err)
 	}
 }
 

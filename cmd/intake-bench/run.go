@@ -28,8 +28,11 @@ type Config struct {
 	Dup         int           // each intent is resent 0..Dup extra times
 	Browser     float64       // share of intents sent as keyless browser posts
 	Ceiling     bool          // also measure the naive SQL ceiling
-	Wait        time.Duration // wait this long for Intake's /readyz first
-	RetryFor    time.Duration // clients retry a failed send for this long (0: never)
+	// CeilingMinimal also measures the naive transaction on the minimal
+	// schema with pgbench (minimal.go).
+	CeilingMinimal bool
+	Wait           time.Duration // wait this long for Intake's /readyz first
+	RetryFor       time.Duration // clients retry a failed send for this long (0: never)
 
 	Intake         string   // an intake binary to start and supervise; "": Intake runs already
 	IntakeEnv      []string // KEY=VALUE added to the supervised Intake's environment
@@ -114,6 +117,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.Float64Var(&c.Browser, "browser", 0.1, "share (0..1) of intents sent as keyless urlencoded browser posts, deduplicated by the implicit key")
 	fs.DurationVar(&c.Wait, "wait", 0, "wait up to this long for Intake's /readyz before starting (for scripts that have just started it)")
 	fs.BoolVar(&c.Ceiling, "ceiling", false, "also run the naive SQL of one submission straight through pgx and print Intake's rate as a fraction of it")
+	fs.BoolVar(&c.CeilingMinimal, "ceiling-minimal", false, "also run the naive transaction on a minimal schema with pgbench, in a scratch database beside -database-url's, and print Intake's rate as a fraction of it")
 	fs.DurationVar(&c.RetryFor, "retry-for", 0, "clients retry a send that failed (connection error, timeout, 5xx, 408, 409, 425, 429) with the same key, backing off, for up to this long (default 0: never; 1m with -chaos)")
 
 	fs.StringVar(&c.Intake, "intake", "", "path of an intake binary: start \"intake serve\" at -url's address on -database-url, supervise it, report its peak RSS and stop it at the end")
