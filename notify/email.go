@@ -60,8 +60,6 @@ type EmailWorker struct {
 	Logger      *slog.Logger
 	// Observe, when set, is told each email's result.
 	Observe func(result string)
-
-	batches emailWrites // its records, shared among its jobs: emailrecord.go
 }
 
 // NextRetry implements river.Worker: an SMTP outage is waited out on the
@@ -114,7 +112,8 @@ func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error
 		limit = retry.RecordWait
 	}
 	err = retry.Record(ctx, limit, func(rec context.Context) error {
-		return w.recordSend(rec, msg.MessageID, o.state, o.errorText())
+		_, err := w.DB.Exec(rec, recordSendSQL, msg.MessageID, o.state, o.errorText())
+		return err
 	}, func(err error) { log.WarnContext(ctx, "email sent, but its record failed: trying again", "err", err) })
 	return o.jobError(err)
 }
@@ -201,6 +200,31 @@ func (o sendOutcome) jobError(recordErr error) error {
 	default: // River retries or, out of attempts, discards
 		return errors.Join(o.failure, recordErr)
 	}
+}
+
+// recordSendSQL records a send's outcome on the email's row: its new state
+// ($2; empty leaves it), its error ($3), and when it went out (no error).
+const recordSendSQL = `UPDATE outbound_emails SET state = coalesce(nullif($2, ''), state), error = $3,
+	sent_at = CASE WHEN $3::text IS NULL THEN now() ELSE sent_at END
+WHERE message_id = $1`
+
+// record stores msg under its Message-ID (once) and returns the row's state.
+func (w *EmailWorker) record(ctx context.Context, accountID int64, args EmailArgs, msg *mail.Message) (string, error) {
+	const q = `
+WITH ins AS (
+	INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, body_html)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	ON CONFLICT (message_id) DO NOTHING
+	RETURNING state
+)
+SELECT state FROM ins UNION ALL SELECT state FROM outbound_emails WHERE message_id = $4 LIMIT 1`
+	var subID any
+	if args.SubmissionID != [16]byte{} {
+		subID = args.SubmissionID
+	}
+	var state string
+	err := w.DB.QueryRow(ctx, q, accountID, subID, args.Template, msg.MessageID, args.To, msg.Subject, msg.Text, msg.HTML).Scan(&state)
+	return state, err
 }
 
 // compose returns the email args stand for, the copy of it to record
