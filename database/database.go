@@ -36,7 +36,7 @@ const DefaultLockTimeout = 5 * time.Second
 // PoolConfig parses url into the pool configuration Intake uses: at most
 // 20 connections unless the URL says (pgxpool's default of max(4, NumCPU)
 // starves River and HTTP on a small machine), and DefaultLockTimeout unless
-// the URL sets lock_timeout. The timeout must be a connection setting: a
+// the URL sets lock_timeout, and UUIDs sent as bytes (uuid.go). The timeout must be a connection setting: a
 // statement's first use on a connection parses it, which takes its table's
 // lock before any statement of its batch has run.
 func PoolConfig(url string) (*pgxpool.Config, error) {
@@ -50,6 +50,7 @@ func PoolConfig(url string) (*pgxpool.Config, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["lock_timeout"]; !ok && !strings.Contains(url, "lock_timeout") {
 		cfg.ConnConfig.RuntimeParams["lock_timeout"] = fmt.Sprintf("%dms", DefaultLockTimeout.Milliseconds())
 	}
+	cfg.AfterConnect = encodeUUIDs
 	return cfg, nil
 }
 
