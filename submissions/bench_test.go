@@ -14,9 +14,10 @@ import (
 	"github.com/intakehq/intake/submissions"
 )
 
-// The accept path against the local Postgres: a new keyed submission per
-// iteration (form lookup, BEGIN, the claim+insert batch, the River insert,
-// COMMIT). Results are in docs/BENCHMARKS.md.
+// The accept path against the local Postgres: a new submission per
+// iteration, keyed and keyless (its key made from its content), alone and
+// 16 at once, and a replay of a stored key. Results are in
+// docs/BENCHMARKS.md.
 func BenchmarkAccept(b *testing.B) {
 	tb := setup(b)
 	ctx := context.Background()
@@ -26,11 +27,17 @@ func BenchmarkAccept(b *testing.B) {
 		b.Fatal(err)
 	}
 	var n atomic.Int64
-	run := func(b *testing.B, parallel bool) {
+	run := func(b *testing.B, parallel, keyed bool) {
 		one := func() {
 			i := n.Add(1)
-			if _, err := tb.svc.Accept(ctx, tb.request(b, fmt.Sprintf("bench-%d", i), contact(int(i)))); err != nil {
-				b.Fatal(err)
+			key := ""
+			if keyed {
+				key = fmt.Sprintf("bench-%d", i)
+			}
+			// Keyless JSON gets a key from its content (idempotency.KeylessKey):
+			// each iteration's content is new, so each is stored.
+			if res, err := tb.svc.Accept(ctx, tb.request(b, key, contact(int(i)))); err != nil || res.Outcome != submissions.OutcomeCreated {
+				b.Fatal(res.Outcome, err)
 			}
 		}
 		b.ReportAllocs()
@@ -48,8 +55,11 @@ func BenchmarkAccept(b *testing.B) {
 			}
 		})
 	}
-	b.Run("sequential", func(b *testing.B) { run(b, false) })
-	b.Run("clients=16", func(b *testing.B) { run(b, true) })
+	// Keyed and keyless side by side, so their ratio is of one run.
+	b.Run("sequential", func(b *testing.B) { run(b, false, true) })
+	b.Run("keyless/sequential", func(b *testing.B) { run(b, false, false) })
+	b.Run("clients=16", func(b *testing.B) { run(b, true, true) })
+	b.Run("keyless/clients=16", func(b *testing.B) { run(b, true, false) })
 
 	// A retry of a stored key: the claim conflicts, the stored answer is read.
 	if _, err := tb.svc.Accept(ctx, tb.request(b, "replayed", contact(0))); err != nil {
