@@ -171,6 +171,9 @@ func (b *bench) close() {
 			fmt.Fprintf(b.out, "stopping %s: %v\n", p.name, err)
 		}
 	}
+	if b.balancerSocket != "" {
+		os.Remove(b.balancerSocket)
+	}
 	if b.receiver != nil {
 		b.receiver.close()
 	}

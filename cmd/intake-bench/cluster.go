@@ -89,7 +89,10 @@ func (b *bench) startCluster(ctx context.Context, env []string, settings, logPat
 	}
 	var conf strings.Builder
 	confPath := filepath.Join(filepath.Dir(logPath), fmt.Sprintf("intake-bench-%d-haproxy.cfg", os.Getpid()))
-	b.balancerSocket = strings.TrimSuffix(confPath, ".cfg") + ".sock"
+	// Absolute (HAProxy reads a relative path as an address) and short (a
+	// socket's path has at most 107 bytes): in the temporary directory.
+	b.balancerSocket = filepath.Join(os.TempDir(), fmt.Sprintf("intake-bench-%d-haproxy.sock", os.Getpid()))
+	os.Remove(b.balancerSocket) // a stale one of an earlier run of this pid
 	if err := haproxyConfig.Execute(&conf, struct {
 		Listen, Socket string
 		Nodes          []string
