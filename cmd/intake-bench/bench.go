@@ -226,9 +226,10 @@ func (b *bench) load(ctx context.Context) (bool, error) {
 	v.RollingFailures, v.RollingTook, v.Rolled = b.rollingFailures(res)
 
 	if cfg.Ceiling || cfg.CeilingMinimal {
-		rates := ratesOf(res, v, b.settle(ctx), loadEnd)
+		settled, done := b.settle(ctx)
+		rates := ratesOf(res, v, settled, loadEnd, done)
 		printSustained(b.out, rates)
-		printCPU(b.out, cpuBefore, b.sampleCPU(), v.Submissions)
+		printCPU(b.out, cpuBefore, b.sampleCPU(), v.Submissions, done)
 		if cfg.Ceiling {
 			c, err := ceiling(ctx, b.pool, b.target, cfg, res.runID)
 			if err != nil {
@@ -343,8 +344,9 @@ const settleFor = 4 * time.Minute
 // share the database with the email backlog of the run before it, which
 // would lower its rate (and flatter Intake's ratio to it).
 //
-// It returns when it found no open job (or gave up: then the time it did).
-func (b *bench) settle(ctx context.Context) time.Time {
+// It returns when it found no open job, and true; or when it gave up, and
+// false.
+func (b *bench) settle(ctx context.Context) (time.Time, bool) {
 	const q = `SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable') AND queue <> $1`
 	start, moved := time.Now(), time.Now()
 	said, last := false, -1
@@ -354,7 +356,7 @@ func (b *bench) settle(ctx context.Context) time.Time {
 			if said {
 				fmt.Fprintf(b.out, "settled after %s\n", time.Since(start).Round(100*time.Millisecond))
 			}
-			return time.Now()
+			return time.Now(), err == nil
 		}
 		if !said {
 			fmt.Fprintf(b.out, "waiting for Intake's workers to finish the run's %d open jobs (at most %s) before measuring on\n", open, settleFor)
@@ -365,11 +367,11 @@ func (b *bench) settle(ctx context.Context) time.Time {
 		}
 		if time.Since(moved) > 3*time.Second {
 			fmt.Fprintf(b.out, "%d open jobs, none worked for 3 s (intake serve --workers=false?); measuring on\n", open)
-			return time.Now()
+			return time.Now(), false
 		}
 		if time.Since(start) > settleFor || ctx.Err() != nil {
 			fmt.Fprintf(b.out, "still %d open jobs after %s; measuring anyway\n", open, settleFor)
-			return time.Now()
+			return time.Now(), false
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

@@ -99,14 +99,19 @@ func (b *bench) sampleCPU() cpuSample {
 	return s
 }
 
-// printCPU prints the CPU each submission cost between two samples.
-func printCPU(out io.Writer, before, after cpuSample, submissions int) {
+// printCPU prints the CPU each submission cost between two samples;
+// jobsDone says every job the load caused was done by the second.
+func printCPU(out io.Writer, before, after cpuSample, submissions int, jobsDone bool) {
 	if !before.ok || !after.ok || submissions == 0 {
 		return
 	}
 	per := func(d time.Duration) string {
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)/float64(submissions))
 	}
-	fmt.Fprintf(out, "CPU per submission, the load and every job it caused: intake %s, Postgres %s (intake-bench, the load's clients: %s)\n",
-		per(after.intake-before.intake), per(after.postgres-before.postgres), per(after.bench-before.bench))
+	what := "the load and every job it caused"
+	if !jobsDone {
+		what = "the load, its jobs not all done"
+	}
+	fmt.Fprintf(out, "CPU per submission, %s: intake %s, Postgres %s (intake-bench, the load's clients: %s)\n",
+		what, per(after.intake-before.intake), per(after.postgres-before.postgres), per(after.bench-before.bench))
 }

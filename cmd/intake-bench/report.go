@@ -129,28 +129,41 @@ func problem(out io.Writer, what string, list []string) {
 type rates struct {
 	submissions     int
 	load, untilDone time.Duration
+	done            bool // every job was done; else there is no sustained rate
 }
 
-func ratesOf(r *loadResult, v *Verdict, settled, loadEnd time.Time) rates {
-	return rates{submissions: v.Submissions, load: r.elapsed, untilDone: max(0, settled.Sub(loadEnd))}
+func ratesOf(r *loadResult, v *Verdict, settled, loadEnd time.Time, done bool) rates {
+	return rates{submissions: v.Submissions, load: r.elapsed, untilDone: max(0, settled.Sub(loadEnd)), done: done}
 }
 
 func (r rates) during() float64    { return float64(r.submissions) / r.load.Seconds() }
 func (r rates) sustained() float64 { return float64(r.submissions) / (r.load + r.untilDone).Seconds() }
 
 func printSustained(out io.Writer, r rates) {
+	if !r.done {
+		fmt.Fprintf(out, "\nintake %.0f/s during the load (%d submissions in %s); no sustained rate: their jobs were not all done\n",
+			r.during(), r.submissions, r.load.Round(time.Millisecond))
+		return
+	}
 	fmt.Fprintf(out, "\nintake %.0f/s during the load, %.0f/s sustained (%d submissions in %s, every job they caused done %s later)\n",
 		r.during(), r.sustained(), r.submissions, r.load.Round(time.Millisecond), r.untilDone.Round(100*time.Millisecond))
 }
 
 func printCeiling(out io.Writer, r rates, c ceilingResult) {
 	fmt.Fprintf(out, "\nceiling: %d naive submissions in %s (%d errors)\n", c.submissions, c.elapsed.Round(time.Millisecond), c.errors)
-	fmt.Fprintf(out, "intake %.0f/s = %.2f× the naive SQL ceiling of %.0f/s (sustained %.0f/s = %.2f×)\n",
-		r.during(), r.during()/c.rate(), c.rate(), r.sustained(), r.sustained()/c.rate())
+	fmt.Fprintf(out, "intake %.0f/s = %.2f× the naive SQL ceiling of %.0f/s%s\n", r.during(), r.during()/c.rate(), c.rate(), r.sustainedRatio(c.rate()))
 }
 
 func printMinimal(out io.Writer, r rates, m minimalResult) {
 	fmt.Fprintf(out, "\nminimal ceiling: pgbench, %d clients, the naive transaction on the minimal schema: %.0f/s\n", m.clients, m.tps)
-	fmt.Fprintf(out, "intake %.0f/s = %.2f× the minimal ceiling of %.0f/s (sustained %.0f/s = %.2f×)\n",
-		r.during(), r.during()/m.tps, m.tps, r.sustained(), r.sustained()/m.tps)
+	fmt.Fprintf(out, "intake %.0f/s = %.2f× the minimal ceiling of %.0f/s%s\n", r.during(), r.during()/m.tps, m.tps, r.sustainedRatio(m.tps))
+}
+
+// sustainedRatio is ", sustained R/s = X×" of ceiling, or "" without
+// a sustained rate.
+func (r rates) sustainedRatio(ceiling float64) string {
+	if !r.done {
+		return ""
+	}
+	return fmt.Sprintf(" (sustained %.0f/s = %.2f×)", r.sustained(), r.sustained()/ceiling)
 }
