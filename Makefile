@@ -74,9 +74,9 @@ bench: ## under 2 min: the accept-path Go benchmarks (1 s each), then 5 s of loa
 	$(BENCH) -intake-pid $$pid -wait 60s -duration 5s -ceiling
 
 load: SHELL := /bin/bash
-load: ## build intake and intake-bench, serve a fresh database, 15 s of load + the naive SQL ceiling; fails on a bad verdict
+load: ## build intake and intake-bench, serve a fresh database, 15 s of load, then both naive ceilings (Intake's schema; the minimal one with pgbench); fails on a bad verdict
 	@$(BENCH_SHELL); $(call SERVE_INTAKE,bin/load-serve.log); \
-	$(BENCH) -intake-pid $$pid -wait 60s -duration 15s -ceiling
+	$(BENCH) -intake-pid $$pid -wait 60s -duration 15s -ceiling -ceiling-minimal
 
 SWEEP ?= 1,2,4,8,16,32,64,128
 STEP  ?= 10s
