@@ -11,7 +11,7 @@ import (
 // pgx sends a github.com/google/uuid UUID through its driver.Valuer: as a
 // string, planned anew and parsed back into 16 bytes for every argument.
 // Under load that was 6 % of Intake's CPU (docs/BENCHMARKS.md, "Where
-// Intake's CPU goes"). encodeUUIDs makes a connection send it as the
+// the CPU goes, and the minimal ceiling"). encodeUUIDs makes a connection send it as the
 // [16]byte it is, the form pgx's uuid codec takes directly (and arrays of
 // them alike). Reading is unchanged: uuid.UUID's Scan takes NULL, which a
 // [16]byte cannot.
