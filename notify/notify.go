@@ -57,6 +57,11 @@ type EmailArgs struct {
 	// A recipient's confirmation is about a form (its internal id) and is
 	// told apart by At, the time it was sent (Unix microseconds).
 	FormID int64 `json:"form_id,omitempty" river:"unique"`
+	// Form is the public id of the submission's form, for a notification
+	// or an autoresponse: the worker then reads the submission, the form
+	// and the unsubscribe in one round trip. Not part of the job's
+	// identity; jobs planned before it have none and read one by one.
+	Form string `json:"form,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -134,10 +139,10 @@ func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *sub
 				continue
 			}
 			seen[strings.ToLower(to)] = true
-			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateNotification, To: to, SubmissionID: sub.ID}})
+			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateNotification, To: to, SubmissionID: sub.ID, Form: sub.FormPublicID}})
 		}
 		if ar := form.Settings.Autoresponse; ar.Enabled && mail.ValidAddress(sub.Meta.ReplyTo) {
-			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateAutoresponse, To: sub.Meta.ReplyTo, SubmissionID: sub.ID}})
+			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateAutoresponse, To: sub.Meta.ReplyTo, SubmissionID: sub.ID, Form: sub.FormPublicID}})
 		}
 		return jobs, nil
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/notify"
+	"github.com/intakehq/intake/submissions"
 )
 
 // wireMsg is a message as the SMTP server got it, decoded.
@@ -404,10 +405,27 @@ func TestOwnerUnsubscribesAndResumes(t *testing.T) {
 	if _, err := b.deps.Links.Unsubscribe(ctx, b.DB, link[1], ""); err != nil {
 		t.Fatal(err)
 	}
-	b.Submit(t, "2", testfactory.Contact(2))
+	second := b.Submit(t, "2", testfactory.Contact(2))
+	fourth := b.Submit(t, "4", testfactory.Contact(4))
 	b.Settle(t)
 	if sent() != 1 {
 		t.Fatalf("sent %d after the owner unsubscribed, want still 1", sent())
+	}
+	// Jobs planned before the unsubscribe (a backlog, a retry) are not
+	// sent either: one that names its form (read in one round trip) and
+	// one planned before jobs named it (read one query after another).
+	planned := func(sub *submissions.Result, form string) {
+		t.Helper()
+		args := notify.EmailArgs{Template: notify.TemplateNotification, To: b.Account.User.Email, SubmissionID: sub.SubmissionID, Form: form}
+		if _, err := b.Client.Insert(ctx, args, nil); err != nil {
+			t.Fatal(err)
+		}
+		b.Settle(t)
+	}
+	planned(second, b.Form.PublicID)
+	planned(fourth, "")
+	if sent() != 1 {
+		t.Fatalf("sent %d after the owner unsubscribed (jobs planned before), want still 1", sent())
 	}
 	if ok, err := notify.Resubscribe(ctx, b.DB, audit.System, b.Form, strings.ToUpper(b.Account.User.Email)); err != nil || !ok {
 		t.Fatalf("Resubscribe = %v, %v", ok, err)
@@ -416,6 +434,18 @@ func TestOwnerUnsubscribesAndResumes(t *testing.T) {
 	b.Settle(t)
 	if sent() != 2 {
 		t.Fatalf("sent %d after turning notifications back on, want 2", sent())
+	}
+	planned(second, b.Form.PublicID)
+	planned(fourth, "")
+	if sent() != 4 {
+		t.Fatalf("sent %d after turning notifications back on, want 4: the two jobs of either shape send", sent())
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, msg := range m.sent[2:] {
+		if !strings.Contains(msg.Text, b.Form.Name) {
+			t.Errorf("an email of a planned job does not name the form %q:\n%s", b.Form.Name, msg.Text)
+		}
 	}
 }
 

@@ -94,6 +94,16 @@ func ByID(ctx context.Context, db database.Executor, id uuid.UUID) (*Submission,
 	return scan(db.QueryRow(ctx, byIDSQL, id))
 }
 
+// QueueByID adds ByID's read to b; after b is read *out holds the
+// submission, and reading b fails with ErrNotFound when there is none.
+func QueueByID(b *pgx.Batch, id uuid.UUID, out **Submission) {
+	b.Queue(byIDSQL, id).QueryRow(func(row pgx.Row) error {
+		s, err := scan(row)
+		*out = s
+		return err
+	})
+}
+
 const getSQL = `SELECT ` + columns + ` FROM submissions s JOIN forms f ON f.id = s.form_id
 WHERE s.id = $1 AND f.account_id = $2`
 
