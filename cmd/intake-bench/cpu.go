@@ -106,7 +106,7 @@ func printCPU(out io.Writer, before, after cpuSample, submissions int, jobsDone 
 		return
 	}
 	per := func(d time.Duration) string {
-		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)/float64(submissions))
+		return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)/float64(submissions))
 	}
 	what := "the load and every job it caused"
 	if !jobsDone {
