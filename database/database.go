@@ -35,10 +35,11 @@ const DefaultLockTimeout = 5 * time.Second
 
 // PoolConfig parses url into the pool configuration Intake uses: at most
 // 20 connections unless the URL says (pgxpool's default of max(4, NumCPU)
-// starves River and HTTP on a small machine), and DefaultLockTimeout unless
-// the URL sets lock_timeout, and UUIDs sent as bytes (uuid.go). The timeout must be a connection setting: a
-// statement's first use on a connection parses it, which takes its table's
-// lock before any statement of its batch has run.
+// starves River and HTTP on a small machine), DefaultLockTimeout unless
+// the URL sets lock_timeout, and UUIDs sent as bytes (uuid.go). The
+// timeout must be a connection setting: a statement's first use on a
+// connection parses it, which takes its table's lock before any statement
+// of its batch has run.
 func PoolConfig(url string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {

@@ -11,10 +11,10 @@ import (
 // pgx sends a github.com/google/uuid UUID through its driver.Valuer: as a
 // string, planned anew and parsed back into 16 bytes for every argument.
 // Under load that was 6 % of Intake's CPU (docs/BENCHMARKS.md, "Where
-// the CPU goes, and the minimal ceiling"). encodeUUIDs makes a connection send it as the
-// [16]byte it is, the form pgx's uuid codec takes directly (and arrays of
-// them alike). Reading is unchanged: uuid.UUID's Scan takes NULL, which a
-// [16]byte cannot.
+// the CPU goes, and the minimal ceiling"). encodeUUIDs makes a connection
+// send it as the [16]byte it is, the form pgx's uuid codec takes directly
+// (and arrays of them alike). Reading is unchanged: uuid.UUID's Scan takes
+// NULL, which a [16]byte cannot.
 func encodeUUIDs(_ context.Context, conn *pgx.Conn) error {
 	m := conn.TypeMap()
 	m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{wrapUUID}, m.TryWrapEncodePlanFuncs...)
