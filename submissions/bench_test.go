@@ -65,13 +65,26 @@ func BenchmarkAccept(b *testing.B) {
 	if _, err := tb.svc.Accept(ctx, tb.request(b, "replayed", contact(0))); err != nil {
 		b.Fatal(err)
 	}
+	replay := func() {
+		if res, err := tb.svc.Accept(ctx, tb.request(b, "replayed", contact(0))); err != nil || res.Outcome != submissions.OutcomeReplayed {
+			b.Fatal(res.Outcome, err)
+		}
+	}
 	b.Run("replay", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := tb.svc.Accept(ctx, tb.request(b, "replayed", contact(0))); err != nil {
-				b.Fatal(err)
-			}
+			replay()
 		}
+	})
+	// Replays 16 at once, against "clients=16" above.
+	b.Run("replay/clients=16", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				replay()
+			}
+		})
 	})
 }
 
