@@ -366,7 +366,9 @@ func (w *EmailWorker) readSubmission(ctx context.Context, args EmailArgs) (sub *
 		return nil, nil, false, err
 	}
 	if sub.FormPublicID != args.Form {
-		return nil, nil, false, river.JobCancel(fmt.Errorf("submission %s is of form %s, not %s", sub.PublicID(), sub.FormPublicID, args.Form))
+		// Not planned so; read as a job that names no form would be.
+		args.Form = ""
+		return w.readSubmission(ctx, args)
 	}
 	return sub, form, unsubscribed, nil
 }

@@ -555,3 +555,29 @@ func TestAutoresponseLimitUnderRace(t *testing.T) {
 		t.Errorf("20 racing autoresponses to one address sent %d, want %d", len(m.sent), notify.AutoresponseLimit)
 	}
 }
+
+// A job that names another form than its submission's (never planned so)
+// is still about its submission: the email names the submission's form.
+func TestNotificationJobNamingAnotherForm(t *testing.T) {
+	t.Parallel()
+	m := &ccRefusingMailer{acceptCc: true}
+	b := setup(t, m)
+	ctx := context.Background()
+	other := testfactory.NewForm(ctx, t, b.DB, b.Account.User.AccountID, &testfactory.FormOpts{Name: "Another form entirely"})
+	res := b.Submit(t, "1", testfactory.Contact(1))
+	b.Settle(t)
+	args := notify.EmailArgs{Template: notify.TemplateNotification, To: "second-reader@example.com", SubmissionID: res.SubmissionID, Form: other.PublicID}
+	if _, err := b.Client.Insert(ctx, args, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.Settle(t)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.sent) != 2 {
+		t.Fatalf("sent %d emails, want the owner's and the job's", len(m.sent))
+	}
+	msg := m.sent[1]
+	if msg.To[0] != "second-reader@example.com" || !strings.Contains(msg.Text, b.Form.Name) || strings.Contains(msg.Text, other.Name) {
+		t.Errorf("the job's email to %v names the wrong form:\n%s", msg.To, msg.Text)
+	}
+}
