@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake/database"
@@ -94,13 +96,24 @@ func URLFor(name string) string {
 	return u.String()
 }
 
+// adminConn connects to the server's postgres database. When the server
+// has no connection to spare (SQLSTATE 53300: other test packages' pools
+// at their busiest, or a benchmark beside the tests) it waits and tries
+// again for up to 15 s rather than fail a test that has not begun.
 func adminConn(ctx context.Context, t testing.TB) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(ctx, ServerURL())
-	if err != nil {
-		t.Fatalf("testdb: connect to %s: %v", ServerURL(), err)
+	deadline := time.Now().Add(15 * time.Second)
+	for attempt := 1; ; attempt++ {
+		conn, err := pgx.Connect(ctx, ServerURL())
+		if err == nil {
+			return conn
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "53300" || time.Now().After(deadline) {
+			t.Fatalf("testdb: connect to %s: %v", ServerURL(), err)
+		}
+		time.Sleep(time.Duration(min(attempt, 10)) * 50 * time.Millisecond)
 	}
-	return conn
 }
 
 // ensureTemplate makes (once per schema, across test processes) a database
