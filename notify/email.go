@@ -212,8 +212,8 @@ WHERE message_id = $1`
 func (w *EmailWorker) record(ctx context.Context, accountID int64, args EmailArgs, msg *mail.Message) (string, error) {
 	const q = `
 WITH ins AS (
-	INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, body_html)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)
 	ON CONFLICT (message_id) DO NOTHING
 	RETURNING state
 )
@@ -223,7 +223,7 @@ SELECT state FROM ins UNION ALL SELECT state FROM outbound_emails WHERE message_
 		subID = args.SubmissionID
 	}
 	var state string
-	err := w.DB.QueryRow(ctx, q, accountID, subID, args.Template, msg.MessageID, args.To, msg.Subject, msg.Text, msg.HTML).Scan(&state)
+	err := w.DB.QueryRow(ctx, q, accountID, subID, args.Template, msg.MessageID, args.To, msg.Subject, msg.Text).Scan(&state)
 	return state, err
 }
 

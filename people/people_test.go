@@ -220,15 +220,15 @@ func TestEraseDeletesEveryCopyAndCountsThem(t *testing.T) {
 SELECT id, 'cv', p, 'cv.txt', 'text/plain', 2, 'x', 'hi' FROM submissions, generate_series(0, 1) p`,
 		`INSERT INTO deliveries (public_id, endpoint_id, submission_id, message_id)
 SELECT 'dlv_' || id, $1, id, 'msg_' || id FROM submissions WHERE form_id = $2`,
-		`INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, body_html)
-SELECT f.account_id, s.id, 'autoresponse', 'm-' || s.id, 'bob@example.com', 'Thanks', 'you wrote hello', 'h'
+		`INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text)
+SELECT f.account_id, s.id, 'autoresponse', 'm-' || s.id, 'bob@example.com', 'Thanks', 'you wrote hello'
 FROM submissions s JOIN forms f ON f.id = s.form_id`,
 		`INSERT INTO autoresponses (submission_id, form_id, recipient) SELECT id, form_id, 'bob@example.com' FROM submissions`,
 		// An autoresponse to bob of a submission deleted before (unlinked),
 		// one to someone else, a notification to the owner, and one to bob
 		// from another account: only the first is bob's to erase here.
-		`INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, body_html)
-SELECT f.account_id, NULL, k, 'orphan-' || r || '-' || k || '-' || f.id, r, 'Thanks', 'you wrote', 'h'
+		`INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text)
+SELECT f.account_id, NULL, k, 'orphan-' || r || '-' || k || '-' || f.id, r, 'Thanks', 'you wrote'
 FROM forms f, (VALUES ('Bob@Example.com', 'autoresponse'), ('carol@example.com', 'autoresponse'), ('bob@example.com', 'notification')) AS v(r, k)`,
 	} {
 		args := []any{}

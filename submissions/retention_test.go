@@ -58,8 +58,8 @@ func TestRetentionDeletesOnlyExpired(t *testing.T) {
 	}
 	// An email recorded for an expired submission keeps its row, unlinked.
 	if _, err := b.db.Exec(ctx, `
-INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, body_html)
-SELECT $1, id, 'notification', 'm-' || id, 'owner@example.com', 's', 't', 'h'
+INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text)
+SELECT $1, id, 'notification', 'm-' || id, 'owner@example.com', 's', 't'
 FROM submissions WHERE form_id = $2 ORDER BY created_at LIMIT 1`, b.account, keep30.ID); err != nil {
 		t.Fatal(err)
 	}
