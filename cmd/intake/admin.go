@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,10 @@ import (
 func migrate(ctx context.Context, cfg Config, logger *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return usageError{"want one of: up, down, status"}
+	}
+	// Refused before connecting: a usage error creates no database.
+	if !slices.Contains([]string{"up", "down", "status"}, args[0]) {
+		return usageError{fmt.Sprintf("unknown migrate command %q: want up, down or status", args[0])}
 	}
 	pool, err := openDB(ctx, cfg, logger)
 	if err != nil {

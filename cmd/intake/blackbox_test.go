@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/intakehq/intake/internal/testbin"
 	"github.com/intakehq/intake/internal/testdb"
 )
@@ -253,6 +255,16 @@ func TestUsageErrors(t *testing.T) {
 		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 {
 			t.Errorf("intake %v: %v, want exit status 2\n%s", args, err, out)
 		}
+	}
+	// A usage error touches no database: none was created for them.
+	admin, err := pgx.Connect(context.Background(), testdb.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var made bool
+	if err := admin.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'intake_never_created')`).Scan(&made); err != nil || made {
+		t.Errorf("a usage error created the database intake_never_created (%v)", err)
 	}
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "INTAKE_BASE_URL=not a url")
