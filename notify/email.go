@@ -356,21 +356,24 @@ func (w *EmailWorker) readSubmission(ctx context.Context, args EmailArgs) (sub *
 	}
 	b := &pgx.Batch{}
 	submissions.QueueByID(b, args.SubmissionID, &sub)
-	if err := forms.QueueByPublicID(b, args.Form, &form); err != nil {
+	err = forms.QueueByPublicID(b, args.Form, &form)
+	if err == nil {
+		if notification {
+			b.Queue(unsubscribedByFormSQL, args.Form, args.To).QueryRow(func(row pgx.Row) error { return row.Scan(&unsubscribed) })
+		}
+		err = w.DB.SendBatch(ctx, b).Close()
+	}
+	switch {
+	case err == nil && sub.FormPublicID == args.Form:
+		return sub, form, unsubscribed, nil
+	case err != nil && intake.KindOf(err) != intake.NotFound:
 		return nil, nil, false, err
 	}
-	if notification {
-		b.Queue(unsubscribedByFormSQL, args.Form, args.To).QueryRow(func(row pgx.Row) error { return row.Scan(&unsubscribed) })
-	}
-	if err := w.DB.SendBatch(ctx, b).Close(); err != nil {
-		return nil, nil, false, err
-	}
-	if sub.FormPublicID != args.Form {
-		// Not planned so; read as a job that names no form would be.
-		args.Form = ""
-		return w.readSubmission(ctx, args)
-	}
-	return sub, form, unsubscribed, nil
+	// The form named is not the submission's (nothing plans that), or the
+	// submission or form is gone: read as a job that names no form, which
+	// finds the right form, or says truly that there is nothing to send.
+	args.Form = ""
+	return w.readSubmission(ctx, args)
 }
 
 const confirmationSQL = `SELECT f.public_id, f.name, f.account_id, r.token_hash FROM notify_recipients r JOIN forms f ON f.id = r.form_id

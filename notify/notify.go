@@ -139,10 +139,10 @@ func (Planner) Prepare(b *pgx.Batch, formPublicID string) func(*forms.Form, *sub
 				continue
 			}
 			seen[strings.ToLower(to)] = true
-			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateNotification, To: to, SubmissionID: sub.ID, Form: sub.FormPublicID}})
+			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateNotification, To: to, SubmissionID: sub.ID, Form: form.PublicID}})
 		}
 		if ar := form.Settings.Autoresponse; ar.Enabled && mail.ValidAddress(sub.Meta.ReplyTo) {
-			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateAutoresponse, To: sub.Meta.ReplyTo, SubmissionID: sub.ID, Form: sub.FormPublicID}})
+			jobs = append(jobs, river.InsertManyParams{Args: EmailArgs{Template: TemplateAutoresponse, To: sub.Meta.ReplyTo, SubmissionID: sub.ID, Form: form.PublicID}})
 		}
 		return jobs, nil
 	}
