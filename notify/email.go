@@ -38,10 +38,18 @@ const (
 )
 
 // EmailWorker sends EmailArgs jobs. Every email is recorded in
-// outbound_emails under its Message-ID before it is sent; the row is marked
-// sent in the transaction that completes the job, so only a crash during
-// the SMTP exchange itself can send it twice — and then with the same
+// outbound_emails under its Message-ID, with the outcome of its send, before
+// River completes its job; an attempt that finds it recorded as sent does
+// not send it again, so only a crash during the SMTP exchange itself (or
+// between it and the record) can send it twice — and then with the same
 // Message-ID.
+//
+// A notification or autoresponse whose job names its form is recorded
+// once, after the send: its compose reads the row's state in the round
+// trip that reads the submission (an earlier attempt's record), and one
+// statement writes the row with the outcome. Every other email is recorded
+// before it is sent, then given its outcome: two writes, as their reads
+// are separate anyway.
 type EmailWorker struct {
 	river.WorkerDefaults[EmailArgs]
 	DB      *pgxpool.Pool
@@ -72,7 +80,7 @@ func (w *EmailWorker) NextRetry(job *river.Job[EmailArgs]) time.Time {
 // Work composes, records and sends one email. A permanent refusal (SMTP
 // 5xx) is recorded and cancels the job; a transient one is retried.
 func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error {
-	msg, kept, accountID, err := w.compose(ctx, job.Args)
+	d, err := w.compose(ctx, job.Args)
 	if intake.KindOf(err) == intake.NotFound || errors.Is(err, errNotDue) {
 		return river.JobCancel(fmt.Errorf("nothing to send: %w", err))
 	}
@@ -84,8 +92,11 @@ func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error
 	if err != nil {
 		return err
 	}
-	state, err := w.record(ctx, accountID, job.Args, kept)
-	if err != nil {
+	msg := d.msg
+	var state string
+	if d.recorded != nil {
+		state = *d.recorded // read with the submission; recorded after the send
+	} else if state, err = w.record(ctx, d.accountID, job.Args, d.kept); err != nil {
 		return err
 	}
 	log := w.logger().With("kind", job.Args.Template, "message_id", msg.MessageID, "attempt", job.Attempt)
@@ -112,6 +123,11 @@ func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error
 		limit = retry.RecordWait
 	}
 	err = retry.Record(ctx, limit, func(rec context.Context) error {
+		if d.recorded != nil {
+			_, err := w.DB.Exec(rec, recordOnceSQL, d.accountID, job.Args.submission(), job.Args.Template, msg.MessageID,
+				job.Args.To, d.kept.Subject, d.kept.Text, o.state, o.errorText())
+			return err
+		}
 		_, err := w.DB.Exec(rec, recordSendSQL, msg.MessageID, o.state, o.errorText())
 		return err
 	}, func(err error) { log.WarnContext(ctx, "email sent, but its record failed: trying again", "err", err) })
@@ -208,6 +224,29 @@ const recordSendSQL = `UPDATE outbound_emails SET state = coalesce(nullif($2, ''
 	sent_at = CASE WHEN $3::text IS NULL THEN now() ELSE sent_at END
 WHERE message_id = $1`
 
+// recordOnceSQL records an email and its send's outcome in one statement
+// (see EmailWorker): $8 is its state (empty keeps an earlier attempt's, or
+// is pending), $9 its error; sent_at is set when there is none. An email about
+// a submission erased meanwhile is not recorded: its text is the person's.
+const recordOnceSQL = `INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, state, error, sent_at)
+SELECT $1, $2, $3, $4, $5, $6, $7, coalesce(nullif($8, ''), 'pending'), $9, CASE WHEN $9::text IS NULL THEN now() END
+WHERE $2::uuid IS NULL OR EXISTS (SELECT 1 FROM submissions WHERE id = $2)
+ON CONFLICT (message_id) DO UPDATE SET state = coalesce(nullif($8, ''), outbound_emails.state), error = $9,
+	sent_at = CASE WHEN $9::text IS NULL THEN now() ELSE outbound_emails.sent_at END`
+
+// recordedSQL is the state of the email under a Message-ID, empty when
+// there is none.
+const recordedSQL = `SELECT coalesce((SELECT state FROM outbound_emails WHERE message_id = $1), '')`
+
+// submission is the job's submission id for outbound_emails: nil for the
+// emails about no submission.
+func (args EmailArgs) submission() any {
+	if args.SubmissionID == [16]byte{} {
+		return nil
+	}
+	return args.SubmissionID
+}
+
 // record stores msg under its Message-ID (once) and returns the row's state.
 func (w *EmailWorker) record(ctx context.Context, accountID int64, args EmailArgs, msg *mail.Message) (string, error) {
 	const q = `
@@ -218,13 +257,18 @@ WITH ins AS (
 	RETURNING state
 )
 SELECT state FROM ins UNION ALL SELECT state FROM outbound_emails WHERE message_id = $4 LIMIT 1`
-	var subID any
-	if args.SubmissionID != [16]byte{} {
-		subID = args.SubmissionID
-	}
 	var state string
-	err := w.DB.QueryRow(ctx, q, accountID, subID, args.Template, msg.MessageID, args.To, msg.Subject, msg.Text).Scan(&state)
+	err := w.DB.QueryRow(ctx, q, accountID, args.submission(), args.Template, msg.MessageID, args.To, msg.Subject, msg.Text).Scan(&state)
 	return state, err
+}
+
+// draft is an email composed: the message to send, the copy of it to
+// record, its account, and — when the compose read it — the state of its
+// record ("" for none yet).
+type draft struct {
+	msg, kept *mail.Message
+	accountID int64
+	recorded  *string
 }
 
 // compose returns the email args stand for, the copy of it to record
@@ -232,18 +276,18 @@ SELECT state FROM ins UNION ALL SELECT state FROM outbound_emails WHERE message_
 // and for a verification or reset link sent over SMTP, whose recorded copy
 // lacks it too: composeLink; an invitation likewise: composeInvite) and
 // its account.
-func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (msg, kept *mail.Message, accountID int64, err error) {
-	if args.Template == TemplateConfirmRecipient {
-		return w.confirmation(ctx, args)
+func (w *EmailWorker) compose(ctx context.Context, args EmailArgs) (d draft, err error) {
+	switch args.Template {
+	case TemplateConfirmRecipient:
+		d.msg, d.kept, d.accountID, err = w.confirmation(ctx, args)
+	case TemplateVerifyAddress, TemplatePasswordReset:
+		d.msg, d.kept, d.accountID, err = w.composeLink(ctx, args, w.host())
+	case TemplateMemberInvite:
+		d.msg, d.kept, d.accountID, err = w.composeInvite(ctx, args)
+	default:
+		d, err = w.composeOne(ctx, args)
 	}
-	if args.Template == TemplateVerifyAddress || args.Template == TemplatePasswordReset {
-		return w.composeLink(ctx, args, w.host())
-	}
-	if args.Template == TemplateMemberInvite {
-		return w.composeInvite(ctx, args)
-	}
-	msg, accountID, err = w.composeOne(ctx, args)
-	return msg, msg, accountID, err
+	return d, err
 }
 
 // host is the base URL's host, for Message-IDs.
@@ -254,45 +298,55 @@ func (w *EmailWorker) host() string {
 	return "localhost"
 }
 
-func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Message, int64, error) {
+// composeOne composes the emails that are the same as sent and as
+// recorded.
+func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (draft, error) {
+	msg, accountID, recorded, err := w.composeMessage(ctx, args)
+	return draft{msg: msg, kept: msg, accountID: accountID, recorded: recorded}, err
+}
+
+func (w *EmailWorker) composeMessage(ctx context.Context, args EmailArgs) (*mail.Message, int64, *string, error) {
 	host := w.host()
 	if args.Template == TemplateEndpointDisabled {
 		ep, err := webhooks.ByID(ctx, w.DB, args.EndpointID)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		form, err := forms.ByPublicID(ctx, w.DB, ep.FormPublicID)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		id := mail.MessageID(host, args.Template, ep.PublicID, args.To, strconv.FormatInt(args.At, 10))
-		return mail.EndpointDisabled(w.From, args.To, ep.URL, form.Name, args.Reason, w.dashboard("forms", form.PublicID, "webhooks"), id), form.AccountID, nil
+		return mail.EndpointDisabled(w.From, args.To, ep.URL, form.Name, args.Reason, w.dashboard("forms", form.PublicID, "webhooks"), id), form.AccountID, nil, nil
 	}
 	if args.Template == TemplateQuotaWarning {
 		month, err := time.Parse("2006-01", args.Month)
 		if err != nil {
-			return nil, 0, river.JobCancel(fmt.Errorf("quota warning for month %q: %w", args.Month, err))
+			return nil, 0, nil, river.JobCancel(fmt.Errorf("quota warning for month %q: %w", args.Month, err))
 		}
 		u, err := accounts.UsageOf(ctx, w.DB, args.AccountID, month)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		id := mail.MessageID(host, args.Template, strconv.FormatInt(args.AccountID, 10), args.Month, strconv.Itoa(args.Percent), strconv.FormatInt(args.Quota, 10), args.To)
 		q := mail.QuotaWarning{PlanName: u.Plan.Name, Percent: args.Percent, Used: u.Used, Quota: u.Plan.MonthlySubmissions,
 			Month: u.Month, DashboardURL: w.dashboard("account")}
-		return mail.QuotaWarningEmail(w.From, args.To, q, id), args.AccountID, nil
+		return mail.QuotaWarningEmail(w.From, args.To, q, id), args.AccountID, nil, nil
 	}
-	sub, form, out, err := w.readSubmission(ctx, args)
+	// The Message-ID is known before the submission is read: the read
+	// can bring the email's record too.
+	id := mail.MessageID(host, args.Template, submissions.FormatID(args.SubmissionID), args.To)
+	r, err := w.readSubmission(ctx, args, id)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	id := mail.MessageID(host, args.Template, sub.PublicID(), args.To)
+	sub, form := r.sub, r.form
 	switch args.Template {
 	case TemplateNotification:
 		// Planned before the address unsubscribed (a retry, a backlog):
 		// it is not sent after.
-		if out {
-			return nil, 0, errNotDue
+		if r.unsubscribed {
+			return nil, 0, nil, errNotDue
 		}
 		view := w.view(form, sub)
 		subject, intro := wording(form, sub)
@@ -310,15 +364,15 @@ func (w *EmailWorker) composeOne(ctx context.Context, args EmailArgs) (*mail.Mes
 		attachments := w.files(ctx, sub, &view)
 		m := mail.Notification(w.From, args.To, cc, sub.Meta.ReplyTo, subject, view, id)
 		m.Attachments = attachments
-		return m, form.AccountID, nil
+		return m, form.AccountID, r.recorded, nil
 	case TemplateAutoresponse:
 		if err := w.autoresponseSlot(ctx, form.ID, sub, args.To); err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		ar := form.Settings.Autoresponse
-		return mail.Autoresponse(w.From, args.To, ar.Subject, ar.Body, form.Name, id), form.AccountID, nil
+		return mail.Autoresponse(w.From, args.To, ar.Subject, ar.Body, form.Name, id), form.AccountID, r.recorded, nil
 	}
-	return nil, 0, river.JobCancel(fmt.Errorf("unknown email kind %q", args.Template))
+	return nil, 0, nil, river.JobCancel(fmt.Errorf("unknown email kind %q", args.Template))
 }
 
 // errNotDue is an email no longer wanted: a confirmation whose address was
@@ -333,47 +387,59 @@ const unsubscribedSQL = `SELECT EXISTS (SELECT 1 FROM notify_recipients WHERE fo
 const unsubscribedByFormSQL = `SELECT EXISTS (SELECT 1 FROM notify_recipients r JOIN forms f ON f.id = r.form_id
 WHERE f.public_id = $1 AND r.email = lower($2) AND r.state = 'unsubscribed')`
 
+// submissionRead is what readSubmission reads.
+type submissionRead struct {
+	sub          *submissions.Submission
+	form         *forms.Form
+	unsubscribed bool    // a notification's recipient unsubscribed from the form
+	recorded     *string // the state of the email's record, when read ("" for none)
+}
+
 // readSubmission reads the submission of a notification or an
 // autoresponse, its form, and for a notification whether its recipient
 // unsubscribed from the form. A job that names the form is read in one
 // round trip (the reads are a third of the worker's CPU, and each round
-// trip costs both sides: docs/BENCHMARKS.md); one planned before jobs
-// named it, one read after another. The form may be shared with other
+// trip costs both sides: docs/BENCHMARKS.md) with the state of the email's
+// record under messageID; one planned before jobs named it, one read after
+// another, without the record's state. The form may be shared with other
 // reads (forms.QueueByPublicID) and is not modified.
-func (w *EmailWorker) readSubmission(ctx context.Context, args EmailArgs) (sub *submissions.Submission, form *forms.Form, unsubscribed bool, err error) {
+func (w *EmailWorker) readSubmission(ctx context.Context, args EmailArgs, messageID string) (r submissionRead, err error) {
 	notification := args.Template == TemplateNotification
 	if args.Form == "" {
-		if sub, err = submissions.ByID(ctx, w.DB, args.SubmissionID); err != nil {
-			return nil, nil, false, err
+		if r.sub, err = submissions.ByID(ctx, w.DB, args.SubmissionID); err != nil {
+			return r, err
 		}
-		if form, err = forms.ByPublicID(ctx, w.DB, sub.FormPublicID); err != nil {
-			return nil, nil, false, err
+		if r.form, err = forms.ByPublicID(ctx, w.DB, r.sub.FormPublicID); err != nil {
+			return r, err
 		}
 		if notification {
-			err = w.DB.QueryRow(ctx, unsubscribedSQL, form.ID, args.To).Scan(&unsubscribed)
+			err = w.DB.QueryRow(ctx, unsubscribedSQL, r.form.ID, args.To).Scan(&r.unsubscribed)
 		}
-		return sub, form, unsubscribed, err
+		return r, err
 	}
+	var recorded string
 	b := &pgx.Batch{}
-	submissions.QueueByID(b, args.SubmissionID, &sub)
-	err = forms.QueueByPublicID(b, args.Form, &form)
+	submissions.QueueByID(b, args.SubmissionID, &r.sub)
+	err = forms.QueueByPublicID(b, args.Form, &r.form)
 	if err == nil {
 		if notification {
-			b.Queue(unsubscribedByFormSQL, args.Form, args.To).QueryRow(func(row pgx.Row) error { return row.Scan(&unsubscribed) })
+			b.Queue(unsubscribedByFormSQL, args.Form, args.To).QueryRow(func(row pgx.Row) error { return row.Scan(&r.unsubscribed) })
 		}
+		b.Queue(recordedSQL, messageID).QueryRow(func(row pgx.Row) error { return row.Scan(&recorded) })
 		err = w.DB.SendBatch(ctx, b).Close()
 	}
 	switch {
-	case err == nil && sub.FormPublicID == args.Form:
-		return sub, form, unsubscribed, nil
+	case err == nil && r.sub.FormPublicID == args.Form:
+		r.recorded = &recorded
+		return r, nil
 	case err != nil && intake.KindOf(err) != intake.NotFound:
-		return nil, nil, false, err
+		return submissionRead{}, err
 	}
 	// The form named is not the submission's (nothing plans that), or the
 	// submission or form is gone: read as a job that names no form, which
 	// finds the right form, or says truly that there is nothing to send.
 	args.Form = ""
-	return w.readSubmission(ctx, args)
+	return w.readSubmission(ctx, args, messageID)
 }
 
 const confirmationSQL = `SELECT f.public_id, f.name, f.account_id, r.token_hash FROM notify_recipients r JOIN forms f ON f.id = r.form_id
