@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -55,5 +56,24 @@ func TestConfigCaptchaVerifyURLs(t *testing.T) {
 	}
 	if _, err := configFromEnv(env(map[string]string{"INTAKE_HCAPTCHA_VERIFY_URL": "api.hcaptcha.com/siteverify"})); err == nil || !strings.Contains(err.Error(), "INTAKE_HCAPTCHA_VERIFY_URL") {
 		t.Errorf("a URL without a scheme: %v, want an error naming the variable", err)
+	}
+}
+
+// The collector's target is DefaultGCPercent, unless GOGC says otherwise.
+func TestGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	tuneGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != DefaultGCPercent {
+		t.Errorf("without GOGC the GC percent is %d, want %d", got, DefaultGCPercent)
+	}
+	debug.SetGCPercent(50) // as the runtime does for GOGC=50
+	tuneGC(func(k string) string {
+		if k == "GOGC" {
+			return "50"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 50 {
+		t.Errorf("with GOGC=50 the GC percent is %d, want 50", got)
 	}
 }

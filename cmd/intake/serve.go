@@ -301,7 +301,7 @@ func newRiver(pool *pgxpool.Pool, cfg Config, keys *backend, logger *slog.Logger
 		Workers: notify.Workers(deps),
 		Logger:  logger.With("component", "river"),
 		// A job whose process died mid-run (SIGKILL, a lost machine) runs
-		// again after this (INTAKE_RESCUE_STUCK_JOBS_AFTER, 5 min by
+		// again after this (INTAKE_RESCUE_STUCK_JOBS_AFTER, 2 min by
 		// default; intake-bench -chaos shortens it to see every job finish).
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 		// River waits FetchCooldown (100 ms by default) between fetches,
