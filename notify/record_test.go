@@ -50,14 +50,19 @@ FROM outbound_emails WHERE message_id = $1`, messageID).Scan(&state, &errText, &
 func TestNotificationRecordedAfterItsSend(t *testing.T) {
 	t.Parallel()
 	var b *bundle
-	var seen []string
+	var (
+		mu   sync.Mutex
+		seen []string // the record as each send found it
+	)
 	m := &hookMailer{hook: func(ctx context.Context, n int, msg *mail.Message) error {
 		state, errText, _ := emailRow(t, b, msg.MessageID)
 		text := ""
 		if errText != nil {
 			text = *errText
 		}
+		mu.Lock()
 		seen = append(seen, state+"|"+text)
+		mu.Unlock()
 		if n == 1 {
 			return errors.New("connection reset by the mail server")
 		}
@@ -69,13 +74,18 @@ func TestNotificationRecordedAfterItsSend(t *testing.T) {
 	if m.count() != 2 {
 		t.Fatalf("sent %d times, want a failure and its retry", m.count())
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if seen[0] != "|" {
 		t.Errorf("before the first send the record read %q, want none", seen[0])
 	}
 	if seen[1] != "pending|connection reset by the mail server" {
 		t.Errorf("before the retry the record read %q, want pending with the failure", seen[1])
 	}
-	state, errText, sent := emailRow(t, b, m.sent[1].MessageID)
+	m.mu.Lock()
+	id := m.sent[1].MessageID
+	m.mu.Unlock()
+	state, errText, sent := emailRow(t, b, id)
 	if state != "sent" || errText != nil || !sent {
 		t.Errorf("after the retry: state %q, error %v, sent_at set %v; want sent, none, set", state, errText, sent)
 	}
