@@ -180,6 +180,23 @@ func IsUnavailable(err error) bool {
 	return pgconn.SafeToRetry(err)
 }
 
+// IsRefused reports whether Postgres refused a statement for what it is —
+// a bad value (class 22), a broken constraint (23) or a statement the
+// schema does not fit (42: a missing column, a wrong type) — so running it
+// again unchanged cannot succeed. A schema behind the binary's migrations
+// is the usual cause in production.
+func IsRefused(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "42":
+		return true
+	}
+	return false
+}
+
 func isCode(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code

@@ -157,6 +157,9 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	// Record what happened even when the job's context is ending: the
 	// attempt was made.
 	o, err = w.recordPatiently(ctx, ep, d, attempt, o)
+	if database.IsRefused(err) {
+		log.ErrorContext(ctx, "the database refused the attempt's record (is the schema behind this binary's migrations?)", "err", err)
+	}
 	if o.verdict == verdictDisable && o.result == resultFailed && err == nil {
 		log.WarnContext(ctx, "webhook endpoint failing for five days: disabling it")
 	}
@@ -266,6 +269,10 @@ func (o outcome) log(ctx context.Context, log *slog.Logger, a Attempt) {
 func (o outcome) jobError(recordErr error) error {
 	switch o.verdict {
 	case verdictDelivered:
+		if database.IsRefused(recordErr) {
+			// A retry would deliver the event again and be refused again.
+			return river.JobCancel(fmt.Errorf("webhook delivered, but its record was refused; not sending it again: %w", recordErr))
+		}
 		return recordErr
 	case verdictSnooze:
 		if recordErr != nil {

@@ -478,3 +478,25 @@ WHERE kind = 'webhook.deliver'`); err != nil {
 		t.Errorf("%d requests after the rerun, want still 1", n)
 	}
 }
+
+// A delivery whose record the database refuses after the receiver's 2xx —
+// a schema out of step with the binary — is not sent again: its job is
+// cancelled at once, for a retry would deliver it and be refused again.
+func TestDeliveredRecordRefusedIsNotSentAgain(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := testfactory.NewReceiver(t)
+	b.Endpoint(t, rc.URL, false)
+	if _, err := b.DB.Exec(context.Background(),
+		`ALTER TABLE delivery_attempts ADD CONSTRAINT refuse_2xx CHECK (status IS DISTINCT FROM 200)`); err != nil {
+		t.Fatal(err)
+	}
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
+	if n := len(rc.Received()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'webhook.deliver' AND state = 'cancelled' AND attempt = 1`); n != 1 {
+		t.Errorf("the job was not cancelled at its first attempt")
+	}
+}

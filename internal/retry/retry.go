@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/intakehq/intake/database"
 	"github.com/riverqueue/river/rivertype"
 )
 
@@ -53,14 +54,16 @@ const RecordWait = 30 * time.Second
 // Record runs record until it succeeds, ctx ends or limit passes (from
 // now, whatever ctx's own deadline: the outcome is real even when the job
 // is being stopped), backing off from 100 ms to 2 s; failed is told of
-// each failure but the last. It returns record's last error.
+// each failure but the last. A statement the database refuses for what it
+// is (database.IsRefused) is not tried again: it cannot succeed. It
+// returns record's last error.
 func Record(ctx context.Context, limit time.Duration, record func(context.Context) error, failed func(error)) error {
 	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
 	backoff := 100 * time.Millisecond
 	for {
 		err := record(rec)
-		if err == nil || rec.Err() != nil {
+		if err == nil || rec.Err() != nil || database.IsRefused(err) {
 			return err
 		}
 		if failed != nil {

@@ -3,9 +3,11 @@ package retry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -63,5 +65,20 @@ func TestRecord(t *testing.T) {
 	err = retry.Record(context.Background(), 300*time.Millisecond, func(context.Context) error { return errors.New("down") }, nil)
 	if err == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("a record that never succeeds: %v after %s", err, time.Since(start))
+	}
+}
+
+// A record the database refuses for what it is is tried once: running it
+// again cannot succeed, and a worker waiting on it would hold its job.
+func TestRecordRefusedIsNotTriedAgain(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	refused := &pgconn.PgError{Code: "23502", Message: `null value in column "body_html" violates not-null constraint`}
+	err := retry.Record(context.Background(), 5*time.Second, func(context.Context) error {
+		calls++
+		return fmt.Errorf("record: %w", refused)
+	}, nil)
+	if !errors.Is(err, refused) || calls != 1 {
+		t.Errorf("err %v after %d calls; want the refusal after 1", err, calls)
 	}
 }
