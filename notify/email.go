@@ -131,6 +131,9 @@ func (w *EmailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error
 		_, err := w.DB.Exec(rec, recordSendSQL, msg.MessageID, o.state, o.errorText())
 		return err
 	}, func(err error) { log.WarnContext(ctx, "email sent, but its record failed: trying again", "err", err) })
+	if database.IsRefused(err) {
+		log.ErrorContext(ctx, "the database refused the email's record (is the schema behind this binary's migrations?)", "err", err)
+	}
 	return o.jobError(err)
 }
 
@@ -206,9 +209,12 @@ func (o sendOutcome) errorText() *string {
 }
 
 // jobError is what Work returns to River for o, with recordErr, the error
-// of recording it.
+// of recording it. An email that went out is not sent again because the
+// database refused its record: a retry would send it and be refused again.
 func (o sendOutcome) jobError(recordErr error) error {
 	switch {
+	case o.failure == nil && database.IsRefused(recordErr):
+		return river.JobCancel(fmt.Errorf("email sent, but its record was refused; not sending it again: %w", recordErr))
 	case o.failure == nil:
 		return recordErr
 	case o.cancel:
@@ -228,9 +234,12 @@ WHERE message_id = $1`
 // (see EmailWorker): $8 is its state (empty keeps an earlier attempt's, or
 // is pending), $9 its error; sent_at is set when there is none. An email about
 // a submission erased meanwhile is not recorded: its text is the person's.
+// One already recorded by an earlier attempt is updated even when its
+// submission was deleted since (retention keeps the row, unlinked; erasure
+// deletes it).
 const recordOnceSQL = `INSERT INTO outbound_emails (account_id, submission_id, kind, message_id, recipient, subject, body_text, state, error, sent_at)
 SELECT $1, $2, $3, $4, $5, $6, $7, coalesce(nullif($8, ''), 'pending'), $9, CASE WHEN $9::text IS NULL THEN now() END
-WHERE $2::uuid IS NULL OR EXISTS (SELECT 1 FROM submissions WHERE id = $2)
+WHERE $2::uuid IS NULL OR EXISTS (SELECT 1 FROM submissions WHERE id = $2) OR EXISTS (SELECT 1 FROM outbound_emails WHERE message_id = $4)
 ON CONFLICT (message_id) DO UPDATE SET state = coalesce(nullif($8, ''), outbound_emails.state), error = $9,
 	sent_at = CASE WHEN $9::text IS NULL THEN now() ELSE outbound_emails.sent_at END`
 

@@ -36,12 +36,19 @@ func (m *hookMailer) count() int {
 // emailRow is an email's record, by Message-ID; state "" when there is none.
 func emailRow(t *testing.T, b *bundle, messageID string) (state string, errText *string, sent bool) {
 	t.Helper()
-	err := b.DB.QueryRow(context.Background(), `SELECT coalesce(max(state), ''), max(error), coalesce(bool_or(sent_at IS NOT NULL), false)
-FROM outbound_emails WHERE message_id = $1`, messageID).Scan(&state, &errText, &sent)
+	state, errText, sent, err := readEmailRow(b, messageID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return state, errText, sent
+}
+
+// readEmailRow is emailRow for a mailer's hook, which runs on a worker's
+// goroutine, where t.Fatal must not be called.
+func readEmailRow(b *bundle, messageID string) (state string, errText *string, sent bool, err error) {
+	err = b.DB.QueryRow(context.Background(), `SELECT coalesce(max(state), ''), max(error), coalesce(bool_or(sent_at IS NOT NULL), false)
+FROM outbound_emails WHERE message_id = $1`, messageID).Scan(&state, &errText, &sent)
+	return state, errText, sent, err
 }
 
 // A notification is recorded once, after its send, with the send's
@@ -55,7 +62,10 @@ func TestNotificationRecordedAfterItsSend(t *testing.T) {
 		seen []string // the record as each send found it
 	)
 	m := &hookMailer{hook: func(ctx context.Context, n int, msg *mail.Message) error {
-		state, errText, _ := emailRow(t, b, msg.MessageID)
+		state, errText, _, err := readEmailRow(b, msg.MessageID)
+		if err != nil {
+			t.Error(err)
+		}
 		text := ""
 		if errText != nil {
 			text = *errText
@@ -139,5 +149,50 @@ func TestNotificationOfErasedSubmissionNotRecorded(t *testing.T) {
 	}
 	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND state = 'completed' AND attempt = 1`); n != 1 {
 		t.Errorf("the job did not complete at its first attempt: its record failed")
+	}
+}
+
+// A notification whose record the database refuses after the send — a
+// worker running before migration 00032 gave body_html its default — is
+// sent once and its job cancelled: a retry would send it again and be
+// refused again, on every attempt.
+func TestNotificationRecordRefusedIsNotSentAgain(t *testing.T) {
+	t.Parallel()
+	m := &hookMailer{hook: func(context.Context, int, *mail.Message) error { return nil }}
+	b := setup(t, m)
+	if _, err := b.DB.Exec(context.Background(), `ALTER TABLE outbound_emails ALTER COLUMN body_html DROP DEFAULT`); err != nil {
+		t.Fatal(err)
+	}
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
+	if m.count() != 1 {
+		t.Errorf("sent %d times, want once", m.count())
+	}
+	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'email.send' AND state = 'cancelled' AND attempt = 1`); n != 1 {
+		t.Errorf("the job was not cancelled at its first attempt")
+	}
+}
+
+// A notification recorded pending by a failed attempt, whose submission is
+// deleted by retention while the retry sends it, is recorded sent: the
+// row retention left (unlinked) is updated, not left saying pending.
+func TestNotificationRecordedAfterRetentionDeletedItsSubmission(t *testing.T) {
+	t.Parallel()
+	var b *bundle
+	m := &hookMailer{hook: func(ctx context.Context, n int, _ *mail.Message) error {
+		if n == 1 {
+			return errors.New("connection reset by the mail server")
+		}
+		_, err := b.DB.Exec(ctx, `DELETE FROM submissions`)
+		return err
+	}}
+	b = setup(t, m)
+	b.Submit(t, "k", testfactory.Contact(1))
+	b.Settle(t)
+	if m.count() != 2 {
+		t.Fatalf("sent %d times, want a failure and its retry", m.count())
+	}
+	if n := b.Count(t, `SELECT count(*) FROM outbound_emails WHERE state = 'sent' AND error IS NULL AND sent_at IS NOT NULL AND submission_id IS NULL`); n != 1 {
+		t.Errorf("the email's row is not recorded sent after retention deleted its submission")
 	}
 }
