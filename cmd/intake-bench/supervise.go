@@ -64,6 +64,7 @@ func (p *process) start(ctx context.Context, wait time.Duration) error {
 		case <-exited:
 			return fmt.Errorf("%s (pid %d) exited before it was ready: see its log %s", p.name, cmd.Process.Pid, p.log.Name())
 		case <-ctx.Done():
+			p.kill() // not left running unready, where nothing would stop it
 			return fmt.Errorf("%s (pid %d) was not ready at %s within %s: see its log %s", p.name, cmd.Process.Pid, p.ready, wait, p.log.Name())
 		case <-time.After(50 * time.Millisecond):
 		}

@@ -247,6 +247,16 @@ func TestBinary(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	bin := testbin.Intake(t)
+	// A usage error touches no database: none is created for them. (An
+	// older version of this test left one behind; it is not this run's.)
+	admin, err := pgx.Connect(context.Background(), testdb.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(context.Background(), `DROP DATABASE IF EXISTS intake_never_created`); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{{"frobnicate"}, {"users", "create"}, {"migrate", "sideways"}, {"users", "plan"}, {"users", "two-factor-reset"},
 		{"apikeys", "create", "--email", "owner@example.com", "--scope", "admin"}} {
 		cmd := exec.Command(bin, args...)
@@ -256,12 +266,6 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("intake %v: %v, want exit status 2\n%s", args, err, out)
 		}
 	}
-	// A usage error touches no database: none was created for them.
-	admin, err := pgx.Connect(context.Background(), testdb.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
 	var made bool
 	if err := admin.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'intake_never_created')`).Scan(&made); err != nil || made {
 		t.Errorf("a usage error created the database intake_never_created (%v)", err)
