@@ -9,10 +9,13 @@ package migrations
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -63,4 +66,46 @@ func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (int, erro
 		return len(results), fmt.Errorf("migrate up: %w", err)
 	}
 	return len(results), nil
+}
+
+// AwaitApplied returns once the database has every migration embedded in
+// this binary, checking every poll: a process that does not migrate
+// (`intake worker`, `serve --migrate=false`) must not run against a schema
+// behind its code, whose statements would be refused — an email sent and
+// its record refused, say. logger is told once what it waits for. A
+// schema ahead of the binary (an older node during a rolling deploy) is
+// fine. It returns ctx's error if ctx ends first.
+func AwaitApplied(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, poll time.Duration) error {
+	p, closer, err := Provider(pool, nil)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	told := false
+	for {
+		current, target, err := p.GetVersions(ctx)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table: never migrated
+			current, err = 0, nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the schema's version: %w", err)
+		}
+		if current >= target {
+			if told {
+				logger.Info("the schema is up to date: starting", "version", current)
+			}
+			return nil
+		}
+		if !told {
+			logger.Warn("waiting for migrations: this binary needs a newer schema; run `intake migrate up` (or start `intake serve`, which migrates)",
+				"schema_version", current, "needs", target)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
 }

@@ -199,6 +199,10 @@ type backend struct {
 	work    bool
 }
 
+// schemaPoll is how often a process that does not migrate checks whether
+// the schema has caught up with it.
+const schemaPoll = 2 * time.Second
+
 // setUpOptions says what a command needs beyond the common set-up.
 type setUpOptions struct {
 	migrate bool // apply pending migrations first (serve --migrate)
@@ -225,6 +229,8 @@ func setUp(ctx context.Context, cfg Config, logger *slog.Logger, opts setUpOptio
 			return nil, err
 		}
 		logger.Info("migrations applied", "count", n)
+	} else if err := migrations.AwaitApplied(ctx, b.pool, logger, schemaPoll); err != nil {
+		return nil, err
 	}
 	if b.sealer, b.links, b.files, err = newKeys(ctx, b.pool, cfg); err != nil {
 		return nil, err

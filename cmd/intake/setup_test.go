@@ -58,6 +58,42 @@ func TestServeAndWorkerSetUp(t *testing.T) {
 	}
 }
 
+// A worker started on a schema behind its binary waits, saying so, and
+// starts working once `intake migrate up` has run: it never works jobs
+// whose records the old schema would refuse.
+func TestWorkerWaitsForMigrations(t *testing.T) {
+	t.Parallel()
+	bin := testbin.Intake(t)
+	_, dbURL := testdb.New(t)
+	env := append(os.Environ(), "DATABASE_URL="+dbURL)
+	migrate := func(dir string) {
+		t.Helper()
+		cmd := exec.Command(bin, "migrate", dir)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("intake migrate %s: %v\n%s", dir, err, out)
+		}
+	}
+	migrate("down")
+	w := startIntake(t, bin, env, "worker")
+	waitLog(t, w.logs, regexp.MustCompile(`waiting for migrations`))
+	time.Sleep(500 * time.Millisecond)
+	if strings.Contains(w.logs.String(), "intake worker running") {
+		t.Fatalf("the worker runs on a schema behind it; log:\n%s", w.logs.String())
+	}
+	migrate("up")
+	waitLog(t, w.logs, regexp.MustCompile(`intake worker running`))
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-w.exited:
+		if err != nil {
+			t.Errorf("worker: %v; log:\n%s", err, w.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the worker did not stop on SIGTERM; log:\n%s", w.logs.String())
+	}
+}
+
 // SIGTERM turns /readyz 503 at once; with INTAKE_SHUTDOWN_DELAY serve
 // still answers everything else meanwhile (a balancer's health check takes
 // it out of rotation first), then stops.
