@@ -97,7 +97,8 @@ const dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$CDcVf/5aHz8LXkPDywd6Bg$dUGibPx
 
 // ChangePassword sets u's password after checking the current one, and ends
 // every other session of u (keep is the token of the one to keep; "" ends
-// all). It returns ErrBadCredentials for a wrong current password.
+// all) and every half-done log-in (two-factor challenge) begun with the
+// old password. It returns ErrBadCredentials for a wrong current password.
 func ChangePassword(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u *User, current, next, keep string) error {
 	if _, err := CheckLogin(ctx, db, u.Email, current); err != nil {
 		return err
@@ -110,6 +111,7 @@ func ChangePassword(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, u 
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, hash)
 		b.Queue(`DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2`, u.ID, tokenHash(keep))
+		b.Queue(`DELETE FROM login_challenges WHERE user_id = $1`, u.ID)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

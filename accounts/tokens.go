@@ -242,9 +242,9 @@ func (s *Service) VerifyEmail(ctx context.Context, token, address string) (*User
 
 // ResetPassword spends a reset link and sets its user's password to next.
 // It also verifies the address (the link was read there), spends the
-// user's other reset links, and ends every session of the user: whoever
-// held one before the reset — perhaps the reason for it — holds nothing
-// after. It is recorded as "user.update" by the user from address. It
+// user's other reset links, and ends every session and half-done log-in
+// (two-factor challenge) of the user: whoever held one before the reset —
+// perhaps the reason for it — holds nothing after. It is recorded as "user.update" by the user from address. It
 // returns the user, ErrBadLink, or an error for a password shorter than
 // MinPasswordLength. hash runs the password hashing (the dashboard bounds
 // how many run at once); nil runs it directly.
@@ -274,6 +274,10 @@ SELECT `+userColumnsSQL+` FROM u`+membershipSQL("u.id", "NULL"), id, h).QueryRow
 		})
 		b.Queue(`UPDATE email_tokens SET used_at = now() WHERE user_id = $1 AND purpose = 'reset' AND used_at IS NULL`, id)
 		b.Queue(`DELETE FROM sessions WHERE user_id = $1`, id)
+		// And every half-done log-in: a password that was known before
+		// must not finish one (an enrolment would even bind the second
+		// factor to the holder's device).
+		b.Queue(`DELETE FROM login_challenges WHERE user_id = $1`, id)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

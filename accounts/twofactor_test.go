@@ -306,3 +306,39 @@ func TestSweepExpiredChallenges(t *testing.T) {
 		t.Errorf("the live challenge: %v", err)
 	}
 }
+
+// A password reset or change ends the user's half-done log-ins: whoever
+// had the old password and stopped at the second step cannot finish it
+// with a code — nor, for a user who must enrol, bind the second factor
+// to their own device.
+func TestPasswordChangeEndsHalfDoneLogIns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	sealer := testSealer(t)
+
+	u, token := enrolled(ctx, t, db, sealer, "changed@example.com")
+	if err := accounts.ChangePassword(ctx, db, audit.System, u, "correct horse", "a new password", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.ChallengeFor(ctx, db, token); !errors.Is(err, accounts.ErrNoChallenge) {
+		t.Errorf("a challenge begun with the old password survived its change: %v", err)
+	}
+
+	box := &outbox{}
+	svc := &accounts.Service{DB: db, Links: box}
+	r, token := enrolled(ctx, t, db, sealer, "reset@example.com")
+	other, otherToken := enrolled(ctx, t, db, sealer, "other@example.com")
+	if err := svc.RequestReset(ctx, r.Email); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ResetPassword(ctx, box.last(t).Token, "a new password", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.ChallengeFor(ctx, db, token); !errors.Is(err, accounts.ErrNoChallenge) {
+		t.Errorf("a challenge begun with the old password survived the reset: %v", err)
+	}
+	if c, err := accounts.ChallengeFor(ctx, db, otherToken); err != nil || c.User.ID != other.ID {
+		t.Errorf("another user's challenge: %v", err)
+	}
+}
