@@ -293,6 +293,9 @@ WHERE account_id = $1 AND revoked_at IS NULL ORDER BY id DESC`, accountID)
 // answer 401. It records "api_key.revoke" by actor in the same
 // transaction. It returns ErrNotFound when there is no such live key.
 func RevokeAPIKey(ctx context.Context, db *pgxpool.Pool, actor audit.Actor, accountID int64, publicID string) error {
+	if textcheck.Problem(publicID) != "" {
+		return ErrNotFound // no stored id is such text; Postgres would refuse it (a 500)
+	}
 	return database.WithTx(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = now() WHERE public_id = $1 AND account_id = $2 AND revoked_at IS NULL`,
 			publicID, accountID)

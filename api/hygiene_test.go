@@ -266,6 +266,35 @@ func TestAPIText(t *testing.T) {
 	}
 }
 
+// An id in the path that cannot be text — a NUL, invalid UTF-8 — is a
+// 4xx on every route that takes one, never a 500 (Postgres refuses such
+// text outright).
+func TestAPIPathIDsNotText(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sub := b.post(t, b.form.PublicID, `{"email":"a@example.com"}`, "path-ids")
+	for _, route := range []struct{ method, path string }{
+		{"GET", "/api/v1/forms/$"}, {"PATCH", "/api/v1/forms/$"}, {"DELETE", "/api/v1/forms/$"},
+		{"GET", "/api/v1/forms/$/submissions"}, {"GET", "/api/v1/forms/$/submissions.csv"}, {"GET", "/api/v1/forms/$/stats"},
+		{"GET", "/api/v1/forms/$/sample"}, {"GET", "/api/v1/forms/$/webhooks"}, {"POST", "/api/v1/forms/$/webhooks"},
+		{"GET", "/api/v1/submissions/$"}, {"PATCH", "/api/v1/submissions/$"}, {"DELETE", "/api/v1/submissions/$"},
+		{"POST", "/api/v1/submissions/$/merge"}, {"GET", "/api/v1/submissions/$/files/x"}, {"GET", "/api/v1/submissions/" + sub + "/files/$"},
+		{"DELETE", "/api/v1/apikeys/$"},
+		{"GET", "/api/v1/webhooks/$"}, {"PATCH", "/api/v1/webhooks/$"}, {"DELETE", "/api/v1/webhooks/$"},
+		{"POST", "/api/v1/webhooks/$/rotate"}, {"POST", "/api/v1/webhooks/$/test"}, {"GET", "/api/v1/webhooks/$/deliveries"},
+		{"GET", "/api/v1/deliveries/$"}, {"POST", "/api/v1/deliveries/$/redeliver"},
+		{"GET", "/f/$"}, {"POST", "/f/$"}, {"GET", "/f/$/thanks"}, {"GET", "/files/" + sub + "/$"},
+	} {
+		for _, bad := range []string{"%00", "%FF", "x%00y"} {
+			path := strings.Replace(route.path, "$", bad, 1)
+			r := b.call(t, route.method, path, []byte(`{}`), hdr("Authorization", bearer(b.account.APIKey), "Content-Type", ctJSON, "Accept", acceptJSON))
+			if r.Status < 400 || r.Status >= 500 {
+				t.Errorf("%s %s: %s, want a 4xx", route.method, path, r)
+			}
+		}
+	}
+}
+
 // syncBuffer is a log sink the server's goroutines write while the test
 // reads it.
 type syncBuffer struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/database"
+	"github.com/intakehq/intake/internal/textcheck"
 )
 
 // Delivery states.
@@ -100,6 +101,9 @@ SELECT ` + deliveryColumns + ` FROM d JOIN webhook_endpoints e ON e.id = d.endpo
 // DeliveryForAccount returns the account's delivery with publicID. It
 // returns ErrNotFound.
 func DeliveryForAccount(ctx context.Context, db database.Executor, accountID int64, publicID string) (*Delivery, error) {
+	if textcheck.Problem(publicID) != "" {
+		return nil, ErrNotFound // no stored id is such text; Postgres would refuse it (a 500)
+	}
 	return scanDelivery(db.QueryRow(ctx, `SELECT `+deliveryColumns+`
 FROM deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN forms f ON f.id = e.form_id
 WHERE d.public_id = $1 AND f.account_id = $2`, publicID, accountID))

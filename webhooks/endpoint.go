@@ -21,6 +21,7 @@ import (
 	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/seal"
+	"github.com/intakehq/intake/internal/textcheck"
 	"github.com/intakehq/intake/submissions"
 )
 
@@ -326,6 +327,9 @@ func ByID(ctx context.Context, db database.Executor, id int64) (*Endpoint, error
 
 // ForAccount returns the account's endpoint with publicID. It returns ErrNotFound.
 func ForAccount(ctx context.Context, db database.Executor, accountID int64, publicID string) (*Endpoint, error) {
+	if textcheck.Problem(publicID) != "" {
+		return nil, ErrNotFound // no stored id is such text; Postgres would refuse it (a 500)
+	}
 	return scanEndpoint(db.QueryRow(ctx, `SELECT `+endpointColumns+`
 FROM webhook_endpoints e JOIN forms f ON f.id = e.form_id WHERE e.public_id = $1 AND f.account_id = $2`, publicID, accountID))
 }
