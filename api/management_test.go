@@ -222,6 +222,10 @@ func TestManagementRoutes(t *testing.T) {
 		{"list submissions, limit=ten", "/api/v1/forms/" + formA.PublicID + "/submissions?limit=ten", bearer(a.APIKey), 400, "invalid-parameter", nil},
 		{"list submissions, cursor not base64", "/api/v1/forms/" + formA.PublicID + "/submissions?cursor=%21%21%21", bearer(a.APIKey), 400, "invalid-parameter", nil},
 		{"list submissions, cursor of junk", "/api/v1/forms/" + formA.PublicID + "/submissions?cursor=" + base64.RawURLEncoding.EncodeToString([]byte("nope")), bearer(a.APIKey), 400, "invalid-parameter", nil},
+		// Well formed, with a time Postgres refuses (it was a 500) and one
+		// past any submission's.
+		{"list submissions, cursor before the epoch", "/api/v1/forms/" + formA.PublicID + "/submissions?cursor=" + base64.RawURLEncoding.EncodeToString([]byte("-9223372036854775808.00000000-0000-0000-0000-000000000000")), bearer(a.APIKey), 400, "invalid-parameter", nil},
+		{"list submissions, cursor past the year 9999", "/api/v1/forms/" + formA.PublicID + "/submissions?cursor=" + base64.RawURLEncoding.EncodeToString([]byte("9223372036854775807.00000000-0000-0000-0000-000000000000")), bearer(a.APIKey), 400, "invalid-parameter", nil},
 		{"get submission", "/api/v1/submissions/" + subA, bearer(a.APIKey), 200, "", isObject(subA)},
 		{"get submission of another account", "/api/v1/submissions/" + subB, bearer(a.APIKey), 404, "not-found", nil},
 		{"get own submission as the other account", "/api/v1/submissions/" + subA, bearer(other.APIKey), 404, "not-found", nil},

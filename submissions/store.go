@@ -128,6 +128,9 @@ func (c Cursor) String() string {
 var ErrBadCursor error = &intake.Error{Kind: intake.Malformed, Type: intake.TypeInvalidParameter, Msg: "invalid cursor",
 	Title: "Invalid parameter", Detail: "cursor is not a cursor this API returned"}
 
+// maxCursorMicros is the first microsecond of the year 10000.
+var maxCursorMicros = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+
 // ParseCursor decodes a token made by Cursor.String. It returns ErrBadCursor.
 func ParseCursor(s string) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -137,7 +140,9 @@ func ParseCursor(s string) (*Cursor, error) {
 	micros, id, ok := strings.Cut(string(b), ".")
 	n, err1 := strconv.ParseInt(micros, 10, 64)
 	u, err2 := uuid.Parse(id)
-	if !ok || err1 != nil || err2 != nil {
+	// Every cursor made holds a submission's time: after 1970 and before
+	// 10000 (Postgres refuses a time far enough before, which was a 500).
+	if !ok || err1 != nil || err2 != nil || n < 0 || n > maxCursorMicros {
 		return nil, ErrBadCursor
 	}
 	return &Cursor{CreatedAt: time.UnixMicro(n).UTC(), ID: u}, nil
