@@ -49,6 +49,13 @@ var (
 		Detail:     fmt.Sprintf("An account may send at most %d invitations an hour (resending one counts).", MaxInvitesSentPerHour),
 		Hint:       "Wait an hour, then send the rest.",
 		RetryAfter: time.Hour}
+	// ErrInviterUnverified is returned when the user inviting has not
+	// confirmed their own address: until then Intake mails no one for
+	// them, or a sign-up with a made-up address could mail strangers.
+	ErrInviterUnverified error = &intake.Error{Kind: intake.Forbidden, Type: intake.TypeForbidden, Msg: "inviter's address not confirmed",
+		Title:  "Confirm your address first",
+		Detail: "Invitations are sent only by users who have confirmed their own email address.",
+		Hint:   "Open the link in the email we sent you when you signed up, or send it again from the banner at the top of the page."}
 	// ErrBadInvite is returned for an invitation link that is unknown,
 	// accepted, revoked or expired (not told apart).
 	ErrBadInvite = errors.New("this invitation is unknown, used, revoked or expired")
@@ -134,9 +141,9 @@ func InviteLive(ctx context.Context, db database.Executor, id int64) (*Invite, e
 // Invite invites email into by's account with role and sends the link. An
 // admin or the owner may; an address already a member is ErrAlreadyMember;
 // a pending invitation to the address is revoked and replaced (a new link,
-// a new week). It returns a *RoleError, ErrOwnerUntouchable (role
-// owner), ErrTooManyPendingInvites, ErrTooManyInvitesSent, or an error for
-// an invalid address or role. It records "member.invite".
+// a new week). It returns a *RoleError, ErrInviterUnverified,
+// ErrOwnerUntouchable (role owner), ErrTooManyPendingInvites,
+// ErrTooManyInvitesSent, or an error for an invalid address or role. It records "member.invite".
 func (s *Team) Invite(ctx context.Context, actor audit.Actor, by *User, email string, role Role) (*Invite, error) {
 	email = strings.TrimSpace(email)
 	if !mail.ValidAddress(email) {
@@ -200,6 +207,13 @@ VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 second') RETURNING id, crea
 func (s *Team) issue(ctx context.Context, tx pgx.Tx, actor audit.Actor, by *User, email string, role Role) (*Invite, error) {
 	if _, err := require(ctx, tx, by, RoleAdmin); err != nil {
 		return nil, err
+	}
+	var verified bool
+	if err := tx.QueryRow(ctx, `SELECT email_verified_at IS NOT NULL FROM users WHERE id = $1`, by.ID).Scan(&verified); err != nil {
+		return nil, err
+	}
+	if !verified {
+		return nil, ErrInviterUnverified
 	}
 	if _, err := tx.Exec(ctx, lockAccountSQL, by.AccountID); err != nil {
 		return nil, err

@@ -306,6 +306,37 @@ FROM generate_series(1, $2) g`, b.owner.AccountID, accounts.MaxPendingInvites-ac
 	}
 }
 
+// A user who has not confirmed their address sends no invitation nor a
+// resend: a sign-up with a made-up address must not mail strangers. Once
+// confirmed, they may.
+func TestInviteNeedsConfirmedInviter(t *testing.T) {
+	t.Parallel()
+	b := setupMembers(t)
+	pending, err := b.team.Invite(b.ctx, act(b.owner), b.owner, "waiting@example.com", accounts.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.Exec(b.ctx, `UPDATE users SET email_verified_at = NULL WHERE id = $1`, b.owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	before := len(b.sent.sent)
+	if _, err := b.team.Invite(b.ctx, act(b.owner), b.owner, "stranger@victim.example", accounts.RoleViewer); !errors.Is(err, accounts.ErrInviterUnverified) {
+		t.Errorf("an unconfirmed owner's invitation: %v, want ErrInviterUnverified", err)
+	}
+	if _, err := b.team.Resend(b.ctx, act(b.owner), b.owner, pending.ID); !errors.Is(err, accounts.ErrInviterUnverified) {
+		t.Errorf("an unconfirmed owner's resend: %v, want ErrInviterUnverified", err)
+	}
+	if n := testfactory.Count(t, b.db, `SELECT count(*) FROM invites WHERE email = 'stranger@victim.example'`); n != 0 || len(b.sent.sent) != before {
+		t.Errorf("%d invitations stored and %d sent, want none", n, len(b.sent.sent)-before)
+	}
+	if _, err := b.db.Exec(b.ctx, `UPDATE users SET email_verified_at = now() WHERE id = $1`, b.owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.team.Invite(b.ctx, act(b.owner), b.owner, "stranger@victim.example", accounts.RoleViewer); err != nil {
+		t.Errorf("once confirmed: %v", err)
+	}
+}
+
 // Changes of role: admins and the owner, never on the owner, never to
 // owner, never their own; another account's user is not found.
 func TestChangeRole(t *testing.T) {

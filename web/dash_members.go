@@ -80,6 +80,8 @@ func (d *Dashboard) invite(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, accounts.ErrAlreadyMember):
 			v.Errors["email"] = email + " is a member of this account already: change their role in the list instead."
+		case errors.Is(err, accounts.ErrInviterUnverified):
+			v.Errors["email"] = "Confirm your own address first: open the link in the email we sent you when you signed up, or send it again from the banner above."
 		case err != nil:
 			d.error(w, r, err)
 			return

@@ -318,3 +318,27 @@ FROM generate_series(1, $2) g`, b.acct.User.AccountID, accounts.MaxPendingInvite
 	wantStatus(t, "over the pending limit", a, http.StatusConflict)
 	wantContains(t, "over the pending limit", html.UnescapeString(a.Body), "Too many pending invitations", "Revoke invitations")
 }
+
+// A sign-up that never confirmed its address cannot mail strangers
+// through invitations: the form says to confirm first, and nothing is
+// stored or enqueued.
+func TestMembersInviteNeedsConfirmedAddress(t *testing.T) {
+	t.Parallel()
+	b := setupDashboard(t)
+	ctx := context.Background()
+	br := b.browser(t)
+	br.follow(t, br.post(t, "/signup", url.Values{"email": {"spammer@example.com"}, "password": {"a long password"}}))
+	u, err := accounts.UserByEmail(ctx, b.db, "spammer@example.com")
+	if err != nil || u.Verified {
+		t.Fatalf("the new user: %+v %v, want unverified", u, err)
+	}
+	a := br.post(t, "/account/members/invite", url.Values{"email": {"stranger@victim.example"}, "role": {"viewer"}})
+	wantStatus(t, "invite while unconfirmed", a, http.StatusUnprocessableEntity)
+	wantContains(t, "invite while unconfirmed", html.UnescapeString(a.Body), "Confirm your own address first")
+	if n := b.count(t, `SELECT count(*) FROM invites WHERE email = 'stranger@victim.example'`); n != 0 {
+		t.Errorf("%d invitations stored", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE args->>'to' = 'stranger@victim.example'`); n != 0 {
+		t.Errorf("%d emails enqueued to the stranger", n)
+	}
+}
