@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -329,19 +330,28 @@ func Example(form *forms.Form, now time.Time) *submissions.Submission {
 // POST, sent at once, to a URL its account chose.
 const TestEventsPerMinute = 10
 
-// ErrTestLimited: an endpoint's test events over TestEventsPerMinute.
-func errTestLimited(wait time.Duration) error {
+// AccountTestEventsPerMinute bounds the test events of all of an
+// account's endpoints together: more endpoints (or new ones) must not
+// make Intake a faster sender of POSTs.
+const AccountTestEventsPerMinute = 30
+
+// ErrTestLimited: test events over TestEventsPerMinute (of, "An
+// endpoint") or AccountTestEventsPerMinute ("An account").
+func errTestLimited(of string, limit int, wait time.Duration) error {
 	return &intake.Error{Kind: intake.Limited, Type: intake.TypeRateLimited, Title: "Too many test events", RetryAfter: wait,
-		Detail: fmt.Sprintf("An endpoint takes at most %d test events a minute. Try again in %d seconds.", TestEventsPerMinute, int(wait.Seconds())+1)}
+		Detail: fmt.Sprintf("%s takes at most %d test events a minute. Try again in %d seconds.", of, limit, int(wait.Seconds())+1)}
 }
 
-// testLimits are the endpoints' buckets of test events, in this process.
+// testLimits are the buckets of test events, in this process: one per
+// endpoint and one per account.
 type testLimits struct {
 	mu sync.Mutex
 	m  map[string]*tokenbucket.Bucket
 }
 
-func (l *testLimits) take(id string, now time.Time) (time.Duration, bool) {
+// take takes a token from the endpoint's bucket and the account's, or
+// from neither, and returns the limit that refused it.
+func (l *testLimits) take(ep *Endpoint, accountID int64, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.m == nil {
@@ -352,21 +362,36 @@ func (l *testLimits) take(id string, now time.Time) (time.Duration, bool) {
 			delete(l.m, k) // full again: nothing to keep
 		}
 	}
-	b, ok := l.m[id]
-	if !ok {
-		b = &tokenbucket.Bucket{Tokens: TestEventsPerMinute, At: now}
-		l.m[id] = b
+	bucket := func(key string, limit int) *tokenbucket.Bucket {
+		b, ok := l.m[key]
+		if !ok {
+			b = &tokenbucket.Bucket{Tokens: float64(limit), At: now}
+			l.m[key] = b
+		}
+		return b
 	}
-	return b.Take(now, TestEventsPerMinute/60.0, TestEventsPerMinute)
+	endpoint, account := bucket("endpoint "+ep.PublicID, TestEventsPerMinute), bucket("account "+strconv.FormatInt(accountID, 10), AccountTestEventsPerMinute)
+	// The account's first, on a copy: a refusal by the endpoint's must
+	// not spend the account's token.
+	trial := *account
+	if wait, ok := trial.Take(now, AccountTestEventsPerMinute/60.0, AccountTestEventsPerMinute); !ok {
+		return errTestLimited("An account", AccountTestEventsPerMinute, wait)
+	}
+	if wait, ok := endpoint.Take(now, TestEventsPerMinute/60.0, TestEventsPerMinute); !ok {
+		return errTestLimited("An endpoint", TestEventsPerMinute, wait)
+	}
+	*account = trial
+	return nil
 }
 
 // Test sends ep one made-up event now, rendered and sent as a delivery is
 // (its format, its signature, the same guarded client), and answers what
 // the receiver said. Nothing is stored: no delivery, no job, no count. At
-// most TestEventsPerMinute an endpoint (a *intake.Error of kind Limited).
+// most TestEventsPerMinute an endpoint and AccountTestEventsPerMinute an
+// account (a *intake.Error of kind Limited).
 func (w *DeliveryWorker) Test(ctx context.Context, ep *Endpoint, form *forms.Form) (Attempt, error) {
-	if wait, ok := w.tests.take(ep.PublicID, time.Now()); !ok {
-		return Attempt{}, errTestLimited(wait)
+	if err := w.tests.take(ep, form.AccountID, time.Now()); err != nil {
+		return Attempt{}, err
 	}
 	sub := Example(form, time.Now())
 	body, err := w.render(ctx, ep, form, sub)
