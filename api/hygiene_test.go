@@ -166,6 +166,36 @@ func TestSubmitText(t *testing.T) {
 	}
 }
 
+// A JSON number Postgres' numeric refuses — more than 16383 digits after
+// the point, however written — is a 400 (it was a 500, from a stranger,
+// failing the group write it shared), and the numbers just inside the
+// limit are stored as sent.
+func TestSubmitNumbersPostgresRefuses(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	zeros := strings.Repeat("0", maxScale)
+	for i, tc := range []struct {
+		number string
+		taken  bool
+	}{
+		{"1e-16383", true}, {"0.5e-16382", true}, {"0." + zeros[1:] + "1", true}, {"1." + zeros, true}, {"0e1000000", true}, {"4.9e-324", true},
+		{"1e-16384", false}, {"1.5e-16383", false}, {"0." + zeros + "1", false}, {"1." + zeros + "0", false}, {"-0e-99999", false},
+		{"0e9999999999", false}, {"1e400", false},
+	} {
+		body := fmt.Sprintf(`{"email":"a@example.com","n":%s}`, tc.number)
+		r := b.submit(t, b.form.PublicID, ctJSON, body, "Accept", acceptJSON, "Idempotency-Key", fmt.Sprintf("number-%d", i))
+		switch {
+		case tc.taken && r.Status != http.StatusCreated:
+			t.Errorf("%.20s… (%d bytes): %s, want 201", tc.number, len(tc.number), r)
+		case !tc.taken && (r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "malformed-request")):
+			t.Errorf("%.20s… (%d bytes): %s, want 400 malformed-request", tc.number, len(tc.number), r)
+		}
+	}
+}
+
+// maxScale is the most digits after the point Postgres' numeric keeps.
+const maxScale = 16383
+
 // A body with \xff was stored as U+FFFD (201) and then counted as the same
 // payload as one with a real U+FFFD under one key. Now the first is a 400
 // and the second is a new submission, stored as sent.

@@ -417,7 +417,7 @@ func parseJSON(body io.Reader, lim Limits) (*Payload, error) {
 		default:
 			sv, ok := scalar(v)
 			if !ok {
-				return nil, malformed("field %s: nested objects and numbers beyond ±1.8e308 are not supported; send strings, numbers, booleans or arrays of them", name)
+				return nil, malformed("field %s: nested objects, numbers beyond ±1.8e308 and numbers with more than 16383 digits after the point are not supported; send strings, numbers, booleans or arrays of them", name)
 			}
 			if !p.add(name, sv, false, lim) {
 				return nil, tooManyFields(lim)
@@ -427,14 +427,35 @@ func parseJSON(body io.Reader, lim Limits) (*Payload, error) {
 	return p, nil
 }
 
+// maxNumericScale is the most digits after the point Postgres' numeric
+// keeps; a JSON number written with more (1e-16384, 0.000…1, 1.000…0) is
+// refused by the database, though ParseFloat takes it (as 0, or 1).
+const maxNumericScale = 16383
+
+// numericScaleOK reports whether n, a JSON number, has at most
+// maxNumericScale digits after the point once its exponent is applied.
+func numericScaleOK(n string) bool {
+	mantissa, exp, hasExp := strings.Cut(strings.ToLower(n), "e")
+	e := int64(0)
+	if hasExp {
+		var err error
+		if e, err = strconv.ParseInt(exp, 10, 64); err != nil || e > 1_000_000 || e < -1_000_000 {
+			return false // Postgres refuses 0e1073741823 (and a non-zero number that large is past float64)
+		}
+	}
+	_, frac, _ := strings.Cut(mantissa, ".")
+	return int64(len(frac))-e <= maxNumericScale
+}
+
 func scalar(v any) (Value, bool) {
 	switch v := v.(type) {
 	case string:
 		return Value{Text: v}, true
 	case json.Number:
-		// Postgres' numeric (and so jsonb) stores any float64; beyond that
-		// the insert would fail, so such a number is refused here.
-		if _, err := strconv.ParseFloat(v.String(), 64); err != nil {
+		// Postgres' numeric (and so jsonb) stores any float64 written with
+		// at most 16383 digits after the point; beyond either the insert
+		// would fail (a 500), so such a number is refused here.
+		if _, err := strconv.ParseFloat(v.String(), 64); err != nil || !numericScaleOK(v.String()) {
 			return Value{}, false
 		}
 		return Value{Text: v.String(), Kind: KindNumber}, true
