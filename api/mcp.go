@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/accounts"
 	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
@@ -58,7 +60,44 @@ func (s *Server) mcpHandler() http.Handler {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		Stateless: true, JSONResponse: true, Logger: s.Logger, MaxRequestBodyBytes: mcpMaxBody,
 	})
-	return auth.RequireBearerToken(s.mcpToken, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
+	return auth.RequireBearerToken(s.mcpToken, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(s.noBatches(h))
+}
+
+// errMCPBatch refuses a JSON-RPC batch. MCP dropped batching in protocol
+// 2025-06-18, which the SDK enforces only for a client that says it speaks
+// that version or later; an older (or absent) version header had every
+// call of a batch run for one request of the rate limit, and all their
+// answers held in memory at once.
+var errMCPBatch = &intake.Error{Kind: intake.Malformed, Type: intake.TypeMalformed, Title: "Batches are not accepted",
+	Msg:    "JSON-RPC batch sent to /mcp",
+	Detail: "Send one JSON-RPC message per request; /mcp does not take batches (MCP removed them in protocol 2025-06-18)."}
+
+// noBatches answers a body that is a JSON array with errMCPBatch before
+// the SDK reads it, looking only at its first byte that is not space.
+func (s *Server) noBatches(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		br := bufio.NewReader(r.Body)
+		for range 4 << 10 { // past that much space, the SDK judges the body
+			c, err := br.ReadByte()
+			if err != nil {
+				break // empty or unreadable: the SDK answers that
+			}
+			if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+				continue
+			}
+			if c == '[' {
+				s.writeError(w, r, errMCPBatch)
+				return
+			}
+			br.UnreadByte()
+			break
+		}
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{br, r.Body}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // mcpToken passes the principal authenticate put in the request's context

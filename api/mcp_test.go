@@ -422,6 +422,35 @@ func TestMCPUnknownKeysLimited(t *testing.T) {
 	mustProblem(t, last, http.StatusTooManyRequests, "rate-limited")
 }
 
+// A JSON-RPC batch is refused whatever protocol version the client
+// names (or none): each call of one ran for one request of the rate
+// limit, and all their answers were held at once. A single message
+// still works, leading space and all.
+func TestMCPBatchRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	call := `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"list_forms","arguments":{}}}`
+	batch := "[" + fmt.Sprintf(call, 1) + "," + fmt.Sprintf(call, 2) + "]"
+	for _, version := range []string{"", "2025-03-26", "2025-06-18"} {
+		h := hdr("Content-Type", "application/json", "Accept", "application/json, text/event-stream", "Authorization", bearer(b.account.APIKey))
+		if version != "" {
+			h.Set("Mcp-Protocol-Version", version)
+		}
+		for _, body := range []string{batch, " \n\t" + batch} {
+			r := b.call(t, "POST", "/mcp", []byte(body), h)
+			if version == "2025-06-18" && r.Status == http.StatusBadRequest {
+				continue // the SDK's own refusal, or ours
+			}
+			mustProblem(t, r, http.StatusBadRequest, "malformed-request")
+		}
+	}
+	r := b.call(t, "POST", "/mcp", []byte("  "+fmt.Sprintf(call, 3)), hdr("Content-Type", "application/json",
+		"Accept", "application/json, text/event-stream", "Authorization", bearer(b.account.APIKey), "Mcp-Protocol-Version", "2025-06-18"))
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"id":3`) {
+		t.Errorf("one message after the batches: %s", r)
+	}
+}
+
 // TestMCPArgumentsRefusedAsProblems: arguments the SDK refuses against a
 // tool's input schema, before the tool runs, come back as the validation
 // problem every other refusal is, naming the field — not the SDK's text.
