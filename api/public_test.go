@@ -644,6 +644,10 @@ func TestIdempotencyKeyInvalid(t *testing.T) {
 		{"_idempotency_key of 256 characters", nil, `{"email":"a@example.com","_idempotency_key":"` + long + `"}`, 400},
 		{"_idempotency_key not ASCII", nil, `{"email":"a@example.com","_idempotency_key":"clé-2"}`, 400},
 		{"_idempotency_key with a control character", nil, `{"email":"a@example.com","_idempotency_key":"a\u0001b"}`, 400},
+		// The keys Intake makes for keyless posts are not a client's to
+		// take: one could pre-empt another's keyless post.
+		{"Intake's keyless JSON prefix", hdr("Idempotency-Key", "json:"+strings.Repeat("0", 64)), `{"email":"a@example.com"}`, 400},
+		{"_idempotency_key with Intake's implicit prefix", nil, `{"email":"a@example.com","_idempotency_key":"auto:1"}`, 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,6 +30,9 @@ func FuzzParseHeader(f *testing.F) {
 				t.Fatalf("accepted a non-printable key %q", key)
 			}
 		}
+		if strings.HasPrefix(key, idempotency.KeylessPrefix) || strings.HasPrefix(key, idempotency.ImplicitPrefix) {
+			t.Fatalf("accepted a key in Intake's own space: %q", key)
+		}
 		if !strings.HasPrefix(strings.TrimSpace(v), `"`) && strings.Contains(key, ",") {
 			t.Fatalf("accepted a bare key with a comma: %q", v)
 		}

@@ -13,10 +13,11 @@ import (
 
 var (
 	// ErrKeyInvalid is returned for a key that is empty, longer than 255
-	// characters, not printable ASCII, a broken quoted string, or sent twice.
+	// characters, not printable ASCII, begins with "json:" or "auto:"
+	// (Intake's own), a broken quoted string, or sent twice.
 	ErrKeyInvalid error = &intake.Error{Kind: intake.Malformed, Type: intake.TypeKeyInvalid, Msg: "idempotency key invalid",
 		Title:  "Invalid Idempotency-Key",
-		Detail: `An idempotency key is 1–255 printable ASCII characters, sent once: a bare token or a quoted string such as "8e03978e-40d5-43e8-bc93-6894a57f9324".`}
+		Detail: `An idempotency key is 1–255 printable ASCII characters, sent once, not beginning with "json:" or "auto:" (the keys Intake makes): a bare token or a quoted string such as "8e03978e-40d5-43e8-bc93-6894a57f9324".`}
 	// ErrKeyMissing is returned when a form requires a key and none was sent.
 	ErrKeyMissing error = &intake.Error{Kind: intake.Malformed, Type: intake.TypeKeyMissing, Msg: "idempotency key missing",
 		Title:  "Idempotency-Key required",
@@ -99,9 +100,12 @@ func parseSFString(v string) (string, bool) {
 }
 
 // CheckKey returns ErrKeyInvalid unless key is 1–255 printable ASCII
-// characters.
+// characters, not beginning with a prefix of the keys Intake makes
+// (KeylessPrefix, ImplicitPrefix): a client could otherwise take the key
+// another's keyless post will get, and have it refused or answered with
+// the client's submission.
 func CheckKey(key string) error {
-	if len(key) == 0 || len(key) > MaxKeyLength {
+	if len(key) == 0 || len(key) > MaxKeyLength || strings.HasPrefix(key, KeylessPrefix) || strings.HasPrefix(key, ImplicitPrefix) {
 		return ErrKeyInvalid
 	}
 	for i := 0; i < len(key); i++ {

@@ -35,6 +35,11 @@ func TestParseHeader(t *testing.T) {
 		{"unterminated sf-string", []string{`"abc`}, "", idempotency.ErrKeyInvalid},
 		{"sf-string with parameters", []string{`"abc";x=1`}, "", idempotency.ErrKeyInvalid},
 		{"bad escape", []string{`"a\nb"`}, "", idempotency.ErrKeyInvalid},
+		// Intake's own keys for keyless posts: a client taking one could
+		// pre-empt another's post.
+		{"keyless JSON prefix", []string{"json:0f3a"}, "", idempotency.ErrKeyInvalid},
+		{"implicit prefix, quoted", []string{`"auto:0f3a"`}, "", idempotency.ErrKeyInvalid},
+		{"prefix not at the start", []string{"order-json:1"}, "order-json:1", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := idempotency.ParseHeader(tc.values)
@@ -75,7 +80,11 @@ func TestImplicitKey(t *testing.T) {
 	if k == idempotency.ImplicitKey("192.0.2.2", "Firefox", fp) || k == idempotency.ImplicitKey("192.0.2.1", "Chrome", fp) {
 		t.Fatal("another client must get another key")
 	}
-	if err := idempotency.CheckKey(k); err != nil || !strings.HasPrefix(k, idempotency.ImplicitPrefix) {
-		t.Fatalf("implicit key %q is not a valid key: %v", k, err)
+	if len(k) > idempotency.MaxKeyLength || !strings.HasPrefix(k, idempotency.ImplicitPrefix) {
+		t.Fatalf("implicit key %q does not fit a key's column or lacks its prefix", k)
+	}
+	// Stored like a client's key, but no client may send one.
+	if err := idempotency.CheckKey(k); !errors.Is(err, idempotency.ErrKeyInvalid) {
+		t.Fatalf("a client may send the implicit key %q: %v", k, err)
 	}
 }
