@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,7 +54,8 @@ func mcpCommand(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil)) // stdout is the protocol's
 	p := &mcpProxy{endpoint: endpoint, key: key, logger: logger,
-		http: &http.Client{Timeout: 2 * time.Minute, Transport: problemCatcher{next: http.DefaultTransport, key: key}}}
+		http: &http.Client{Timeout: 2 * time.Minute, Transport: problemCatcher{next: http.DefaultTransport, key: key},
+			CheckRedirect: refuseRedirect}}
 	defer p.close()
 	srv := mcp.NewServer(&mcp.Implementation{Name: "intake", Title: "Intake (via " + endpoint + ")", Version: version}, &mcp.ServerOptions{
 		Instructions: api.MCPInstructions,
@@ -79,8 +81,27 @@ func mcpEndpoint(raw string) (string, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("--url %q must be an http or https address without credentials or query, such as https://intake.example.com", raw)
 	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return "", fmt.Errorf("--url %q must be https: over http the API key would cross the network in the clear (http is for this machine only: localhost, 127.0.0.1, [::1])", raw)
+	}
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/mcp") + "/mcp"
 	return u.String(), nil
+}
+
+// refuseRedirect stops at a redirect: the transport sets the key on
+// every request, so following one would hand it to whatever host the
+// remote names. /mcp never redirects; --url should name its final address.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	return fmt.Errorf("the remote redirected to %s, which intake mcp does not follow (the API key would go with it): pass the final address as --url", req.URL.Redacted())
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 type nopWriteCloser struct{ io.Writer }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
@@ -178,6 +180,33 @@ func TestMCPStdio(t *testing.T) {
 		problem(t, out, isErr, "unauthorized")
 	})
 
+	t.Run("a redirect is not followed with the key", func(t *testing.T) {
+		var mu sync.Mutex
+		var elsewhere []string // the Authorization headers the other host got
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			elsewhere = append(elsewhere, r.Header.Get("Authorization"))
+			mu.Unlock()
+			http.Error(w, "not here", http.StatusNotFound)
+		}))
+		defer other.Close()
+		redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+"/mcp", http.StatusTemporaryRedirect)
+		}))
+		defer redirecting.Close()
+		cs := connect(t, redirecting.URL, acct.APIKey)
+		out, isErr := call(t, cs, "list_forms", nil)
+		problem(t, out, isErr, "service-unavailable")
+		if d, _ := out["detail"].(string); !strings.Contains(d, "does not follow") {
+			t.Errorf("detail %q does not say the redirect was refused", d)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(elsewhere) != 0 {
+			t.Errorf("the host redirected to got %d requests (Authorization %q), want none", len(elsewhere), elsewhere)
+		}
+	})
+
 	t.Run("the remote down is a retryable tool error", func(t *testing.T) {
 		cs := connect(t, "http://"+freeAddr(t), acct.APIKey)
 		out, isErr := call(t, cs, "submit", map[string]any{"form_id": form.PublicID, "idempotency_key": "down", "data": map[string]any{}})
@@ -204,6 +233,7 @@ func TestMCPStdioUsage(t *testing.T) {
 		"no url":          {[]string{"mcp"}, "intk_x", "--url is required"},
 		"not http":        {[]string{"mcp", "--url", "ftp://intake.example.com"}, "intk_x", "must be an http or https address"},
 		"credentials":     {[]string{"mcp", "--url", "https://me:pw@intake.example.com"}, "intk_x", "without credentials"},
+		"http elsewhere":  {[]string{"mcp", "--url", "http://intake.example.com"}, "intk_x", "must be https"},
 		"no key":          {[]string{"mcp", "--url", "https://intake.example.com"}, "", "INTAKE_API_KEY is not set"},
 		"key as a flag":   {[]string{"mcp", "--url", "https://intake.example.com", "--key", "intk_x"}, "intk_x", "not defined: -key"},
 		"an unknown flag": {[]string{"mcp", "--url", "https://intake.example.com", "--verbose"}, "intk_x", "not defined: -verbose"},
