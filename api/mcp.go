@@ -23,6 +23,7 @@ import (
 	"github.com/intakehq/intake/audit"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/internal/httpedge"
+	"github.com/intakehq/intake/internal/textcheck"
 	"github.com/intakehq/intake/people"
 	"github.com/intakehq/intake/submissions"
 	"github.com/intakehq/intake/webhooks"
@@ -178,8 +179,25 @@ func (s *Server) toolCalls(next mcp.MethodHandler) mcp.MethodHandler {
 		if method != "tools/call" {
 			return next(ctx, method, req)
 		}
-		tool := req.GetParams().(*mcp.CallToolParamsRaw).Name
-		res, err := next(ctx, method, req)
+		params := req.GetParams().(*mcp.CallToolParamsRaw)
+		tool := params.Name
+		var res mcp.Result
+		var err error
+		// The arguments as sent: the SDK decodes them with encoding/json
+		// (invalid UTF-8 read as U+FFFD, numbers as float64) before a tool
+		// sees them, so the text rule of every API input is held here, and
+		// submit takes its data as sent (rawData).
+		if e := textcheck.JSON(params.Arguments, "#/arguments"); e != nil {
+			res = s.toolError(ctx, tool, malformedJSON(e.Error()))
+		} else {
+			var raw struct {
+				Data json.RawMessage `json:"data"`
+			}
+			if tool == "submit" && json.Unmarshal(params.Arguments, &raw) == nil && len(raw.Data) > 0 {
+				ctx = context.WithValue(ctx, rawDataKey{}, raw.Data)
+			}
+			res, err = next(ctx, method, req)
+		}
 		outcome := "ok"
 		r, _ := res.(*mcp.CallToolResult)
 		switch {
@@ -587,13 +605,12 @@ func (s *Server) mcpSubmit(ctx context.Context, c mcpCaller, in mcpSubmitArgs) (
 	if in.IdempotencyKey == "" {
 		return nil, invalidParameter("idempotency_key is required: a unique key for this submission, the same on every retry")
 	}
-	data := in.Data
-	if data == nil {
-		data = map[string]any{}
-	}
-	body, err := json.Marshal(data)
-	if err != nil {
-		return nil, malformedJSON(err.Error())
+	// The data as the client wrote it (toolCalls), so it is parsed as /f/
+	// parses a JSON body: its numbers as written, a replay through /f/ of
+	// the same key and data is a replay here.
+	body, _ := ctx.Value(rawDataKey{}).(json.RawMessage)
+	if len(body) == 0 || string(body) == "null" {
+		body = []byte(`{}`)
 	}
 	// A key submits to its own account's forms: another's is not found
 	// (anyone may post to /f/, but a tool acts for the key's account).
@@ -616,6 +633,9 @@ func (s *Server) mcpSubmit(ctx context.Context, c mcpCaller, in mcpSubmitArgs) (
 	}
 	return submitBody{Replayed: res.Outcome == submissions.OutcomeReplayed, Status: res.Response.Status, Answer: res.Response.Body}, nil
 }
+
+// rawDataKey holds submit's data argument as the client sent it.
+type rawDataKey struct{}
 
 // endpointOf is the internal id of the caller's account's webhook
 // endpoint publicID (webhooks.ErrNotFound, also for another account's).

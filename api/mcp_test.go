@@ -422,6 +422,46 @@ func TestMCPUnknownKeysLimited(t *testing.T) {
 	mustProblem(t, last, http.StatusTooManyRequests, "rate-limited")
 }
 
+// submit takes its data as the client wrote it, as /f/ takes a JSON body:
+// invalid UTF-8 is refused (the SDK would have read it as U+FFFD), a
+// number keeps all its digits (the SDK reads float64), and the same key
+// and data sent to /f/ and then to submit is one submission, replayed.
+func TestMCPSubmitDataAsSent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	h := hdr("Content-Type", "application/json", "Accept", "application/json, text/event-stream",
+		"Authorization", bearer(b.account.APIKey), "Mcp-Protocol-Version", "2025-06-18")
+	submit := func(key, data string) reply {
+		return b.call(t, "POST", "/mcp", []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"submit","arguments":`+
+			`{"form_id":"`+b.form.PublicID+`","idempotency_key":"`+key+`","data":`+data+`}}}`), h)
+	}
+	r := submit("bad-text", "{\"email\":\"a@example.com\",\"message\":\"a\xffb\"}")
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"isError":true`) || !strings.Contains(r.Body, "malformed-request") ||
+		!strings.Contains(r.Body, "#/arguments/data/message is not valid UTF-8") {
+		t.Errorf("invalid UTF-8 in data: %s, want a malformed-request tool error naming the member", r)
+	}
+	if n := b.count(t, `SELECT count(*) FROM submissions WHERE form_id = $1`, b.form.ID); n != 0 {
+		t.Fatalf("%d submissions stored from invalid text", n)
+	}
+	const big = "123456789012345678901234567890"
+	r = submit("big", `{"email":"a@example.com","n":`+big+`}`)
+	if r.Status != http.StatusOK || strings.Contains(r.Body, `"isError":true`) {
+		t.Fatalf("submit: %s", r)
+	}
+	var n string
+	if err := b.db.QueryRow(context.Background(), `SELECT data->>'n' FROM submissions WHERE form_id = $1`, b.form.ID).Scan(&n); err != nil || n != big {
+		t.Errorf("stored n = %q (%v), want %s as sent", n, err, big)
+	}
+	b.post(t, b.form.PublicID, `{"email":"b@example.com","n":1.50}`, "both-edges")
+	r = submit("both-edges", `{"email":"b@example.com","n":1.50}`)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"replayed":true`) {
+		t.Errorf("the same key and data through /f/ then submit: %s, want a replay", r)
+	}
+	if n := b.count(t, `SELECT count(*) FROM submissions WHERE form_id = $1`, b.form.ID); n != 2 {
+		t.Errorf("%d submissions stored, want 2", n)
+	}
+}
+
 // A JSON-RPC batch is refused whatever protocol version the client
 // names (or none): each call of one ran for one request of the rate
 // limit, and all their answers were held at once. A single message
