@@ -93,6 +93,30 @@ func ValidAddress(s string) bool {
 	return err == nil && a.Name == "" && a.Address == s
 }
 
+// Mailbox is the mailbox addr delivers to, as far as limits need to know:
+// lower-cased, without a "+tag" in the local part (most providers deliver
+// ada+1@ and ada+2@ to ada@), and for Gmail without dots, which it
+// ignores, and googlemail.com as gmail.com. Two addresses with one
+// Mailbox share a limit; the email still goes to addr as written.
+func Mailbox(addr string) string {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr
+	}
+	local, domain := addr[:at], addr[at+1:]
+	if plus := strings.IndexByte(local, '+'); plus > 0 {
+		local = local[:plus]
+	}
+	if domain == "googlemail.com" {
+		domain = "gmail.com"
+	}
+	if domain == "gmail.com" {
+		local = strings.ReplaceAll(local, ".", "")
+	}
+	return local + "@" + domain
+}
+
 // MessageID returns a stable Message-ID "<hex@host>" derived from parts (for
 // instance submission id, recipient, kind): the same parts always give the same
 // id, so a resend after a crash is recognisable as the same message.

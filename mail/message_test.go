@@ -129,3 +129,19 @@ func TestBuildSanitisesSubject(t *testing.T) {
 		t.Errorf("subjectLine = %q", got)
 	}
 }
+
+func TestMailbox(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Ada@Example.com":        "ada@example.com",
+		"ada+news@example.com":   "ada@example.com",
+		"a.da@example.com":       "a.da@example.com", // dots matter outside Gmail
+		"A.d.a+x@googlemail.com": "ada@gmail.com",
+		"+ada@example.com":       "+ada@example.com", // a leading + is the name, not a tag
+		"not an address":         "not an address",
+	} {
+		if got := Mailbox(in); got != want {
+			t.Errorf("Mailbox(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

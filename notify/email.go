@@ -484,45 +484,51 @@ func (w *EmailWorker) confirmation(ctx context.Context, args EmailArgs) (msg, ke
 	return msg, kept, accountID, nil
 }
 
-// Autoresponse limits: at most AutoresponseLimit autoresponses to one
-// address per form in AutoresponseWindow.
+// Autoresponse limits, per mailbox (mail.Mailbox: ada+1@ and ada+2@ are
+// one): at most AutoresponseLimit autoresponses per form and
+// AutoresponseLimitPerMailbox over all forms of every account in
+// AutoresponseWindow.
 const (
-	AutoresponseLimit  = 3
-	AutoresponseWindow = 24 * time.Hour
+	AutoresponseLimit           = 3
+	AutoresponseLimitPerMailbox = 10
+	AutoresponseWindow          = 24 * time.Hour
 )
 
-// The statements of autoresponseSlot, in its order: lock (form, address)
+// The statements of autoresponseSlot, in its order: lock the mailbox
 // until the transaction ends, forget what is older than the window, take
-// a slot if one is free, say whether the submission holds one.
+// a slot if one is free (of the form's and of the mailbox's), say whether
+// the submission holds one.
 const (
-	autoresponseLockSQL   = `SELECT pg_advisory_xact_lock(hashtextextended('intake autoresponse ' || $1::bigint || ' ' || $2::text, 0))`
-	autoresponseExpireSQL = `DELETE FROM autoresponses WHERE form_id = $1 AND recipient = $2 AND sent_at <= now() - make_interval(secs => $3)`
+	autoresponseLockSQL   = `SELECT pg_advisory_xact_lock(hashtextextended('intake autoresponse ' || $1::text, 0))`
+	autoresponseExpireSQL = `DELETE FROM autoresponses WHERE recipient = $1 AND sent_at <= now() - make_interval(secs => $2)`
 	autoresponseTakeSQL   = `INSERT INTO autoresponses (submission_id, form_id, recipient)
 SELECT $1, $2, $3 WHERE (SELECT count(*) FROM autoresponses WHERE form_id = $2 AND recipient = $3) < $4
+	AND (SELECT count(*) FROM autoresponses WHERE recipient = $3) < $5
 ON CONFLICT (submission_id) DO NOTHING`
 	autoresponseHeldSQL = `SELECT EXISTS (SELECT 1 FROM autoresponses WHERE submission_id = $1)`
 )
 
 // errAutoresponseLimit is an autoresponse over AutoresponseLimit.
-var errAutoresponseLimit = errors.New("autoresponse limit reached for this address and form")
+var errAutoresponseLimit = errors.New("autoresponse limit reached for this mailbox")
 
-// autoresponseSlot takes one of the AutoresponseLimit slots of (form, to)
-// for sub, or returns errAutoresponseLimit. The check is here, at send
-// time, and not when the submission plans its jobs: submissions written in
-// one group commit cannot see each other's, so a count there would let a
-// burst through. Here an advisory lock on (form, address) serialises the
-// count and the insert, so it is exact however many workers run; a retry
-// finds its own row and keeps its slot.
+// autoresponseSlot takes one of the slots of to's mailbox (AutoresponseLimit
+// for the form, AutoresponseLimitPerMailbox in all) for sub, or returns
+// errAutoresponseLimit. The check is here, at send time, and not when the
+// submission plans its jobs: submissions written in one group commit
+// cannot see each other's, so a count there would let a burst through.
+// Here an advisory lock on the mailbox serialises the counts and the
+// insert, so they are exact however many workers run; a retry finds its
+// own row and keeps its slot.
 func (w *EmailWorker) autoresponseSlot(ctx context.Context, formID int64, sub *submissions.Submission, to string) error {
-	to = strings.ToLower(strings.TrimSpace(to))
+	box := mail.Mailbox(to)
 	ok := false
 	err := database.WithTx(ctx, w.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		// One round trip; under READ COMMITTED each statement after the
 		// lock sees what the lock's previous holder committed.
 		b := &pgx.Batch{}
-		b.Queue(autoresponseLockSQL, formID, to)
-		b.Queue(autoresponseExpireSQL, formID, to, AutoresponseWindow.Seconds())
-		b.Queue(autoresponseTakeSQL, sub.ID, formID, to, AutoresponseLimit)
+		b.Queue(autoresponseLockSQL, box)
+		b.Queue(autoresponseExpireSQL, box, AutoresponseWindow.Seconds())
+		b.Queue(autoresponseTakeSQL, sub.ID, formID, box, AutoresponseLimit, AutoresponseLimitPerMailbox)
 		b.Queue(autoresponseHeldSQL, sub.ID).QueryRow(func(row pgx.Row) error { return row.Scan(&ok) })
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -556,6 +556,56 @@ func TestAutoresponseLimitUnderRace(t *testing.T) {
 	}
 }
 
+// The autoresponse limits count mailboxes, not spellings: ada+1@ and
+// ada+2@ are one, as are Gmail's dotted and googlemail.com forms; and one
+// mailbox gets at most AutoresponseLimitPerMailbox a day over all forms.
+func TestAutoresponseLimitPerMailbox(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil) // its workers get no autoresponse jobs: the forms have none enabled
+	ctx := context.Background()
+	m := &ccRefusingMailer{acceptCc: true}
+	w := &notify.EmailWorker{DB: b.DB, Mailer: m, From: "Intake <no-reply@intake.test>", BaseURL: "http://intake.test",
+		Links: b.deps.Links, Logger: b.deps.Logger}
+	send := func(key, to string) {
+		t.Helper()
+		res := b.Submit(t, key, map[string]any{"email": to, "message": "hi"})
+		job := &river.Job[notify.EmailArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 10},
+			Args: notify.EmailArgs{Template: notify.TemplateAutoresponse, To: to, SubmissionID: res.SubmissionID}}
+		var cancel *river.JobCancelError
+		if err := w.Work(ctx, job); err != nil && !errors.As(err, &cancel) {
+			t.Fatalf("autoresponse to %s: %v", to, err)
+		}
+	}
+	sent := func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.sent)
+	}
+	for i, to := range []string{"a.b.c@gmail.com", "abc@gmail.com", "ABC+x@googlemail.com", "a.bc+y@gmail.com"} {
+		send(fmt.Sprintf("gmail-%d", i), to)
+	}
+	if n := sent(); n != notify.AutoresponseLimit {
+		t.Fatalf("four spellings of one Gmail mailbox got %d autoresponses from one form, want %d", n, notify.AutoresponseLimit)
+	}
+	// Four forms, three tagged spellings each: the mailbox's own limit
+	// stops the eleventh.
+	before := sent()
+	for f := range 4 {
+		b.Form = b.newForm(t, forms.Settings{})
+		for i := range notify.AutoresponseLimit {
+			send(fmt.Sprintf("form-%d-%d", f, i), fmt.Sprintf("victim+%d-%d@example.com", f, i))
+		}
+	}
+	if n := sent() - before; n != notify.AutoresponseLimitPerMailbox {
+		t.Errorf("one mailbox got %d autoresponses over four forms, want %d", n, notify.AutoresponseLimitPerMailbox)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if last := m.sent[len(m.sent)-1]; !strings.HasPrefix(last.To[0], "victim+") {
+		t.Errorf("the autoresponse went to %v, want the address as written", last.To)
+	}
+}
+
 // A job that names another form than its submission's (never planned so)
 // is still about its submission: the email names the submission's form.
 func TestNotificationJobNamingAnotherForm(t *testing.T) {
