@@ -14,8 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/intakehq/intake"
@@ -130,7 +133,7 @@ func (s *Server) mcpServer() *mcp.Server {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "intake", Title: "Intake", Version: "1"}, &mcp.ServerOptions{
 		Instructions: MCPInstructions,
 	})
-	srv.AddReceivingMiddleware(readOnlyTools, s.toolCalls)
+	srv.AddReceivingMiddleware(readOnlyTools, s.toolCalls, plainResourceURIs)
 	s.addMCPTools(srv)
 	srv.AddResourceTemplate(&mcp.ResourceTemplate{
 		Name: "form_schema", Title: "A form's contract as JSON Schema", URITemplate: "intake://forms/{id}/schema",
@@ -138,6 +141,26 @@ func (s *Server) mcpServer() *mcp.Server {
 		MIMEType:    "application/schema+json",
 	}, s.formSchemaResource)
 	return srv
+}
+
+// plainResourceURIs refuses a resources/read whose URI is not valid UTF-8
+// or holds a control character, as invalid params: the SDK's not-found
+// error quotes the URI with Go's %q, which is not JSON for those, and the
+// whole answer was lost (an empty 200).
+func plainResourceURIs(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if method == "resources/read" {
+			if p, ok := req.GetParams().(*mcp.ReadResourceParams); ok && !plainText(p.URI) {
+				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "the resource URI is not valid UTF-8 or holds a control character"}
+			}
+		}
+		return next(ctx, method, req)
+	}
+}
+
+// plainText reports whether s is valid UTF-8 without control characters.
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // readOnlyTools lists a read_only key only the tools that read: the

@@ -462,6 +462,23 @@ func TestMCPSubmitDataAsSent(t *testing.T) {
 	}
 }
 
+// A resource URI with a control character is refused as invalid params:
+// the SDK's own not-found error was not JSON for it, and the answer was an
+// empty 200.
+func TestMCPResourceURINotText(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	h := hdr("Content-Type", "application/json", "Accept", "application/json, text/event-stream",
+		"Authorization", bearer(b.account.APIKey), "Mcp-Protocol-Version", "2025-06-18")
+	for _, uri := range []string{`intake://forms/\u0000/schema`, `intake://forms/a\u0007b/schema`, `x\u007f`} {
+		r := b.call(t, "POST", "/mcp", []byte(`{"jsonrpc":"2.0","id":7,"method":"resources/read","params":{"uri":"`+uri+`"}}`), h)
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, `"code":-32602`) || !strings.Contains(r.Body, `"id":7`) {
+			t.Errorf("resources/read %s: %s, want a JSON-RPC invalid-params error", uri, r)
+
+		}
+	}
+}
+
 // A JSON-RPC batch is refused whatever protocol version the client
 // names (or none): each call of one ran for one request of the rate
 // limit, and all their answers were held at once. A single message
