@@ -50,7 +50,8 @@ type SweepWorker struct {
 	river.WorkerDefaults[SweepArgs]
 	DB *pgxpool.Pool
 	// Others are the sweeps of other tables' expired rows (sessions and
-	// login challenges: accounts.SweepSessions), run by the same periodic
+	// login challenges: accounts.SweepSessions; the autoresponse limit's
+	// records: notify.SweepAutoresponses), run by the same periodic
 	// job, so Intake has one sweeper; each owner's function writes its
 	// own tables.
 	Others []func(context.Context, database.Executor) (int64, error)

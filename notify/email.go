@@ -508,6 +508,17 @@ ON CONFLICT (submission_id) DO NOTHING`
 	autoresponseHeldSQL = `SELECT EXISTS (SELECT 1 FROM autoresponses WHERE submission_id = $1)`
 )
 
+// SweepAutoresponses deletes the autoresponse records older than
+// AutoresponseWindow, which no limit counts any more, and returns how
+// many. The worker forgets a mailbox's old records only when it sends that
+// mailbox another; without this sweep the address of every other stayed
+// for good (deleting a submission keeps its record: it still counts). The
+// periodic sweep runs it (Workers).
+func SweepAutoresponses(ctx context.Context, db database.Executor) (int64, error) {
+	tag, err := db.Exec(ctx, `DELETE FROM autoresponses WHERE sent_at <= now() - make_interval(secs => $1)`, AutoresponseWindow.Seconds())
+	return tag.RowsAffected(), err
+}
+
 // errAutoresponseLimit is an autoresponse over AutoresponseLimit.
 var errAutoresponseLimit = errors.New("autoresponse limit reached for this mailbox")
 

@@ -20,7 +20,9 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/intakehq/intake/audit"
+	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
+	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/mail"
 	"github.com/intakehq/intake/notify"
@@ -603,6 +605,28 @@ func TestAutoresponseLimitPerMailbox(t *testing.T) {
 	defer m.mu.Unlock()
 	if last := m.sent[len(m.sent)-1]; !strings.HasPrefix(last.To[0], "victim+") {
 		t.Errorf("the autoresponse went to %v, want the address as written", last.To)
+	}
+}
+
+// The periodic sweep forgets autoresponse records past the window, which
+// hold the address: only a new autoresponse to the same mailbox did before,
+// so the others stayed for good. A record within the window is kept.
+func TestSweepAutoresponses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ctx := context.Background()
+	if _, err := b.DB.Exec(ctx, `INSERT INTO autoresponses (submission_id, form_id, recipient, sent_at) VALUES
+	(gen_random_uuid(), $1, 'old@example.com', now() - interval '25 hours'),
+	(gen_random_uuid(), $1, 'new@example.com', now() - interval '23 hours')`, b.Form.ID); err != nil {
+		t.Fatal(err)
+	}
+	w := &idempotency.SweepWorker{DB: b.DB, Others: []func(context.Context, database.Executor) (int64, error){notify.SweepAutoresponses}}
+	if err := w.Work(ctx, &river.Job[idempotency.SweepArgs]{JobRow: &rivertype.JobRow{}}); err != nil {
+		t.Fatal(err)
+	}
+	var left string
+	if err := b.DB.QueryRow(ctx, `SELECT string_agg(recipient, ',') FROM autoresponses`).Scan(&left); err != nil || left != "new@example.com" {
+		t.Errorf("after the sweep: %q (%v), want only new@example.com", left, err)
 	}
 }
 

@@ -68,7 +68,7 @@ func Workers(d Deps) *river.Workers {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, delivery)
 	river.AddWorker(workers, email)
-	river.AddWorker(workers, &idempotency.SweepWorker{DB: d.DB, Others: []func(context.Context, database.Executor) (int64, error){accounts.SweepSessions}})
+	river.AddWorker(workers, &idempotency.SweepWorker{DB: d.DB, Others: []func(context.Context, database.Executor) (int64, error){accounts.SweepSessions, SweepAutoresponses}})
 	river.AddWorker(workers, &QuotaWorker{DB: d.DB})
 	river.AddWorker(workers, &submissions.RetentionWorker{DB: d.DB, Logger: d.Logger})
 	return workers
