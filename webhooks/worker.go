@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -188,6 +190,18 @@ func (w *DeliveryWorker) recordPatiently(ctx context.Context, ep *Endpoint, d *D
 		w.logger().WarnContext(ctx, "webhook delivered, but its record failed: trying again", "delivery", d.PublicID, "err", err)
 	})
 	return got, err
+}
+
+// attemptError is err for the delivery log, naming the endpoint by its
+// origin only: endpoint URLs often carry a secret in their path or query
+// (as Slack's do), and Go's *url.Error prints the whole URL, re-escaped
+// and quoted, so replacing the URL in its text can miss.
+func attemptError(err error, origin string) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + " " + origin + ": " + ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // A verdict is what an attempt's outcome does to its job and delivery.
@@ -420,7 +434,7 @@ func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, b
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		a.Error = strings.ReplaceAll(err.Error(), target, ep.Origin())
+		a.Error = attemptError(err, ep.Origin())
 		return a, nil
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -431,12 +445,19 @@ func (w *DeliveryWorker) send(ctx context.Context, ep *Endpoint, msgID string, b
 	resp, err := w.Client.Do(req)
 	a.Latency = time.Since(now)
 	if err != nil {
-		// Endpoint URLs often carry a secret in their path or query (as
-		// Slack's do); Go's error names the whole URL. Keep only its origin.
-		a.Error = strings.ReplaceAll(err.Error(), target, ep.Origin())
+		a.Error = attemptError(err, ep.Origin())
 		if errors.Is(err, ErrBlockedAddress) {
-			a.Error = "refused: " + ep.Hostname() + " resolves to a private or reserved address (" + a.Error + ")"
 			a.Blocked = true
+			if net.ParseIP(ep.Hostname()) != nil {
+				// An address written in the URL: the reason tells nothing new.
+				a.Error = "refused: " + ep.Hostname() + " is a private or reserved address (" + a.Error + ")"
+			} else {
+				// A name: the address it resolved to stays in the log, for
+				// the delivery log is the members' and would map internal
+				// names.
+				w.logger().WarnContext(ctx, "webhook refused: a private or reserved address", "endpoint", ep.PublicID, "err", a.Error)
+				a.Error = "refused: " + ep.Hostname() + " resolves to a private or reserved address"
+			}
 		}
 		return a, nil
 	}

@@ -446,6 +446,10 @@ func TestPrivateAddressDisablesAtOnce(t *testing.T) {
 	if n := b.Count(t, `SELECT count(*) FROM delivery_attempts`); n != 1 {
 		t.Errorf("%d attempts, want 1", n)
 	}
+	// The members' delivery log says why, not where the name resolved.
+	if n := b.Count(t, `SELECT count(*) FROM delivery_attempts WHERE error = 'refused: localhost resolves to a private or reserved address'`); n != 1 {
+		t.Errorf("the refused attempt's error names more than the refusal")
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.disabled) != 1 || !strings.Contains(b.disabled[0], "private or reserved network") {
@@ -498,5 +502,34 @@ func TestDeliveredRecordRefusedIsNotSentAgain(t *testing.T) {
 	}
 	if n := b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'webhook.deliver' AND state = 'cancelled' AND attempt = 1`); n != 1 {
 		t.Errorf("the job was not cancelled at its first attempt")
+	}
+}
+
+// The delivery log names a failing endpoint by its origin only, however
+// its URL is written: Go's error re-escapes and quotes the URL, so a path
+// with é or a query with a quote slipped past a plain replace, secret and
+// all. A refused private address is logged for the operator, not shown in
+// the members' delivery log.
+func TestAttemptErrorKeepsOnlyTheOrigin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close() // nothing listens: the attempt fails to connect
+	b.Endpoint(t, "http://"+closed+"/in/é/SECRET-PATH?token=a%22bSECRET-QUERY", false)
+	b.Submit(t, "k", testfactory.Contact(1))
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Count(t, `SELECT count(*) FROM delivery_attempts`) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var logged string
+	if err := b.DB.QueryRow(context.Background(), `SELECT error FROM delivery_attempts ORDER BY id LIMIT 1`).Scan(&logged); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logged, "SECRET") || !strings.Contains(logged, "http://"+closed) {
+		t.Errorf("the attempt's error %q shows more than the origin http://%s", logged, closed)
 	}
 }
