@@ -223,7 +223,7 @@ func (m Message) Discord() ([]byte, error) {
 	total += utf8.RuneCountInString(description)
 	var fields []field
 	for i, f := range m.Fields {
-		name, value := cut(f.Label, discordMaxFieldName), cut(f.Value, discordMaxFieldValue)
+		name, value := cut(discordMarkdown(f.Label), discordMaxFieldName), cut(discordMarkdown(f.Value), discordMaxFieldValue)
 		if value == "" {
 			value = "—"
 		}
@@ -245,6 +245,18 @@ func (m Message) Discord() ([]byte, error) {
 		"allowed_mentions": map[string]any{"parse": []string{}},
 	})
 }
+
+// discordMarkdownChars are the characters Discord's markdown gives a
+// meaning in an embed's fields: links ([text](url), which could show one
+// address and open another), emphasis, code, spoilers, quotes, headings,
+// lists, and <…> mentions and timestamps.
+var discordMarkdownChars = strings.NewReplacer(
+	`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "|", `\|`, ">", `\>`, "<", `\<`,
+	"[", `\[`, "]", `\]`, "(", `\(`, ")", `\)`, "#", `\#`, "-", `\-`)
+
+// discordMarkdown shows s as written in a Discord embed field: every
+// submitted value and field name is escaped, as Slack's and Telegram's are.
+func discordMarkdown(s string) string { return discordMarkdownChars.Replace(s) }
 
 // discordEscape keeps a file's name from closing its markdown link.
 func discordEscape(s string) string {

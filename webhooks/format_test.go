@@ -228,3 +228,29 @@ func TestFormatInputRefused(t *testing.T) {
 		}
 	}
 }
+
+// A submitted value or field name is shown in Discord as written: a
+// markdown link that shows one address and opens another is escaped, as
+// are emphasis, code and mentions.
+func TestDiscordEscapesMarkdown(t *testing.T) {
+	t.Parallel()
+	m := webhooks.Message{Title: "New submission to Contact", Fields: []webhooks.MessageField{
+		{Label: "message", Value: "[https://bank.example/login](https://evil.example) **now** `x` <@&1>"},
+		{Label: "[a](https://evil.example)", Value: "ok"},
+	}}
+	b, err := m.Discord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dc struct{ Embeds []struct{ Fields []struct{ Name, Value string } } }
+	if err := json.Unmarshal(b, &dc); err != nil || len(dc.Embeds) != 1 || len(dc.Embeds[0].Fields) != 2 {
+		t.Fatalf("discord message %s: %v", b, err)
+	}
+	f := dc.Embeds[0].Fields
+	if want := `\[https://bank.example/login\]\(https://evil.example\) \*\*now\*\* \` + "`x\\`" + ` \<@&1\>`; f[0].Value != want {
+		t.Errorf("value = %q, want %q", f[0].Value, want)
+	}
+	if f[1].Name != `\[a\]\(https://evil.example\)` {
+		t.Errorf("name = %q", f[1].Name)
+	}
+}
