@@ -340,31 +340,33 @@ func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submissio
 	return out, &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
 }
 
-// Export calls fn with every submission f selects, newest first, reading
-// rows from the server as fn consumes them: memory stays constant however
-// many there are. It stops at fn's first error.
+// ExportPage is how many submissions Export reads at a time.
+const ExportPage = 100
+
+// Export calls fn with every submission f selects, newest first, a page
+// of ExportPage at a time (List's keyset pages): memory stays bounded
+// however many there are, and no database connection is held while fn
+// writes to a client, however slowly it reads — a download held one for
+// its whole length, and twenty slow ones held the pool. A submission
+// stored during the export, newer than its first page, is not in it. It
+// stops at fn's first error.
 func Export(ctx context.Context, db database.Executor, f Filter, fn func(*Submission) error) error {
-	byWords, err := f.rare(ctx, db, nil, probeRows/10)
-	if err != nil {
-		return err
-	}
-	where, args := f.where(nil)
-	rows, err := db.Query(ctx, selectFrom(where, byWords)+` ORDER BY s.created_at DESC, s.id DESC`,
-		append([]any{pgx.QueryExecModeExec}, args...)...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		s, err := scan(rows)
+	var after *Cursor
+	for {
+		page, next, err := List(ctx, db, ListParams{Filter: f, After: after, Limit: ExportPage})
 		if err != nil {
 			return err
 		}
-		if err := fn(s); err != nil {
-			return err
+		for _, s := range page {
+			if err := fn(s); err != nil {
+				return err
+			}
 		}
+		if next == nil {
+			return nil
+		}
+		after = next
 	}
-	return rows.Err()
 }
 
 // extraKeysSQL lists the data keys of the submissions a filter selects
