@@ -302,9 +302,16 @@ type ListParams struct {
 // and row 10M, and rows arriving meanwhile cannot shift a page (no gaps, no
 // repeats).
 func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submission, *Cursor, error) {
+	out, next, _, err := list(ctx, db, p)
+	return out, next, err
+}
+
+// list is List, also returning how many bytes the page's rows took on
+// the wire (Export sizes its pages by it).
+func list(ctx context.Context, db database.Executor, p ListParams) ([]*Submission, *Cursor, int, error) {
 	byWords, err := p.Filter.rare(ctx, db, p.After, p.Limit+1)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	where, args := p.Filter.where(nil)
 	if p.After != nil {
@@ -318,45 +325,59 @@ func List(ctx context.Context, db database.Executor, p ListParams) ([]*Submissio
 	// picks a walk down the date index that reads every row for the rare.
 	rows, err := db.Query(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	defer rows.Close()
 	var out []*Submission
+	size := 0
 	for rows.Next() {
+		for _, v := range rows.RawValues() {
+			size += len(v)
+		}
 		s, err := scan(rows)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	if len(out) <= p.Limit {
-		return out, nil, nil
+		return out, nil, size, nil
 	}
 	out = out[:p.Limit]
 	last := out[len(out)-1]
-	return out, &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+	return out, &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, size, nil
 }
 
-// ExportPage is how many submissions Export reads at a time.
-const ExportPage = 100
+// Export's pages: the first ExportPage submissions, then as many as come
+// to about exportPageBytes by the last page's size, within
+// [ExportPage, exportMaxPage]. Small rows make pages of a thousand (few
+// queries); rows of a megabyte (a body's limit) pages of ten, so an
+// export holds a few megabytes whatever its rows.
+const (
+	ExportPage      = 10
+	exportMaxPage   = 1000
+	exportPageBytes = 4 << 20
+)
 
 // Export calls fn with every submission f selects, newest first, a page
-// of ExportPage at a time (List's keyset pages): memory stays bounded
-// however many there are, and no database connection is held while fn
-// writes to a client, however slowly it reads — a download held one for
-// its whole length, and twenty slow ones held the pool. A submission
-// stored during the export, newer than its first page, is not in it. It
-// stops at fn's first error.
+// at a time (List's keyset pages, sized to a few megabytes): memory stays
+// bounded however many there are, and no database connection is held
+// while fn writes to a client, however slowly it reads — a download held
+// one for its whole length, and twenty slow ones held the pool. A
+// submission stored during the export, newer than its first page, is not
+// in it. It stops at fn's first error.
 func Export(ctx context.Context, db database.Executor, f Filter, fn func(*Submission) error) error {
 	var after *Cursor
+	limit := ExportPage
 	for {
-		page, next, err := List(ctx, db, ListParams{Filter: f, After: after, Limit: ExportPage})
+		page, next, size, err := list(ctx, db, ListParams{Filter: f, After: after, Limit: limit})
 		if err != nil {
 			return err
 		}
+		limit = min(exportMaxPage, max(ExportPage, len(page)*exportPageBytes/max(size, 1)))
 		for _, s := range page {
 			if err := fn(s); err != nil {
 				return err
