@@ -242,7 +242,11 @@ func TestDiscordEscapesMarkdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dc struct{ Embeds []struct{ Fields []struct{ Name, Value string } } }
+	var dc struct {
+		Embeds []struct {
+			Fields []struct{ Name, Value string }
+		}
+	}
 	if err := json.Unmarshal(b, &dc); err != nil || len(dc.Embeds) != 1 || len(dc.Embeds[0].Fields) != 2 {
 		t.Fatalf("discord message %s: %v", b, err)
 	}
