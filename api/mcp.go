@@ -77,11 +77,12 @@ var errMCPBatch = &intake.Error{Kind: intake.Malformed, Type: intake.TypeMalform
 	Detail: "Send one JSON-RPC message per request; /mcp does not take batches (MCP removed them in protocol 2025-06-18)."}
 
 // noBatches answers a body that is a JSON array with errMCPBatch before
-// the SDK reads it, looking only at its first byte that is not space.
+// the SDK reads it, looking only at its first byte that is not space
+// (however much space comes first, within the body's limit).
 func (s *Server) noBatches(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		br := bufio.NewReader(r.Body)
-		for range 4 << 10 { // past that much space, the SDK judges the body
+		br := bufio.NewReader(http.MaxBytesReader(w, r.Body, mcpMaxBody))
+		for {
 			c, err := br.ReadByte()
 			if err != nil {
 				break // empty or unreadable: the SDK answers that

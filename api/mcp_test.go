@@ -493,7 +493,7 @@ func TestMCPBatchRefused(t *testing.T) {
 		if version != "" {
 			h.Set("Mcp-Protocol-Version", version)
 		}
-		for _, body := range []string{batch, " \n\t" + batch} {
+		for _, body := range []string{batch, " \n\t" + batch, strings.Repeat(" ", 5000) + batch} {
 			r := b.call(t, "POST", "/mcp", []byte(body), h)
 			if version == "2025-06-18" && r.Status == http.StatusBadRequest {
 				continue // the SDK's own refusal, or ours
