@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -78,50 +77,6 @@ func TestWebhookFormatsAndTestEvents(t *testing.T) {
 	mustProblem(t, r, http.StatusTooManyRequests, "rate-limited")
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After on the test events' 429")
-	}
-}
-
-// Test events are bounded per account too: more endpoints do not make
-// more POSTs a minute. Three endpoints spend the account's 30; a fourth,
-// with its own ten untouched, is refused, and a refusal by an endpoint's
-// own limit spends none of the account's.
-func TestWebhookTestEventsPerAccount(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	b.api.WebhookURLs = webhooks.URLPolicy{AllowPrivate: true}
-	rc := testfactory.NewReceiver(t)
-	key := hdr("Authorization", bearer(b.account.APIKey), "Content-Type", "application/json")
-	var ids []string
-	for i := range 4 {
-		r := b.call(t, "POST", "/api/v1/forms/"+b.form.PublicID+"/webhooks", []byte(fmt.Sprintf(`{"url":"%s/%d"}`, rc.URL, i)), key)
-		if r.Status != http.StatusCreated {
-			t.Fatalf("create endpoint %d: %s", i, r)
-		}
-		ids = append(ids, jsonBody(t, r)["id"].(string))
-	}
-	test := func(id string) reply { return b.call(t, "POST", "/api/v1/webhooks/"+id+"/test", nil, key) }
-	for i := range webhooks.TestEventsPerMinute {
-		if r := test(ids[0]); r.Status != http.StatusOK {
-			t.Fatalf("test event %d = %s", i, r)
-		}
-	}
-	// The first endpoint's own limit: refused, and the account keeps its
-	// token for the others.
-	mustProblem(t, test(ids[0]), http.StatusTooManyRequests, "rate-limited")
-	for _, id := range ids[1:3] {
-		for i := range webhooks.TestEventsPerMinute {
-			if r := test(id); r.Status != http.StatusOK {
-				t.Fatalf("test event %d of %s = %s", i, id, r)
-			}
-		}
-	}
-	r := test(ids[3])
-	mustProblem(t, r, http.StatusTooManyRequests, "rate-limited")
-	if !strings.Contains(r.Body, fmt.Sprintf("An account takes at most %d test events a minute", webhooks.AccountTestEventsPerMinute)) {
-		t.Errorf("the fourth endpoint's refusal does not name the account's limit: %s", r.Body)
-	}
-	if n := len(rc.Received()); n != webhooks.AccountTestEventsPerMinute {
-		t.Errorf("%d test events received, want %d", n, webhooks.AccountTestEventsPerMinute)
 	}
 }
 
