@@ -59,7 +59,10 @@ func TestAwaitApplied(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- migrations.AwaitApplied(ctx, pool, logger, 50*time.Millisecond) }()
-	time.Sleep(300 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "waiting for migrations") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // a few checks more
 	select {
 	case err := <-done:
 		t.Fatalf("returned (%v) with migration %d not applied", err, target)
@@ -104,7 +107,7 @@ func TestAwaitAppliedNeverMigrated(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs syncBuffer
-	wait, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	wait, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	err = migrations.AwaitApplied(wait, pool, slog.New(slog.NewTextHandler(&logs, nil)), 50*time.Millisecond)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(logs.String(), "schema_version=0") {

@@ -20,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/intakehq/intake/database"
 )
 
 //go:embed *.sql
@@ -88,16 +90,17 @@ func AwaitApplied(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, 
 		if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table: never migrated
 			current, err = 0, nil
 		}
-		if err != nil {
+		switch {
+		case err != nil && database.IsUnavailable(err):
+			logger.Warn("waiting for migrations: the database cannot be reached; trying again", "err", err)
+		case err != nil:
 			return fmt.Errorf("read the schema's version: %w", err)
-		}
-		if current >= target {
+		case current >= target:
 			if told {
 				logger.Info("the schema is up to date: starting", "version", current)
 			}
 			return nil
-		}
-		if !told {
+		case !told:
 			logger.Warn("waiting for migrations: this binary needs a newer schema; run `intake migrate up` (or start `intake serve`, which migrates)",
 				"schema_version", current, "needs", target)
 			told = true

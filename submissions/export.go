@@ -102,8 +102,8 @@ func PrepareExport(ctx context.Context, db database.Executor, format ExportForma
 	return e, nil
 }
 
-// Write streams the export to w, newest first, rows going from Postgres to
-// w one by one (constant memory). every is called after the CSV header and
+// Write streams the export to w, newest first, read in pages (Export) and
+// written row by row (bounded memory, no connection held while writing). every is called after the CSV header and
 // after each 1,000 rows (to flush and extend a deadline); nil is fine. It returns how many rows it
 // wrote and the first error.
 func (e *Exporter) Write(ctx context.Context, db database.Executor, w io.Writer, every func() error) (int, error) {

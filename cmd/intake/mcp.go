@@ -41,10 +41,11 @@ import (
 func mcpCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("mcp", flag.ContinueOnError)
 	raw := fs.String("url", "", "the remote Intake's base URL, such as https://intake.example.com (its /mcp is used)")
+	allowHTTP := fs.Bool("allow-http", false, "allow an http --url beyond this machine (a private network you trust: the key crosses it in the clear)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	endpoint, err := mcpEndpoint(*raw)
+	endpoint, err := mcpEndpoint(*raw, *allowHTTP)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -73,7 +74,7 @@ func mcpCommand(ctx context.Context, args []string, getenv func(string) string, 
 
 // mcpEndpoint is the remote's /mcp URL from --url: an http or https base
 // URL, with or without /mcp at its end.
-func mcpEndpoint(raw string) (string, error) {
+func mcpEndpoint(raw string, allowHTTP bool) (string, error) {
 	if strings.TrimSpace(raw) == "" {
 		return "", errors.New("--url is required: the remote Intake's address, such as https://intake.example.com")
 	}
@@ -81,8 +82,8 @@ func mcpEndpoint(raw string) (string, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("--url %q must be an http or https address without credentials or query, such as https://intake.example.com", raw)
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return "", fmt.Errorf("--url %q must be https: over http the API key would cross the network in the clear (http is for this machine only: localhost, 127.0.0.1, [::1])", raw)
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) && !allowHTTP {
+		return "", fmt.Errorf("--url %q must be https: over http the API key would cross the network in the clear (http is for this machine: localhost, 127.0.0.1, [::1]; on a private network you trust, add --allow-http)", raw)
 	}
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/mcp") + "/mcp"
 	return u.String(), nil

@@ -230,13 +230,14 @@ func TestMCPStdioUsage(t *testing.T) {
 		key  string
 		want string
 	}{
-		"no url":          {[]string{"mcp"}, "intk_x", "--url is required"},
-		"not http":        {[]string{"mcp", "--url", "ftp://intake.example.com"}, "intk_x", "must be an http or https address"},
-		"credentials":     {[]string{"mcp", "--url", "https://me:pw@intake.example.com"}, "intk_x", "without credentials"},
-		"http elsewhere":  {[]string{"mcp", "--url", "http://intake.example.com"}, "intk_x", "must be https"},
-		"no key":          {[]string{"mcp", "--url", "https://intake.example.com"}, "", "INTAKE_API_KEY is not set"},
-		"key as a flag":   {[]string{"mcp", "--url", "https://intake.example.com", "--key", "intk_x"}, "intk_x", "not defined: -key"},
-		"an unknown flag": {[]string{"mcp", "--url", "https://intake.example.com", "--verbose"}, "intk_x", "not defined: -verbose"},
+		"no url":                   {[]string{"mcp"}, "intk_x", "--url is required"},
+		"not http":                 {[]string{"mcp", "--url", "ftp://intake.example.com"}, "intk_x", "must be an http or https address"},
+		"credentials":              {[]string{"mcp", "--url", "https://me:pw@intake.example.com"}, "intk_x", "without credentials"},
+		"http elsewhere":           {[]string{"mcp", "--url", "http://intake.example.com"}, "intk_x", "must be https"},
+		"allow-http, still no key": {[]string{"mcp", "--allow-http", "--url", "http://intake:8080"}, "", "INTAKE_API_KEY is not set"},
+		"no key":                   {[]string{"mcp", "--url", "https://intake.example.com"}, "", "INTAKE_API_KEY is not set"},
+		"key as a flag":            {[]string{"mcp", "--url", "https://intake.example.com", "--key", "intk_x"}, "intk_x", "not defined: -key"},
+		"an unknown flag":          {[]string{"mcp", "--url", "https://intake.example.com", "--verbose"}, "intk_x", "not defined: -verbose"},
 	} {
 		cmd := exec.Command(bin, c.args...)
 		cmd.Env = append(os.Environ(), "INTAKE_API_KEY="+c.key)
