@@ -14,13 +14,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/intakehq/intake/audit"
-	"github.com/intakehq/intake/database"
 	"github.com/intakehq/intake/forms"
 	"github.com/intakehq/intake/idempotency"
 	"github.com/intakehq/intake/internal/testfactory"
@@ -608,7 +608,8 @@ func TestAutoresponseLimitPerMailbox(t *testing.T) {
 	}
 }
 
-// The periodic sweep forgets autoresponse records past the window, which
+// The periodic sweep (as notify.Workers wires it) forgets autoresponse
+// records past the window, which
 // hold the address: only a new autoresponse to the same mailbox did before,
 // so the others stayed for good. A record within the window is kept.
 func TestSweepAutoresponses(t *testing.T) {
@@ -620,9 +621,15 @@ func TestSweepAutoresponses(t *testing.T) {
 	(gen_random_uuid(), $1, 'new@example.com', now() - interval '23 hours')`, b.Form.ID); err != nil {
 		t.Fatal(err)
 	}
-	w := &idempotency.SweepWorker{DB: b.DB, Others: []func(context.Context, database.Executor) (int64, error){notify.SweepAutoresponses}}
-	if err := w.Work(ctx, &river.Job[idempotency.SweepArgs]{JobRow: &rivertype.JobRow{}}); err != nil {
+	// The periodic job, through the workers a process runs (notify.Workers).
+	if _, err := b.Client.Insert(ctx, idempotency.SweepArgs{}, nil); err != nil {
 		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); b.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'idempotency.sweep' AND state = 'completed'`) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweep did not run")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	var left string
 	if err := b.DB.QueryRow(ctx, `SELECT string_agg(recipient, ',') FROM autoresponses`).Scan(&left); err != nil || left != "new@example.com" {
