@@ -14,7 +14,6 @@ import (
 	"net/textproto"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -325,24 +324,7 @@ func TestAPIPathIDsNotText(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the server's goroutines write while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+type syncBuffer = testfactory.LockedBuffer
 
 // A body sent too slowly ended in "503 database cannot be reached",
 // logged at ERROR. It is the client's: 408 request-timeout, logged at info

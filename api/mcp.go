@@ -214,11 +214,12 @@ func (s *Server) toolCalls(next mcp.MethodHandler) mcp.MethodHandler {
 		if e := textcheck.JSON(params.Arguments, "#/arguments"); e != nil {
 			res = s.toolError(ctx, tool, malformedJSON(e.Error()))
 		} else {
-			var raw struct {
-				Data json.RawMessage `json:"data"`
-			}
-			if tool == "submit" && json.Unmarshal(params.Arguments, &raw) == nil && len(raw.Data) > 0 {
-				ctx = context.WithValue(ctx, rawDataKey{}, raw.Data)
+			// A map, not a struct: encoding/json matches a struct's field
+			// names case-insensitively, and "DATA" must not stand in for
+			// the "data" the SDK checks against the schema.
+			var raw map[string]json.RawMessage
+			if tool == "submit" && json.Unmarshal(params.Arguments, &raw) == nil && len(raw["data"]) > 0 {
+				ctx = context.WithValue(ctx, rawDataKey{}, raw["data"])
 			}
 			res, err = next(ctx, method, req)
 		}

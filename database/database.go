@@ -187,7 +187,7 @@ func IsUnavailable(err error) bool {
 // is the usual cause in production.
 func IsRefused(err error) bool {
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
 		return false
 	}
 	switch pgErr.Code[:2] {

@@ -1,37 +1,18 @@
 package migrations_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/intakehq/intake/internal/testdb"
+	"github.com/intakehq/intake/internal/testfactory"
 	"github.com/intakehq/intake/migrations"
 )
-
-// syncBuffer is a log a goroutine writes while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // AwaitApplied returns at once on a schema with every migration, waits
 // (saying so, once) while one is missing, and returns when it is applied.
@@ -39,7 +20,7 @@ func TestAwaitApplied(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool, _ := testdb.New(t)
-	var logs syncBuffer
+	var logs testfactory.LockedBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	if err := migrations.AwaitApplied(ctx, pool, logger, 50*time.Millisecond); err != nil || logs.String() != "" {
 		t.Fatalf("on a migrated schema: %v, log %q; want nil at once, nothing said", err, logs.String())
@@ -106,7 +87,7 @@ func TestAwaitAppliedNeverMigrated(t *testing.T) {
 	if _, err := pool.Exec(ctx, `DROP TABLE goose_db_version`); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testfactory.LockedBuffer
 	wait, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	err = migrations.AwaitApplied(wait, pool, slog.New(slog.NewTextHandler(&logs, nil)), 50*time.Millisecond)

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/intakehq/intake/internal/testbin"
 	"github.com/intakehq/intake/internal/testdb"
+	"github.com/intakehq/intake/internal/testfactory"
 )
 
 // TestBinary builds intake and drives it the way a new user would: migrate,
@@ -283,22 +283,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = testfactory.LockedBuffer
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
